@@ -1,0 +1,83 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using EvalMesh.Evaluation;
+using EvalMesh.Evaluation.Datasets;
+using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Generation;
+using EvalMesh.Evaluation.Tokenization;
+using Spectre.Console;
+
+namespace EvalMesh.Cli.Commands;
+
+/// <summary><c>evalmesh tokens FILE</c>: tokens and bytes per format and tokenizer, the seed's cost question.</summary>
+internal static class TokensCommand
+{
+    private static readonly JsonSerializerOptions JsonOutput = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
+
+    public static Command Create()
+    {
+        var file = new Argument<string?>("file") { Description = "A .jsonl, .json or .csv file.", Arity = ArgumentArity.ZeroOrOne };
+        var slack = new Option<bool>("--slack") { Description = "Measure the generated Slack dataset instead of a file." };
+        var messages = new Option<int>("--messages") { Description = "With --slack: how many messages.", DefaultValueFactory = _ => 100 };
+        var seed = new Option<int>("--seed") { Description = "With --slack: the generator's seed.", DefaultValueFactory = _ => 7 };
+        var formats = new Option<string>("--formats") { Description = "Comma-separated formats (default: all)." };
+        var tokenizers = new Option<string>("--tokenizers") { Description = "Comma-separated tokenizers (default: o200k_base,cl100k_base)." };
+        var json = new Option<bool>("--json") { Description = "Print JSON for programs instead of a table." };
+        var command = new Command("tokens", "Tokens and bytes per format and tokenizer.") { file, slack, messages, seed, formats, tokenizers, json };
+        command.SetAction(parse => CliAction.Run(() =>
+        {
+            var path = parse.GetValue(file);
+            Dataset dataset;
+            if (parse.GetValue(slack))
+            {
+                var options = new SlackGeneratorOptions(parse.GetValue(messages), parse.GetValue(seed));
+                dataset = Dataset.Create($"slack-{options.Messages}-seed{options.Seed}", SlackGenerator.Generate(options).Messages);
+            }
+            else
+            {
+                dataset = DatasetReader.Read(path ?? throw new EvalMeshInputException("give a dataset file, or --slack for the generated Slack dataset"));
+            }
+
+            var chosenFormats = Split(parse.GetValue(formats))?.Select(RecordFormats.Get).ToList() ?? [.. RecordFormats.All];
+            var chosenTokenizers = (Split(parse.GetValue(tokenizers)) ?? TokenizerRegistry.BuiltInNames).Select(TokenizerRegistry.Shared.Get).ToList();
+            var costs = TokenStudy.Measure(dataset.Records, chosenFormats, chosenTokenizers);
+            if (parse.GetValue(json))
+            {
+                Console.WriteLine(JsonSerializer.Serialize(new { dataset = dataset.Name, records = dataset.Records.Count, formats = costs }, JsonOutput));
+            }
+            else
+            {
+                Print(dataset, costs, chosenTokenizers);
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static List<string>? Split(string? list) =>
+        list is null ? null : [.. list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
+    private static void Print(Dataset dataset, IReadOnlyList<FormatCost> costs, IReadOnlyList<ITokenCounter> tokenizers)
+    {
+        var first = tokenizers[0].Name;
+        var cheapest = costs.Min(c => c.Tokens[first]);
+        var table = new Table().Title($"{dataset.Name}: {dataset.Records.Count} records").AddColumn("format").AddColumn(new TableColumn("bytes").RightAligned());
+        foreach (var tokenizer in tokenizers)
+        {
+            table.AddColumn(new TableColumn($"{tokenizer.Name} tokens").RightAligned());
+        }
+
+        table.AddColumn(new TableColumn($"vs fewest ({first})").RightAligned());
+        foreach (var cost in costs.OrderBy(c => c.Tokens[first]))
+        {
+            var cells = new List<string> { cost.Format, cost.Bytes.ToString("N0", CultureInfo.InvariantCulture) };
+            cells.AddRange(tokenizers.Select(t => cost.Tokens[t.Name].ToString("N0", CultureInfo.InvariantCulture)));
+            cells.Add(((double)cost.Tokens[first] / cheapest).ToString("0.00x", CultureInfo.InvariantCulture));
+            table.AddRow(cells.Select(Markup.Escape).ToArray());
+        }
+
+        AnsiConsole.Write(table);
+    }
+}

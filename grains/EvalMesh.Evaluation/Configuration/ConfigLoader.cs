@@ -1,0 +1,222 @@
+using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Generation;
+using EvalMesh.Evaluation.Suites;
+using EvalMesh.Evaluation.Tokenization;
+
+namespace EvalMesh.Evaluation.Configuration;
+
+/// <summary>Reads and validates <c>evalmesh.yaml</c>. Every error names the file, line, column and key.</summary>
+public static class ConfigLoader
+{
+    /// <summary>The endpoint types.</summary>
+    public static IReadOnlyList<string> EndpointTypes { get; } = ["llama", "openai", "echo"];
+
+    /// <summary>Reads a config file.</summary>
+    /// <exception cref="EvalMeshInputException">The file is missing or invalid.</exception>
+    public static EvalConfig Load(string path, TokenizerRegistry? tokenizers = null)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new EvalMeshInputException("file not found", path);
+        }
+
+        return Parse(File.ReadAllText(path), Path.GetFullPath(path), tokenizers);
+    }
+
+    /// <summary>Parses config text; relative paths in it are resolved against <paramref name="file"/>'s folder.</summary>
+    public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
+    {
+        var root = YamlObject.Parse(text, file);
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "prompt", "repeats", "concurrency");
+        var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
+
+        var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
+        if (datasets.Count == 0)
+        {
+            throw root.Error("datasets", "at least one dataset is required");
+        }
+
+        var suites = Unique(root, "suites", root.MappingList("suites").Select(s => ReadSuite(s, folder, datasets)).ToList(), s => s.Name);
+        if (suites.Count == 0)
+        {
+            throw root.Error("suites", "at least one suite is required");
+        }
+
+        var adapters = Unique(root, "adapters", root.MappingList("adapters").Select(a => ReadAdapter(a, folder)).ToList(), a => a.Name);
+        var endpoints = Unique(root, "endpoints", root.MappingList("endpoints").Select(e => ReadEndpoint(e, folder, adapters)).ToList(), e => e.Name);
+        if (endpoints.Count == 0)
+        {
+            throw root.Error("endpoints", "at least one endpoint is required");
+        }
+
+        var formats = root.TextList("formats") ?? ["oneline-json", "pretty-json", "csv"];
+        CheckNames(root, "formats", formats, name => RecordFormats.Get(name));
+        var registry = tokenizers ?? TokenizerRegistry.Shared;
+        var tokenizerNames = root.TextList("tokenizers") ?? TokenizerRegistry.BuiltInNames;
+        CheckNames(root, "tokenizers", tokenizerNames, name => registry.Get(name));
+
+        var prompt = root.Text("prompt") ?? EvalConfig.DefaultPrompt;
+        if (!prompt.Contains("{{context}}", StringComparison.Ordinal) || !prompt.Contains("{{question}}", StringComparison.Ordinal))
+        {
+            throw root.Error("prompt", "must contain {{context}} and {{question}}");
+        }
+
+        return new EvalConfig(
+            file,
+            root.Text("description"),
+            datasets,
+            suites,
+            formats,
+            tokenizerNames,
+            endpoints,
+            adapters,
+            prompt,
+            root.WholeNumber("repeats", 1, 1000) ?? 1,
+            root.WholeNumber("concurrency", 1, 4096) ?? 16);
+    }
+
+    private static DatasetConfig ReadDataset(YamlObject item, string folder)
+    {
+        item.AllowOnly("name", "path", "generate");
+        var name = item.RequiredText("name");
+        var path = item.Text("path");
+        var generate = item.Mapping("generate");
+        if ((path is null) == (generate is null))
+        {
+            throw item.Error("path", "give either 'path' or 'generate'");
+        }
+
+        SlackGeneratorOptions? options = null;
+        if (generate is not null)
+        {
+            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace");
+            var kind = generate.Text("kind") ?? "slack";
+            if (kind != "slack")
+            {
+                throw generate.Error("kind", $"unknown generator '{kind}'; known generators: slack");
+            }
+
+            var defaults = new SlackGeneratorOptions();
+            options = new SlackGeneratorOptions(
+                generate.WholeNumber("messages", 4, 1_000_000) ?? defaults.Messages,
+                generate.WholeNumber("seed") ?? defaults.Seed,
+                generate.WholeNumber("cases-per-category", 0, 100_000) ?? defaults.CasesPerCategory,
+                generate.Text("workspace") ?? defaults.Workspace);
+        }
+
+        return new DatasetConfig(name, path is null ? null : Resolve(folder, path), options);
+    }
+
+    private static SuiteConfig ReadSuite(YamlObject item, string folder, IReadOnlyList<DatasetConfig> datasets)
+    {
+        item.AllowOnly("name", "dataset", "path", "generated", "cases");
+        var name = item.RequiredText("name");
+        var dataset = item.RequiredText("dataset");
+        var target = datasets.FirstOrDefault(d => d.Name == dataset)
+            ?? throw item.Error("dataset", new UnknownNameException("dataset", dataset, [.. datasets.Select(d => d.Name)]).Message);
+        var path = item.Text("path");
+        var generated = item.Flag("generated") ?? false;
+        var cases = SuiteFile.ReadCases(item, "cases");
+        var sources = (path is null ? 0 : 1) + (generated ? 1 : 0) + (cases.Count > 0 ? 1 : 0);
+        if (sources != 1)
+        {
+            throw item.Error("path", "give exactly one of 'path', 'generated: true' or 'cases'");
+        }
+
+        if (generated && target.Generate is null)
+        {
+            throw item.Error("generated", $"dataset '{dataset}' is not generated, so it has no generated suite");
+        }
+
+        return new SuiteConfig(name, dataset, path is null ? null : Resolve(folder, path), generated, cases);
+    }
+
+    private static AdapterConfig ReadAdapter(YamlObject item, string folder)
+    {
+        item.AllowOnly("name", "base", "path");
+        var path = item.RequiredText("path");
+        return new AdapterConfig(item.RequiredText("name"), item.RequiredText("base"), IsBuiltIn(path) ? path : Resolve(folder, path));
+    }
+
+    private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
+    {
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "timeout-seconds", "max-concurrency");
+        var type = item.RequiredText("type");
+        if (!EndpointTypes.Contains(type, StringComparer.Ordinal))
+        {
+            throw item.Error("type", new UnknownNameException("endpoint type", type, EndpointTypes).Message);
+        }
+
+        var model = item.Text("model");
+        var adapter = item.Text("adapter");
+        var baseUrl = item.Text("base-url");
+        switch (type)
+        {
+            case "llama":
+                model ??= "tiny";
+                model = IsBuiltIn(model) ? model : Resolve(folder, model);
+                if (adapter is not null && !adapters.Any(a => a.Name == adapter))
+                {
+                    adapter = IsBuiltIn(adapter) ? adapter : Resolve(folder, adapter);
+                }
+
+                break;
+            case "openai":
+                if (model is null)
+                {
+                    throw item.Error("model", "an openai endpoint needs the model name");
+                }
+
+                if (baseUrl is null || !Uri.TryCreate(baseUrl, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                {
+                    throw item.Error("base-url", "an openai endpoint needs an http(s) base URL");
+                }
+
+                break;
+        }
+
+        return new EndpointConfig(
+            item.RequiredText("name"),
+            type,
+            model,
+            adapter,
+            baseUrl,
+            item.Text("api-key-env"),
+            item.WholeNumber("max-tokens", 1, 1_000_000) ?? 32,
+            item.Number("temperature", 0, 2) ?? 0,
+            item.WholeNumber("timeout-seconds", 1, 3600) ?? 60,
+            item.WholeNumber("max-concurrency", 1, 4096) ?? 16);
+    }
+
+    // Built-in names (the generated tiny model and its adapters) are not paths.
+    private static bool IsBuiltIn(string value) => value == "tiny" || value.StartsWith("adapter-", StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal) && !value.EndsWith(".gguf", StringComparison.Ordinal);
+
+    private static string Resolve(string folder, string path) => Path.GetFullPath(Path.Combine(folder, path));
+
+    private static void CheckNames(YamlObject root, string key, IReadOnlyList<string> names, Action<string> get)
+    {
+        if (names.Count == 0)
+        {
+            throw root.Error(key, "must name at least one");
+        }
+
+        for (var i = 0; i < names.Count; i++)
+        {
+            try
+            {
+                get(names[i]);
+            }
+            catch (UnknownNameException ex)
+            {
+                throw root.ItemError(key, i, ex.Message);
+            }
+        }
+    }
+
+    private static List<T> Unique<T>(YamlObject root, string key, List<T> items, Func<T, string> name)
+    {
+        var duplicate = items.GroupBy(name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        return duplicate is null ? items : throw root.Error(key, $"the name '{duplicate.Key}' is used twice");
+    }
+}

@@ -1,0 +1,50 @@
+namespace EvalMesh.Evaluation;
+
+/// <summary>
+/// A user mistake in an input file or setting: it names where the problem is (file, line, column, setting)
+/// so that the CLI and REST API can print one clear line instead of a stack trace.
+/// </summary>
+public sealed class EvalMeshInputException : Exception
+{
+    public EvalMeshInputException(string problem, string? file = null, int? line = null, int? column = null, string? setting = null, Exception? innerException = null)
+        : base(Describe(problem, file, line, column, setting), innerException)
+    {
+        Problem = problem;
+        File = file;
+        Line = line;
+        Column = column;
+        Setting = setting;
+    }
+
+    /// <summary>What is wrong, without the location.</summary>
+    public string Problem { get; }
+
+    /// <summary>The file (or other named input) the problem is in, when there is one.</summary>
+    public string? File { get; }
+
+    /// <summary>1-based line, when known.</summary>
+    public int? Line { get; }
+
+    /// <summary>1-based column, when known.</summary>
+    public int? Column { get; }
+
+    /// <summary>The setting or key involved, when there is one.</summary>
+    public string? Setting { get; }
+
+    private static string Describe(string problem, string? file, int? line, int? column, string? setting)
+    {
+        var where = file ?? string.Empty;
+        if (line is not null)
+        {
+            where += $":{line}";
+            if (column is not null)
+            {
+                where += $":{column}";
+            }
+        }
+
+        var prefix = where.Length > 0 ? where + ": " : string.Empty;
+        var key = setting is null ? string.Empty : $"'{setting}': ";
+        return prefix + key + problem;
+    }
+}

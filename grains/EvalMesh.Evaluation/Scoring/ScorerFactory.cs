@@ -1,0 +1,34 @@
+using Microsoft.Extensions.AI;
+
+namespace EvalMesh.Evaluation.Scoring;
+
+/// <summary>Builds scorers from their specs.</summary>
+public static class ScorerFactory
+{
+    /// <summary>The known scorer names.</summary>
+    public static IReadOnlyList<string> Names { get; } = ["exact", "contains", "regex", "json-equals", "numeric", "url-set", "llm-judge"];
+
+    /// <summary>Builds the scorer a spec describes.</summary>
+    /// <param name="spec">The scorer and its options.</param>
+    /// <param name="judge">The judge model, needed only by <c>llm-judge</c>.</param>
+    /// <exception cref="UnknownNameException">The scorer name is not known.</exception>
+    /// <exception cref="InvalidOperationException"><c>llm-judge</c> was asked for without a judge model.</exception>
+    public static IScorer Create(ScorerSpec spec, IChatClient? judge = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var normalization = new TextNormalization(spec.Trim, spec.IgnoreCase, spec.Nfkc);
+        return spec.Type.Trim().ToLowerInvariant() switch
+        {
+            "exact" => new ExactScorer(normalization),
+            "contains" => new ContainsScorer(normalization),
+            "regex" => new RegexScorer(spec.IgnoreCase),
+            "json-equals" => new JsonEqualsScorer(),
+            "numeric" => new NumericScorer(spec.Tolerance),
+            "url-set" => new UrlSetScorer(spec.MinF1),
+            "llm-judge" => new LlmJudgeScorer(
+                judge ?? throw new InvalidOperationException("the llm-judge scorer needs a judge model endpoint"),
+                spec.Rubric ?? "The answer is correct and complete given the expected answer."),
+            _ => throw new UnknownNameException("scorer", spec.Type, Names),
+        };
+    }
+}

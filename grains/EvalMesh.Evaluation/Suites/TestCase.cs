@@ -1,0 +1,17 @@
+using EvalMesh.Evaluation.Scoring;
+
+namespace EvalMesh.Evaluation.Suites;
+
+/// <summary>A question over a dataset, its expected answer and how to score it.</summary>
+/// <param name="Id">Unique within its suite.</param>
+/// <param name="Question">What the model is asked.</param>
+/// <param name="Expected">The expected values (see <see cref="ScoreRequest.Expected"/>).</param>
+/// <param name="Scorer">How answers are scored.</param>
+/// <param name="Tags">Categories for breakdowns, such as <c>index</c> or <c>thread</c>.</param>
+public sealed record TestCase(string Id, string Question, IReadOnlyList<string> Expected, ScorerSpec Scorer, IReadOnlyList<string> Tags);
+
+/// <summary>A named list of test cases over one dataset.</summary>
+/// <param name="Name">The suite's name.</param>
+/// <param name="Dataset">The dataset file the cases are about, relative to the suite file, when there is one.</param>
+/// <param name="Cases">The cases in order.</param>
+public sealed record TestSuite(string Name, string? Dataset, IReadOnlyList<TestCase> Cases);

@@ -1,0 +1,111 @@
+using System.Text.Json;
+
+namespace EvalMesh.Cli.Tests;
+
+public sealed class CliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    private Task<CliRunner.Result> Run(params string[] args) => CliRunner.RunAsync(_folder, args);
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private static void AssertOneClearLine(CliRunner.Result result, string expected)
+    {
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("evalmesh: error: ", line);
+        Assert.Contains(expected, line);
+        Assert.DoesNotContain("   at ", result.Stderr + result.Stdout);
+    }
+
+    [Fact]
+    public async Task GenerateSlack_WritesTheSameFilesForTheSameSeed()
+    {
+        var first = await Run("generate", "slack", "--messages", "40", "--seed", "3", "--out", "a");
+        var second = await Run("generate", "slack", "--messages", "40", "--seed", "3", "--out", "b");
+        Assert.Equal(0, first.ExitCode);
+        Assert.Equal(0, second.ExitCode);
+        Assert.Equal(40, File.ReadAllLines(Path.Combine(_folder, "a", "messages.jsonl")).Length);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_folder, "a", "messages.jsonl")), File.ReadAllBytes(Path.Combine(_folder, "b", "messages.jsonl")));
+        Assert.Equal(File.ReadAllText(Path.Combine(_folder, "a", "suite.yaml")), File.ReadAllText(Path.Combine(_folder, "b", "suite.yaml")));
+        Assert.Contains("scorer: url-set", File.ReadAllText(Path.Combine(_folder, "a", "suite.yaml")));
+    }
+
+    [Fact]
+    public async Task Convert_JsonLinesToCsv_PrintsFlattenedColumns()
+    {
+        var file = Write("people.jsonl", "{\"id\":1,\"user\":{\"name\":\"ゆき\"},\"note\":\"a,b\"}\n");
+        var result = await Run("convert", "--to", "csv", file);
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("id,user.name,note\r\n1,ゆき,\"a,b\"\n", result.Stdout);
+    }
+
+    [Fact]
+    public async Task Tokens_Json_ReportsEveryFormatAndTokenizer()
+    {
+        await Run("generate", "slack", "--out", "data");
+        var result = await Run("tokens", Path.Combine("data", "messages.jsonl"), "--json");
+        Assert.Equal(0, result.ExitCode);
+        using var json = JsonDocument.Parse(result.Stdout);
+        var formats = json.RootElement.GetProperty("formats").EnumerateArray().ToList();
+        Assert.Equal(8, formats.Count);
+        Assert.All(formats, f =>
+        {
+            Assert.True(f.GetProperty("bytes").GetInt32() > 1000);
+            Assert.True(f.GetProperty("tokens").GetProperty("o200k_base").GetInt32() > 100);
+            Assert.True(f.GetProperty("tokens").GetProperty("cl100k_base").GetInt32() > 100);
+        });
+    }
+
+    [Fact]
+    public async Task Tokens_SlackTable_ListsFormatsCheapestFirst()
+    {
+        var result = await Run("tokens", "--slack", "--formats", "pretty-json,csv", "--tokenizers", "o200k_base");
+        Assert.Equal(0, result.ExitCode);
+        Assert.True(result.Stdout.IndexOf("csv", StringComparison.Ordinal) < result.Stdout.IndexOf("pretty-json", StringComparison.Ordinal), result.Stdout);
+        Assert.Contains("1.00x", result.Stdout);
+    }
+
+    [Fact]
+    public async Task BrokenJsonLine_NamesFileAndLine()
+    {
+        var file = Write("bad.jsonl", "{\"a\":1}\n{\"a\":2\n");
+        AssertOneClearLine(await Run("tokens", file), $"{file}:2:");
+    }
+
+    [Fact]
+    public async Task CsvWithUnbalancedQuotes_NamesFileAndLine()
+    {
+        var file = Write("bad.csv", "a,b\n1,\"open\n");
+        AssertOneClearLine(await Run("convert", "--to", "toon", file), $"{file}:2: unbalanced quotes");
+    }
+
+    [Fact]
+    public async Task MissingFile_SaysSo()
+    {
+        AssertOneClearLine(await Run("tokens", "nowhere.jsonl"), "nowhere.jsonl: file not found");
+    }
+
+    [Fact]
+    public async Task UnknownFormat_ListsTheKnownOnes()
+    {
+        var file = Write("ok.jsonl", "{\"a\":1}\n");
+        AssertOneClearLine(await Run("convert", "--to", "jsonx", file), "unknown format 'jsonx'");
+        AssertOneClearLine(await Run("tokens", file, "--formats", "csv,tomlish"), "known formats: oneline-json, pretty-json, csv, yaml, markdown-table, markdown-kv, xml, toon");
+    }
+
+    [Fact]
+    public async Task UnknownTokenizer_ListsTheKnownOnes()
+    {
+        var file = Write("ok.jsonl", "{\"a\":1}\n");
+        AssertOneClearLine(await Run("tokens", file, "--tokenizers", "o300k"), "unknown tokenizer 'o300k'");
+    }
+}

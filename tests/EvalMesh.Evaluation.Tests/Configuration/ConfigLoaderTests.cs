@@ -1,0 +1,106 @@
+using EvalMesh.Evaluation.Configuration;
+
+namespace EvalMesh.Evaluation.Tests.Configuration;
+
+public class ConfigLoaderTests
+{
+    private const string Valid = """
+        description: formats on the Slack data
+        datasets:
+          - name: slack
+            generate: { kind: slack, messages: 50, seed: 3, cases-per-category: 2 }
+        suites:
+          - name: slack
+            dataset: slack
+            generated: true
+        formats: [oneline-json, csv, toon]
+        tokenizers: [o200k_base]
+        endpoints:
+          - name: echo
+            type: echo
+          - name: tiny
+            type: llama
+            model: tiny
+            adapter: adapter-1
+            max-tokens: 16
+          - name: gpt
+            type: openai
+            base-url: http://127.0.0.1:8080/v1
+            model: gpt-4.1-mini
+            api-key-env: OPENAI_API_KEY
+        repeats: 3
+        """;
+
+    [Fact]
+    public void Parse_ValidConfig_ReadsEverySection()
+    {
+        var config = ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml");
+        Assert.Equal(["oneline-json", "csv", "toon"], config.Formats);
+        Assert.Equal(3, config.Repeats);
+        Assert.Equal(50, config.Datasets[0].Generate!.Messages);
+        Assert.True(config.Suites[0].Generated);
+        Assert.Equal(["echo", "tiny", "gpt"], config.Endpoints.Select(e => e.Name));
+        Assert.Equal(16, config.Endpoints[1].MaxTokens);
+        Assert.Equal("OPENAI_API_KEY", config.Endpoints[2].ApiKeyEnv);
+        Assert.Contains("{{context}}", config.Prompt);
+    }
+
+    [Theory]
+    [InlineData("repeats: 3", "repeatz: 3", 24, 1, "repeatz", "unknown key (did you mean 'repeats'?)")]
+    [InlineData("formats: [oneline-json, csv, toon]", "formats: [oneline-json, csvv, toon]", 9, 25, "formats[1]", "unknown format 'csvv' (did you mean 'csv'?)")]
+    [InlineData("tokenizers: [o200k_base]", "tokenizers: [o201k]", 10, 14, "tokenizers[0]", "unknown tokenizer 'o201k'")]
+    [InlineData("    type: echo", "    type: ekko", 13, 11, "endpoints[0].type", "unknown endpoint type 'ekko'")]
+    [InlineData("    max-tokens: 16", "    max-tokens: lots", 18, 17, "endpoints[1].max-tokens", "expected a whole number")]
+    [InlineData("repeats: 3", "repeats: 0", 24, 10, "repeats", "must be between 1 and 1000")]
+    [InlineData("    base-url: http://127.0.0.1:8080/v1", "    base-url: nowhere", 21, 15, "endpoints[2].base-url", "needs an http(s) base URL")]
+    [InlineData("    dataset: slack", "    dataset: slak", 7, 14, "suites[0].dataset", "unknown dataset 'slak'")]
+    [InlineData("    generate: { kind: slack, messages: 50, seed: 3, cases-per-category: 2 }", "    generate: { kind: slack, mesages: 50 }", 4, 30, "datasets[0].generate.mesages", "did you mean 'messages'")]
+    public void Parse_Mistake_NamesFileLineColumnAndKey(string good, string bad, int line, int column, string key, string problem)
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(Valid.Replace(good, bad), "/tmp/evalmesh.yaml"));
+        Assert.Equal("/tmp/evalmesh.yaml", ex.File);
+        Assert.Equal(line, ex.Line);
+        Assert.Equal(column, ex.Column);
+        Assert.Equal(key, ex.Setting);
+        Assert.Contains(problem, ex.Message);
+        Assert.StartsWith($"/tmp/evalmesh.yaml:{line}:{column}: '{key}': ", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_BrokenYaml_NamesTheLine()
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse("datasets:\n  - name: [unclosed\nformats: x", "cfg.yaml"));
+        Assert.Equal("cfg.yaml", ex.File);
+        Assert.NotNull(ex.Line);
+        Assert.Contains("invalid YAML", ex.Message);
+    }
+
+    [Fact]
+    public void Load_MissingFile_SaysSo()
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Load("/nonexistent/evalmesh.yaml"));
+        Assert.Equal("/nonexistent/evalmesh.yaml: file not found", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_InlineCases_ValidatesScorersAndPatterns()
+    {
+        var config = Valid.Replace("    generated: true", """
+                cases:
+                  - id: a
+                    question: Which city?
+                    expected: Tokyo
+                    scorer: { type: exact, ignore-case: true }
+                  - id: b
+                    question: JSON?
+                    expected: { a: 1, b: [1, 2] }
+                    scorer: json-equals
+            """);
+        var parsed = ConfigLoader.Parse(config, "/tmp/evalmesh.yaml");
+        Assert.True(parsed.Suites[0].Cases[0].Scorer.IgnoreCase);
+        Assert.Equal("""{"a":1,"b":[1,2]}""", parsed.Suites[0].Cases[1].Expected[0]);
+
+        var badPattern = config.Replace("scorer: { type: exact, ignore-case: true }", "scorer: regex").Replace("expected: Tokyo", "expected: '(unclosed'");
+        Assert.Contains("invalid regular expression", Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(badPattern, "/tmp/e.yaml")).Message);
+    }
+}

@@ -1,0 +1,150 @@
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Generation;
+
+namespace EvalMesh.Evaluation.Tests.Generation;
+
+public partial class SlackGeneratorTests
+{
+    private static readonly SlackDataset Data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 6));
+
+    private static string Field(JsonObject m, string name) => m[name]!.GetValue<string>();
+
+    [Theory]
+    [InlineData(100)]
+    [InlineData(37)]
+    [InlineData(4)]
+    public void Generate_HalfTheMessagesAreInThreads(int count)
+    {
+        var messages = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: count)).Messages;
+        Assert.Equal(count, messages.Count);
+        Assert.Equal(count / 2, messages.Count(m => m.ContainsKey("thread_ts")));
+    }
+
+    [Fact]
+    public void Generate_SameSeed_SameData_OtherSeed_OtherData()
+    {
+        var oneLine = RecordFormats.Get("oneline-json");
+        var again = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 6));
+        var other = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 8, CasesPerCategory: 6));
+        Assert.Equal(oneLine.Render(Data.Messages), oneLine.Render(again.Messages));
+        Assert.Equal(Data.Suite, again.Suite with { Cases = Data.Suite.Cases.Count == again.Suite.Cases.Count ? Data.Suite.Cases : again.Suite.Cases });
+        Assert.Equal(Data.Suite.Cases.Select(c => c.Question), again.Suite.Cases.Select(c => c.Question));
+        Assert.NotEqual(oneLine.Render(Data.Messages), oneLine.Render(other.Messages));
+    }
+
+    [Fact]
+    public void Generate_MessagesLookLikeSlack()
+    {
+        Assert.All(Data.Messages, m =>
+        {
+            Assert.Matches(@"^\d{10}\.\d{6}$", Field(m, "ts"));
+            Assert.Matches("^U[0-9A-Z]{10}$", Field(m, "user"));
+            Assert.Matches("^C[0-9A-Z]{10}$", Field(m, "channel"));
+            Assert.NotNull(m["user_profile"]!["real_name"]);
+        });
+        Assert.Equal(Data.Messages.Select(m => Field(m, "ts")).Order(StringComparer.Ordinal), Data.Messages.Select(m => Field(m, "ts")));
+        Assert.Contains(Data.Messages, m => Japanese().IsMatch(Field(m, "text")));
+        Assert.Contains(Data.Messages, m => Field(m, "text").Contains('\n'));
+        Assert.Contains(Data.Messages, m => !Field(m, "text").Contains('\n'));
+        var lengths = Data.Messages.Select(m => Field(m, "text").Length).ToList();
+        Assert.True(lengths.Max() > 3 * lengths.Min(), "text lengths should vary");
+    }
+
+    [Fact]
+    public void Generate_ThreadsAreConsistent()
+    {
+        var byTs = Data.Messages.ToDictionary(m => Field(m, "ts"));
+        foreach (var reply in Data.Messages.Where(m => m.ContainsKey("thread_ts") && Field(m, "thread_ts") != Field(m, "ts")))
+        {
+            var parent = byTs[Field(reply, "thread_ts")];
+            Assert.Equal(Field(parent, "ts"), Field(parent, "thread_ts"));
+            Assert.Equal(Field(parent, "channel"), Field(reply, "channel"));
+            Assert.True(string.CompareOrdinal(Field(parent, "ts"), Field(reply, "ts")) < 0);
+        }
+
+        foreach (var parent in Data.Messages.Where(m => m["reply_count"] is not null))
+        {
+            var replies = Data.Messages.Count(m => m.ContainsKey("thread_ts") && Field(m, "thread_ts") == Field(parent, "ts") && m != parent);
+            Assert.Equal(replies, parent["reply_count"]!.GetValue<int>());
+        }
+    }
+
+    [Fact]
+    public void Generate_PermalinksFollowSlacksRule()
+    {
+        foreach (var m in Data.Messages)
+        {
+            var channel = Field(m, "channel");
+            var ts = Field(m, "ts");
+            var expected = $"https://evalmesh-demo.slack.com/archives/{channel}/p{ts.Replace(".", "")}";
+            if (m.ContainsKey("thread_ts") && Field(m, "thread_ts") != ts)
+            {
+                expected += $"?thread_ts={Field(m, "thread_ts")}&cid={channel}";
+            }
+
+            Assert.Equal(expected, Field(m, "permalink"));
+        }
+    }
+
+    [Fact]
+    public void Suite_CoversFiveCategoriesWithComputedAnswers()
+    {
+        Assert.Equal(SlackGenerator.Categories, Data.Suite.Cases.Select(c => c.Tags[0]).Distinct());
+        Assert.Equal(30, Data.Suite.Cases.Count);
+        Assert.All(Data.Suite.Cases, c =>
+        {
+            Assert.Equal("url-set", c.Scorer.Type);
+            Assert.NotEmpty(c.Expected);
+            Assert.Equal(Recompute(c.Question), c.Expected.ToHashSet());
+        });
+    }
+
+    // An independent reading of each question against the data, so that the generator's answers are checked, not trusted.
+    private static HashSet<string> Recompute(string question)
+    {
+        IEnumerable<JsonObject> m = Data.Messages;
+        if (Regex.Match(question, @"message number (\d+)") is { Success: true } index)
+        {
+            m = [Data.Messages[int.Parse(index.Groups[1].Value) - 1]];
+        }
+
+        if (Regex.Match(question, "mentions (\\w+)|^(\\w+)について") is { Success: true } topic)
+        {
+            var keyword = topic.Groups[1].Success ? topic.Groups[1].Value : topic.Groups[2].Value;
+            m = m.Where(x => Field(x, "text").Contains(keyword, StringComparison.Ordinal));
+        }
+
+        if (Regex.Match(question, @"posted by (U\w+)") is { Success: true } user)
+        {
+            m = m.Where(x => Field(x, "user") == user.Groups[1].Value);
+        }
+
+        if (Regex.Match(question, @"in #([\w-]+)") is { Success: true } channel)
+        {
+            m = m.Where(x => Field(x, "channel_name") == channel.Groups[1].Value);
+        }
+
+        if (question.Contains("inside a thread"))
+        {
+            m = m.Where(x => x.ContainsKey("thread_ts"));
+        }
+
+        if (question.Contains("outside any thread"))
+        {
+            m = m.Where(x => !x.ContainsKey("thread_ts"));
+        }
+
+        if (Regex.Match(question, @"thread started by (\S+)\.$") is { Success: true } thread)
+        {
+            var parent = Data.Messages.Single(x => Field(x, "permalink") == thread.Groups[1].Value);
+            m = m.Where(x => x.ContainsKey("thread_ts") && Field(x, "thread_ts") == Field(parent, "ts") && x != parent);
+        }
+
+        return [.. m.Select(x => Field(x, "permalink"))];
+    }
+
+    [GeneratedRegex(@"[\p{IsHiragana}\p{IsKatakana}\p{IsCJKUnifiedIdeographs}]")]
+    private static partial Regex Japanese();
+}

@@ -1,0 +1,148 @@
+using EvalMesh.Evaluation.Scoring;
+
+namespace EvalMesh.Evaluation.Tests.Scoring;
+
+public class ScorerTests
+{
+    private static ScoreResult Score(ScorerSpec spec, string output, params string[] expected) =>
+        ScorerFactory.Create(spec).ScoreAsync(new ScoreRequest("q", output, expected)).AsTask().Result;
+
+    [Theory]
+    [InlineData("  Paris ", "Paris", true)]
+    [InlineData("paris", "Paris", false)]
+    [InlineData("ＡＢＣ１２３", "ABC123", true)]
+    [InlineData("", "Paris", false)]
+    public void Exact_DefaultNormalisation_TrimsAndAppliesNfkc(string output, string expected, bool passed)
+    {
+        Assert.Equal(passed, Score(new ScorerSpec("exact"), output, expected).Passed);
+    }
+
+    [Fact]
+    public void Exact_IgnoreCaseAndNoTrim_AreConfigurable()
+    {
+        Assert.True(Score(new ScorerSpec("exact", IgnoreCase: true), "PARIS", "paris").Passed);
+        Assert.False(Score(new ScorerSpec("exact", Trim: false), " Paris", "Paris").Passed);
+        Assert.False(Score(new ScorerSpec("exact", Nfkc: false), "ＡＢＣ", "ABC").Passed);
+    }
+
+    [Fact]
+    public void Contains_AnyExpectedValue_Passes()
+    {
+        Assert.True(Score(new ScorerSpec("contains"), "The answer is Tokyo.", "Osaka", "Tokyo").Passed);
+        Assert.False(Score(new ScorerSpec("contains"), "The answer is Kyoto.", "Osaka", "Tokyo").Passed);
+    }
+
+    [Fact]
+    public void Regex_MatchesAndReportsTimeouts()
+    {
+        Assert.True(Score(new ScorerSpec("regex"), "order #1234 shipped", @"#\d{4}\b").Passed);
+        Assert.False(Score(new ScorerSpec("regex"), "order shipped", @"#\d{4}\b").Passed);
+        Assert.NotNull(RegexScorer.Validate("(unclosed"));
+        var slow = Score(new ScorerSpec("regex"), new string('a', 40) + "!", "^(a+)+$");
+        Assert.False(slow.Passed);
+    }
+
+    [Theory]
+    [InlineData("""{"b": [1, 2], "a": 1.0}""", true)]
+    [InlineData("Sure! ```json\n{\"a\": 1, \"b\": [1, 2]}\n```", true)]
+    [InlineData("""{"a": 1, "b": [2, 1]}""", false)]
+    [InlineData("not json at all {", false)]
+    [InlineData("", false)]
+    public void JsonEquals_IsStructural(string output, bool passed)
+    {
+        Assert.Equal(passed, Score(new ScorerSpec("json-equals"), output, """{"a":1,"b":[1,2]}""").Passed);
+    }
+
+    [Theory]
+    [InlineData("It is about 3.14159.", 0.01, true)]
+    [InlineData("It is 3.2", 0.01, false)]
+    [InlineData("1,234 items", 0, true)]
+    [InlineData("no number here", 1, false)]
+    public void Numeric_WithinTolerance(string output, double tolerance, bool passed)
+    {
+        Assert.Equal(passed, Score(new ScorerSpec("numeric", Tolerance: tolerance), output, output.Contains("1,234") ? "1234" : "3.1416").Passed);
+    }
+
+    [Fact]
+    public void UrlSet_ExactSet_PassesWithPerfectF1()
+    {
+        var result = Score(new ScorerSpec("url-set"), "See <https://a.slack.com/archives/C1/p1> and https://a.slack.com/archives/C1/p2?thread_ts=1.2&amp;cid=C1.",
+            "https://a.slack.com/archives/C1/p1", "https://a.slack.com/archives/C1/p2?thread_ts=1.2&cid=C1");
+        Assert.True(result.Passed, result.Reason);
+        Assert.Equal(1, result.Score);
+    }
+
+    [Fact]
+    public void UrlSet_PartialAnswer_ReportsPrecisionRecallAndF1()
+    {
+        var result = Score(new ScorerSpec("url-set"), "https://x/1 https://x/3", "https://x/1", "https://x/2");
+        Assert.False(result.Passed);
+        Assert.Equal(0.5, result.Score, 6);
+        Assert.Contains("precision 0.5, recall 0.5, F1 0.5", result.Reason);
+        Assert.True(Score(new ScorerSpec("url-set", MinF1: 0.5), "https://x/1 https://x/3", "https://x/1", "https://x/2").Passed);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("\u0000\uFFFD garbage ]]]")]
+    public void EveryScorer_EmptyOrGarbledAnswer_FailsWithoutThrowing(string output)
+    {
+        foreach (var name in ScorerFactory.Names.Where(n => n != "llm-judge"))
+        {
+            var result = Score(new ScorerSpec(name), output, name == "json-equals" ? "{\"a\":1}" : "expected");
+            Assert.False(result.Passed, name);
+            Assert.False(string.IsNullOrEmpty(result.Reason), name);
+        }
+    }
+
+    [Fact]
+    public void Create_UnknownScorer_ListsKnownOnes()
+    {
+        var ex = Assert.Throws<UnknownNameException>(() => ScorerFactory.Create(new ScorerSpec("exakt")));
+        Assert.Contains("did you mean 'exact'", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"pass": true, "score": 0.8, "reason": "complete"}""", true, 0.8)]
+    [InlineData("Verdict: {\"pass\": false, \"reason\": \"missing a link\"}", false, 0)]
+    [InlineData("I think it passes", false, 0)]
+    [InlineData("""{"pass": "yes"}""", false, 0)]
+    public void LlmJudge_ParsesVerdictsAndFailsOnGarbledOnes(string reply, bool passed, double score)
+    {
+        var result = LlmJudgeScorer.ParseVerdict(reply);
+        Assert.Equal(passed, result.Passed);
+        Assert.Equal(score, result.Score, 6);
+    }
+
+    [Fact]
+    public async Task LlmJudge_AsksTheJudgeModelWithTheRubric()
+    {
+        var judge = new RecordingJudge("""{"pass": true, "score": 1, "reason": "ok"}""");
+        var scorer = ScorerFactory.Create(new ScorerSpec("llm-judge", Rubric: "mentions Tokyo"), judge);
+        var result = await scorer.ScoreAsync(new ScoreRequest("Capital of Japan?", "Tokyo", ["Tokyo"]), TestContext.Current.CancellationToken);
+        Assert.True(result.Passed);
+        Assert.Contains("Rubric: mentions Tokyo", judge.LastPrompt);
+        Assert.Contains("Answer: Tokyo", judge.LastPrompt);
+    }
+
+    // The judge model is an IChatClient; here it is a scripted one because the point is the prompt and the parsing.
+    private sealed class RecordingJudge(string reply) : Microsoft.Extensions.AI.IChatClient
+    {
+        public string LastPrompt { get; private set; } = string.Empty;
+
+        public Task<Microsoft.Extensions.AI.ChatResponse> GetResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default)
+        {
+            LastPrompt = string.Join("\n", messages.Select(m => m.Text));
+            return Task.FromResult(new Microsoft.Extensions.AI.ChatResponse(new Microsoft.Extensions.AI.ChatMessage(Microsoft.Extensions.AI.ChatRole.Assistant, reply)));
+        }
+
+        public IAsyncEnumerable<Microsoft.Extensions.AI.ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<Microsoft.Extensions.AI.ChatMessage> messages, Microsoft.Extensions.AI.ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+            throw new NotSupportedException();
+
+        public object? GetService(Type serviceType, object? serviceKey = null) => null;
+
+        public void Dispose()
+        {
+        }
+    }
+}
