@@ -1,0 +1,232 @@
+using EvalMesh.Inference.Gguf;
+using LLama.Native;
+
+namespace EvalMesh.Inference.Hosting;
+
+/// <summary>Counters of the adapter cache.</summary>
+/// <param name="Loads">Adapters loaded into llama.cpp.</param>
+/// <param name="Evictions">Adapters unloaded to make room.</param>
+/// <param name="Hits">Requests whose adapter was already loaded.</param>
+/// <param name="Misses">Requests that had to load their adapter.</param>
+/// <param name="Resident">Adapters loaded now.</param>
+/// <param name="ResidentBytes">Bytes of the adapter files loaded now.</param>
+public sealed record AdapterCacheStats(long Loads, long Evictions, long Hits, long Misses, int Resident, long ResidentBytes);
+
+/// <summary>One loaded adapter.</summary>
+/// <param name="Model">The base model file.</param>
+/// <param name="Adapter">The adapter file.</param>
+/// <param name="Bytes">Its size.</param>
+/// <param name="InUse">Requests using it now.</param>
+public sealed record ResidentAdapter(string Model, string Adapter, long Bytes, int InUse);
+
+/// <summary>
+/// Loaded LoRA adapters, bounded by a byte budget and a count, least recently used first out. An adapter in use is
+/// never unloaded (unloading an adapter that is still attached crashes llama.cpp). Every file is copied to a private
+/// snapshot and validated there before llama.cpp loads it, so a file that changes meanwhile cannot reach it.
+/// Only the model host's scheduler thread calls into it, except for <see cref="Stats"/>.
+/// </summary>
+internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
+{
+    private readonly Dictionary<(string Model, string Adapter), Entry> _entries = [];
+    private readonly string _snapshots = Directory.CreateTempSubdirectory($"evalmesh-adapters-{Environment.ProcessId}-").FullName;
+    private long _clock;
+    private long _loads;
+    private long _evictions;
+    private long _hits;
+    private long _misses;
+
+    public event Action<LoraAdapter>? Evicting;
+
+    public AdapterCacheStats Stats
+    {
+        get
+        {
+            lock (_entries)
+            {
+                return new AdapterCacheStats(_loads, _evictions, _hits, _misses, _entries.Count, _entries.Values.Sum(e => e.Info.Length));
+            }
+        }
+    }
+
+    public IReadOnlyList<ResidentAdapter> Resident
+    {
+        get
+        {
+            lock (_entries)
+            {
+                return [.. _entries.Select(e => new ResidentAdapter(e.Key.Model, e.Key.Adapter, e.Value.Info.Length, e.Value.InUse)).OrderBy(a => a.Adapter, StringComparer.Ordinal)];
+            }
+        }
+    }
+
+    /// <summary>The adapter for this base, loading it if needed; release the lease when the request is done.</summary>
+    public Lease Acquire(LoadedModel model, string adapterPath)
+    {
+        var key = (model.Info.Path, Path.GetFullPath(adapterPath));
+        Entry? entry;
+        lock (_entries)
+        {
+            if (_entries.TryGetValue(key, out entry))
+            {
+                _hits++;
+                entry.InUse++;
+                entry.LastUsed = ++_clock;
+                return new Lease(this, entry, wasResident: true);
+            }
+
+            _misses++;
+        }
+
+        var (info, snapshot) = Snapshot(key.Item2, model.Info);
+        LoraAdapter adapter;
+        try
+        {
+            adapter = model.Weights.NativeHandle.LoadLoraFromFile(snapshot);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or LLama.Exceptions.RuntimeError)
+        {
+            File.Delete(snapshot);
+            throw new InferenceException(InferenceProblem.AdapterLoadFailed, $"{adapterPath}: llama.cpp could not load the adapter: {ex.Message}", ex);
+        }
+
+        if (!IsLoaded(adapter))
+        {
+            File.Delete(snapshot);
+            throw new InferenceException(InferenceProblem.AdapterLoadFailed, $"{adapterPath}: llama.cpp could not load the adapter");
+        }
+
+        lock (_entries)
+        {
+            entry = new Entry(adapter, info, snapshot) { InUse = 1, LastUsed = ++_clock };
+            _entries[key] = entry;
+            _loads++;
+        }
+
+        EvictOverBudget();
+        return new Lease(this, entry, wasResident: false);
+    }
+
+    /// <summary>Unloads least recently used idle adapters until the cache is within its budget and count.</summary>
+    public void EvictOverBudget()
+    {
+        while (true)
+        {
+            KeyValuePair<(string, string), Entry> victim;
+            lock (_entries)
+            {
+                var overCount = _entries.Count > options.MaxAdapters;
+                var overBytes = _entries.Values.Sum(e => e.Info.Length) > options.AdapterBudgetBytes;
+                var idle = _entries.Where(e => e.Value.InUse == 0).OrderBy(e => e.Value.LastUsed).ToList();
+                if (!(overCount || overBytes) || idle.Count == 0)
+                {
+                    return;
+                }
+
+                victim = idle[0];
+                _entries.Remove(victim.Key);
+                _evictions++;
+            }
+
+            Evicting?.Invoke(victim.Value.Adapter);
+            victim.Value.Adapter.Unload();
+            File.Delete(victim.Value.Snapshot);
+        }
+    }
+
+    // LLamaSharp 0.30 returns an adapter with a null native pointer instead of throwing when llama.cpp rejects a file,
+    // and using it crashes the process. The pointer is internal, so it is read by reflection; validation comes first,
+    // this is the last line of defence.
+    private static readonly System.Reflection.PropertyInfo? NativePointer =
+        typeof(LoraAdapter).GetProperty("Pointer", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public);
+
+    private static bool IsLoaded(LoraAdapter adapter) => NativePointer?.GetValue(adapter) is not IntPtr pointer || pointer != IntPtr.Zero;
+
+    public void Dispose()
+    {
+        lock (_entries)
+        {
+            foreach (var entry in _entries.Values)
+            {
+                entry.Adapter.Unload();
+            }
+
+            _entries.Clear();
+        }
+
+        Directory.Delete(_snapshots, recursive: true);
+    }
+
+    private void Release(Entry entry)
+    {
+        lock (_entries)
+        {
+            entry.InUse--;
+        }
+
+        EvictOverBudget();
+    }
+
+    private (AdapterFileInfo Info, string Snapshot) Snapshot(string path, ModelFileInfo model)
+    {
+        if (!File.Exists(path))
+        {
+            throw new GgufException(path, GgufProblem.Missing, "no such file");
+        }
+
+        var before = new FileInfo(path);
+        var (length, written) = (before.Length, before.LastWriteTimeUtc);
+        var snapshot = Path.Combine(_snapshots, $"{Guid.NewGuid():N}.gguf");
+        File.Copy(path, snapshot);
+        var after = new FileInfo(path);
+        try
+        {
+            if (after.Length != length || after.LastWriteTimeUtc != written || new FileInfo(snapshot).Length != length)
+            {
+                throw new GgufException(path, GgufProblem.ChangedWhileLoading, "the file changed while it was being copied for loading; try again once it is complete");
+            }
+
+            return (GgufValidator.ValidateAdapter(snapshot, model) with { Path = path }, snapshot);
+        }
+        catch (GgufException ex) when (ex.Path == snapshot)
+        {
+            File.Delete(snapshot);
+            throw new GgufException(path, ex.Problem, ex.Detail);
+        }
+        catch
+        {
+            File.Delete(snapshot);
+            throw;
+        }
+    }
+
+    internal sealed class Entry(LoraAdapter adapter, AdapterFileInfo info, string snapshot)
+    {
+        public LoraAdapter Adapter { get; } = adapter;
+
+        public AdapterFileInfo Info { get; } = info;
+
+        public string Snapshot { get; } = snapshot;
+
+        public int InUse { get; set; }
+
+        public long LastUsed { get; set; }
+    }
+
+    /// <summary>A request's hold on an adapter: while held, the adapter cannot be evicted.</summary>
+    internal sealed class Lease(AdapterCache cache, Entry entry, bool wasResident) : IDisposable
+    {
+        private int _released;
+
+        public LoraAdapter Adapter => entry.Adapter;
+
+        public bool WasResident => wasResident;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                cache.Release(entry);
+            }
+        }
+    }
+}

@@ -1,0 +1,44 @@
+namespace EvalMesh.Inference.Hosting;
+
+/// <summary>How to generate.</summary>
+/// <param name="MaxTokens">The most tokens to generate.</param>
+/// <param name="Temperature">0 is greedy; above 0 samples from the softmax at this temperature.</param>
+/// <param name="Seed">The sampling seed (used when <paramref name="Temperature"/> is above 0).</param>
+/// <param name="Stop">Stop sequences: generation ends before the first one that appears.</param>
+public sealed record GenerationOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null)
+{
+    /// <summary>Greedy decoding of up to 32 tokens.</summary>
+    public static GenerationOptions Greedy { get; } = new();
+}
+
+/// <summary>One completion request to the model host.</summary>
+/// <param name="Model">The base model GGUF file.</param>
+/// <param name="Adapter">A LoRA adapter GGUF file for that base, or null for the base alone.</param>
+/// <param name="Prompt">The prompt text.</param>
+/// <param name="Options">How to generate.</param>
+/// <param name="PrefixLength">
+/// How many leading characters of the prompt are a context shared with other requests (an eval's rendered dataset).
+/// The host decodes that prefix once per base and adapter and reuses its KV cache; 0 means no shared prefix.
+/// </param>
+public sealed record InferenceRequest(string Model, string? Adapter, string Prompt, GenerationOptions Options, int PrefixLength = 0);
+
+/// <summary>What a completion produced.</summary>
+/// <param name="Text">The generated text.</param>
+/// <param name="PromptTokens">Prompt tokens in the model's own vocabulary.</param>
+/// <param name="CompletionTokens">Generated tokens.</param>
+/// <param name="FinishReason"><c>stop</c> (end of sequence or a stop sequence) or <c>length</c>.</param>
+/// <param name="AdapterWasResident">Whether the adapter was already loaded when the request ran.</param>
+/// <param name="PrefixReused">Whether the shared prefix's KV cache was reused rather than decoded.</param>
+/// <param name="BatchSize">How many sequences shared the decode batch when this one started generating.</param>
+/// <param name="Tokens">The generated token ids.</param>
+/// <param name="Margins">At each generated token, the gap between the best and second-best logit.</param>
+public sealed record InferenceResult(
+    string Text,
+    int PromptTokens,
+    int CompletionTokens,
+    string FinishReason,
+    bool AdapterWasResident,
+    bool PrefixReused,
+    int BatchSize,
+    IReadOnlyList<int> Tokens,
+    IReadOnlyList<float> Margins);

@@ -1,0 +1,50 @@
+using System.Runtime.Intrinsics.X86;
+using LLama.Native;
+using Microsoft.Extensions.Logging;
+
+namespace EvalMesh.Inference.Hosting;
+
+/// <summary>Chooses llama.cpp's native build once per process, before the first native call.</summary>
+internal static partial class LlamaRuntime
+{
+#if LLAMA_CUDA
+    private const bool Cuda = true;
+#else
+    private const bool Cuda = false;
+#endif
+
+    private static readonly Lock Gate = new();
+    private static bool _configured;
+
+    public static void EnsureConfigured(ILogger logger)
+    {
+        lock (Gate)
+        {
+            if (_configured || NativeLibraryConfig.LLama.LibraryHasLoaded)
+            {
+                _configured = true;
+                return;
+            }
+
+            // One build for this machine's instruction set: an automatic fallback can load a build that crashes.
+            var avx = Avx512F.IsSupported ? AvxLevel.Avx512 : Avx2.IsSupported ? AvxLevel.Avx2 : Avx.IsSupported ? AvxLevel.Avx : AvxLevel.None;
+            NativeLibraryConfig.All
+                .WithCuda(Cuda)
+                .WithVulkan(false)
+                .WithAvx(avx)
+                .WithAutoFallback(Cuda)
+                .WithLogCallback((level, message) =>
+                {
+                    if (level >= LLamaLogLevel.Warning && !string.IsNullOrWhiteSpace(message) && logger.IsEnabled(LogLevel.Debug))
+                    {
+                        var text = message.TrimEnd();
+                        LogNative(logger, text);
+                    }
+                });
+            _configured = true;
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "llama.cpp: {Message}")]
+    private static partial void LogNative(ILogger logger, string message);
+}

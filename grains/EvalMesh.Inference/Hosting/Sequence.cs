@@ -1,0 +1,125 @@
+using System.Text;
+using LLama;
+
+namespace EvalMesh.Inference.Hosting;
+
+/// <summary>One request being decoded: its KV sequence id, the tokens still to feed, and what it has generated.</summary>
+internal sealed class Sequence(PendingRequest pending, int id, int promptTokens, int[] toFeed, int position, int reserved, StreamingTokenDecoder decoder, bool adapterWasResident, bool prefixReused)
+{
+    private readonly StringBuilder _text = new();
+    private readonly List<int> _tokens = [];
+    private readonly List<float> _margins = [];
+    private readonly Random _random = new(pending.Request.Options.Seed);
+    private int[] _toFeed = toFeed;
+    private int _fed;
+
+    public PendingRequest Pending => pending;
+
+    public int Id => id;
+
+    public int Position { get; private set; } = position;
+
+    /// <summary>KV cells this sequence may still take: its unfed tokens plus what it may generate.</summary>
+    public int Reserved => reserved;
+
+    public int BatchIndex { get; set; } = -1;
+
+    public int BatchSize { get; set; }
+
+    public int Remaining => _toFeed.Length - _fed;
+
+    public int Generated => _tokens.Count;
+
+    /// <summary>Takes up to <paramref name="budget"/> tokens to feed, advancing positions.</summary>
+    public ReadOnlySpan<int> Take(int budget, out int firstPosition)
+    {
+        firstPosition = Position;
+        var count = Math.Min(budget, Remaining);
+        var span = _toFeed.AsSpan(_fed, count);
+        _fed += count;
+        Position += count;
+        return span;
+    }
+
+    /// <summary>Picks the next token from the logits at this sequence's batch index: greedy, or seeded sampling.</summary>
+    public int Sample(ReadOnlySpan<float> logits)
+    {
+        int best = 0, second = -1;
+        for (var i = 1; i < logits.Length; i++)
+        {
+            if (logits[i] > logits[best])
+            {
+                second = best;
+                best = i;
+            }
+            else if (second < 0 || logits[i] > logits[second])
+            {
+                second = i;
+            }
+        }
+
+        _margins.Add(second < 0 ? float.PositiveInfinity : logits[best] - logits[second]);
+        var temperature = pending.Request.Options.Temperature;
+        return temperature <= 0 ? best : SampleSoftmax(logits, temperature, logits[best]);
+    }
+
+    private int SampleSoftmax(ReadOnlySpan<float> logits, float temperature, float max)
+    {
+        var total = 0.0;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            total += Math.Exp((logits[i] - max) / temperature);
+        }
+
+        var target = _random.NextDouble() * total;
+        for (var i = 0; i < logits.Length; i++)
+        {
+            target -= Math.Exp((logits[i] - max) / temperature);
+            if (target <= 0)
+            {
+                return i;
+            }
+        }
+
+        return logits.Length - 1;
+    }
+
+    /// <summary>Appends a generated token; returns the finish reason when generation should end, else null.</summary>
+    public string? Accept(int token, bool endOfGeneration)
+    {
+        _tokens.Add(token);
+        if (endOfGeneration)
+        {
+            return "stop";
+        }
+
+        decoder.Add(token);
+        _text.Append(decoder.Read());
+        var stops = pending.Request.Options.Stop;
+        if (stops is not null)
+        {
+            var text = _text.ToString();
+            foreach (var stop in stops.Where(s => s.Length > 0))
+            {
+                var at = text.IndexOf(stop, StringComparison.Ordinal);
+                if (at >= 0)
+                {
+                    _text.Length = at;
+                    return "stop";
+                }
+            }
+        }
+
+        if (_tokens.Count >= pending.Request.Options.MaxTokens)
+        {
+            return "length";
+        }
+
+        _toFeed = [token];
+        _fed = 0;
+        return null;
+    }
+
+    public InferenceResult Result(string finishReason) =>
+        new(_text.ToString(), promptTokens, _tokens.Count, finishReason, adapterWasResident, prefixReused, BatchSize, [.. _tokens], [.. _margins]);
+}

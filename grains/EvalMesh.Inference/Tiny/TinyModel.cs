@@ -1,0 +1,222 @@
+using System.Security.Cryptography;
+using System.Text;
+using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Generation;
+using EvalMesh.Inference.Gguf;
+
+namespace EvalMesh.Inference.Tiny;
+
+/// <summary>The shape of a generated tiny llama model.</summary>
+/// <param name="Embedding">n_embd.</param>
+/// <param name="Blocks">Number of transformer blocks.</param>
+/// <param name="Heads">Attention heads (and KV heads).</param>
+/// <param name="FeedForward">n_ff.</param>
+/// <param name="ContextLength">The context length the model declares it was trained for.</param>
+/// <param name="VocabularySize">Vocabulary size, learnt from a Slack-style corpus.</param>
+public sealed record TinyModelShape(int Embedding = 64, int Blocks = 2, int Heads = 4, int FeedForward = 128, int ContextLength = 32768, int VocabularySize = 4096);
+
+/// <summary>The files <see cref="TinyModel.Write"/> produced.</summary>
+/// <param name="Model">The base model file.</param>
+/// <param name="Adapters">The adapter files, adapter-1 first.</param>
+public sealed record TinyModelFiles(string Model, IReadOnlyList<string> Adapters);
+
+/// <summary>
+/// Writes a llama-architecture GGUF model with random, seeded weights and a SentencePiece vocabulary with byte
+/// fallback, plus LoRA adapters for it. No weights can be downloaded here, so tests, benchmarks and the offline demo
+/// run real llama.cpp on these. The same seed and shape give byte-identical files.
+/// </summary>
+public static class TinyModel
+{
+    /// <summary>The base model's file name.</summary>
+    public const string ModelFileName = "tiny-llama.gguf";
+
+    /// <summary>The metadata key that identifies a generated base model, and that its adapters name.</summary>
+    public const string FingerprintKey = "evalmesh.fingerprint";
+
+    /// <summary>The metadata key under which an adapter names the fingerprint of its base model.</summary>
+    public const string BaseFingerprintKey = "evalmesh.base_fingerprint";
+
+    private static readonly string[] Targets = ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"];
+
+    /// <summary>The file name of adapter <paramref name="index"/> (1-based).</summary>
+    public static string AdapterFileName(int index) => $"adapter-{index}.gguf";
+
+    /// <summary>Writes the model and <paramref name="adapters"/> adapters into <paramref name="folder"/>.</summary>
+    public static TinyModelFiles Write(string folder, int seed = 42, int adapters = 2, TinyModelShape? shape = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(adapters);
+        shape ??= new TinyModelShape();
+        Directory.CreateDirectory(folder);
+        var vocabulary = SentencePieceVocabulary.Train(Corpus(), shape.VocabularySize);
+        var fingerprint = Fingerprint(seed, shape, vocabulary);
+        var model = Path.Combine(folder, ModelFileName);
+        WriteAtomically(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint));
+        var adapterFiles = new List<string>();
+        for (var i = 1; i <= adapters; i++)
+        {
+            var file = Path.Combine(folder, AdapterFileName(i));
+            var index = i;
+            WriteAtomically(file, path => WriteAdapter(path, (seed * 1009) + index, shape, fingerprint));
+            adapterFiles.Add(file);
+        }
+
+        return new TinyModelFiles(model, adapterFiles);
+    }
+
+    /// <summary>
+    /// The tiny model in a cache folder, generated on first use (seed 42, two adapters). Safe when several processes
+    /// race: files are written under a temporary name and moved into place.
+    /// </summary>
+    public static TinyModelFiles EnsureCached(string? folder = null)
+    {
+        folder ??= DefaultCacheFolder;
+        var expected = new TinyModelFiles(Path.Combine(folder, ModelFileName), [Path.Combine(folder, AdapterFileName(1)), Path.Combine(folder, AdapterFileName(2))]);
+        return File.Exists(expected.Model) && expected.Adapters.All(File.Exists) ? expected : Write(folder);
+    }
+
+    /// <summary>Where <see cref="EnsureCached"/> keeps the model: <c>$EVALMESH_CACHE</c>, else the user's cache folder.</summary>
+    public static string DefaultCacheFolder =>
+        Environment.GetEnvironmentVariable("EVALMESH_CACHE") is { Length: > 0 } cache
+            ? Path.Combine(cache, "tiny")
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "evalmesh", "tiny");
+
+    // The vocabulary is learnt from the kind of text the tiny model is asked about, so that a 100-message context
+    // fits its window in a few thousand tokens rather than tens of thousands of byte tokens.
+    private static string Corpus()
+    {
+        var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 20));
+        var text = new StringBuilder(EvalConfig.DefaultPrompt).Append('\n');
+        foreach (var format in RecordFormats.All)
+        {
+            text.Append(format.Render(data.Messages)).Append('\n');
+        }
+
+        foreach (var testCase in data.Suite.Cases)
+        {
+            text.Append(testCase.Question).Append('\n').AppendJoin('\n', testCase.Expected).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    private static string Fingerprint(int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary)
+    {
+        var identity = $"{seed}|{shape}|{string.Join('\u0001', vocabulary.Pieces)}";
+        return "tiny-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
+    }
+
+    private static void WriteModel(string path, int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary, string fingerprint)
+    {
+        var random = new Random(seed);
+        var n = (ulong)shape.Embedding;
+        var ff = (ulong)shape.FeedForward;
+        var vocab = (ulong)vocabulary.Pieces.Count;
+        var writer = new GgufWriter()
+            .Add("general.architecture", "llama")
+            .Add("general.type", "model")
+            .Add("general.name", "tiny-llama")
+            .Add("general.file_type", 0u)
+            .Add(FingerprintKey, fingerprint)
+            .Add("llama.context_length", (uint)shape.ContextLength)
+            .Add("llama.embedding_length", (uint)shape.Embedding)
+            .Add("llama.block_count", (uint)shape.Blocks)
+            .Add("llama.feed_forward_length", (uint)shape.FeedForward)
+            .Add("llama.rope.dimension_count", (uint)(shape.Embedding / shape.Heads))
+            .Add("llama.attention.head_count", (uint)shape.Heads)
+            .Add("llama.attention.head_count_kv", (uint)shape.Heads)
+            .Add("llama.attention.layer_norm_rms_epsilon", 1e-5f)
+            .Add("llama.vocab_size", (uint)vocab)
+            .Add("tokenizer.ggml.model", "llama")
+            .Add("tokenizer.ggml.tokens", vocabulary.Pieces)
+            .Add("tokenizer.ggml.scores", vocabulary.Scores)
+            .Add("tokenizer.ggml.token_type", vocabulary.Types)
+            .Add("tokenizer.ggml.unknown_token_id", 0u)
+            .Add("tokenizer.ggml.bos_token_id", 1u)
+            .Add("tokenizer.ggml.eos_token_id", 2u)
+            .Add("tokenizer.ggml.add_bos_token", true)
+            .Add("tokenizer.ggml.add_eos_token", false);
+
+        // Scales chosen so that logits spread widely: greedy decoding then has clear winners, not near-ties.
+        writer.AddTensor("token_embd.weight", Normal(random, n * vocab, 1.0), n, vocab);
+        for (var b = 0; b < shape.Blocks; b++)
+        {
+            var inv = 1.0 / Math.Sqrt(shape.Embedding);
+            writer.AddTensor($"blk.{b}.attn_norm.weight", Ones(n), n);
+            writer.AddTensor($"blk.{b}.attn_q.weight", Normal(random, n * n, inv), n, n);
+            writer.AddTensor($"blk.{b}.attn_k.weight", Normal(random, n * n, inv), n, n);
+            writer.AddTensor($"blk.{b}.attn_v.weight", Normal(random, n * n, inv), n, n);
+            writer.AddTensor($"blk.{b}.attn_output.weight", Normal(random, n * n, inv), n, n);
+            writer.AddTensor($"blk.{b}.ffn_norm.weight", Ones(n), n);
+            writer.AddTensor($"blk.{b}.ffn_gate.weight", Normal(random, n * ff, inv), n, ff);
+            writer.AddTensor($"blk.{b}.ffn_up.weight", Normal(random, n * ff, inv), n, ff);
+            writer.AddTensor($"blk.{b}.ffn_down.weight", Normal(random, ff * n, 1.0 / Math.Sqrt(shape.FeedForward)), ff, n);
+        }
+
+        writer.AddTensor("output_norm.weight", Ones(n), n);
+        writer.AddTensor("output.weight", Normal(random, n * vocab, 0.5), n, vocab);
+        writer.Write(path);
+    }
+
+    private static void WriteAdapter(string path, int seed, TinyModelShape shape, string baseFingerprint)
+    {
+        var random = new Random(seed);
+        var rank = 4 << random.Next(3);
+        var alpha = (float)(rank * (1 + random.Next(2)));
+        var writer = new GgufWriter()
+            .Add("general.architecture", "llama")
+            .Add("general.type", "adapter")
+            .Add("general.name", Path.GetFileNameWithoutExtension(path))
+            .Add("adapter.type", "lora")
+            .Add("adapter.lora.alpha", alpha)
+            .Add(BaseFingerprintKey, baseFingerprint);
+        var r = (ulong)rank;
+        for (var b = 0; b < shape.Blocks; b++)
+        {
+            foreach (var target in Targets)
+            {
+                var (input, output) = target switch
+                {
+                    "ffn_gate" or "ffn_up" => (shape.Embedding, shape.FeedForward),
+                    "ffn_down" => (shape.FeedForward, shape.Embedding),
+                    _ => (shape.Embedding, shape.Embedding),
+                };
+                var name = $"blk.{b}.{target}.weight";
+                writer.AddTensor(name + ".lora_a", Normal(random, (ulong)input * r, 1.0 / Math.Sqrt(input)), (ulong)input, r);
+                writer.AddTensor(name + ".lora_b", Normal(random, r * (ulong)output, 0.5 / Math.Sqrt(rank)), r, (ulong)output);
+            }
+        }
+
+        writer.Write(path);
+    }
+
+    private static float[] Normal(Random random, ulong count, double std)
+    {
+        var values = new float[count];
+        for (var i = 0UL; i < count; i++)
+        {
+            // Box-Muller from the seeded generator; both steps are deterministic, so files are byte-identical.
+            var u1 = 1.0 - random.NextDouble();
+            var u2 = random.NextDouble();
+            values[i] = (float)(std * Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2));
+        }
+
+        return values;
+    }
+
+    private static float[] Ones(ulong count) => Enumerable.Repeat(1f, (int)count).ToArray();
+
+    private static void WriteAtomically(string path, Action<string> write)
+    {
+        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
+        try
+        {
+            write(temporary);
+            File.Move(temporary, path, overwrite: true);
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+}
