@@ -1,4 +1,7 @@
 using EvalMesh.Evaluation;
+using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Gguf;
+using EvalMesh.Inference.Hosting;
 
 namespace EvalMesh.Cli;
 
@@ -18,6 +21,22 @@ internal static class CliAction
         catch (UnknownNameException ex)
         {
             return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (GgufException ex)
+        {
+            return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (InferenceException ex) when (ex.Problem == InferenceProblem.ContextOverflow)
+        {
+            return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (InferenceException ex)
+        {
+            return Fail(ex.Message, ExitCodes.Unavailable);
+        }
+        catch (EndpointException ex)
+        {
+            return Fail(ex.Message, ex.Problem == EndpointProblem.Rejected ? ExitCodes.BadInput : ExitCodes.Unavailable);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

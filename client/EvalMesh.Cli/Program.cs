@@ -6,5 +6,7 @@ var root = new RootCommand("EvalMesh: format × model evaluations across an Orle
     GenerateCommand.Create(),
     ConvertCommand.Create(),
     TokensCommand.Create(),
+    ModelsCommand.Create(),
+    InferCommand.Create(),
 };
 return await root.Parse(args).InvokeAsync();

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Evaluation.Formats;
@@ -13,8 +12,6 @@ namespace EvalMesh.Cli.Commands;
 /// <summary><c>evalmesh tokens FILE</c>: tokens and bytes per format and tokenizer, the seed's cost question.</summary>
 internal static class TokensCommand
 {
-    private static readonly JsonSerializerOptions JsonOutput = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase };
-
     public static Command Create()
     {
         var file = new Argument<string?>("file") { Description = "A .jsonl, .json or .csv file.", Arity = ArgumentArity.ZeroOrOne };
@@ -44,7 +41,7 @@ internal static class TokensCommand
             var costs = TokenStudy.Measure(dataset.Records, chosenFormats, chosenTokenizers);
             if (parse.GetValue(json))
             {
-                Console.WriteLine(JsonSerializer.Serialize(new { dataset = dataset.Name, records = dataset.Records.Count, formats = costs }, JsonOutput));
+                CliJson.Print(new { dataset = dataset.Name, records = dataset.Records.Count, formats = costs });
             }
             else
             {

@@ -190,9 +190,9 @@ public sealed class GgufFile
     private static string ReadString(string path, BinaryReader reader, long length)
     {
         var size = reader.ReadUInt64();
-        if (size > (ulong)length)
+        if (size > (ulong)(length - reader.BaseStream.Position))
         {
-            throw new GgufException(path, GgufProblem.Malformed, $"a string of {size} bytes in a file of {length}");
+            throw new GgufException(path, GgufProblem.Truncated, $"a string of {size} bytes at byte {reader.BaseStream.Position} runs past the end of the file ({length} bytes)");
         }
 
         var bytes = reader.ReadBytes((int)size);
@@ -221,9 +221,9 @@ public sealed class GgufFile
     {
         var type = (GgufValueType)reader.ReadUInt32();
         var count = reader.ReadUInt64();
-        if (count > (ulong)length)
+        if (count > (ulong)(length - reader.BaseStream.Position))
         {
-            throw new GgufException(path, GgufProblem.Malformed, $"an array of {count} items in a file of {length} bytes");
+            throw new GgufException(path, GgufProblem.Truncated, $"an array of {count} items at byte {reader.BaseStream.Position} runs past the end of the file ({length} bytes)");
         }
 
         var items = new object[count];

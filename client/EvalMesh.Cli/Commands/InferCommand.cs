@@ -1,0 +1,93 @@
+using System.CommandLine;
+using EvalMesh.Evaluation;
+using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Hosting;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Options;
+
+namespace EvalMesh.Cli.Commands;
+
+/// <summary><c>evalmesh infer</c>: one completion from a local GGUF model (with an adapter) or an OpenAI-compatible URL.</summary>
+internal static class InferCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model") { Description = "A GGUF model file, or 'tiny' for the built-in tiny model." };
+        var adapter = new Option<string?>("--adapter") { Description = "A LoRA adapter GGUF file (or adapter-N of the tiny model)." };
+        var endpoint = new Option<string?>("--endpoint") { Description = "An OpenAI-compatible base URL instead of a local model, such as http://127.0.0.1:8080/v1." };
+        var modelName = new Option<string?>("--model-name") { Description = "With --endpoint: the model name to ask for." };
+        var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "With --endpoint: the environment variable holding the API key." };
+        var prompt = new Option<string>("--prompt") { Description = "The prompt.", Required = true };
+        var maxTokens = new Option<int>("--max-tokens") { Description = "The most tokens to generate.", DefaultValueFactory = _ => 32 };
+        var temperature = new Option<float>("--temperature") { Description = "0 is greedy.", DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
+        var stop = new Option<string[]>("--stop") { Description = "A stop sequence (repeatable).", AllowMultipleArgumentsPerToken = false };
+        var json = new Option<bool>("--json") { Description = "Print JSON with token counts instead of the text." };
+        var command = new Command("infer", "Run one completion.") { model, adapter, endpoint, modelName, apiKeyEnv, prompt, maxTokens, temperature, seed, stop, json };
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            if (parse.GetValue(maxTokens) < 1)
+            {
+                throw new EvalMeshInputException("must be at least 1", setting: "--max-tokens");
+            }
+
+            var options = new ChatOptions
+            {
+                MaxOutputTokens = parse.GetValue(maxTokens),
+                Temperature = parse.GetValue(temperature),
+                Seed = parse.GetValue(seed),
+                StopSequences = parse.GetValue(stop) is { Length: > 0 } stops ? [.. stops] : null,
+            };
+            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+            ModelHost? host = null;
+            try
+            {
+                IChatClient client;
+                if (parse.GetValue(endpoint) is { } url)
+                {
+                    if (!Uri.TryCreate(url, UriKind.Absolute, out var uri) || uri.Scheme is not ("http" or "https"))
+                    {
+                        throw new EvalMeshInputException($"'{url}' is not an http(s) URL", setting: "--endpoint");
+                    }
+
+                    var name = parse.GetValue(modelName) ?? throw new EvalMeshInputException("is required with --endpoint", setting: "--model-name");
+                    var key = parse.GetValue(apiKeyEnv) is { } variable
+                        ? Environment.GetEnvironmentVariable(variable) ?? throw new EvalMeshInputException($"the environment variable {variable} is not set", setting: "--api-key-env")
+                        : null;
+                    client = new OpenAiChatClient(http, new OpenAiEndpointOptions("cli", uri, name, key));
+                }
+                else
+                {
+                    var modelArg = parse.GetValue(model) ?? throw new EvalMeshInputException("give --model FILE (or 'tiny'), or --endpoint URL", setting: "--model");
+                    var catalog = new ModelCatalog();
+                    var modelFile = catalog.ResolveModel(modelArg);
+                    host = new ModelHost(Options.Create(new ModelHostOptions { ContextSize = 8192 }));
+                    client = new LlamaChatClient(host, modelFile, catalog.ResolveAdapter(modelArg, parse.GetValue(adapter)));
+                }
+
+                var response = await client.GetResponseAsync(parse.GetValue(prompt)!, options, cancellationToken);
+                if (parse.GetValue(json))
+                {
+                    CliJson.Print(new
+                    {
+                        text = response.Text,
+                        promptTokens = response.Usage?.InputTokenCount,
+                        completionTokens = response.Usage?.OutputTokenCount,
+                        finishReason = response.FinishReason?.Value,
+                    });
+                }
+                else
+                {
+                    Console.WriteLine(response.Text);
+                }
+
+                return ExitCodes.Ok;
+            }
+            finally
+            {
+                host?.Dispose();
+            }
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,53 @@
+using EvalMesh.Evaluation;
+using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Inference.Hosting;
+using Microsoft.Extensions.AI;
+
+namespace EvalMesh.Inference.Endpoints;
+
+/// <summary>Builds the chat client an <see cref="EndpointConfig"/> describes.</summary>
+public sealed class EndpointFactory(ModelCatalog catalog, Func<ModelHost> host, HttpClient http)
+{
+    /// <summary>Builds the endpoint's client.</summary>
+    /// <exception cref="EvalMeshInputException">A setting cannot be used, such as an API key variable that is not set.</exception>
+    public IChatClient Create(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(adapters);
+        switch (endpoint.Type)
+        {
+            case "echo":
+                return new EchoChatClient(endpoint.Name);
+            case "llama":
+                var (model, adapter) = ResolveLlama(endpoint, adapters);
+                return new LlamaChatClient(host(), model, adapter);
+            case "openai":
+                string? key = null;
+                if (endpoint.ApiKeyEnv is { } variable)
+                {
+                    key = Environment.GetEnvironmentVariable(variable)
+                        ?? throw new EvalMeshInputException($"the environment variable {variable} that holds the API key is not set", setting: $"endpoints.{endpoint.Name}.api-key-env");
+                }
+
+                return new OpenAiChatClient(http, new OpenAiEndpointOptions(
+                    endpoint.Name,
+                    new Uri(endpoint.BaseUrl!),
+                    endpoint.Model!,
+                    key,
+                    TimeSpan.FromSeconds(endpoint.TimeoutSeconds)));
+            default:
+                throw new UnknownNameException("endpoint type", endpoint.Type, ConfigLoader.EndpointTypes);
+        }
+    }
+
+    /// <summary>The model and adapter files of a llama endpoint.</summary>
+    public (string Model, string? Adapter) ResolveLlama(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(adapters);
+        var modelName = endpoint.Model ?? ModelCatalog.Tiny;
+        var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
+        var adapterPath = named is null ? catalog.ResolveAdapter(modelName, endpoint.Adapter) : catalog.ResolveAdapter(named.Base, named.Path);
+        return (catalog.ResolveModel(modelName), adapterPath);
+    }
+}

@@ -1,0 +1,226 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.AI;
+using Polly;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace EvalMesh.Inference.Endpoints;
+
+/// <summary>
+/// <c>openai</c>: any OpenAI-compatible chat-completions API. Each attempt has a timeout; 429, 5xx, timeouts, dropped
+/// connections and malformed bodies are retried with exponential backoff that honours <c>Retry-After</c>; a request
+/// the endpoint rejects (other 4xx) is not retried. When the retries run out the call throws
+/// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer.
+/// </summary>
+public sealed class OpenAiChatClient : IChatClient
+{
+    private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+    private readonly HttpClient _http;
+    private readonly OpenAiEndpointOptions _options;
+    private readonly ResiliencePipeline _pipeline;
+    private readonly Uri _completions;
+
+    /// <summary>Creates a client that sends through <paramref name="http"/> (whose own timeout should be infinite).</summary>
+    public OpenAiChatClient(HttpClient http, OpenAiEndpointOptions options, TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(http);
+        ArgumentNullException.ThrowIfNull(options);
+        _http = http;
+        _options = options;
+        _completions = new Uri(options.BaseUrl.ToString().TrimEnd('/') + "/chat/completions");
+        _pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System }
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = Math.Max(0, options.MaxRetries),
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromMilliseconds(250),
+                MaxDelay = options.RetryAfterCap,
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<AttemptFailedException>(e => e.Retryable)
+                    .Handle<TimeoutRejectedException>(),
+                DelayGenerator = args => ValueTask.FromResult(
+                    args.Outcome.Exception is AttemptFailedException { RetryAfter: { } after }
+                        ? (TimeSpan?)(after < options.RetryAfterCap ? after : options.RetryAfterCap)
+                        : null),
+            })
+            .AddTimeout(options.AttemptTimeout)
+            .Build();
+    }
+
+    /// <summary>The endpoint's settings.</summary>
+    public OpenAiEndpointOptions Options => _options;
+
+    /// <inheritdoc />
+    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var body = RequestBody(messages, options);
+        var attempts = 0;
+        try
+        {
+            return await _pipeline.ExecuteAsync(async token =>
+            {
+                attempts++;
+                return await AttemptAsync(body, token).ConfigureAwait(false);
+            }, cancellationToken).ConfigureAwait(false);
+        }
+        catch (AttemptFailedException ex)
+        {
+            throw new EndpointException(_options.Name, ex.Problem, ex.Message, attempts, ex);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new EndpointException(_options.Name, EndpointProblem.Timeout, $"no answer within {_options.AttemptTimeout.TotalSeconds:0.##} s", attempts, ex);
+        }
+    }
+
+    /// <inheritdoc />
+    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Evals score whole answers, so the response is fetched whole (with its retries) and handed out as updates.
+        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
+        foreach (var update in response.ToChatResponseUpdates())
+        {
+            yield return update;
+        }
+    }
+
+    /// <inheritdoc />
+    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType?.IsInstanceOfType(this) == true ? this : null;
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+    }
+
+    private string RequestBody(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    {
+        var body = new JsonObject
+        {
+            ["model"] = _options.Model,
+            ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role.Value, ["content"] = m.Text })]),
+            ["stream"] = false,
+        };
+        if (options?.MaxOutputTokens is { } max)
+        {
+            body["max_tokens"] = max;
+        }
+
+        if (options?.Temperature is { } temperature)
+        {
+            body["temperature"] = temperature;
+        }
+
+        if (options?.Seed is { } seed)
+        {
+            body["seed"] = seed;
+        }
+
+        if (options?.StopSequences is { Count: > 0 } stop)
+        {
+            body["stop"] = new JsonArray([.. stop.Select(s => (JsonNode)s)]);
+        }
+
+        return body.ToJsonString(Json);
+    }
+
+    private async Task<ChatResponse> AttemptAsync(string body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, _completions) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        if (_options.ApiKey is { Length: > 0 } key)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new AttemptFailedException(EndpointProblem.Unreachable, $"cannot connect to {_options.BaseUrl}: {ex.Message}", retryable: true);
+        }
+
+        using (response)
+        {
+            string text;
+            try
+            {
+                text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or IOException)
+            {
+                throw new AttemptFailedException(EndpointProblem.Unreachable, $"the connection dropped while reading the answer: {ex.Message}", retryable: true);
+            }
+
+            var status = (int)response.StatusCode;
+            if (response.StatusCode == HttpStatusCode.TooManyRequests)
+            {
+                throw new AttemptFailedException(EndpointProblem.RateLimited, "HTTP 429", retryable: true, RetryAfter(response));
+            }
+
+            if (status >= 500)
+            {
+                throw new AttemptFailedException(EndpointProblem.ServerError, $"HTTP {status}: {Snippet(text)}", retryable: true, RetryAfter(response));
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new AttemptFailedException(EndpointProblem.Rejected, $"HTTP {status}: {Snippet(text)}", retryable: false);
+            }
+
+            return Parse(text);
+        }
+    }
+
+    private static ChatResponse Parse(string text)
+    {
+        try
+        {
+            var root = JsonNode.Parse(text) as JsonObject;
+            var choice = root?["choices"]?[0];
+            var content = choice?["message"]?["content"]?.GetValue<string>()
+                ?? throw new AttemptFailedException(EndpointProblem.BadResponse, $"no choices[0].message.content in {Snippet(text)}", retryable: true);
+            var usage = root!["usage"];
+            return new ChatResponse(new ChatMessage(ChatRole.Assistant, content))
+            {
+                ModelId = root["model"]?.GetValue<string>(),
+                FinishReason = choice!["finish_reason"]?.GetValue<string>() is { } reason ? new ChatFinishReason(reason) : null,
+                Usage = usage is null ? null : new UsageDetails
+                {
+                    InputTokenCount = usage["prompt_tokens"]?.GetValue<long>(),
+                    OutputTokenCount = usage["completion_tokens"]?.GetValue<long>(),
+                    TotalTokenCount = usage["total_tokens"]?.GetValue<long>(),
+                },
+            };
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
+        {
+            throw new AttemptFailedException(EndpointProblem.BadResponse, $"the body is not a chat completion: {Snippet(text)}", retryable: true);
+        }
+    }
+
+    private static TimeSpan? RetryAfter(HttpResponseMessage response) => response.Headers.RetryAfter switch
+    {
+        { Delta: { } delta } => delta,
+        { Date: { } date } => date - DateTimeOffset.UtcNow is var wait && wait > TimeSpan.Zero ? wait : TimeSpan.Zero,
+        _ => null,
+    };
+
+    private static string Snippet(string text) => text.Length <= 200 ? text : text[..200] + "…";
+
+    private sealed class AttemptFailedException(EndpointProblem problem, string message, bool retryable, TimeSpan? retryAfter = null) : Exception(message)
+    {
+        public EndpointProblem Problem { get; } = problem;
+
+        public bool Retryable { get; } = retryable;
+
+        public TimeSpan? RetryAfter { get; } = retryAfter;
+    }
+}

@@ -1,0 +1,28 @@
+namespace EvalMesh.Inference.Endpoints;
+
+/// <summary>Settings of an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, EvalMesh's gateway).</summary>
+/// <param name="Name">The endpoint's name, used in errors and reports.</param>
+/// <param name="BaseUrl">The API base, such as <c>https://api.openai.com/v1</c>; <c>/chat/completions</c> is appended.</param>
+/// <param name="Model">The model name sent in requests.</param>
+/// <param name="ApiKey">The API key, or null; it is sent as a bearer token and never logged or put in messages.</param>
+/// <param name="Timeout">Per-attempt timeout.</param>
+/// <param name="MaxRetries">Retries after the first attempt for 429, 5xx, timeouts, dropped connections and malformed bodies.</param>
+/// <param name="MaxRetryAfter">The longest Retry-After honoured; longer waits are cut to this.</param>
+public sealed record OpenAiEndpointOptions(
+    string Name,
+    Uri BaseUrl,
+    string Model,
+    string? ApiKey = null,
+    TimeSpan? Timeout = null,
+    int MaxRetries = 4,
+    TimeSpan? MaxRetryAfter = null)
+{
+    /// <summary>The per-attempt timeout, 60 s unless set.</summary>
+    public TimeSpan AttemptTimeout => Timeout ?? TimeSpan.FromSeconds(60);
+
+    /// <summary>The longest honoured Retry-After, 60 s unless set.</summary>
+    public TimeSpan RetryAfterCap => MaxRetryAfter ?? TimeSpan.FromSeconds(60);
+
+    /// <inheritdoc />
+    public override string ToString() => $"{Name} ({BaseUrl}, model {Model})";
+}
