@@ -184,7 +184,7 @@ public sealed class OpenAiChatClient : IChatClient
         try
         {
             var root = JsonNode.Parse(text) as JsonObject;
-            var choice = root?["choices"]?[0];
+            var choice = root?["choices"] is JsonArray { Count: > 0 } choices ? choices[0] : null;
             var content = choice?["message"]?["content"]?.GetValue<string>()
                 ?? throw new AttemptFailedException(EndpointProblem.BadResponse, $"no choices[0].message.content in {Snippet(text)}", retryable: true);
             var usage = root!["usage"];

@@ -57,7 +57,7 @@ public static class TinyModel
         {
             var file = Path.Combine(folder, AdapterFileName(i));
             var index = i;
-            WriteAtomically(file, path => WriteAdapter(path, (seed * 1009) + index, shape, fingerprint));
+            WriteAtomically(file, path => WriteAdapter(path, $"adapter-{index}", (seed * 1009) + index, shape, fingerprint));
             adapterFiles.Add(file);
         }
 
@@ -158,7 +158,7 @@ public static class TinyModel
         writer.Write(path);
     }
 
-    private static void WriteAdapter(string path, int seed, TinyModelShape shape, string baseFingerprint)
+    private static void WriteAdapter(string path, string name, int seed, TinyModelShape shape, string baseFingerprint)
     {
         var random = new Random(seed);
         var rank = 4 << random.Next(3);
@@ -166,7 +166,7 @@ public static class TinyModel
         var writer = new GgufWriter()
             .Add("general.architecture", "llama")
             .Add("general.type", "adapter")
-            .Add("general.name", Path.GetFileNameWithoutExtension(path))
+            .Add("general.name", name)
             .Add("adapter.type", "lora")
             .Add("adapter.lora.alpha", alpha)
             .Add(BaseFingerprintKey, baseFingerprint);
@@ -181,9 +181,9 @@ public static class TinyModel
                     "ffn_down" => (shape.FeedForward, shape.Embedding),
                     _ => (shape.Embedding, shape.Embedding),
                 };
-                var name = $"blk.{b}.{target}.weight";
-                writer.AddTensor(name + ".lora_a", Normal(random, (ulong)input * r, 1.0 / Math.Sqrt(input)), (ulong)input, r);
-                writer.AddTensor(name + ".lora_b", Normal(random, r * (ulong)output, 0.5 / Math.Sqrt(rank)), r, (ulong)output);
+                var weight = $"blk.{b}.{target}.weight";
+                writer.AddTensor(weight + ".lora_a", Normal(random, (ulong)input * r, 1.0 / Math.Sqrt(input)), (ulong)input, r);
+                writer.AddTensor(weight + ".lora_b", Normal(random, r * (ulong)output, 0.5 / Math.Sqrt(rank)), r, (ulong)output);
             }
         }
 

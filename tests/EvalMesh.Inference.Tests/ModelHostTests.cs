@@ -1,0 +1,194 @@
+using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Generation;
+using EvalMesh.Inference.Gguf;
+using EvalMesh.Inference.Hosting;
+
+namespace EvalMesh.Inference.Tests;
+
+public sealed class ModelHostTests(TinyModelFixture tiny)
+{
+    private static readonly string[] Prompts =
+    [
+        "Question: which messages mention BigQuery?\nAnswer:",
+        "List the permalinks of every message posted by U089VWX0YZA.",
+        "BigQueryのコスト、先月より30%増えてます。",
+        "Records:\ntype,ts,user\nmessage,1759281552.660739,U04XYZ8ABCD\nQuestion: who posted?\nAnswer:",
+    ];
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private InferenceRequest Request(string? adapter, string prompt, int maxTokens = 12, int prefixLength = 0) =>
+        new(tiny.Model, adapter, prompt, TinyModelFixture.Greedy(maxTokens), prefixLength);
+
+    private static async Task<List<InferenceResult>> OneByOne(ModelHost host, IEnumerable<InferenceRequest> requests)
+    {
+        var results = new List<InferenceResult>();
+        foreach (var request in requests)
+        {
+            results.Add(await host.InferAsync(request, Token));
+        }
+
+        return results;
+    }
+
+    [Fact]
+    public async Task Greedy_SameRequestTwice_GivesTheSameTokens()
+    {
+        using var host = TinyModelFixture.Host();
+        var first = await host.InferAsync(Request(null, Prompts[0]), Token);
+        var second = await host.InferAsync(Request(null, Prompts[0]), Token);
+        Assert.Equal(12, first.CompletionTokens);
+        Assert.Equal("length", first.FinishReason);
+        Assert.Equal(first.Tokens, second.Tokens);
+        Assert.Equal(first.Text, second.Text);
+    }
+
+    [Fact]
+    public async Task Adapters_ChangeTheOutput_RemovingRestoresIt_AndSwappingBackReproducesIt()
+    {
+        using var host = TinyModelFixture.Host();
+        var (a, b) = (tiny.Files.Adapters[0], tiny.Files.Adapters[1]);
+        var results = await OneByOne(host, [Request(null, Prompts[0]), Request(a, Prompts[0]), Request(b, Prompts[0]), Request(a, Prompts[0]), Request(null, Prompts[0])]);
+        var (baseOut, aOut, bOut, aAgain, baseAgain) = (results[0], results[1], results[2], results[3], results[4]);
+        Assert.NotEqual(baseOut.Tokens, aOut.Tokens);
+        Assert.NotEqual(baseOut.Tokens, bOut.Tokens);
+        Assert.NotEqual(aOut.Tokens, bOut.Tokens);
+        Assert.Equal(aOut.Tokens, aAgain.Tokens);
+        Assert.Equal(baseOut.Tokens, baseAgain.Tokens);
+        Assert.False(aOut.AdapterWasResident);
+        Assert.True(aAgain.AdapterWasResident);
+        Assert.Equal(new AdapterCacheStats(2, 0, 1, 2, 2, new FileInfo(a).Length + new FileInfo(b).Length), host.AdapterStats);
+    }
+
+    [Fact]
+    public async Task ConcurrentRequestsAcrossAdapters_EqualTheirSequentialOutputs()
+    {
+        using var host = TinyModelFixture.Host();
+        var adapters = new string?[] { null, tiny.Files.Adapters[0], tiny.Files.Adapters[1], tiny.Files.Adapters[2] };
+        var requests = adapters.SelectMany(a => Prompts.Select(p => Request(a, p))).ToList();
+        var sequential = await OneByOne(host, requests);
+        var concurrent = await Task.WhenAll(requests.Select(r => host.InferAsync(r, Token)));
+        Assert.Contains(concurrent, r => r.BatchSize > 1);
+        foreach (var (expected, actual) in sequential.Zip(concurrent))
+        {
+            Outputs.AssertSameOrNearTie(expected, actual);
+        }
+    }
+
+    [Fact]
+    public async Task PrefixReuse_GivesTheSameOutputAsDecodingEverything()
+    {
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
+        var requests = Enumerable.Range(1, 6).Select(i => Request(tiny.Files.Adapters[0], context + $"Question: what is the permalink of message {i}?\nAnswer:", prefixLength: context.Length)).ToList();
+        using var reusing = TinyModelFixture.Host();
+        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        var reused = await OneByOne(reusing, requests);
+        var decoded = await OneByOne(plain, requests);
+        Assert.False(reused[0].PrefixReused);
+        Assert.All(reused.Skip(1), r => Assert.True(r.PrefixReused));
+        Assert.All(decoded, r => Assert.False(r.PrefixReused));
+        Assert.All(reused, r => Assert.True(r.PromptTokens > 500, $"{r.PromptTokens} prompt tokens"));
+        foreach (var (expected, actual) in decoded.Zip(reused))
+        {
+            Assert.Equal(expected.PromptTokens, actual.PromptTokens);
+            Outputs.AssertSameOrNearTie(expected, actual);
+        }
+
+        var batched = await Task.WhenAll(requests.Select(r => reusing.InferAsync(r, Token)));
+        foreach (var (expected, actual) in decoded.Zip(batched))
+        {
+            Outputs.AssertSameOrNearTie(expected, actual);
+        }
+    }
+
+    [Fact]
+    public async Task Eviction_UnderASmallBudget_NeverBreaksAnInFlightRequest()
+    {
+        using var roomy = TinyModelFixture.Host();
+        using var tight = TinyModelFixture.Host(o => o.MaxAdapters = 1);
+        var requests = Enumerable.Range(0, 12).Select(i => Request(tiny.Files.Adapters[i % 3], Prompts[i % Prompts.Length], maxTokens: 8)).ToList();
+        var expected = await OneByOne(roomy, requests);
+        var actual = await Task.WhenAll(requests.Select(r => tight.InferAsync(r, Token)));
+        foreach (var (e, a) in expected.Zip(actual))
+        {
+            Outputs.AssertSameOrNearTie(e, a);
+        }
+
+        var stats = tight.AdapterStats;
+        Assert.True(stats.Evictions >= 2, stats.ToString());
+        Assert.Equal(1, stats.Resident);
+    }
+
+    [Fact]
+    public async Task CorruptAdapter_FailsWithItsTypedError_AndTheHostKeepsServing()
+    {
+        using var host = TinyModelFixture.Host();
+        var before = await host.InferAsync(Request(tiny.Files.Adapters[0], Prompts[1]), Token);
+        var truncated = Path.Combine(tiny.Folder, "truncated-adapter.gguf");
+        var bytes = File.ReadAllBytes(tiny.Files.Adapters[1]);
+        File.WriteAllBytes(truncated, bytes[..(bytes.Length - 100)]);
+        var ex = await Assert.ThrowsAsync<GgufException>(() => host.InferAsync(Request(truncated, Prompts[1]), Token));
+        Assert.Equal(GgufProblem.Truncated, ex.Problem);
+        var wrongKind = await Assert.ThrowsAsync<GgufException>(() => host.InferAsync(Request(tiny.Model, Prompts[1]), Token));
+        Assert.Equal(GgufProblem.NotAnAdapter, wrongKind.Problem);
+        var after = await host.InferAsync(Request(tiny.Files.Adapters[0], Prompts[1]), Token);
+        Assert.Equal(before.Tokens, after.Tokens);
+    }
+
+    [Fact]
+    public async Task StopSequencesAndMaxTokens_EndGeneration()
+    {
+        using var host = TinyModelFixture.Host();
+        var free = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20), Token);
+        var stop = free.Text.Length > 6 ? free.Text.Substring(3, 3) : free.Text;
+        var stopped = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20) with { Options = new GenerationOptions(20, Stop: [stop]) }, Token);
+        Assert.Equal("stop", stopped.FinishReason);
+        Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+        var one = await host.InferAsync(Request(null, Prompts[0], maxTokens: 1), Token);
+        Assert.Equal(1, one.CompletionTokens);
+        Assert.Equal(free.Tokens[0], one.Tokens[0]);
+    }
+
+    [Fact]
+    public async Task SeededSampling_IsReproducibleAndDependsOnTheSeed()
+    {
+        using var host = TinyModelFixture.Host();
+        InferenceRequest Sampled(int seed) => Request(null, Prompts[2], maxTokens: 16) with { Options = new GenerationOptions(16, Temperature: 1.5f, Seed: seed) };
+        var a = await host.InferAsync(Sampled(1), Token);
+        var again = await host.InferAsync(Sampled(1), Token);
+        var other = await host.InferAsync(Sampled(2), Token);
+        Assert.Equal(a.Tokens, again.Tokens);
+        Assert.NotEqual(a.Tokens, other.Tokens);
+    }
+
+    [Fact]
+    public async Task Cancellation_CancelsTheRequest()
+    {
+        using var host = TinyModelFixture.Host();
+        using var cancelled = new CancellationTokenSource();
+        await cancelled.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.InferAsync(Request(null, Prompts[0], maxTokens: 200), cancelled.Token));
+        var fine = await host.InferAsync(Request(null, Prompts[0]), Token);
+        Assert.Equal(12, fine.CompletionTokens);
+    }
+
+    [Fact]
+    public async Task PromptLongerThanTheContext_FailsClearly()
+    {
+        using var host = TinyModelFixture.Host(o => o.ContextSize = 256);
+        var ex = await Assert.ThrowsAsync<InferenceException>(() => host.InferAsync(Request(null, string.Concat(Enumerable.Repeat("BigQuery Kubernetes Terraform ", 200))), Token));
+        Assert.Equal(InferenceProblem.ContextOverflow, ex.Problem);
+        Assert.Contains("context window of 256 tokens", ex.Message);
+    }
+
+    [Fact]
+    public async Task TokenCounter_UsesTheModelsOwnVocabulary()
+    {
+        using var host = TinyModelFixture.Host();
+        var counter = await host.GetTokenCounterAsync(tiny.Model, Token);
+        Assert.Equal("tiny-llama", counter.Name);
+        var result = await host.InferAsync(Request(null, Prompts[1]), Token);
+        Assert.Equal(result.PromptTokens, counter.CountTokens(Prompts[1]) + 1);
+        Assert.True(counter.CountTokens("日本語") >= 3, "byte fallback makes unseen Japanese cost several tokens");
+    }
+}
