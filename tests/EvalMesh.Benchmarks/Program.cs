@@ -1,3 +1,16 @@
 using BenchmarkDotNet.Running;
+using EvalMesh.Benchmarks;
 
-BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+// Figures that need a whole scenario (a loaded model, concurrent requests, a cluster) are plain programs that print
+// a table; micro-benchmarks go through BenchmarkDotNet.
+return args.FirstOrDefault() switch
+{
+    "inference" => await InferenceBenchmark.RunAsync(args[1..]),
+    _ => RunBenchmarkDotNet(args),
+};
+
+static int RunBenchmarkDotNet(string[] args)
+{
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    return 0;
+}

@@ -37,6 +37,8 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
 
     public event Action<LoraAdapter>? Evicting;
 
+    public event Action<string, TimeSpan>? Loaded;
+
     public AdapterCacheStats Stats
     {
         get
@@ -77,6 +79,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             _misses++;
         }
 
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
         var (info, snapshot) = Snapshot(key.Item2, model.Info);
         LoraAdapter adapter;
         try
@@ -102,6 +105,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             _loads++;
         }
 
+        Loaded?.Invoke(key.Item2, System.Diagnostics.Stopwatch.GetElapsedTime(started));
         EvictOverBudget();
         return new Lease(this, entry, wasResident: false);
     }

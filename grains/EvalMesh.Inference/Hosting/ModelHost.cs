@@ -27,6 +27,9 @@ public sealed partial class ModelHost : IDisposable
     private readonly List<PendingRequest> _queue = [];
     private readonly LLamaBatch _batch = new();
     private readonly Thread _scheduler;
+    private long _promptTokensDecoded;
+    private long _tokensGenerated;
+    private long _decodeCalls;
 
     /// <summary>Creates a host and starts its scheduler thread.</summary>
     public ModelHost(IOptions<ModelHostOptions> options, ILogger<ModelHost>? logger = null)
@@ -55,6 +58,16 @@ public sealed partial class ModelHost : IDisposable
 
     /// <summary>The adapter cache's counters.</summary>
     public AdapterCacheStats AdapterStats => _adapters.Stats;
+
+    /// <summary>Work done so far: prompt tokens decoded (a reused prefix is not decoded again), tokens generated, decode calls.</summary>
+    public InferenceStats Stats => new(Interlocked.Read(ref _promptTokensDecoded), Interlocked.Read(ref _tokensGenerated), Interlocked.Read(ref _decodeCalls));
+
+    /// <summary>Raised on the scheduler thread after an adapter is validated and loaded, with how long that took.</summary>
+    public event Action<string, TimeSpan>? AdapterLoaded
+    {
+        add => _adapters.Loaded += value;
+        remove => _adapters.Loaded -= value;
+    }
 
     /// <summary>The adapters loaded now.</summary>
     public IReadOnlyList<ResidentAdapter> ResidentAdapters => _adapters.Resident;
@@ -275,6 +288,11 @@ public sealed partial class ModelHost : IDisposable
             if (reuse)
             {
                 reused = model.EnsurePrefix(prefix, _options.BatchSize);
+                if (!reused)
+                {
+                    Interlocked.Add(ref _promptTokensDecoded, prefix.Length);
+                }
+
                 model.Native.MemorySequenceCopy((LLamaSeqId)LoadedModel.PrefixSequence, (LLamaSeqId)id, 0, -1);
                 (toFeed, position) = (rest, prefix.Length);
             }
@@ -304,6 +322,7 @@ public sealed partial class ModelHost : IDisposable
         _batch.Clear();
         var budget = _options.BatchSize;
         var sampling = new List<Sequence>();
+        var promptTokens = 0;
         foreach (var sequence in active)
         {
             if (budget == 0)
@@ -313,6 +332,7 @@ public sealed partial class ModelHost : IDisposable
 
             var last = sequence.Remaining <= budget;
             var tokens = sequence.Take(budget, out var position);
+            promptTokens += sequence.Generated == 0 ? tokens.Length : 0;
             for (var i = 0; i < tokens.Length; i++)
             {
                 var index = _batch.Add(tokens[i], position + i, (LLamaSeqId)sequence.Id, last && i == tokens.Length - 1);
@@ -327,6 +347,9 @@ public sealed partial class ModelHost : IDisposable
         }
 
         model.Decode(_batch);
+        Interlocked.Increment(ref _decodeCalls);
+        Interlocked.Add(ref _promptTokensDecoded, promptTokens);
+        Interlocked.Add(ref _tokensGenerated, sampling.Count);
         var eos = model.Weights.Vocab.EOS;
         var eot = model.Weights.Vocab.EOT;
         foreach (var sequence in sampling)

@@ -1,0 +1,200 @@
+using System.Diagnostics;
+using System.Globalization;
+using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Generation;
+using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Tiny;
+using Microsoft.Extensions.Options;
+
+namespace EvalMesh.Benchmarks;
+
+/// <summary>
+/// The local-inference figures on the generated tiny model: prefix reuse, batching, adapter load and swap, memory per
+/// adapter, base load. Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- inference</c>.
+/// </summary>
+internal static class InferenceBenchmark
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var folder = Directory.CreateTempSubdirectory("evalmesh-bench-").FullName;
+        try
+        {
+            var files = TinyModel.Write(folder, seed: 42, adapters: 64);
+            var only = args.FirstOrDefault();
+            if (only is null or "load")
+            {
+                await BaseLoadAsync(files);
+            }
+
+            if (only is null or "prefix")
+            {
+                await PrefixReuseAsync(files, flashAttention: false);
+                await PrefixReuseAsync(files, flashAttention: true);
+            }
+
+            if (only is null or "batching")
+            {
+                await BatchingAsync(files);
+            }
+
+            if (only is null or "adapters")
+            {
+                await AdaptersAsync(files);
+            }
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static ModelHost Host(Action<ModelHostOptions>? configure = null)
+    {
+        var options = new ModelHostOptions { ContextSize = 16384, MaxBatchSequences = 16, MaxAdapters = 128 };
+        configure?.Invoke(options);
+        return new ModelHost(Options.Create(options));
+    }
+
+    private static async Task BaseLoadAsync(TinyModelFiles files)
+    {
+        var times = new List<double>();
+        for (var i = 0; i < 5; i++)
+        {
+            using var host = Host();
+            var watch = Stopwatch.StartNew();
+            await host.PreloadAsync(files.Model);
+            times.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        Console.WriteLine($"base model load ({new FileInfo(files.Model).Length / 1024} KB): median {Median(times):0.0} ms over 5 loads");
+    }
+
+    /// <summary>40 questions over one ~4,000-token context, 16 tokens each: decode everything, reuse the prefix, reuse and batch.</summary>
+    private static async Task PrefixReuseAsync(TinyModelFiles files, bool flashAttention)
+    {
+        var messages = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 80)).Messages;
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(messages) + "\n";
+        var requests = Enumerable.Range(1, 40)
+            .Select(i => new InferenceRequest(files.Model, files.Adapters[0], context + $"Question: what is the permalink of message {i}?\nAnswer:", new GenerationOptions(16), context.Length))
+            .ToList();
+        Console.WriteLine($"\nprefix reuse, flash attention {(flashAttention ? "on" : "off")}: 40 questions, 16 tokens each, adapter-1");
+        Console.WriteLine("| mode | prompt tokens decoded | wall time | speed-up |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        double? baseline = null;
+        foreach (var (mode, reuse, batched) in new[] { ("decode every prompt", false, false), ("reuse the prefix", true, false), ("reuse the prefix, batch the questions", true, true) })
+        {
+            using var host = Host(o =>
+            {
+                o.PrefixReuse = reuse;
+                o.FlashAttention = flashAttention;
+            });
+            await host.InferAsync(requests[0] with { PrefixLength = 0, Prompt = "warm up" });
+            var before = host.Stats.PromptTokensDecoded;
+            var watch = Stopwatch.StartNew();
+            if (batched)
+            {
+                await Task.WhenAll(requests.Select(r => host.InferAsync(r)));
+            }
+            else
+            {
+                foreach (var request in requests)
+                {
+                    await host.InferAsync(request);
+                }
+            }
+
+            var seconds = watch.Elapsed.TotalSeconds;
+            baseline ??= seconds;
+            Console.WriteLine(string.Create(Invariant, $"| {mode} | {host.Stats.PromptTokensDecoded - before:N0} | {seconds:0.00} s | {baseline / seconds:0.0}x |"));
+        }
+    }
+
+    /// <summary>Tokens/s for 1, 4 and 8 concurrent same-adapter requests, batched and one at a time.</summary>
+    private static async Task BatchingAsync(TinyModelFiles files)
+    {
+        Console.WriteLine("\nconcurrent same-adapter requests, 64 tokens each (adapter-1)");
+        Console.WriteLine("| concurrent | one at a time | batched | gain |");
+        Console.WriteLine("|---:|---:|---:|---:|");
+        foreach (var concurrency in new[] { 1, 4, 8 })
+        {
+            var requests = Enumerable.Range(0, concurrency)
+                .Select(i => new InferenceRequest(files.Model, files.Adapters[0], $"Question {i}: which messages in #data-eng mention BigQuery or Airflow?\nAnswer:", new GenerationOptions(64)))
+                .ToList();
+            var (sequential, batched) = await CompareAsync(requests);
+            Console.WriteLine(string.Create(Invariant, $"| {concurrency} | {sequential:N0} tok/s | {batched:N0} tok/s | {batched / sequential:0.00}x |"));
+        }
+    }
+
+    // Rounds alternate between the two hosts so that a noisy neighbour or a clock change hits both alike.
+    private static async Task<(double OneAtATime, double Batched)> CompareAsync(IReadOnlyList<InferenceRequest> requests)
+    {
+        using var oneAtATime = Host(o => o.Batching = false);
+        using var batched = Host();
+        await oneAtATime.InferAsync(requests[0]);
+        await batched.InferAsync(requests[0]);
+        var (best1, best2) = (0.0, 0.0);
+        for (var round = 0; round < 5; round++)
+        {
+            best1 = Math.Max(best1, await TokensPerSecondAsync(oneAtATime, requests));
+            best2 = Math.Max(best2, await TokensPerSecondAsync(batched, requests));
+        }
+
+        return (best1, best2);
+    }
+
+    private static async Task<double> TokensPerSecondAsync(ModelHost host, IReadOnlyList<InferenceRequest> requests)
+    {
+        var watch = Stopwatch.StartNew();
+        var results = await Task.WhenAll(requests.Select(r => host.InferAsync(r)));
+        return results.Sum(r => r.CompletionTokens) / watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Adapter load time, swap time between resident adapters, and resident memory per adapter against its file.</summary>
+    private static async Task AdaptersAsync(TinyModelFiles files)
+    {
+        using var host = Host();
+        var loads = new List<double>();
+        host.AdapterLoaded += (_, duration) => loads.Add(duration.TotalMilliseconds);
+        await host.PreloadAsync(files.Model);
+        var one = new GenerationOptions(1);
+        await host.InferAsync(new InferenceRequest(files.Model, null, "warm up", one));
+        GC.Collect();
+        var rssBefore = Process.GetCurrentProcess().WorkingSet64;
+        foreach (var adapter in files.Adapters)
+        {
+            await host.InferAsync(new InferenceRequest(files.Model, adapter, "hi", one));
+        }
+
+        GC.Collect();
+        var rssAfter = Process.GetCurrentProcess().WorkingSet64;
+        var fileBytes = files.Adapters.Sum(a => new FileInfo(a).Length);
+        Console.WriteLine(string.Create(Invariant, $"\nadapter load (validate a private copy, then llama.cpp): median {Median(loads):0.00} ms, p95 {Percentile(loads, 95):0.00} ms over {loads.Count} adapters"));
+        Console.WriteLine(string.Create(Invariant, $"resident memory: {(rssAfter - rssBefore) / 1024.0 / files.Adapters.Count:0.0} KB per adapter against {fileBytes / 1024.0 / files.Adapters.Count:0.0} KB of file ({files.Adapters.Count} adapters, RSS delta)"));
+
+        var same = await LatencyAsync(host, Enumerable.Repeat(files.Adapters[0], 40).ToList(), one);
+        var alternating = await LatencyAsync(host, Enumerable.Range(0, 40).Select(i => files.Adapters[i % 2]).ToList(), one);
+        Console.WriteLine(string.Create(Invariant, $"adapter swap between resident adapters: {alternating - same:0.000} ms added per request ({same:0.000} ms same adapter, {alternating:0.000} ms alternating)"));
+    }
+
+    private static async Task<double> LatencyAsync(ModelHost host, IReadOnlyList<string> adapters, GenerationOptions options)
+    {
+        var times = new List<double>();
+        foreach (var adapter in adapters)
+        {
+            var watch = Stopwatch.StartNew();
+            await host.InferAsync(new InferenceRequest(ModelOf(adapter), adapter, "hi", options));
+            times.Add(watch.Elapsed.TotalMilliseconds);
+        }
+
+        return Median(times);
+    }
+
+    private static string ModelOf(string adapter) => Path.Combine(Path.GetDirectoryName(adapter)!, TinyModel.ModelFileName);
+
+    private static double Median(List<double> values) => Percentile(values, 50);
+
+    private static double Percentile(List<double> values, double p) => Evaluation.Statistics.Percentiles.Of(values, p);
+}
