@@ -1,3 +1,4 @@
+using EvalMesh.Abstractions;
 using EvalMesh.Evaluation;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Gguf;
@@ -37,6 +38,18 @@ internal static class CliAction
         catch (EndpointException ex)
         {
             return Fail(ex.Message, ex.Problem == EndpointProblem.Rejected ? ExitCodes.BadInput : ExitCodes.Unavailable);
+        }
+        catch (RunNotFoundException ex)
+        {
+            return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (Microsoft.Extensions.Options.OptionsValidationException ex)
+        {
+            return Fail(string.Join("; ", ex.Failures), ExitCodes.BadInput);
+        }
+        catch (Exception ex) when (ex is OrleansException or SiloUnavailableException or TimeoutException or StackExchange.Redis.RedisConnectionException)
+        {
+            return Fail($"the cluster is unavailable: {ex.Message}", ExitCodes.Unavailable);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {

@@ -28,7 +28,7 @@ public static class ConfigLoader
     public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "prompt", "repeats", "concurrency");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency");
         var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
@@ -50,6 +50,12 @@ public static class ConfigLoader
             throw root.Error("endpoints", "at least one endpoint is required");
         }
 
+        var judge = root.Mapping("judge") is { } judgeItem ? ReadEndpoint(judgeItem, folder, adapters) : null;
+        if (judge is null && suites.SelectMany(s => s.Cases).FirstOrDefault(c => c.Scorer.Type == "llm-judge") is { } judged)
+        {
+            throw root.Error("judge", $"case '{judged.Id}' uses the llm-judge scorer, so a 'judge' endpoint is required");
+        }
+
         var formats = root.TextList("formats") ?? ["oneline-json", "pretty-json", "csv"];
         CheckNames(root, "formats", formats, name => RecordFormats.Get(name));
         var registry = tokenizers ?? TokenizerRegistry.Shared;
@@ -60,6 +66,11 @@ public static class ConfigLoader
         if (!prompt.Contains("{{context}}", StringComparison.Ordinal) || !prompt.Contains("{{question}}", StringComparison.Ordinal))
         {
             throw root.Error("prompt", "must contain {{context}} and {{question}}");
+        }
+
+        if (prompt.IndexOf("{{question}}", StringComparison.Ordinal) < prompt.IndexOf("{{context}}", StringComparison.Ordinal))
+        {
+            throw root.Error("prompt", "{{context}} must come before {{question}}, so that every question shares the context's prefix");
         }
 
         return new EvalConfig(
@@ -73,7 +84,8 @@ public static class ConfigLoader
             adapters,
             prompt,
             root.WholeNumber("repeats", 1, 1000) ?? 1,
-            root.WholeNumber("concurrency", 1, 4096) ?? 16);
+            root.WholeNumber("concurrency", 1, 4096) ?? 16,
+            judge);
     }
 
     private static DatasetConfig ReadDataset(YamlObject item, string folder)

@@ -15,6 +15,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Prompt">The prompt template: <c>{{context}}</c>, <c>{{question}}</c> and <c>{{format}}</c> are replaced.</param>
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">How many cells run at once per shard.</param>
+/// <param name="Judge">The endpoint that grades <c>llm-judge</c> cases, if any.</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -26,7 +27,8 @@ public sealed record EvalConfig(
     IReadOnlyList<AdapterConfig> Adapters,
     string Prompt,
     int Repeats,
-    int Concurrency)
+    int Concurrency,
+    EndpointConfig? Judge = null)
 {
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """

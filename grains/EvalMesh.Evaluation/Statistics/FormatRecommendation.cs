@@ -59,7 +59,7 @@ public sealed record FormatRecommendation(string? Format, string? Best, string R
             .ToList();
         var pick = comparisons.First(c => !c.SignificantlyWorse);
         var reason = pick.Format == best.Format
-            ? string.Create(CultureInfo.InvariantCulture, $"{pick.Format} is the most accurate format and no cheaper format is statistically as accurate")
+            ? string.Create(CultureInfo.InvariantCulture, $"{pick.Format} is the most accurate format, and no format with fewer tokens is statistically as accurate ({pick.MeanPromptTokens:0} tokens)")
             : string.Create(CultureInfo.InvariantCulture, $"{pick.Format} uses the fewest tokens ({pick.MeanPromptTokens:0} vs {best.MeanPromptTokens:0} for {best.Format}) and is not significantly less accurate than {best.Format} (McNemar p = {pick.VersusBest.PValue:0.###})");
         return new FormatRecommendation(pick.Format, best.Format, reason, comparisons);
     }

@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using EvalMesh.Client;
+using EvalMesh.Evaluation;
+using EvalMesh.Grains;
+using EvalMesh.Grains.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace EvalMesh.Cli;
+
+/// <summary>
+/// The options every cluster verb shares. Without <c>--cluster</c> the verb hosts a single silo in this process
+/// (localhost clustering, files under the data directory, no Redis); with <c>--cluster redis</c> it connects to a
+/// cluster as an Orleans client.
+/// </summary>
+internal sealed class ClusterArguments
+{
+    private readonly Option<string?> _cluster = new("--cluster") { Description = "'redis' to connect to a cluster; absent: run an embedded single silo in this process." };
+    private readonly Option<string?> _redis = new("--redis") { Description = "With --cluster redis: the Redis address, such as 127.0.0.1:6379." };
+    private readonly Option<string> _clusterId = new("--cluster-id") { Description = "The cluster id the silos use.", DefaultValueFactory = _ => "evalmesh" };
+    private readonly Option<string?> _dataDir = new("--data-dir") { Description = "Embedded mode: where runs and results are kept (default $EVALMESH_HOME or the user's data folder)." };
+    private readonly Option<bool> _json = new("--json") { Description = "Print JSON for programs instead of tables." };
+
+    public Option<bool> Json => _json;
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(_cluster);
+        command.Options.Add(_redis);
+        command.Options.Add(_clusterId);
+        command.Options.Add(_dataDir);
+        command.Options.Add(_json);
+    }
+
+    /// <summary>Connects (or starts the embedded silo). <paramref name="working"/> silos run work; others only read.</summary>
+    public async Task<Session> ConnectAsync(ParseResult parse, bool working, CancellationToken cancellationToken)
+    {
+        var cluster = parse.GetValue(_cluster);
+        var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+        builder.Logging.AddFilter(level => level >= LogLevel.Error).AddSimpleConsole(o => o.SingleLine = true);
+        switch (cluster)
+        {
+            case null:
+                var options = new EvalMeshOptions
+                {
+                    Cluster = "local",
+                    ClusterId = parse.GetValue(_clusterId)!,
+                    DataDirectory = parse.GetValue(_dataDir) ?? EvalMeshOptions.DefaultDataDirectory,
+                    SiloPort = FreePort(),
+                    GatewayPort = FreePort(),
+                    Passive = !working,
+                };
+                builder.UseOrleans(silo => silo.AddEvalMesh(options));
+                builder.Services.AddEvalMeshClient();
+                break;
+            case "redis":
+                var redis = parse.GetValue(_redis) ?? throw new EvalMeshInputException("is required with --cluster redis", setting: "--redis");
+                builder.AddEvalMeshClient(o =>
+                {
+                    o.Cluster = "redis";
+                    o.Redis = redis;
+                    o.ClusterId = parse.GetValue(_clusterId)!;
+                });
+                break;
+            default:
+                throw new EvalMeshInputException($"unknown cluster '{cluster}'; use 'redis', or leave --cluster out for the embedded silo", setting: "--cluster");
+        }
+
+        var host = builder.Build();
+        await host.StartAsync(cancellationToken);
+        return new Session(host, host.Services.GetRequiredService<IEvalMeshClient>());
+    }
+
+    // The embedded silo takes free loopback ports, so that inspecting runs while another process runs one works.
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public sealed class Session(IHost host, IEvalMeshClient client) : IAsyncDisposable
+    {
+        public IEvalMeshClient Client => client;
+
+        public async ValueTask DisposeAsync()
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await host.StopAsync(timeout.Token);
+            host.Dispose();
+        }
+    }
+}

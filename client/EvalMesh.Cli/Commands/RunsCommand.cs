@@ -1,0 +1,116 @@
+using System.CommandLine;
+using EvalMesh.Client;
+using Spectre.Console;
+
+namespace EvalMesh.Cli.Commands;
+
+/// <summary><c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c> and <c>cancel RUN</c>: look at runs, and stop one.</summary>
+internal static class RunsCommand
+{
+    public static IEnumerable<Command> Create()
+    {
+        yield return List();
+        yield return Status();
+        yield return Report();
+        yield return Cancel();
+    }
+
+    private static Command List()
+    {
+        var cluster = new ClusterArguments();
+        var command = new Command("runs", "List runs, newest first.");
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
+            var runs = await session.Client.ListRunsAsync(cancellationToken);
+            if (parse.GetValue(cluster.Json))
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(runs, ReportWriter.Json));
+                return ExitCodes.Ok;
+            }
+
+            var table = new Table().AddColumn("run").AddColumn("state").AddColumn("cells").AddColumn("passed").AddColumn("failed").AddColumn("errors").AddColumn("started").AddColumn("description");
+            foreach (var run in runs)
+            {
+                table.AddRow(Markup.Escape(run.RunId), run.State.ToString(), $"{run.Completed}/{run.Total}", run.Passed.ToString(System.Globalization.CultureInfo.InvariantCulture), run.Failed.ToString(System.Globalization.CultureInfo.InvariantCulture), run.Errors.ToString(System.Globalization.CultureInfo.InvariantCulture), run.CreatedAt.ToString("u", System.Globalization.CultureInfo.InvariantCulture), Markup.Escape(run.Description ?? string.Empty));
+            }
+
+            AnsiConsole.Write(table);
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Status()
+    {
+        var run = new Argument<string>("run") { Description = "The run id." };
+        var cluster = new ClusterArguments();
+        var command = new Command("status", "A run's state and progress.") { run };
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
+            var status = await session.Client.GetRunAsync(parse.GetValue(run)!, cancellationToken);
+            if (parse.GetValue(cluster.Json))
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(status, ReportWriter.Json));
+            }
+            else
+            {
+                Console.WriteLine($"{status.RunId}: {status.State.ToString().ToLowerInvariant()}, {status.Completed}/{status.Total} cells, {status.Passed} passed, {status.Failed} failed, {status.Errors} errors");
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Report()
+    {
+        var run = new Argument<string>("run") { Description = "The run id." };
+        var format = new Option<string>("--format") { Description = "md, json or csv.", DefaultValueFactory = _ => "md" };
+        var output = new Option<string?>("--out") { Description = "Write to this file instead of stdout." };
+        var cluster = new ClusterArguments();
+        var command = new Command("report", "A run's report: accuracy with intervals, tokens, latency, comparisons, recommendation.") { run, format, output };
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            var chosen = parse.GetValue(format)!;
+            if (!ReportWriter.Formats.Contains(chosen))
+            {
+                throw new Evaluation.UnknownNameException("report format", chosen, ReportWriter.Formats);
+            }
+
+            await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
+            var text = ReportWriter.Write(await session.Client.GetReportAsync(parse.GetValue(run)!, cancellationToken), parse.GetValue(cluster.Json) ? "json" : chosen);
+            if (parse.GetValue(output) is { } file)
+            {
+                await File.WriteAllTextAsync(file, text, cancellationToken);
+            }
+            else
+            {
+                Console.Write(text);
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Cancel()
+    {
+        var run = new Argument<string>("run") { Description = "The run id." };
+        var cluster = new ClusterArguments();
+        var command = new Command("cancel", "Cancel a run.") { run };
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            await using var session = await cluster.ConnectAsync(parse, working: true, cancellationToken);
+            var status = await session.Client.CancelRunAsync(parse.GetValue(run)!, cancellationToken);
+            Console.WriteLine($"{status.RunId}: {status.State.ToString().ToLowerInvariant()}");
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+}

@@ -1,0 +1,91 @@
+using System.Globalization;
+using System.Runtime.CompilerServices;
+using EvalMesh.Abstractions;
+using EvalMesh.Evaluation.Configuration;
+
+namespace EvalMesh.Client;
+
+/// <summary><see cref="IEvalMeshClient"/> over Orleans grains.</summary>
+internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = null) : IEvalMeshClient
+{
+    private readonly TimeProvider _time = time ?? TimeProvider.System;
+
+    public async Task<RunStatus> StartRunAsync(EvalConfig config, string? runId = null, CancellationToken cancellationToken = default)
+    {
+        var prepared = RunSpecBuilder.Prepare(config);
+        await Task.WhenAll(prepared.Datasets.Select(async d =>
+        {
+            var grain = grains.GetGrain<IDatasetGrain>(d.Id);
+            if (!await grain.HasRecordsAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await grain.PutAsync(d.Name, d.Content).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        })).ConfigureAwait(false);
+        await Task.WhenAll(prepared.Suites.Select(async s =>
+        {
+            var grain = grains.GetGrain<ITestSuiteGrain>(s.Id);
+            if (!await grain.HasCasesAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
+            {
+                await grain.PutAsync(s.Name, s.Content).WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+        })).ConfigureAwait(false);
+        var id = runId ?? NewRunId();
+        return await grains.GetGrain<IEvalRunGrain>(id).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IEvalRunGrain>(runId).GetStatusAsync().WaitAsync(cancellationToken);
+
+    public Task<IReadOnlyList<RunStatus>> ListRunsAsync(CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IRunIndexGrain>("all").ListAsync().WaitAsync(cancellationToken);
+
+    public async IAsyncEnumerable<RunStatus> WatchRunAsync(string runId, TimeSpan? interval = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var every = interval ?? TimeSpan.FromMilliseconds(500);
+        while (true)
+        {
+            var status = await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+            yield return status;
+            if (status.IsFinished)
+            {
+                yield break;
+            }
+
+            await Task.Delay(every, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public Task<RunReport> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IEvalRunGrain>(runId).GetReportAsync().WaitAsync(cancellationToken);
+
+    public async IAsyncEnumerable<CellResult> GetResultsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        await foreach (var result in grains.GetGrain<IEvalRunGrain>(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+            yield return result;
+        }
+    }
+
+    public Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IEvalRunGrain>(runId).CancelAsync().WaitAsync(cancellationToken);
+
+    public Task<RunStatus> ResumeRunAsync(string runId, CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IEvalRunGrain>(runId).ResumeAsync().WaitAsync(cancellationToken);
+
+    public Task<AdapterRegistration> RegisterAdapterAsync(string model, string name, string path, CancellationToken cancellationToken = default) =>
+        grains.GetGrain<ILoraAdapterGrain>($"{model}:{name}").RegisterAsync(path).WaitAsync(cancellationToken);
+
+    public Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IAdapterRegistryGrain>("all").ListAsync().WaitAsync(cancellationToken);
+
+    public Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        options ??= new InferenceOptions();
+        return grains.GetGrain<IAdapterHostGrain>(AdapterHostKey.FromModelName(model))
+            .InferAsync(new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop), cancellationToken);
+    }
+
+    private string NewRunId() =>
+        string.Create(CultureInfo.InvariantCulture, $"run-{_time.GetUtcNow():yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}");
+}

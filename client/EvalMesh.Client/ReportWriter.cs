@@ -1,0 +1,113 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using EvalMesh.Abstractions;
+
+namespace EvalMesh.Client;
+
+/// <summary>Writes a <see cref="RunReport"/> as JSON (for programs), CSV (for spreadsheets) or Markdown (for pull requests).</summary>
+public static class ReportWriter
+{
+    /// <summary>The formats <see cref="Write"/> knows.</summary>
+    public static IReadOnlyList<string> Formats { get; } = ["json", "csv", "md"];
+
+    /// <summary>The JSON settings of reports and REST answers: camelCase, enums as text, non-ASCII kept readable.</summary>
+    public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
+    {
+        WriteIndented = true,
+        Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
+    };
+
+    /// <summary>The report in a format.</summary>
+    /// <exception cref="Evaluation.UnknownNameException">The format is not json, csv or md.</exception>
+    public static string Write(RunReport report, string format) => format switch
+    {
+        "json" => JsonSerializer.Serialize(report, Json),
+        "csv" => Csv(report),
+        "md" => Markdown(report),
+        _ => throw new Evaluation.UnknownNameException("report format", format, Formats),
+    };
+
+    private static string Csv(RunReport report)
+    {
+        var tokenizers = Tokenizers(report);
+        var text = new StringBuilder("suite,format,endpoint,cells,passed,failed,errors,accuracy,accuracy_lower,accuracy_upper,");
+        text.AppendJoin(',', tokenizers.Select(t => $"mean_prompt_tokens_{t}")).Append(",mean_completion_tokens,latency_p50_ms,latency_p95_ms\r\n");
+        foreach (var row in report.Rows)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"{Cell(row.Suite)},{Cell(row.Format)},{Cell(row.Endpoint)},{row.Cells},{row.Passed},{row.Failed},{row.Errors},{row.Accuracy:0.####},{row.AccuracyLower:0.####},{row.AccuracyUpper:0.####},");
+            text.AppendJoin(',', tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("0.#", CultureInfo.InvariantCulture) : string.Empty));
+            text.Append(CultureInfo.InvariantCulture, $",{row.MeanCompletionTokens?.ToString("0.#", CultureInfo.InvariantCulture)},{row.LatencyP50Ms:0.##},{row.LatencyP95Ms:0.##}\r\n");
+        }
+
+        return text.ToString();
+    }
+
+    private static string Markdown(RunReport report)
+    {
+        var run = report.Run;
+        var tokenizers = Tokenizers(report);
+        var text = new StringBuilder();
+        text.Append(CultureInfo.InvariantCulture, $"# EvalMesh run {run.RunId}\n\n");
+        if (run.Description is { Length: > 0 } description)
+        {
+            text.Append(description).Append("\n\n");
+        }
+
+        text.Append(CultureInfo.InvariantCulture, $"{run.State}: {run.Completed} of {run.Total} cells, {run.Passed} passed, {run.Failed} failed, {run.Errors} errors.\n\n");
+        foreach (var note in report.Notes)
+        {
+            text.Append("> **Note:** ").Append(note).Append("\n\n");
+        }
+
+        text.Append("| suite | endpoint | format | accuracy (95% CI) | ").AppendJoin(" | ", tokenizers.Select(t => $"{t} tokens")).Append(" | p50 ms | p95 ms | errors |\n");
+        text.Append("|---|---|---|---:|").AppendJoin(string.Empty, tokenizers.Select(_ => "---:|")).Append("---:|---:|---:|\n");
+        foreach (var row in report.Rows)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"| {row.Suite} | {row.Endpoint} | {row.Format} | {Accuracy(row)} | ");
+            text.AppendJoin(" | ", tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "–"));
+            text.Append(CultureInfo.InvariantCulture, $" | {row.LatencyP50Ms:0.#} | {row.LatencyP95Ms:0.#} | {row.Errors} |\n");
+        }
+
+        if (report.Recommendations.Count > 0)
+        {
+            text.Append("\n## Recommended format\n\n");
+            foreach (var r in report.Recommendations)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"- **{r.Endpoint}** ({r.Suite}): **{r.Format ?? "–"}**. {r.Reason}.\n");
+            }
+        }
+
+        if (report.Categories.Count > 0)
+        {
+            text.Append("\n## Accuracy by category\n\n| endpoint | format | category | passed | scored |\n|---|---|---|---:|---:|\n");
+            foreach (var c in report.Categories)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"| {c.Endpoint} | {c.Format} | {c.Category} | {c.Passed} | {c.Scored} |\n");
+            }
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>Accuracy as "62.5% (48.1–75.0)".</summary>
+    public static string Accuracy(ReportRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return row.Passed + row.Failed == 0
+            ? "–"
+            : string.Create(CultureInfo.InvariantCulture, $"{row.Accuracy * 100:0.0}% ({row.AccuracyLower * 100:0.0}–{row.AccuracyUpper * 100:0.0})");
+    }
+
+    /// <summary>Every tokenizer that appears in the report's rows, in a stable order.</summary>
+    public static IReadOnlyList<string> Tokenizers(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        return [.. report.Rows.SelectMany(r => r.MeanPromptTokens.Keys).Distinct().Order(StringComparer.Ordinal)];
+    }
+
+    private static string Cell(string value) => value.AsSpan().IndexOfAny(",\"\r\n") >= 0 ? $"\"{value.Replace("\"", "\"\"", StringComparison.Ordinal)}\"" : value;
+}

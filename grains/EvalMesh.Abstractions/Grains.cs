@@ -1,0 +1,135 @@
+namespace EvalMesh.Abstractions;
+
+/// <summary>A dataset's records, content-addressed (key = dataset id), with its rendered context cached per format.</summary>
+[Alias("evalmesh.dataset")]
+public interface IDatasetGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the records (JSON Lines) unless they are already stored; the key must be their content hash.</summary>
+    [Alias("put")]
+    Task PutAsync(string name, string jsonLines);
+
+    /// <summary>Whether records are stored.</summary>
+    [Alias("has")]
+    Task<bool> HasRecordsAsync();
+
+    /// <summary>The records rendered in a format (cached per activation).</summary>
+    [Alias("render")]
+    Task<string> RenderAsync(string format);
+}
+
+/// <summary>A test suite's cases, content-addressed (key = suite id).</summary>
+[Alias("evalmesh.suite")]
+public interface ITestSuiteGrain : IGrainWithStringKey
+{
+    /// <summary>Stores the cases (as JSON) unless already stored.</summary>
+    [Alias("put")]
+    Task PutAsync(string name, string casesJson);
+
+    /// <summary>Whether cases are stored.</summary>
+    [Alias("has")]
+    Task<bool> HasCasesAsync();
+
+    /// <summary>The cases as JSON.</summary>
+    [Alias("get")]
+    Task<string> GetCasesJsonAsync();
+}
+
+/// <summary>
+/// An eval run (key = run id): expands the matrix into shards, dispatches them across the cluster, keeps progress and
+/// aggregates (persisted), resumes unfinished shards after a silo dies, and builds the report from the result store.
+/// </summary>
+[Alias("evalmesh.run")]
+public interface IEvalRunGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the run; calling it again with the run already started changes nothing.</summary>
+    [Alias("start")]
+    Task<RunStatus> StartAsync(RunSpec spec);
+
+    /// <summary>The run's state and progress.</summary>
+    [Alias("status")]
+    Task<RunStatus> GetStatusAsync();
+
+    /// <summary>Cancels the run's unfinished shards.</summary>
+    [Alias("cancel")]
+    Task<RunStatus> CancelAsync();
+
+    /// <summary>Re-runs the cells that errored and any unfinished ones.</summary>
+    [Alias("resume")]
+    Task<RunStatus> ResumeAsync();
+
+    /// <summary>A shard's cumulative progress.</summary>
+    [Alias("report-shard")]
+    Task ReportShardAsync(int shardNo, ShardProgress progress);
+
+    /// <summary>The report, computed from every stored result.</summary>
+    [Alias("report")]
+    Task<RunReport> GetReportAsync();
+
+    /// <summary>Every stored result, one per cell, streamed.</summary>
+    [Alias("results")]
+    IAsyncEnumerable<CellResult> GetResultsAsync();
+}
+
+/// <summary>A shard of a run (key = run id/shard number): runs its cells, writes results, reports progress.</summary>
+[Alias("evalmesh.shard")]
+public interface IEvalShardGrain : IGrainWithStringKey
+{
+    /// <summary>Starts the shard if it is not running (skipping cells already stored) and returns its progress.</summary>
+    [Alias("ensure-running")]
+    Task<ShardProgress> EnsureRunningAsync(ShardSpec spec, bool retryErrors);
+
+    /// <summary>Stops the shard.</summary>
+    [Alias("cancel")]
+    Task CancelAsync();
+}
+
+/// <summary>The list of runs (a single grain, key "all").</summary>
+[Alias("evalmesh.run-index")]
+public interface IRunIndexGrain : IGrainWithStringKey
+{
+    /// <summary>Records a run's latest status.</summary>
+    [Alias("upsert")]
+    Task UpsertAsync(RunStatus status);
+
+    /// <summary>Every run, newest first.</summary>
+    [Alias("list")]
+    Task<IReadOnlyList<RunStatus>> ListAsync();
+}
+
+/// <summary>
+/// The routing target for local inference (key = <c>model|adapter</c>): every local llama call goes through it, so an
+/// adapter's requests land on one silo, which batches them and keeps the adapter resident.
+/// </summary>
+[Alias("evalmesh.adapter-host")]
+public interface IAdapterHostGrain : IGrainWithStringKey
+{
+    /// <summary>Runs one completion on this grain's base model and adapter.</summary>
+    [Alias("infer")]
+    Task<InferenceReply> InferAsync(InferenceCall request, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A registered LoRA adapter (key = <c>model:name</c>).</summary>
+[Alias("evalmesh.lora-adapter")]
+public interface ILoraAdapterGrain : IGrainWithStringKey
+{
+    /// <summary>Registers (or re-registers) the adapter after validating its file against the base model.</summary>
+    [Alias("register")]
+    Task<AdapterRegistration> RegisterAsync(string path);
+
+    /// <summary>The registration, or null.</summary>
+    [Alias("get")]
+    Task<AdapterRegistration?> GetAsync();
+}
+
+/// <summary>The list of registered adapters (a single grain, key "all").</summary>
+[Alias("evalmesh.adapter-registry")]
+public interface IAdapterRegistryGrain : IGrainWithStringKey
+{
+    /// <summary>Adds or updates a registration.</summary>
+    [Alias("upsert")]
+    Task UpsertAsync(AdapterRegistration registration);
+
+    /// <summary>Every registration.</summary>
+    [Alias("list")]
+    Task<IReadOnlyList<AdapterRegistration>> ListAsync();
+}

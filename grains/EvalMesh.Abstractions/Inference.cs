@@ -1,0 +1,74 @@
+namespace EvalMesh.Abstractions;
+
+/// <summary>A completion call to an <see cref="IAdapterHostGrain"/>.</summary>
+/// <param name="Prompt">The prompt.</param>
+/// <param name="PrefixLength">Leading characters of the prompt shared with other calls (decoded once, then reused).</param>
+/// <param name="MaxTokens">The most tokens to generate.</param>
+/// <param name="Temperature">0 is greedy.</param>
+/// <param name="Seed">Sampling seed.</param>
+/// <param name="Stop">Stop sequences.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.inference-call")]
+public sealed record InferenceCall(
+    [property: Id(0)] string Prompt,
+    [property: Id(1)] int PrefixLength,
+    [property: Id(2)] int MaxTokens,
+    [property: Id(3)] float Temperature,
+    [property: Id(4)] int Seed,
+    [property: Id(5)] IReadOnlyList<string>? Stop);
+
+/// <summary>What an <see cref="IAdapterHostGrain"/> answered, and where.</summary>
+/// <param name="Text">The completion.</param>
+/// <param name="PromptTokens">Prompt tokens in the model's vocabulary.</param>
+/// <param name="CompletionTokens">Generated tokens.</param>
+/// <param name="FinishReason"><c>stop</c> or <c>length</c>.</param>
+/// <param name="Silo">The silo that served it.</param>
+/// <param name="AdapterWasResident">Whether the adapter was already loaded there.</param>
+/// <param name="PrefixReused">Whether a cached prompt prefix was reused.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.inference-reply")]
+public sealed record InferenceReply(
+    [property: Id(0)] string Text,
+    [property: Id(1)] int PromptTokens,
+    [property: Id(2)] int CompletionTokens,
+    [property: Id(3)] string FinishReason,
+    [property: Id(4)] string Silo,
+    [property: Id(5)] bool AdapterWasResident,
+    [property: Id(6)] bool PrefixReused);
+
+/// <summary>A LoRA adapter registered with the cluster.</summary>
+/// <param name="Model">The base model's name (or path).</param>
+/// <param name="Name">The adapter's name, used as <c>model:name</c>.</param>
+/// <param name="Path">The adapter GGUF file, readable by every silo.</param>
+/// <param name="Rank">LoRA rank, from validation.</param>
+/// <param name="Alpha">LoRA alpha, from validation.</param>
+/// <param name="Bytes">File size.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.adapter-registration")]
+public sealed record AdapterRegistration(
+    [property: Id(0)] string Model,
+    [property: Id(1)] string Name,
+    [property: Id(2)] string Path,
+    [property: Id(3)] int Rank,
+    [property: Id(4)] float Alpha,
+    [property: Id(5)] long Bytes);
+
+/// <summary>The key of an <see cref="IAdapterHostGrain"/>: <c>model|adapter</c> (adapter empty for the base alone).</summary>
+public static class AdapterHostKey
+{
+    /// <summary>The key for a base model and an adapter (null for none).</summary>
+    public static string Of(string model, string? adapter) => $"{model}|{adapter}";
+
+    /// <summary>The key for a gateway-style model name: <c>base</c> or <c>base:adapter</c>.</summary>
+    public static string FromModelName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var colon = name.IndexOf(':', StringComparison.Ordinal);
+        return colon < 0 ? Of(name, null) : Of(name[..colon], name[(colon + 1)..]);
+    }
+
+    /// <summary>The model and adapter (null for none) of a key.</summary>
+    public static (string Model, string? Adapter) Parse(string key)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        var bar = key.IndexOf('|', StringComparison.Ordinal);
+        return bar < 0 ? (key, null) : (key[..bar], key[(bar + 1)..] is { Length: > 0 } adapter ? adapter : null);
+    }
+}

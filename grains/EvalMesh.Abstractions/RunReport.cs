@@ -1,0 +1,99 @@
+namespace EvalMesh.Abstractions;
+
+/// <summary>One (suite, format, endpoint) of the matrix, computed from every stored result.</summary>
+/// <param name="Suite">The suite.</param>
+/// <param name="Format">The format.</param>
+/// <param name="Endpoint">The endpoint.</param>
+/// <param name="Cells">Cells with a result.</param>
+/// <param name="Passed">Passed cells.</param>
+/// <param name="Failed">Failed cells.</param>
+/// <param name="Errors">Errored cells, excluded from accuracy.</param>
+/// <param name="Accuracy">Passed / (passed + failed).</param>
+/// <param name="AccuracyLower">Wilson 95% lower bound.</param>
+/// <param name="AccuracyUpper">Wilson 95% upper bound.</param>
+/// <param name="MeanPromptTokens">Mean prompt tokens per tokenizer.</param>
+/// <param name="MeanCompletionTokens">Mean completion tokens, when reported.</param>
+/// <param name="LatencyP50Ms">Median latency.</param>
+/// <param name="LatencyP95Ms">95th percentile latency.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.report-row")]
+public sealed record ReportRow(
+    [property: Id(0)] string Suite,
+    [property: Id(1)] string Format,
+    [property: Id(2)] string Endpoint,
+    [property: Id(3)] int Cells,
+    [property: Id(4)] int Passed,
+    [property: Id(5)] int Failed,
+    [property: Id(6)] int Errors,
+    [property: Id(7)] double Accuracy,
+    [property: Id(8)] double AccuracyLower,
+    [property: Id(9)] double AccuracyUpper,
+    [property: Id(10)] IReadOnlyDictionary<string, double> MeanPromptTokens,
+    [property: Id(11)] double? MeanCompletionTokens,
+    [property: Id(12)] double LatencyP50Ms,
+    [property: Id(13)] double LatencyP95Ms);
+
+/// <summary>Accuracy of one category (index, content, user, compound, thread …) for a format and endpoint.</summary>
+/// <param name="Suite">The suite.</param>
+/// <param name="Format">The format.</param>
+/// <param name="Endpoint">The endpoint.</param>
+/// <param name="Category">The tag.</param>
+/// <param name="Passed">Passed cells.</param>
+/// <param name="Scored">Passed plus failed cells.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.category-row")]
+public sealed record CategoryRow(
+    [property: Id(0)] string Suite,
+    [property: Id(1)] string Format,
+    [property: Id(2)] string Endpoint,
+    [property: Id(3)] string Category,
+    [property: Id(4)] int Passed,
+    [property: Id(5)] int Scored);
+
+/// <summary>An exact McNemar comparison of two formats on the same cases, repeats and endpoint.</summary>
+/// <param name="Suite">The suite.</param>
+/// <param name="Endpoint">The endpoint.</param>
+/// <param name="FormatA">The first format.</param>
+/// <param name="FormatB">The second format.</param>
+/// <param name="OnlyAPassed">Pairs where only A passed.</param>
+/// <param name="OnlyBPassed">Pairs where only B passed.</param>
+/// <param name="PValue">Two-sided exact p-value.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.format-comparison")]
+public sealed record FormatPair(
+    [property: Id(0)] string Suite,
+    [property: Id(1)] string Endpoint,
+    [property: Id(2)] string FormatA,
+    [property: Id(3)] string FormatB,
+    [property: Id(4)] int OnlyAPassed,
+    [property: Id(5)] int OnlyBPassed,
+    [property: Id(6)] double PValue);
+
+/// <summary>The format to use for a suite on an endpoint: fewest tokens among those not significantly worse than the best.</summary>
+/// <param name="Suite">The suite.</param>
+/// <param name="Endpoint">The endpoint.</param>
+/// <param name="Tokenizer">The tokenizer whose counts decided cost.</param>
+/// <param name="Format">The recommended format.</param>
+/// <param name="Best">The most accurate format.</param>
+/// <param name="Reason">Why.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.recommendation")]
+public sealed record Recommendation(
+    [property: Id(0)] string Suite,
+    [property: Id(1)] string Endpoint,
+    [property: Id(2)] string Tokenizer,
+    [property: Id(3)] string? Format,
+    [property: Id(4)] string? Best,
+    [property: Id(5)] string Reason);
+
+/// <summary>A run's report: the matrix with intervals, token costs and latencies, categories, comparisons and recommendations.</summary>
+/// <param name="Run">The run's status.</param>
+/// <param name="Rows">One row per (suite, format, endpoint).</param>
+/// <param name="Categories">Accuracy per category.</param>
+/// <param name="Comparisons">Paired McNemar tests between formats.</param>
+/// <param name="Recommendations">The recommended format per suite and endpoint.</param>
+/// <param name="Notes">Things a reader must know, such as "this is a smoke model".</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.run-report")]
+public sealed record RunReport(
+    [property: Id(0)] RunStatus Run,
+    [property: Id(1)] IReadOnlyList<ReportRow> Rows,
+    [property: Id(2)] IReadOnlyList<CategoryRow> Categories,
+    [property: Id(3)] IReadOnlyList<FormatPair> Comparisons,
+    [property: Id(4)] IReadOnlyList<Recommendation> Recommendations,
+    [property: Id(5)] IReadOnlyList<string> Notes);

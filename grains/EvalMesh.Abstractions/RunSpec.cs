@@ -1,0 +1,80 @@
+using EvalMesh.Evaluation.Configuration;
+
+namespace EvalMesh.Abstractions;
+
+/// <summary>A suite as a run refers to it: its cases live in an <see cref="ITestSuiteGrain"/>, its records in an <see cref="IDatasetGrain"/>.</summary>
+/// <param name="Name">The suite's name in the config.</param>
+/// <param name="SuiteId">The suite grain's key (a hash of its cases).</param>
+/// <param name="DatasetId">The dataset grain's key (a hash of its records).</param>
+/// <param name="CaseCount">How many cases the suite has.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.suite-ref")]
+public sealed record SuiteRef(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string SuiteId,
+    [property: Id(2)] string DatasetId,
+    [property: Id(3)] int CaseCount);
+
+/// <summary>Everything a cluster needs to run a format × model matrix; datasets and cases are uploaded separately.</summary>
+/// <param name="Description">What the run is for.</param>
+/// <param name="Suites">The suites.</param>
+/// <param name="Formats">The formats to compare.</param>
+/// <param name="Tokenizers">The tokenizers whose prompt-token counts are recorded.</param>
+/// <param name="Endpoints">The endpoints to ask.</param>
+/// <param name="Adapters">Named adapter files llama endpoints refer to.</param>
+/// <param name="Judge">The endpoint that grades <c>llm-judge</c> cases, if any.</param>
+/// <param name="Prompt">The prompt template.</param>
+/// <param name="Repeats">How many times each cell runs.</param>
+/// <param name="Concurrency">Cells in flight per shard.</param>
+/// <param name="ShardSize">The most cells per shard.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
+public sealed record RunSpec(
+    [property: Id(0)] string? Description,
+    [property: Id(1)] IReadOnlyList<SuiteRef> Suites,
+    [property: Id(2)] IReadOnlyList<string> Formats,
+    [property: Id(3)] IReadOnlyList<string> Tokenizers,
+    [property: Id(4)] IReadOnlyList<EndpointConfig> Endpoints,
+    [property: Id(5)] IReadOnlyList<AdapterConfig> Adapters,
+    [property: Id(6)] EndpointConfig? Judge,
+    [property: Id(7)] string Prompt,
+    [property: Id(8)] int Repeats,
+    [property: Id(9)] int Concurrency,
+    [property: Id(10)] int ShardSize)
+{
+    /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
+    public int TotalCells => Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;
+}
+
+/// <summary>One shard of a run: the cells of one suite and one endpoint for a range of cases, every format and repeat.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="ShardNo">The shard's number within the run.</param>
+/// <param name="Run">The run's spec.</param>
+/// <param name="SuiteIndex">Index into <see cref="RunSpec.Suites"/>.</param>
+/// <param name="EndpointIndex">Index into <see cref="RunSpec.Endpoints"/>.</param>
+/// <param name="CaseStart">First case index (inclusive).</param>
+/// <param name="CaseEnd">Last case index (exclusive).</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.shard-spec")]
+public sealed record ShardSpec(
+    [property: Id(0)] string RunId,
+    [property: Id(1)] int ShardNo,
+    [property: Id(2)] RunSpec Run,
+    [property: Id(3)] int SuiteIndex,
+    [property: Id(4)] int EndpointIndex,
+    [property: Id(5)] int CaseStart,
+    [property: Id(6)] int CaseEnd)
+{
+    /// <summary>The shard grain's key.</summary>
+    public string Key => $"{RunId}/{ShardNo}";
+
+    /// <summary>The shard's endpoint.</summary>
+    public EndpointConfig Endpoint => Run.Endpoints[EndpointIndex];
+
+    /// <summary>The shard's suite.</summary>
+    public SuiteRef Suite => Run.Suites[SuiteIndex];
+
+    /// <summary>How many cells the shard has.</summary>
+    public int CellCount => (CaseEnd - CaseStart) * Run.Formats.Count * Run.Repeats;
+
+    /// <summary>The id of a cell: suite, case, format, endpoint and repeat.</summary>
+    public static string CellId(string suite, string caseId, string format, string endpoint, int repeat) =>
+        $"{suite}/{caseId}/{format}/{endpoint}/{repeat}";
+}

@@ -1,0 +1,85 @@
+using Microsoft.Extensions.Options;
+
+namespace EvalMesh.Grains.Hosting;
+
+/// <summary>How a silo joins (or forms) a cluster and where it keeps things (configuration section <c>EvalMesh</c>).</summary>
+public sealed class EvalMeshOptions
+{
+    /// <summary>The configuration section.</summary>
+    public const string Section = "EvalMesh";
+
+    /// <summary><c>local</c>: a single silo, localhost clustering, files under <see cref="DataDirectory"/>; <c>redis</c>: a cluster.</summary>
+    public string Cluster { get; set; } = "local";
+
+    /// <summary>With <c>redis</c>: the Redis configuration string, such as <c>127.0.0.1:6379</c>.</summary>
+    public string? Redis { get; set; }
+
+    /// <summary>The Orleans cluster id; silos and clients of one cluster share it.</summary>
+    public string ClusterId { get; set; } = "evalmesh";
+
+    /// <summary>The Orleans service id; it prefixes keys in Redis.</summary>
+    public string ServiceId { get; set; } = "evalmesh";
+
+    /// <summary>The silo-to-silo port.</summary>
+    public int SiloPort { get; set; } = 11111;
+
+    /// <summary>The port clients connect to.</summary>
+    public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>The address other silos reach this one at (default: loopback for local, the host's first address for redis).</summary>
+    public string? AdvertisedAddress { get; set; }
+
+    /// <summary>With <c>local</c>: where runs, results and grain state are kept.</summary>
+    public string DataDirectory { get; set; } = DefaultDataDirectory;
+
+    /// <summary>Where the generated tiny model is cached (default: <c>$EVALMESH_CACHE</c> or the user's cache folder).</summary>
+    public string? ModelCache { get; set; }
+
+    /// <summary>Named base models this silo serves through the gateway: name → GGUF path.</summary>
+    public Dictionary<string, string> Models { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// A silo that only reads: it resumes no run on activation. The CLI's inspection verbs (runs, status, report) use it
+    /// in embedded mode, so that looking at a run never restarts it in a second process.
+    /// </summary>
+    public bool Passive { get; set; }
+
+    /// <summary>Whether this is the embedded single-silo mode.</summary>
+    public bool IsLocal => !string.Equals(Cluster, "redis", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary><c>$EVALMESH_HOME</c>, else <c>evalmesh</c> under the user's data folder.</summary>
+    public static string DefaultDataDirectory =>
+        Environment.GetEnvironmentVariable("EVALMESH_HOME") is { Length: > 0 } home
+            ? home
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "evalmesh");
+}
+
+/// <summary>Checks <see cref="EvalMeshOptions"/>, naming the setting and the environment variable that sets it.</summary>
+public sealed class EvalMeshOptionsValidator : IValidateOptions<EvalMeshOptions>
+{
+    /// <inheritdoc />
+    public ValidateOptionsResult Validate(string? name, EvalMeshOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var failures = new List<string>();
+        if (options.Cluster is not ("local" or "redis"))
+        {
+            failures.Add($"EvalMesh:Cluster must be 'local' or 'redis', not '{options.Cluster}' (environment variable EvalMesh__Cluster, option --cluster)");
+        }
+
+        if (!options.IsLocal && string.IsNullOrWhiteSpace(options.Redis))
+        {
+            failures.Add("EvalMesh:Redis is required with the redis cluster (environment variable EvalMesh__Redis, option --redis HOST:PORT)");
+        }
+
+        foreach (var (setting, port) in new[] { ("SiloPort", options.SiloPort), ("GatewayPort", options.GatewayPort) })
+        {
+            if (port is < 0 or > 65535)
+            {
+                failures.Add($"EvalMesh:{setting} must be a port number, not {port} (environment variable EvalMesh__{setting})");
+            }
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}

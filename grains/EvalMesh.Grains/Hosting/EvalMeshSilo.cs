@@ -1,0 +1,104 @@
+using System.Net;
+using System.Net.Sockets;
+using EvalMesh.Abstractions;
+using EvalMesh.Evaluation.Tokenization;
+using EvalMesh.Grains.Hosting;
+using EvalMesh.Grains.Inference;
+using EvalMesh.Grains.Runs;
+using EvalMesh.Grains.Storage;
+using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime.Hosting;
+using StackExchange.Redis;
+
+namespace EvalMesh.Grains;
+
+/// <summary>The silo's EvalMesh wiring: clustering, storage, the result store, the model host and the grains' services.</summary>
+public static class EvalMeshSilo
+{
+    /// <summary>The grain storage provider every EvalMesh grain uses.</summary>
+    public const string StorageName = "evalmesh";
+
+    /// <summary>Adds EvalMesh to a silo: local (files, localhost clustering) or redis (Redis clustering, storage and results).</summary>
+    public static ISiloBuilder AddEvalMesh(this ISiloBuilder silo, EvalMeshOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(silo);
+        ArgumentNullException.ThrowIfNull(options);
+        var validation = new EvalMeshOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(EvalMeshOptions.Section, typeof(EvalMeshOptions), validation.Failures);
+        }
+
+        silo.Configure<ClusterOptions>(o =>
+        {
+            o.ClusterId = options.ClusterId;
+            o.ServiceId = options.ServiceId;
+        });
+        var services = silo.Services;
+        if (options.IsLocal)
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
+            services.AddGrainStorage(StorageName, (sp, _) => new FileGrainStorage(options.DataDirectory, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            services.AddSingleton<IResultStore>(new FileResultStore(options.DataDirectory));
+        }
+        else
+        {
+            var redis = ConfigurationOptions.Parse(options.Redis!);
+            silo.ConfigureEndpoints(AdvertisedAddress(options), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
+            silo.AddRedisGrainStorage(StorageName, o => o.ConfigurationOptions = redis.Clone());
+            services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.Clone()));
+            services.AddSingleton<IResultStore>(sp => new RedisResultStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId));
+        }
+
+        services.AddEvalMeshSerialization();
+        services.AddSingleton(options);
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddHttpClient("evalmesh-endpoints", http => http.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddOptions<ModelHostOptions>().BindConfiguration(ModelHostOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ModelHostOptions>, ModelHostOptionsValidator>();
+        services.AddSingleton<ModelHost>();
+        services.AddSingleton(_ =>
+        {
+            var catalog = new ModelCatalog(options.ModelCache);
+            foreach (var (name, path) in options.Models)
+            {
+                catalog.RegisterModel(name, path);
+            }
+
+            return catalog;
+        });
+        services.AddSingleton(TokenizerRegistry.Shared);
+        services.AddSingleton<RunInputs>();
+        services.AddSingleton<EndpointClients>();
+        services.AddSingleton(sp => new ShardServices(
+            sp.GetRequiredService<IGrainFactory>(),
+            sp.GetRequiredService<IResultStore>(),
+            sp.GetRequiredService<RunInputs>(),
+            sp.GetRequiredService<EndpointClients>(),
+            sp.GetRequiredService<TokenizerRegistry>(),
+            sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString(),
+            sp.GetRequiredService<ILogger<ShardRunner>>()));
+        return silo;
+    }
+
+    private static IPAddress AdvertisedAddress(EvalMeshOptions options)
+    {
+        if (options.AdvertisedAddress is { Length: > 0 } configured)
+        {
+            return IPAddress.TryParse(configured, out var address)
+                ? address
+                : Dns.GetHostAddresses(configured).First(a => a.AddressFamily == AddressFamily.InterNetwork);
+        }
+
+        return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+            ?? IPAddress.Loopback;
+    }
+}

@@ -1,0 +1,46 @@
+using System.Collections.Concurrent;
+using EvalMesh.Abstractions;
+using EvalMesh.Evaluation;
+using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Inference.Endpoints;
+using Microsoft.Extensions.AI;
+
+namespace EvalMesh.Grains.Inference;
+
+/// <summary>
+/// The chat client of each endpoint on this silo: echo and OpenAI-compatible endpoints are called directly (one client
+/// per endpoint, shared), llama endpoints through their <see cref="IAdapterHostGrain"/>.
+/// </summary>
+public sealed class EndpointClients(IGrainFactory grains, IHttpClientFactory http, TimeProvider time)
+{
+    private readonly ConcurrentDictionary<EndpointConfig, IChatClient> _clients = new();
+
+    /// <summary>The client for an endpoint.</summary>
+    public IChatClient Get(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(adapters);
+        return _clients.GetOrAdd(endpoint, e => e.Type switch
+        {
+            "echo" => new EchoChatClient(e.Name),
+            "llama" => new AdapterHostChatClient(grains.GetGrain<IAdapterHostGrain>(LlamaKey(e, adapters)), time),
+            "openai" => new OpenAiChatClient(http.CreateClient("evalmesh-endpoints"), new OpenAiEndpointOptions(
+                e.Name,
+                new Uri(e.BaseUrl!),
+                e.Model!,
+                e.ApiKeyEnv is { } variable ? Environment.GetEnvironmentVariable(variable) ?? throw new EvalMeshInputException($"the environment variable {variable} that holds the API key is not set on this silo", setting: $"endpoints.{e.Name}.api-key-env") : null,
+                TimeSpan.FromSeconds(e.TimeoutSeconds)), time),
+            _ => throw new UnknownNameException("endpoint type", e.Type, ConfigLoader.EndpointTypes),
+        });
+    }
+
+    /// <summary>The adapter-host grain key of a llama endpoint: model and adapter names, resolved on the silo that serves them.</summary>
+    public static string LlamaKey(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(adapters);
+        var model = endpoint.Model ?? ModelCatalog.Tiny;
+        var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
+        return AdapterHostKey.Of(model, named?.Path ?? endpoint.Adapter);
+    }
+}

@@ -1,0 +1,38 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Gguf;
+
+namespace EvalMesh.Grains.Inference;
+
+/// <summary>Persisted state of a registered adapter.</summary>
+[GenerateSerializer, Alias("evalmesh.lora-adapter-state")]
+public sealed class LoraAdapterState
+{
+    /// <summary>The registration, once registered.</summary>
+    [Id(0)] public AdapterRegistration? Registration { get; set; }
+}
+
+/// <summary>A registered LoRA adapter (key <c>model:name</c>), validated against its base model when registered.</summary>
+public sealed class LoraAdapterGrain(
+    [PersistentState("adapter", EvalMeshSilo.StorageName)] IPersistentState<LoraAdapterState> state,
+    ModelCatalog catalog,
+    IGrainFactory grains) : Grain, ILoraAdapterGrain
+{
+    /// <inheritdoc />
+    public async Task<AdapterRegistration> RegisterAsync(string path)
+    {
+        var key = this.GetPrimaryKeyString();
+        var colon = key.LastIndexOf(':');
+        var (model, name) = (key[..colon], key[(colon + 1)..]);
+        var full = Path.GetFullPath(path);
+        var info = GgufValidator.ValidateAdapter(full, GgufValidator.ValidateModel(catalog.ResolveModel(model)));
+        var registration = new AdapterRegistration(model, name, full, info.Rank, info.Alpha, info.Length);
+        state.State.Registration = registration;
+        await state.WriteStateAsync();
+        await grains.GetGrain<IAdapterRegistryGrain>(AdapterRegistryGrain.Key).UpsertAsync(registration);
+        return registration;
+    }
+
+    /// <inheritdoc />
+    public Task<AdapterRegistration?> GetAsync() => Task.FromResult(state.State.Registration);
+}

@@ -1,0 +1,330 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Grains.Hosting;
+using EvalMesh.Grains.Storage;
+using Microsoft.Extensions.Logging;
+
+namespace EvalMesh.Grains.Runs;
+
+/// <summary>One shard's place in the matrix.</summary>
+/// <param name="SuiteIndex">The suite.</param>
+/// <param name="EndpointIndex">The endpoint.</param>
+/// <param name="CaseStart">First case (inclusive).</param>
+/// <param name="CaseEnd">Last case (exclusive).</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.shard-plan")]
+public sealed record ShardPlan(
+    [property: Id(0)] int SuiteIndex,
+    [property: Id(1)] int EndpointIndex,
+    [property: Id(2)] int CaseStart,
+    [property: Id(3)] int CaseEnd);
+
+/// <summary>Persisted state of a run: its spec, shards and their latest progress. Never the results themselves.</summary>
+[GenerateSerializer, Alias("evalmesh.run-state")]
+public sealed class EvalRunState
+{
+    /// <summary>The spec, once started.</summary>
+    [Id(0)] public RunSpec? Spec { get; set; }
+
+    /// <summary>The run's state.</summary>
+    [Id(1)] public RunState State { get; set; }
+
+    /// <summary>When it started.</summary>
+    [Id(2)] public DateTimeOffset CreatedAt { get; set; }
+
+    /// <summary>When it last changed.</summary>
+    [Id(3)] public DateTimeOffset UpdatedAt { get; set; }
+
+    /// <summary>Why it failed.</summary>
+    [Id(4)] public string? Message { get; set; }
+
+    /// <summary>The shards.</summary>
+    [Id(5)] public List<ShardPlan> Shards { get; set; } = [];
+
+    /// <summary>Each shard's latest cumulative progress.</summary>
+    [Id(6)] public Dictionary<int, ShardProgress> Progress { get; set; } = [];
+
+    /// <summary>Whether shards should re-run errored cells (set by resume).</summary>
+    [Id(7)] public bool RetryErrors { get; set; }
+}
+
+/// <summary>
+/// An eval run. Expands the matrix into shards per suite and endpoint, dispatches them, and keeps only progress and
+/// aggregates (persisted). A timer re-dispatches shards that stop reporting: after a silo dies, their grains activate
+/// on the survivors and carry on from what the result store already holds.
+/// </summary>
+public sealed partial class EvalRunGrain(
+    [PersistentState("run", EvalMeshSilo.StorageName)] IPersistentState<EvalRunState> state,
+    IResultStore store,
+    EvalMeshOptions options,
+    TimeProvider time,
+    ILogger<EvalRunGrain> logger) : Grain, IEvalRunGrain
+{
+    private static readonly TimeSpan TickEvery = TimeSpan.FromSeconds(2);
+    private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
+    private readonly Dictionary<int, DateTimeOffset> _lastHeard = [];
+    private IGrainTimer? _timer;
+    private bool _dirty;
+
+    private string RunId => this.GetPrimaryKeyString();
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.State == RunState.Running && !options.Passive)
+        {
+            StartTimer();
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
+    {
+        if (_dirty)
+        {
+            await state.WriteStateAsync(cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public async Task<RunStatus> StartAsync(RunSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        if (state.State.Spec is not null)
+        {
+            return Status();
+        }
+
+        if (options.Passive)
+        {
+            throw new InvalidOperationException("this silo only reads runs; start runs on a working silo");
+        }
+
+        var now = time.GetUtcNow();
+        state.State = new EvalRunState
+        {
+            Spec = spec,
+            State = RunState.Running,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Shards = Plan(spec),
+        };
+        await PersistAsync();
+        LogStarted(RunId, spec.TotalCells, state.State.Shards.Count);
+        await DispatchAsync(state.State.Shards.Select((_, i) => i));
+        StartTimer();
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public Task<RunStatus> GetStatusAsync() => Task.FromResult(Status());
+
+    /// <inheritdoc />
+    public async Task<RunStatus> CancelAsync()
+    {
+        if (state.State.Spec is null || Status().IsFinished)
+        {
+            return Status();
+        }
+
+        state.State.State = RunState.Cancelled;
+        _timer?.Dispose();
+        await PersistAsync();
+        await Task.WhenAll(state.State.Shards.Select((_, i) => Shard(i).CancelAsync()));
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task<RunStatus> ResumeAsync()
+    {
+        if (state.State.Spec is null)
+        {
+            throw new RunNotFoundException(RunId);
+        }
+
+        state.State.State = RunState.Running;
+        state.State.RetryErrors = true;
+        state.State.Message = null;
+
+        // Errored cells will be run again, so those shards are no longer done.
+        foreach (var (shard, progress) in state.State.Progress.ToList())
+        {
+            if (progress.Aggregates.Sum(a => a.Errors) > 0 || !progress.Done)
+            {
+                state.State.Progress[shard] = progress with { Done = false };
+            }
+        }
+
+        await PersistAsync();
+        await DispatchAsync(Unfinished());
+        StartTimer();
+        return Status();
+    }
+
+    /// <inheritdoc />
+    public async Task ReportShardAsync(int shardNo, ShardProgress progress)
+    {
+        ArgumentNullException.ThrowIfNull(progress);
+        _lastHeard[shardNo] = time.GetUtcNow();
+        if (state.State.State != RunState.Running)
+        {
+            return;
+        }
+
+        state.State.Progress[shardNo] = progress;
+        state.State.UpdatedAt = time.GetUtcNow();
+        _dirty = true;
+        if (progress.Done && !Unfinished().Any())
+        {
+            await CompleteAsync();
+        }
+    }
+
+    /// <inheritdoc />
+    public Task<RunReport> GetReportAsync()
+    {
+        var spec = state.State.Spec ?? throw new RunNotFoundException(RunId);
+        return ReportBuilder.BuildAsync(Status(), spec, store.ReadAsync(RunId, state.State.Shards.Count));
+    }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<CellResult> GetResultsAsync() => store.ReadAsync(RunId, state.State.Shards.Count);
+
+    private static List<ShardPlan> Plan(RunSpec spec)
+    {
+        var shards = new List<ShardPlan>();
+        var cellsPerCase = Math.Max(1, spec.Formats.Count * spec.Repeats);
+        var casesPerShard = Math.Max(1, spec.ShardSize / cellsPerCase);
+        for (var s = 0; s < spec.Suites.Count; s++)
+        {
+            for (var e = 0; e < spec.Endpoints.Count; e++)
+            {
+                for (var start = 0; start < spec.Suites[s].CaseCount; start += casesPerShard)
+                {
+                    shards.Add(new ShardPlan(s, e, start, Math.Min(spec.Suites[s].CaseCount, start + casesPerShard)));
+                }
+            }
+        }
+
+        return shards;
+    }
+
+    private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetGrain<IEvalShardGrain>($"{RunId}/{shardNo}");
+
+    private ShardSpec SpecOf(int shardNo)
+    {
+        var plan = state.State.Shards[shardNo];
+        return new ShardSpec(RunId, shardNo, state.State.Spec!, plan.SuiteIndex, plan.EndpointIndex, plan.CaseStart, plan.CaseEnd);
+    }
+
+    private IEnumerable<int> Unfinished() =>
+        Enumerable.Range(0, state.State.Shards.Count).Where(i => !state.State.Progress.TryGetValue(i, out var p) || !p.Done);
+
+    private async Task DispatchAsync(IEnumerable<int> shards)
+    {
+        var retry = state.State.RetryErrors;
+        await Task.WhenAll(shards.Select(async i =>
+        {
+            try
+            {
+                var progress = await Shard(i).EnsureRunningAsync(SpecOf(i), retry);
+                _lastHeard[i] = time.GetUtcNow();
+                if (state.State.State == RunState.Running && (!state.State.Progress.TryGetValue(i, out var known) || progress.Completed >= known.Completed))
+                {
+                    state.State.Progress[i] = progress;
+                    _dirty = true;
+                }
+            }
+            catch (Exception ex)
+            {
+                // The shard's silo may be going away; the next tick tries again, by then on a survivor.
+                LogDispatchFailed(ex, RunId, i);
+            }
+        }));
+    }
+
+    private void StartTimer()
+    {
+        _timer?.Dispose();
+        _timer = this.RegisterGrainTimer(TickAsync, new GrainTimerCreationOptions { DueTime = TickEvery, Period = TickEvery, Interleave = true });
+    }
+
+    private async Task TickAsync(CancellationToken cancellationToken)
+    {
+        if (state.State.State != RunState.Running)
+        {
+            _timer?.Dispose();
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var stale = Unfinished().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
+        if (stale.Count > 0)
+        {
+            await DispatchAsync(stale);
+        }
+
+        if (!Unfinished().Any())
+        {
+            await CompleteAsync();
+        }
+        else if (_dirty)
+        {
+            await PersistAsync();
+        }
+    }
+
+    private async Task CompleteAsync()
+    {
+        state.State.State = RunState.Completed;
+        state.State.UpdatedAt = time.GetUtcNow();
+        _timer?.Dispose();
+        await PersistAsync();
+        var completed = Status().Completed;
+        LogCompleted(RunId, completed);
+    }
+
+    private async Task PersistAsync()
+    {
+        await state.WriteStateAsync();
+        _dirty = false;
+        await GrainFactory.GetGrain<IRunIndexGrain>("all").UpsertAsync(Status());
+    }
+
+    private RunStatus Status()
+    {
+        var s = state.State;
+        if (s.Spec is null)
+        {
+            throw new RunNotFoundException(RunId);
+        }
+
+        var matrix = s.Progress.Values
+            .SelectMany(p => p.Aggregates)
+            .GroupBy(a => (a.Suite, a.Format, a.Endpoint))
+            .Select(g => g.Aggregate((a, b) => a.Merge(b)))
+            .ToList();
+        return new RunStatus(
+            RunId,
+            s.State,
+            s.Spec.Description,
+            s.Spec.TotalCells,
+            s.Progress.Values.Sum(p => p.Completed),
+            matrix.Sum(m => m.Passed),
+            matrix.Sum(m => m.Failed),
+            matrix.Sum(m => m.Errors),
+            s.CreatedAt,
+            s.UpdatedAt,
+            s.Message,
+            matrix);
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} started: {Cells} cells in {Shards} shards")]
+    private partial void LogStarted(string runId, int cells, int shards);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} completed: {Cells} cells")]
+    private partial void LogCompleted(string runId, int cells);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: shard {Shard} could not be reached; retrying on the next tick")]
+    private partial void LogDispatchFailed(Exception exception, string runId, int shard);
+}
