@@ -4,6 +4,7 @@ using BenchmarkDotNet.Columns;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Reports;
 using BenchmarkDotNet.Running;
+using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Tokenization;
@@ -12,7 +13,8 @@ namespace EvalMesh.Benchmarks;
 
 /// <summary>
 /// Token counting throughput (MB/s of UTF-8 input) and the whole token study: 8 formats × 2 tokenizers over the
-/// 100-message Slack dataset, after warm-up (the tokenizers' vocabularies are loaded in setup).
+/// 100-message Slack dataset, after warm-up (the tokenizers' vocabularies are loaded in setup); and one cell's prompt,
+/// counted as its shared head and its question.
 /// </summary>
 [MemoryDiagnoser]
 [ShortRunJob]
@@ -23,6 +25,8 @@ public class TokenBenchmarks
     private string _prettyJson = string.Empty;
     private IReadOnlyList<System.Text.Json.Nodes.JsonObject> _messages = [];
     private ITokenCounter[] _tokenizers = [];
+    private string _promptHead = string.Empty;
+    private string _promptTail = string.Empty;
 
     // BenchmarkDotNet measures in a child process and reports in this one, so the byte counts are recomputed here.
     private static readonly Lazy<Dictionary<string, long>> BytesPerCall = new(() =>
@@ -40,13 +44,21 @@ public class TokenBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _messages = SlackGenerator.Generate(new SlackGeneratorOptions()).Messages;
+        var dataset = SlackGenerator.Generate(new SlackGeneratorOptions());
+        _messages = dataset.Messages;
         _prettyJson = RecordFormats.Get("pretty-json").Render(_messages);
         _tokenizers = [.. TokenizerRegistry.BuiltInNames.Select(TokenizerRegistry.Shared.Get)];
         foreach (var tokenizer in _tokenizers)
         {
             tokenizer.CountTokens("warm up");
         }
+
+        // The default prompt cut right after the dataset: the head every cell of a format shares, and one cell's tail.
+        const string Context = "{{context}}";
+        var template = EvalConfig.DefaultPrompt;
+        var cut = template.IndexOf(Context, StringComparison.Ordinal) + Context.Length;
+        _promptHead = template[..cut].Replace("{{format}}", "pretty-json", StringComparison.Ordinal).Replace(Context, _prettyJson, StringComparison.Ordinal);
+        _promptTail = template[cut..].Replace("{{question}}", dataset.Suite.Cases[0].Question, StringComparison.Ordinal);
     }
 
     [Benchmark]
@@ -54,6 +66,12 @@ public class TokenBenchmarks
 
     [Benchmark]
     public int CountCl100kBase() => _tokenizers[1].CountTokens(_prettyJson);
+
+    /// <summary>
+    /// One cell's prompt tokens: the pretty-json head, remembered after the first call as in a run, and one question.
+    /// </summary>
+    [Benchmark]
+    public int CountO200kBasePromptHeadAndQuestion() => _tokenizers[0].CountTokens(_promptHead, _promptTail);
 
     /// <summary>Render 8 formats and count each under 2 tokenizers: the 20 ms goal.</summary>
     [Benchmark]

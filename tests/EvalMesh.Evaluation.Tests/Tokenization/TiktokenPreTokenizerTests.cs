@@ -14,7 +14,7 @@ namespace EvalMesh.Evaluation.Tests.Tokenization;
 public class TiktokenPreTokenizerTests
 {
     // Separate instances from the counters', so the reference never shares state with what it checks.
-    private static readonly Dictionary<string, Lazy<Tokenizer>> Reference = new(StringComparer.Ordinal)
+    internal static readonly Dictionary<string, Lazy<Tokenizer>> Reference = new(StringComparer.Ordinal)
     {
         [TokenizerRegistry.O200kBase] = new(() => TiktokenTokenizer.CreateForEncoding(TokenizerRegistry.O200kBase)),
         [TokenizerRegistry.Cl100kBase] = new(() => TiktokenTokenizer.CreateForEncoding(TokenizerRegistry.Cl100kBase)),
@@ -23,7 +23,7 @@ public class TiktokenPreTokenizerTests
     // Single chars and fragments that hit every branch of both regexes: contractions in odd cases, case-folding
     // look-alikes (long s, Kelvin sign), every kind of white space, combining marks, title case and modifier letters,
     // surrogate pairs and lone surrogates, numbers from other scripts.
-    private static readonly string[] Fragments =
+    internal static readonly string[] Fragments =
     [
         .. "abcxyzKSTAEIOU0123456789 !\"#$%&()*+,-./:;<=>?@[\\]^_`{|}~'".Select(c => c.ToString()),
         "'s", "'S", "'t", "'T", "'d", "'D", "'m", "'M", "'re", "'RE", "'Re", "'rE", "'ve", "'VE", "'ll", "'LL", "'Ll", "'x", "''", "'", "'ſ", "'\u212A",
@@ -38,7 +38,7 @@ public class TiktokenPreTokenizerTests
         "/", "//", "/\n", "\n/", "://", "...", "—", "…", "€", "©",
     ];
 
-    private static readonly string[] SpecialTokenFragments = ["<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|", "|>", "<|endoftext"];
+    internal static readonly string[] SpecialTokenFragments = ["<|endoftext|>", "<|endofprompt|>", "<|fim_prefix|>", "<|fim_middle|>", "<|fim_suffix|>", "<|", "|>", "<|endoftext"];
 
     private static readonly Gen<string> Text = Gen.OneOf<string>(Fragments).Array[0, 40].Select(string.Concat);
 
