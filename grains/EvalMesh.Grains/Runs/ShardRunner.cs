@@ -169,7 +169,7 @@ public sealed partial class ShardRunner : IDisposable
         var tokens = new Dictionary<string, int>(tokenizers.Count + 1, StringComparer.Ordinal);
         foreach (var tokenizer in tokenizers)
         {
-            tokens[tokenizer.Name] = tokenizer.CountTokens(text);
+            tokens[tokenizer.Name] = tokenizer.CountTokens(prompt.Head, prompt.Tail);
         }
 
         var options = new ChatOptions

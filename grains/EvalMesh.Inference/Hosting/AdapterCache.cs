@@ -35,7 +35,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
     private long _hits;
     private long _misses;
 
-    public event Action<LoraAdapter>? Evicting;
+    public event Action<string, string>? Evicting;
 
     public event Action<string, TimeSpan>? Loaded;
 
@@ -131,7 +131,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
                 _evictions++;
             }
 
-            Evicting?.Invoke(victim.Value.Adapter);
+            Evicting?.Invoke(victim.Key.Item1, victim.Key.Item2);
             victim.Value.Adapter.Unload();
             File.Delete(victim.Value.Snapshot);
         }

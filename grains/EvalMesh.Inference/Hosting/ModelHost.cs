@@ -13,9 +13,9 @@ namespace EvalMesh.Inference.Hosting;
 /// <summary>
 /// Serves local GGUF models in this process. Base models load once; any number of LoRA adapters are served on a base
 /// without reloading it, from a cache bounded by bytes and count. llama.cpp serialises decode calls process-wide, so
-/// one scheduler thread does all native work and concurrency comes from batching: concurrent requests for the same
-/// base and adapter are decoded together as several sequences of one batch, groups of different adapters take turns,
-/// and a shared prompt prefix is decoded once and its KV cache reused.
+/// one scheduler thread does all native work and concurrency comes from batching: each base+adapter has its own
+/// context, concurrent requests for it are decoded together as sequences of one batch (joining as others finish), the
+/// contexts take turns step by step, and each context decodes a shared prompt prefix once and reuses its KV cache.
 /// </summary>
 public sealed partial class ModelHost : IDisposable
 {
@@ -23,6 +23,7 @@ public sealed partial class ModelHost : IDisposable
     private readonly ILogger _logger;
     private readonly Channel<object> _work = Channel.CreateUnbounded<object>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Dictionary<string, LoadedModel> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Model, string? Adapter), AdapterContext> _contexts = [];
     private readonly AdapterCache _adapters;
     private readonly List<PendingRequest> _queue = [];
     private readonly LLamaBatch _batch = new();
@@ -30,6 +31,7 @@ public sealed partial class ModelHost : IDisposable
     private long _promptTokensDecoded;
     private long _tokensGenerated;
     private long _decodeCalls;
+    private long _clock;
 
     /// <summary>Creates a host and starts its scheduler thread.</summary>
     public ModelHost(IOptions<ModelHostOptions> options, ILogger<ModelHost>? logger = null)
@@ -45,13 +47,9 @@ public sealed partial class ModelHost : IDisposable
         _logger = (ILogger?)logger ?? NullLogger.Instance;
         LlamaRuntime.EnsureConfigured(_logger);
         _adapters = new AdapterCache(_options);
-        _adapters.Evicting += adapter =>
-        {
-            foreach (var model in _models.Values)
-            {
-                model.Detach(adapter);
-            }
-        };
+
+        // An adapter is only evicted when no sequence holds it, so its context is idle and can go with it.
+        _adapters.Evicting += (model, adapter) => Close((model, adapter));
         _scheduler = new Thread(Run) { IsBackground = true, Name = "evalmesh-model-host" };
         _scheduler.Start();
     }
@@ -101,6 +99,11 @@ public sealed partial class ModelHost : IDisposable
     {
         _work.Writer.TryComplete();
         _scheduler.Join();
+        foreach (var context in _contexts.Values)
+        {
+            context.Dispose();
+        }
+
         foreach (var model in _models.Values)
         {
             model.Dispose();
@@ -117,21 +120,48 @@ public sealed partial class ModelHost : IDisposable
 
     private void Run()
     {
+        var turn = 0;
         while (true)
         {
-            if (_queue.Count == 0 && !_work.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            var busy = _contexts.Values.Where(c => c.Active.Count > 0).ToList();
+            if (busy.Count == 0 && _queue.Count == 0 && !_work.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
                 break;
             }
 
             Drain();
-            if (_queue.Count > 0)
+            Admit();
+            busy = [.. _contexts.Values.Where(c => c.Active.Count > 0)];
+            if (busy.Count == 0)
             {
-                RunGroup(_queue[0]);
+                continue;
+            }
+
+            // Contexts take turns step by step, so that no adapter waits for another's whole queue.
+            var context = busy[turn++ % busy.Count];
+            try
+            {
+                Step(context);
+            }
+            catch (InferenceException ex)
+            {
+                foreach (var sequence in context.Active.ToList())
+                {
+                    context.EndSequence(sequence);
+                    sequence.Pending.Fail(ex);
+                }
+
+                context.Reset();
+            }
+
+            if (context.Active.Count == 0 && context.Lease is { } lease)
+            {
+                context.Lease = null;
+                lease.Dispose();
             }
         }
 
-        foreach (var pending in _queue)
+        foreach (var pending in _queue.Concat(_contexts.Values.SelectMany(c => c.Active).Select(s => s.Pending)))
         {
             pending.Fail(new InferenceException(InferenceProblem.Stopped, "the model host stopped"));
         }
@@ -173,148 +203,156 @@ public sealed partial class ModelHost : IDisposable
         return model;
     }
 
-    /// <summary>Serves every queued request of one base+adapter group, admitting newcomers as sequences finish.</summary>
-    private void RunGroup(PendingRequest head)
+    /// <summary>Admits queued requests into their contexts' batches, opening contexts and loading adapters as needed.</summary>
+    private void Admit()
     {
-        LoadedModel model;
-        AdapterCache.Lease? lease = null;
-        try
+        foreach (var pending in _queue.ToList())
         {
-            model = GetModel(head.Request.Model);
-            if (head.Request.Adapter is { } adapter)
-            {
-                lease = _adapters.Acquire(model, adapter);
-            }
-        }
-        catch (Exception ex) when (ex is GgufException or InferenceException or IOException or UnauthorizedAccessException)
-        {
-            foreach (var failed in _queue.Where(p => p.SameGroup(head)).ToList())
-            {
-                failed.Fail(ex);
-                _queue.Remove(failed);
-            }
-
-            return;
-        }
-
-        var active = new List<Sequence>();
-        var freeIds = new Stack<int>(Enumerable.Range(1, _options.MaxBatchSequences).Reverse());
-        try
-        {
-            model.UseAdapter(lease?.Adapter);
-            while (true)
-            {
-                Drain();
-                Admit(model, head, lease, active, freeIds);
-                if (active.Count == 0)
-                {
-                    break;
-                }
-
-                Step(model, active, freeIds);
-            }
-        }
-        catch (InferenceException ex)
-        {
-            foreach (var sequence in active)
-            {
-                sequence.Pending.Fail(ex);
-            }
-
-            // A failed decode leaves the KV cache in an unknown state; start clean.
-            model.UseAdapter(null);
-            model.Native.MemoryClear(true);
-        }
-        finally
-        {
-            lease?.Dispose();
-        }
-    }
-
-    private void Admit(LoadedModel model, PendingRequest head, AdapterCache.Lease? lease, List<Sequence> active, Stack<int> freeIds)
-    {
-        foreach (var pending in _queue.Where(p => p.SameGroup(head)).ToList())
-        {
-            if (freeIds.Count == 0 || (!_options.Batching && active.Count > 0))
+            if (!_options.Batching && _contexts.Values.Any(c => c.Active.Count > 0))
             {
                 return;
             }
 
-            var request = pending.Request;
-            var prefixChars = Math.Clamp(request.PrefixLength, 0, request.Prompt.Length);
-            var prefix = prefixChars > 0 ? model.Tokenize(request.Prompt[..prefixChars], addBos: true) : [];
-            var rest = model.Tokenize(request.Prompt[prefixChars..], addBos: prefixChars == 0);
-            if (rest.Length == 0 && prefix.Length > 0)
+            var key = (pending.Request.Model, pending.Request.Adapter);
+            try
             {
-                // At least one token must be decoded to get logits.
-                (prefix, rest) = (prefix[..^1], [prefix[^1]]);
-            }
+                if (!_contexts.TryGetValue(key, out var context))
+                {
+                    if (!MakeRoomForContext())
+                    {
+                        continue;
+                    }
 
-            var promptTokens = prefix.Length + rest.Length;
-            var maxTokens = request.Options.MaxTokens;
-            if (promptTokens + maxTokens > _options.ContextSize)
+                    context = new AdapterContext(GetModel(key.Model), _options.MaxBatchSequences);
+                    _contexts[key] = context;
+                }
+
+                var wasResident = true;
+                if (key.Adapter is { } adapter && context.Lease is null)
+                {
+                    var lease = _adapters.Acquire(context.Model, adapter);
+                    context.Lease = lease;
+                    context.UseAdapter(lease.Adapter);
+                    wasResident = lease.WasResident;
+                }
+
+                if (TryAdmit(context, pending, wasResident))
+                {
+                    _queue.Remove(pending);
+                }
+            }
+            catch (Exception ex) when (ex is GgufException or InferenceException or IOException or UnauthorizedAccessException)
             {
                 _queue.Remove(pending);
-                pending.Fail(new InferenceException(InferenceProblem.ContextOverflow,
-                    $"the prompt has {promptTokens} tokens and up to {maxTokens} more may be generated, which exceeds the context window of {_options.ContextSize} tokens"));
-                continue;
+                pending.Fail(ex);
             }
-
-            var reuse = _options.PrefixReuse && prefix.Length > 0;
-            var samePrefix = reuse && model.HoldsPrefix(prefix);
-            if (reuse && !samePrefix && active.Count > 0)
-            {
-                // Another prefix is in use by running sequences; this request waits for them to finish.
-                return;
-            }
-
-            var cellsInUse = active.Sum(s => s.Reserved) + (reuse ? prefix.Length : model.CachedPrefixLength);
-            var needed = (reuse ? rest.Length : promptTokens) + maxTokens;
-            if (cellsInUse + needed > _options.ContextSize)
-            {
-                if (active.Count > 0)
-                {
-                    return;
-                }
-
-                model.DropPrefix();
-            }
-
-            var id = freeIds.Pop();
-            model.Native.MemorySequenceRemove((LLamaSeqId)id, -1, -1);
-            int[] toFeed;
-            int position;
-            var reused = false;
-            if (reuse)
-            {
-                reused = model.EnsurePrefix(prefix, _options.BatchSize);
-                if (!reused)
-                {
-                    Interlocked.Add(ref _promptTokensDecoded, prefix.Length);
-                }
-
-                model.Native.MemorySequenceCopy((LLamaSeqId)LoadedModel.PrefixSequence, (LLamaSeqId)id, 0, -1);
-                (toFeed, position) = (rest, prefix.Length);
-            }
-            else
-            {
-                (toFeed, position) = ([.. prefix, .. rest], 0);
-            }
-
-            var decoder = new StreamingTokenDecoder(Encoding.UTF8, model.Weights);
-            active.Add(new Sequence(pending, id, promptTokens, toFeed, position, needed, decoder, lease?.WasResident ?? true, reused));
-            _queue.Remove(pending);
         }
     }
 
-    private void Step(LoadedModel model, List<Sequence> active, Stack<int> freeIds)
+    /// <summary>Closes the least recently used idle context when the limit is reached; false when all are busy.</summary>
+    private bool MakeRoomForContext()
     {
-        foreach (var cancelled in active.Where(s => s.Pending.IsFinished).ToList())
+        if (_contexts.Count < _options.MaxContexts)
         {
-            Finish(model, active, freeIds, cancelled, null);
+            return true;
         }
 
-        if (active.Count == 0)
+        var idle = _contexts.Where(c => c.Value.Active.Count == 0).OrderBy(c => c.Value.LastUsed).FirstOrDefault();
+        if (idle.Value is null)
+        {
+            return false;
+        }
+
+        Close(idle.Key);
+        return true;
+    }
+
+    private void Close((string Model, string? Adapter) key)
+    {
+        if (_contexts.Remove(key, out var context))
+        {
+            context.Lease?.Dispose();
+            context.Dispose();
+        }
+    }
+
+    /// <summary>Starts a request as a sequence of its context's batch; false when it must wait for running ones.</summary>
+    private bool TryAdmit(AdapterContext context, PendingRequest pending, bool wasResident)
+    {
+        if (context.FreeIds.Count == 0)
+        {
+            return false;
+        }
+
+        var request = pending.Request;
+        var model = context.Model;
+        var (prefix, rest) = pending.Tokens ??= Tokenize(model, request);
+        var promptTokens = prefix.Length + rest.Length;
+        var maxTokens = request.Options.MaxTokens;
+        if (promptTokens + maxTokens > _options.ContextSize)
+        {
+            throw new InferenceException(InferenceProblem.ContextOverflow,
+                $"the prompt has {promptTokens} tokens and up to {maxTokens} more may be generated, which exceeds the context window of {_options.ContextSize} tokens");
+        }
+
+        var reuse = _options.PrefixReuse && prefix.Length > 0;
+        if (reuse && !context.HoldsPrefix(prefix) && context.Active.Count > 0)
+        {
+            // Running sequences use the cached prefix; this one starts when they are done.
+            return false;
+        }
+
+        var cellsInUse = context.Active.Sum(s => s.Reserved) + (reuse ? prefix.Length : context.CachedPrefixLength);
+        var needed = (reuse ? rest.Length : promptTokens) + maxTokens;
+        if (cellsInUse + needed > _options.ContextSize)
+        {
+            if (context.Active.Count > 0)
+            {
+                return false;
+            }
+
+            context.DropPrefix();
+        }
+
+        var id = context.FreeIds.Pop();
+        var reused = false;
+        if (reuse)
+        {
+            reused = context.EnsurePrefix(prefix, _options.BatchSize);
+            if (!reused)
+            {
+                Interlocked.Add(ref _promptTokensDecoded, prefix.Length);
+            }
+        }
+
+        context.StartSequence(id, fromPrefix: reuse);
+        var (toFeed, position) = reuse ? (rest, prefix.Length) : ([.. prefix, .. rest], 0);
+        var decoder = new StreamingTokenDecoder(Encoding.UTF8, model.Weights);
+        context.Active.Add(new Sequence(pending, id, promptTokens, toFeed, position, needed, decoder, wasResident, reused));
+        return true;
+    }
+
+    // A shared prefix and the rest are tokenized apart, with or without reuse, so that both paths see the same tokens.
+    private static (int[] Prefix, int[] Question) Tokenize(LoadedModel model, InferenceRequest request)
+    {
+        var prefixChars = Math.Clamp(request.PrefixLength, 0, request.Prompt.Length);
+        var prefix = prefixChars > 0 ? model.Tokenize(request.Prompt[..prefixChars], addBos: true) : [];
+        var rest = model.Tokenize(request.Prompt[prefixChars..], addBos: prefixChars == 0);
+
+        // At least one token must be decoded to get logits.
+        return rest.Length == 0 && prefix.Length > 0 ? (prefix[..^1], [prefix[^1]]) : (prefix, rest);
+    }
+
+    private void Step(AdapterContext context)
+    {
+        context.LastUsed = ++_clock;
+        foreach (var cancelled in context.Active.Where(s => s.Pending.IsFinished).ToList())
+        {
+            context.EndSequence(cancelled);
+            cancelled.Pending.Cancel();
+        }
+
+        if (context.Active.Count == 0)
         {
             return;
         }
@@ -323,7 +361,7 @@ public sealed partial class ModelHost : IDisposable
         var budget = _options.BatchSize;
         var sampling = new List<Sequence>();
         var promptTokens = 0;
-        foreach (var sequence in active)
+        foreach (var sequence in context.Active)
         {
             if (budget == 0)
             {
@@ -346,12 +384,12 @@ public sealed partial class ModelHost : IDisposable
             budget -= tokens.Length;
         }
 
-        model.Decode(_batch);
+        context.Decode(_batch);
         Interlocked.Increment(ref _decodeCalls);
         Interlocked.Add(ref _promptTokensDecoded, promptTokens);
         Interlocked.Add(ref _tokensGenerated, sampling.Count);
-        var eos = model.Weights.Vocab.EOS;
-        var eot = model.Weights.Vocab.EOT;
+        var vocabulary = context.Model.Weights.Vocab;
+        var (eos, eot) = (vocabulary.EOS, vocabulary.EOT);
         foreach (var sequence in sampling)
         {
             if (sequence.Generated == 0)
@@ -359,27 +397,13 @@ public sealed partial class ModelHost : IDisposable
                 sequence.BatchSize = sampling.Count;
             }
 
-            var token = sequence.Sample(model.Native.GetLogitsIth(sequence.BatchIndex));
+            var token = sequence.Sample(context.Native.GetLogitsIth(sequence.BatchIndex));
             var end = (eos is { } e && token == (int)e) || (eot is { } t && token == (int)t);
             if (sequence.Accept(token, end) is { } reason)
             {
-                Finish(model, active, freeIds, sequence, reason);
+                context.EndSequence(sequence);
+                sequence.Pending.Complete(sequence.Result(reason));
             }
-        }
-    }
-
-    private static void Finish(LoadedModel model, List<Sequence> active, Stack<int> freeIds, Sequence sequence, string? reason)
-    {
-        model.Native.MemorySequenceRemove((LLamaSeqId)sequence.Id, -1, -1);
-        active.Remove(sequence);
-        freeIds.Push(sequence.Id);
-        if (reason is null)
-        {
-            sequence.Pending.Cancel();
-        }
-        else
-        {
-            sequence.Pending.Complete(sequence.Result(reason));
         }
     }
 

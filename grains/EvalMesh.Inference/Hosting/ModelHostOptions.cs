@@ -14,8 +14,14 @@ public sealed class ModelHostOptions
     /// <summary>The most adapters kept loaded.</summary>
     public int MaxAdapters { get; set; } = 32;
 
-    /// <summary>KV cache cells per base model, shared by the cached prefix and every sequence in a batch.</summary>
-    public int ContextSize { get; set; } = 32768;
+    /// <summary>KV cache cells per context (one context per base+adapter), shared by its cached prefix and its batch.</summary>
+    public int ContextSize { get; set; } = 16384;
+
+    /// <summary>
+    /// The most contexts kept open, each for one base+adapter with its own KV cache and cached prefix; the least
+    /// recently used idle one is closed to open another.
+    /// </summary>
+    public int MaxContexts { get; set; } = 8;
 
     /// <summary>The most tokens in one decode call.</summary>
     public int BatchSize { get; set; } = 2048;
@@ -52,6 +58,7 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.ContextSize >= 256, nameof(options.ContextSize), "must be at least 256");
         Check(options.BatchSize >= 32, nameof(options.BatchSize), "must be at least 32");
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
+        Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
         Check(options.Threads >= 1, nameof(options.Threads), "must be at least 1");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 

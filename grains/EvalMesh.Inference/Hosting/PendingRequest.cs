@@ -9,6 +9,9 @@ internal sealed class PendingRequest(InferenceRequest request, CancellationToken
 
     public CancellationToken CancellationToken => cancellationToken;
 
+    /// <summary>The prompt's tokens (shared prefix, rest), tokenized once when the request is first considered.</summary>
+    public (int[] Prefix, int[] Question)? Tokens { get; set; }
+
     public Task<InferenceResult> Task => _completion.Task;
 
     public bool IsFinished => _completion.Task.IsCompleted || cancellationToken.IsCancellationRequested;
