@@ -58,6 +58,18 @@ public static class EvalMeshSilo
             services.AddSingleton<IResultStore>(sp => new RedisResultStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId));
         }
 
+        services.AddEvalMeshServices(options);
+        return silo;
+    }
+
+    /// <summary>
+    /// The services EvalMesh's grains use, without clustering, grain storage or the result store (which
+    /// <see cref="AddEvalMesh"/> chooses, and tests replace).
+    /// </summary>
+    public static IServiceCollection AddEvalMeshServices(this IServiceCollection services, EvalMeshOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(options);
         services.AddEvalMeshSerialization();
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
@@ -86,7 +98,7 @@ public static class EvalMeshSilo
             sp.GetRequiredService<TokenizerRegistry>(),
             sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString(),
             sp.GetRequiredService<ILogger<ShardRunner>>()));
-        return silo;
+        return services;
     }
 
     private static IPAddress AdvertisedAddress(EvalMeshOptions options)

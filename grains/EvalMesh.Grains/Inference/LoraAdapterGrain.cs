@@ -25,7 +25,17 @@ public sealed class LoraAdapterGrain(
         var colon = key.LastIndexOf(':');
         var (model, name) = (key[..colon], key[(colon + 1)..]);
         var full = Path.GetFullPath(path);
-        var info = GgufValidator.ValidateAdapter(full, GgufValidator.ValidateModel(catalog.ResolveModel(model)));
+        AdapterFileInfo info;
+        try
+        {
+            info = GgufValidator.ValidateAdapter(full, GgufValidator.ValidateModel(catalog.ResolveModel(model)));
+        }
+        catch (GgufException ex)
+        {
+            // Validation errors cross the grain boundary as one serializable type that keeps the message.
+            throw new AdapterRejectedException(ex.Message);
+        }
+
         var registration = new AdapterRegistration(model, name, full, info.Rank, info.Alpha, info.Length);
         state.State.Registration = registration;
         await state.WriteStateAsync();

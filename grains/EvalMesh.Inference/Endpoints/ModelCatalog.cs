@@ -47,6 +47,18 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null)
         }
     }
 
+    /// <summary>Whether <paramref name="name"/> names a model (not a path): the built-in tiny model or a registered one.</summary>
+    public bool IsModelName(string name)
+    {
+        lock (_gate)
+        {
+            return name == Tiny || _models.ContainsKey(name);
+        }
+    }
+
+    /// <summary>Whether <paramref name="adapter"/> is one of the built-in tiny model's adapters.</summary>
+    public static bool IsBuiltInAdapter(string model, string adapter) => model == Tiny && adapter is "adapter-1" or "adapter-2";
+
     /// <summary>The GGUF file of a model name or path.</summary>
     public string ResolveModel(string nameOrPath)
     {

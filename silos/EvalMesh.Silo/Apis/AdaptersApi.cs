@@ -1,0 +1,39 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Client;
+
+namespace EvalMesh.Silo.Apis;
+
+/// <summary>Adapter registration: <c>POST /api/adapters</c> <c>{"model", "name", "path"}</c>, and <c>GET /api/adapters</c>.</summary>
+internal static class AdaptersApi
+{
+    public sealed record Registration(string? Model, string? Name, string? Path);
+
+    public static IEndpointRouteBuilder MapAdaptersApi(this IEndpointRouteBuilder app)
+    {
+        var adapters = app.MapGroup("/api/adapters");
+        adapters.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListAdaptersAsync(ct), ReportWriter.Json));
+        adapters.MapPost("/", async (Registration body, IEvalMeshClient client, CancellationToken ct) =>
+        {
+            if (string.IsNullOrWhiteSpace(body.Model) || string.IsNullOrWhiteSpace(body.Name) || string.IsNullOrWhiteSpace(body.Path))
+            {
+                return Results.Problem("'model', 'name' and 'path' are required", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            if (body.Name.Contains(':', StringComparison.Ordinal) || body.Name.Contains('|', StringComparison.Ordinal))
+            {
+                return Results.Problem("'name' must not contain ':' or '|'", statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            try
+            {
+                var registration = await client.RegisterAdapterAsync(body.Model, body.Name, body.Path, ct);
+                return Results.Json(registration, ReportWriter.Json, statusCode: StatusCodes.Status201Created);
+            }
+            catch (AdapterRejectedException ex)
+            {
+                return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "adapter rejected");
+            }
+        });
+        return app;
+    }
+}

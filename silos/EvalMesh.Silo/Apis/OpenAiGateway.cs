@@ -1,0 +1,166 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EvalMesh.Abstractions;
+using EvalMesh.Inference.Endpoints;
+
+namespace EvalMesh.Silo.Apis;
+
+/// <summary>
+/// The OpenAI-compatible gateway: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>,
+/// streamed (server-sent events) or not. <c>model</c> is <c>BASE</c> or <c>BASE:ADAPTER</c>; requests go through the
+/// same <see cref="IAdapterHostGrain"/> as evaluation traffic, so they land where the adapter is. The response names
+/// the serving silo and whether the adapter was already resident (headers and an <c>evalmesh</c> field).
+/// Errors use OpenAI's shape.
+/// </summary>
+internal static class OpenAiGateway
+{
+    private static readonly JsonSerializerOptions Wire = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public const string SiloHeader = "x-evalmesh-silo";
+    public const string ResidentHeader = "x-evalmesh-adapter-resident";
+
+    public static IEndpointRouteBuilder MapOpenAiGateway(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/models", ModelsAsync);
+        app.MapPost("/v1/chat/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains) => CompleteAsync(context, catalog, grains, chat: true));
+        app.MapPost("/v1/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains) => CompleteAsync(context, catalog, grains, chat: false));
+        return app;
+    }
+
+    private static async Task<IResult> ModelsAsync(ModelCatalog catalog, IGrainFactory grains)
+    {
+        var registered = await grains.GetGrain<IAdapterRegistryGrain>("all").ListAsync();
+        var names = catalog.Names.Concat(registered.Select(r => $"{r.Model}:{r.Name}")).Distinct().Order(StringComparer.Ordinal);
+        return Results.Json(new
+        {
+            @object = "list",
+            data = names.Select(n => new { id = n, @object = "model", created = 0, owned_by = "evalmesh" }),
+        });
+    }
+
+    private static async Task CompleteAsync(HttpContext context, ModelCatalog catalog, IGrainFactory grains, bool chat)
+    {
+        GatewayRequest request;
+        try
+        {
+            request = GatewayRequest.Parse(await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted), chat);
+        }
+        catch (JsonException ex)
+        {
+            await Error(context, 400, $"the request body is not valid JSON: {ex.Message}", "invalid_request_error", null, "invalid_json");
+            return;
+        }
+        catch (GatewayRequestException ex)
+        {
+            await Error(context, 400, ex.Message, "invalid_request_error", ex.Param, null);
+            return;
+        }
+
+        if (!await ExistsAsync(request.Model, catalog, grains))
+        {
+            await Error(context, 404, $"The model '{request.Model}' does not exist.", "invalid_request_error", "model", "model_not_found");
+            return;
+        }
+
+        InferenceReply reply;
+        try
+        {
+            reply = await grains.GetGrain<IAdapterHostGrain>(AdapterHostKey.FromModelName(request.Model))
+                .InferAsync(new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop), context.RequestAborted);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await Error(context, 500, $"inference failed: {ex.Message}", "server_error", null, null);
+            return;
+        }
+
+        context.Response.Headers[SiloHeader] = reply.Silo;
+        context.Response.Headers[ResidentHeader] = reply.AdapterWasResident ? "true" : "false";
+        var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        var usage = new JsonObject { ["prompt_tokens"] = reply.PromptTokens, ["completion_tokens"] = reply.CompletionTokens, ["total_tokens"] = reply.PromptTokens + reply.CompletionTokens };
+        var routing = new JsonObject { ["silo"] = reply.Silo, ["adapter_resident"] = reply.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
+        if (!request.Stream)
+        {
+            var choice = chat
+                ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["finish_reason"] = reply.FinishReason }
+                : new JsonObject { ["index"] = 0, ["text"] = reply.Text, ["finish_reason"] = reply.FinishReason };
+            var body = new JsonObject
+            {
+                ["id"] = id,
+                ["object"] = chat ? "chat.completion" : "text_completion",
+                ["created"] = created,
+                ["model"] = request.Model,
+                ["choices"] = new JsonArray(choice),
+                ["usage"] = usage,
+                ["evalmesh"] = routing,
+            };
+            await Results.Text(body.ToJsonString(Wire), "application/json").ExecuteAsync(context);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        context.Response.Headers.CacheControl = "no-cache";
+        var objectName = chat ? "chat.completion.chunk" : "text_completion";
+        JsonObject Chunk(JsonObject choice) => new() { ["id"] = id, ["object"] = objectName, ["created"] = created, ["model"] = request.Model, ["choices"] = new JsonArray(choice) };
+        if (chat)
+        {
+            await Event(context, Chunk(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["role"] = "assistant" }, ["finish_reason"] = null }));
+        }
+
+        foreach (var piece in Pieces(reply.Text))
+        {
+            await Event(context, Chunk(chat
+                ? new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = piece }, ["finish_reason"] = null }
+                : new JsonObject { ["index"] = 0, ["text"] = piece, ["finish_reason"] = null }));
+        }
+
+        var last = Chunk(chat
+            ? new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = reply.FinishReason }
+            : new JsonObject { ["index"] = 0, ["text"] = string.Empty, ["finish_reason"] = reply.FinishReason });
+        last["usage"] = usage;
+        last["evalmesh"] = routing;
+        await Event(context, last);
+        await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+    }
+
+    private static async Task<bool> ExistsAsync(string model, ModelCatalog catalog, IGrainFactory grains)
+    {
+        var colon = model.IndexOf(':', StringComparison.Ordinal);
+        var (name, adapter) = colon < 0 ? (model, null) : (model[..colon], model[(colon + 1)..]);
+        if (!catalog.IsModelName(name))
+        {
+            return false;
+        }
+
+        return adapter is null
+            || ModelCatalog.IsBuiltInAdapter(name, adapter)
+            || await grains.GetGrain<ILoraAdapterGrain>(model).GetAsync() is not null;
+    }
+
+    // The completion arrives whole from the model host; it is sent as word-sized deltas in the streaming wire format.
+    private static IEnumerable<string> Pieces(string text)
+    {
+        var start = 0;
+        for (var i = 1; i <= text.Length; i++)
+        {
+            if (i == text.Length || char.IsWhiteSpace(text[i]))
+            {
+                yield return text[start..i];
+                start = i;
+            }
+        }
+    }
+
+    private static async Task Event(HttpContext context, JsonObject data)
+    {
+        await context.Response.WriteAsync($"data: {data.ToJsonString(Wire)}\n\n", context.RequestAborted);
+        await context.Response.Body.FlushAsync(context.RequestAborted);
+    }
+
+    private static Task Error(HttpContext context, int status, string message, string type, string? param, string? code)
+    {
+        var error = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code } };
+        return Results.Text(error.ToJsonString(Wire), "application/json", statusCode: status).ExecuteAsync(context);
+    }
+}
