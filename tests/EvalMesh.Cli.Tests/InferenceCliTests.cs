@@ -1,3 +1,5 @@
+using EvalMesh.Testing;
+
 using System.Text.Json;
 
 namespace EvalMesh.Cli.Tests;

@@ -1,3 +1,5 @@
+using EvalMesh.Testing;
+
 using EvalMesh.Inference.Endpoints;
 using Microsoft.Extensions.AI;
 

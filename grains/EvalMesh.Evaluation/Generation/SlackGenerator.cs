@@ -240,18 +240,21 @@ public static class SlackGenerator
             Add("index", $"What is the permalink of message number {n}, counting from 1 in the order the messages are given?", Links([messages[n - 1]]));
         }
 
-        for (var i = 0; i < perCategory; i++)
+        // Only ask about topics and people that appear, so that every expected set has at least one message.
+        var topics = Topics.Select(t => t.Keyword).Where(k => messages.Any(m => Field(m, "text").Contains(k, StringComparison.Ordinal))).ToList();
+        for (var i = 0; i < perCategory && topics.Count > 0; i++)
         {
-            var topic = Topics[i % Topics.Length].Keyword;
+            var topic = topics[i % topics.Count];
             var question = random.Next(3) == 0
                 ? $"{topic}について言及しているメッセージのパーマリンクをすべて挙げてください。"
                 : $"List the permalinks of every message that mentions {topic}.";
             Add("content", question, Links(messages.Where(m => Field(m, "text").Contains(topic, StringComparison.Ordinal))));
         }
 
+        var posters = Users.Select(u => u.Id).Where(id => messages.Any(m => Field(m, "user") == id)).ToList();
         for (var i = 0; i < perCategory; i++)
         {
-            var user = Users[(i + random.Next(Users.Length)) % Users.Length].Id;
+            var user = posters[(i + random.Next(posters.Count)) % posters.Count];
             Add("user", $"List the permalinks of every message posted by {user}.", Links(messages.Where(m => Field(m, "user") == user)));
         }
 

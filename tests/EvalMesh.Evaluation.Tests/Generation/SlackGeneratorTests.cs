@@ -88,6 +88,16 @@ public partial class SlackGeneratorTests
         }
     }
 
+    [Theory]
+    [InlineData(8, 1)]
+    [InlineData(5, 3)]
+    [InlineData(12, 2)]
+    public void Suite_SmallDatasets_NeverAskForAnEmptySet(int messages, int seed)
+    {
+        var data = SlackGenerator.Generate(new SlackGeneratorOptions(messages, seed, CasesPerCategory: 4));
+        Assert.All(data.Suite.Cases, c => Assert.NotEmpty(c.Expected));
+    }
+
     [Fact]
     public void Suite_CoversFiveCategoriesWithComputedAnswers()
     {

@@ -8,13 +8,13 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace EvalMesh.Inference.Tests;
+namespace EvalMesh.Testing;
 
 /// <summary>
 /// A real HTTP server on a loopback port that speaks the OpenAI chat-completions wire format and answers each request
 /// with the next scripted behaviour: a completion, an error status, a hang, a malformed body or a dropped connection.
 /// </summary>
-internal sealed class ScriptedOpenAiServer : IAsyncDisposable
+public sealed class ScriptedOpenAiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
     private readonly ConcurrentQueue<Func<HttpContext, Task>> _script = new();

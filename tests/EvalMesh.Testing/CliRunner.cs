@@ -1,15 +1,15 @@
 using System.Diagnostics;
 
-namespace EvalMesh.Cli.Tests;
+namespace EvalMesh.Testing;
 
 /// <summary>Runs the real evalmesh CLI in its own process, as a user would.</summary>
-internal static class CliRunner
+public static class CliRunner
 {
-    private static readonly string Cli = Path.Combine(AppContext.BaseDirectory, "evalmesh.dll");
-
+    /// <summary>What the CLI printed and returned.</summary>
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static async Task<Result> RunAsync(string workingDirectory, params string[] args)
+    /// <summary>Runs <c>evalmesh</c> with arguments in a folder, with extra environment variables.</summary>
+    public static async Task<Result> RunAsync(string workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -19,17 +19,25 @@ internal static class CliRunner
             UseShellExecute = false,
         };
         start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Cli);
+        start.ArgumentList.Add(RepoPaths.Cli);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
         }
 
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[key] = value;
+        }
+
         using var process = Process.Start(start)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await process.WaitForExitAsync(timeout.Token);
         return new Result(process.ExitCode, await stdout, await stderr);
     }
+
+    /// <summary>Runs <c>evalmesh</c> with arguments in a folder.</summary>
+    public static Task<Result> RunAsync(string workingDirectory, params string[] args) => RunAsync(workingDirectory, null, args);
 }

@@ -1,0 +1,186 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Testing;
+
+namespace EvalMesh.Grains.Tests;
+
+public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+{
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private static EvalConfig Config(string endpoints, int messages = 12, int casesPerCategory = 2, string formats = "[csv, toon]", int repeats = 2) =>
+        ConfigLoader.Parse($$"""
+            datasets:
+              - name: slack
+                generate: { kind: slack, messages: {{messages}}, seed: 3, cases-per-category: {{casesPerCategory}} }
+            suites:
+              - name: slack
+                dataset: slack
+                generated: true
+            formats: {{formats}}
+            endpoints:
+            {{endpoints}}
+            repeats: {{repeats}}
+            concurrency: 4
+            """, "/tmp/test.yaml");
+
+    private async Task<RunStatus> WaitAsync(string runId, TimeSpan timeout)
+    {
+        RunStatus status = null!;
+        await Poll.UntilAsync(async () => (status = await fixture.Client.GetRunAsync(runId, Token)).IsFinished, timeout, $"run {runId} to finish");
+        return status;
+    }
+
+    private async Task<List<CellResult>> ResultsAsync(string runId)
+    {
+        var results = new List<CellResult>();
+        await foreach (var result in fixture.Client.GetResultsAsync(runId, Token))
+        {
+            results.Add(result);
+        }
+
+        return results;
+    }
+
+    [Fact]
+    public async Task EchoRun_AcrossThreeSilos_HasExactlyOneResultPerCell_AndAggregatesMatchTheResults()
+    {
+        var config = Config("""
+              - name: echo-a
+                type: echo
+              - name: echo-b
+                type: echo
+            """);
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        Assert.Equal(10 * 2 * 2 * 2, started.Total);
+        var status = await WaitAsync(started.RunId, TimeSpan.FromMinutes(2));
+        Assert.Equal(RunState.Completed, status.State);
+        Assert.Equal(status.Total, status.Completed);
+
+        var results = await ResultsAsync(started.RunId);
+        Assert.Equal(status.Total, results.Count);
+        Assert.Equal(results.Count, results.Select(r => r.CellId).Distinct().Count());
+        Assert.Equal(results.Count(r => r.Outcome == CellOutcome.Passed), status.Passed);
+        Assert.Equal(results.Count(r => r.Outcome == CellOutcome.Failed), status.Failed);
+        Assert.All(results, r => Assert.True(r.PromptTokens["o200k_base"] > 100));
+
+        var report = await fixture.Client.GetReportAsync(started.RunId, Token);
+        Assert.Equal(4, report.Rows.Count);
+        foreach (var row in report.Rows)
+        {
+            var cells = results.Where(r => r.Format == row.Format && r.Endpoint == row.Endpoint).ToList();
+            Assert.Equal(cells.Count, row.Cells);
+            Assert.Equal(cells.Count(c => c.Outcome == CellOutcome.Passed), row.Passed);
+            Assert.Equal(cells.Average(c => c.PromptTokens["cl100k_base"]), row.MeanPromptTokens["cl100k_base"], 6);
+        }
+
+        Assert.Equal(2, report.Recommendations.Count);
+        Assert.Contains(report.Comparisons, c => c.FormatA == "csv" && c.FormatB == "toon");
+
+        Assert.Equal(started.RunId, (await fixture.Client.StartRunAsync(config, started.RunId, Token)).RunId);
+        Assert.Contains(await fixture.Client.ListRunsAsync(Token), r => r.RunId == started.RunId && r.State == RunState.Completed);
+    }
+
+    [Fact]
+    public async Task LlamaRun_ServesEveryCellThroughTheAdapterHost_WithTheModelsOwnTokenCounts()
+    {
+        var config = Config("""
+              - name: tiny
+                type: llama
+                model: tiny
+                max-tokens: 6
+              - name: tiny-a1
+                type: llama
+                model: tiny
+                adapter: adapter-1
+                max-tokens: 6
+            """, messages: 8, casesPerCategory: 1, formats: "[csv]", repeats: 1);
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        var status = await WaitAsync(started.RunId, TimeSpan.FromMinutes(3));
+        Assert.Equal(RunState.Completed, status.State);
+        var results = await ResultsAsync(started.RunId);
+        Assert.Equal(10, results.Count);
+        Assert.All(results, r =>
+        {
+            Assert.NotEqual(CellOutcome.Error, r.Outcome);
+            Assert.True(r.PromptTokens["native"] > 50, "the model's own prompt token count is recorded");
+            Assert.Equal(6, r.CompletionTokens);
+            Assert.StartsWith("S127.0.0.1:", r.Silo);
+        });
+
+        // All requests for one base+adapter meet in one adapter-host activation, on one silo.
+        Assert.Single(results.Where(r => r.Endpoint == "tiny-a1").Select(r => r.Silo).Distinct());
+        var report = await fixture.Client.GetReportAsync(started.RunId, Token);
+        Assert.Contains(report.Notes, n => n.StartsWith("Smoke model", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Cancel_StopsTheRun_AndResume_RerunsOnlyErroredCells()
+    {
+        await using var server = await ScriptedOpenAiServer.StartAsync();
+        for (var i = 0; i < 3; i++)
+        {
+            server.Then(ScriptedOpenAiServer.Status(400));
+        }
+
+        var config = Config($$"""
+              - name: remote
+                type: openai
+                base-url: {{server.BaseUrl}}
+                model: scripted
+            """, messages: 8, casesPerCategory: 1, formats: "[csv]", repeats: 1);
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        var status = await WaitAsync(started.RunId, TimeSpan.FromMinutes(2));
+        Assert.Equal(RunState.Completed, status.State);
+        Assert.Equal(5, status.Total);
+        Assert.Equal(3, status.Errors);
+        Assert.Equal(2, status.Failed);
+        var before = (await ResultsAsync(started.RunId)).ToDictionary(r => r.CellId);
+        var calls = server.Requests.Count;
+
+        await fixture.Client.ResumeRunAsync(started.RunId, Token);
+        status = await WaitAsync(started.RunId, TimeSpan.FromMinutes(2));
+        Assert.Equal(0, status.Errors);
+        Assert.Equal(5, status.Failed);
+        Assert.Equal(calls + 3, server.Requests.Count);
+        var after = await ResultsAsync(started.RunId);
+        Assert.Equal(5, after.Count);
+        Assert.All(after.Where(r => before[r.CellId].Outcome != CellOutcome.Error), r => Assert.Equivalent(before[r.CellId], r, strict: true));
+
+        var slow = Config("""
+              - name: echo
+                type: echo
+            """, messages: 40, casesPerCategory: 200, formats: "[oneline-json, pretty-json, csv, yaml, toon]", repeats: 20);
+        var big = await fixture.Client.StartRunAsync(slow, cancellationToken: Token);
+        var cancelled = await fixture.Client.CancelRunAsync(big.RunId, Token);
+        Assert.Equal(RunState.Cancelled, cancelled.State);
+        Assert.True((await fixture.Client.GetRunAsync(big.RunId, Token)).Completed < big.Total);
+    }
+
+    [Fact]
+    public async Task UnknownRun_IsReportedAsSuch()
+    {
+        var ex = await Assert.ThrowsAsync<RunNotFoundException>(() => fixture.Client.GetRunAsync("no-such-run", Token));
+        Assert.Equal("no-such-run", ex.RunId);
+    }
+
+    [Fact]
+    public async Task Inference_IsRoutedToOneSilo_AndRegisteredAdaptersServe()
+    {
+        var first = await fixture.Client.InferAsync("tiny:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
+        var second = await fixture.Client.InferAsync("tiny:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
+        Assert.Equal(5, first.CompletionTokens);
+        Assert.Equal(first.Text, second.Text);
+        Assert.Equal(first.Silo, second.Silo);
+        Assert.True(second.AdapterWasResident);
+
+        var registration = await fixture.Client.RegisterAdapterAsync("tiny", "mine", fixture.Tiny.Adapters[1], Token);
+        Assert.True(registration.Rank > 0);
+        Assert.Contains(await fixture.Client.ListAdaptersAsync(Token), a => a.Name == "mine");
+        var mine = await fixture.Client.InferAsync("tiny:mine", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
+        Assert.Equal(first.Text, mine.Text);
+
+        var rejected = await Assert.ThrowsAsync<AdapterRejectedException>(() => fixture.Client.RegisterAdapterAsync("tiny", "bad", fixture.Tiny.Model, Token));
+        Assert.Contains("not a LoRA adapter", rejected.Message);
+    }
+}
