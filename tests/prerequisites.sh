@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the system packages the tests need (real servers, not stand-ins), only those missing, with one apt update.
 set -euo pipefail
-declare -A needs=()   # command -> Debian package
+declare -A needs=([redis-server]=redis-server)   # command -> Debian package
 missing=()
 for command in "${!needs[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")

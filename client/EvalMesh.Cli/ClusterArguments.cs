@@ -21,6 +21,7 @@ internal sealed class ClusterArguments
     private readonly Option<string?> _cluster = new("--cluster") { Description = "'redis' to connect to a cluster; absent: run an embedded single silo in this process." };
     private readonly Option<string?> _redis = new("--redis") { Description = "With --cluster redis: the Redis address, such as 127.0.0.1:6379." };
     private readonly Option<string> _clusterId = new("--cluster-id") { Description = "The cluster id the silos use.", DefaultValueFactory = _ => "evalmesh" };
+    private readonly Option<string> _serviceId = new("--service-id") { Description = "The service id the silos use.", DefaultValueFactory = _ => "evalmesh" };
     private readonly Option<string?> _dataDir = new("--data-dir") { Description = "Embedded mode: where runs and results are kept (default $EVALMESH_HOME or the user's data folder)." };
     private readonly Option<bool> _json = new("--json") { Description = "Print JSON for programs instead of tables." };
 
@@ -31,6 +32,7 @@ internal sealed class ClusterArguments
         command.Options.Add(_cluster);
         command.Options.Add(_redis);
         command.Options.Add(_clusterId);
+        command.Options.Add(_serviceId);
         command.Options.Add(_dataDir);
         command.Options.Add(_json);
     }
@@ -48,6 +50,7 @@ internal sealed class ClusterArguments
                 {
                     Cluster = "local",
                     ClusterId = parse.GetValue(_clusterId)!,
+                    ServiceId = parse.GetValue(_serviceId)!,
                     DataDirectory = parse.GetValue(_dataDir) ?? EvalMeshOptions.DefaultDataDirectory,
                     SiloPort = FreePort(),
                     GatewayPort = FreePort(),
@@ -63,6 +66,7 @@ internal sealed class ClusterArguments
                     o.Cluster = "redis";
                     o.Redis = redis;
                     o.ClusterId = parse.GetValue(_clusterId)!;
+                    o.ServiceId = parse.GetValue(_serviceId)!;
                 });
                 break;
             default:

@@ -1,0 +1,89 @@
+using System.Text.Json;
+using EvalMesh.Testing;
+
+namespace EvalMesh.Cli.Tests;
+
+public sealed class RunCliTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-cli-run-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    // Each test keeps its runs in its own data folder, as a user's home would.
+    private Task<CliRunner.Result> Run(params string[] args) =>
+        CliRunner.RunAsync(_folder, new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_folder, "home") }, args);
+
+    private string Write(string name, string content)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllText(path, content);
+        return path;
+    }
+
+    private const string Echo = """
+        description: echo smoke
+        datasets:
+          - name: d
+            generate: { kind: slack, messages: 10, seed: 4, cases-per-category: 1 }
+        suites:
+          - name: s
+            dataset: d
+            generated: true
+        formats: [csv, toon]
+        endpoints:
+          - name: e
+            type: echo
+        """;
+
+    [Fact]
+    public async Task Run_OnTheEmbeddedSilo_PrintsTheTable_WritesReports_AndTheRunOutlivesTheProcess()
+    {
+        var config = Write("echo.yaml", Echo);
+        var run = await Run("run", config, "--out", "reports");
+        Assert.True(run.ExitCode == 1, $"failures must give exit code 1: {run.ExitCode}\n{run.Stderr}");
+        Assert.Contains("accuracy (95% CI)", run.Stdout);
+        Assert.Contains("recommended format for e:", run.Stdout);
+        foreach (var format in new[] { "json", "csv", "md" })
+        {
+            Assert.True(File.Exists(Path.Combine(_folder, "reports", $"report.{format}")), format);
+        }
+
+        var runs = await Run("runs", "--json");
+        Assert.Equal(0, runs.ExitCode);
+        var listed = JsonDocument.Parse(runs.Stdout).RootElement.EnumerateArray().Single();
+        Assert.Equal("completed", listed.GetProperty("state").GetString());
+        var id = listed.GetProperty("runId").GetString()!;
+        Assert.Contains(id, run.Stdout);
+
+        var status = await Run("status", id);
+        Assert.Equal(0, status.ExitCode);
+        Assert.Contains($"{id}: completed, 10/10 cells", status.Stdout);
+        var csv = await Run("report", id, "--format", "csv");
+        Assert.Equal(3, csv.Stdout.Split("\r\n", StringSplitOptions.RemoveEmptyEntries).Length);
+        Assert.StartsWith("suite,format,endpoint,cells,passed,failed,errors,accuracy", csv.Stdout);
+        var md = await Run("report", id, "--format", "md");
+        Assert.Contains("| s | e | csv |", md.Stdout);
+    }
+
+    [Theory]
+    [InlineData("formats: [csv, toon]", "formats: [csv, tooon]", ":9:16: 'formats[1]': unknown format 'tooon' (did you mean 'toon'?)")]
+    [InlineData("description: echo smoke", "descriptoin: echo smoke", ":1:1: 'descriptoin': unknown key (did you mean 'description'?)")]
+    [InlineData("    type: echo", "    type: 42", ":12:11: 'endpoints[0].type': unknown endpoint type '42'")]
+    public async Task Run_BadConfig_NamesFileLineAndKey(string good, string bad, string expected)
+    {
+        var config = Write("bad.yaml", Echo.Replace(good, bad, StringComparison.Ordinal));
+        var result = await Run("run", config);
+        Assert.Equal(2, result.ExitCode);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Equal($"evalmesh: error: {config}{expected}", line.Split("; known")[0]);
+    }
+
+    [Fact]
+    public async Task Status_OfAnUnknownRun_IsAClearError()
+    {
+        var result = await Run("status", "run-that-never-was");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("run 'run-that-never-was' does not exist", result.Stderr);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+}

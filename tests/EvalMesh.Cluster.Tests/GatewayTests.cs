@@ -1,0 +1,133 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using EvalMesh.Testing;
+
+namespace EvalMesh.Cluster.Tests;
+
+/// <summary>The OpenAI-compatible gateway and the REST API of an embedded silo process, over real HTTP.</summary>
+public sealed class GatewayTests : IAsyncLifetime
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-gateway-").FullName;
+    private SiloProcess _silo = null!;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync() => _silo = await SiloProcess.StartAsync(
+        ["--silo-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", Path.Combine(_folder, "data")],
+        new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _silo.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private static object Chat(string model, bool stream = false) => new
+    {
+        model,
+        messages = new[] { new { role = "user", content = "Which messages mention BigQuery?" } },
+        max_tokens = 6,
+        stream,
+    };
+
+    [Fact]
+    public async Task Models_ListTheBuiltInTinyModelAndAdapters()
+    {
+        var models = await _silo.Http.GetFromJsonAsync<JsonElement>("/v1/models", Token);
+        var ids = models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
+        Assert.Equal(["tiny", "tiny:adapter-1", "tiny:adapter-2"], ids);
+    }
+
+    [Fact]
+    public async Task ChatCompletion_IsRoutedToTheAdapter_AndSaysWhereAndWhetherItWasResident()
+    {
+        var first = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-1"), Token);
+        var second = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-1"), Token);
+        var other = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-2"), Token);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        var a = await first.Content.ReadFromJsonAsync<JsonElement>(Token);
+        var b = await second.Content.ReadFromJsonAsync<JsonElement>(Token);
+        var c = await other.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal("chat.completion", a.GetProperty("object").GetString());
+        Assert.Equal(6, a.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        var text = a.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString();
+        Assert.Equal(text, b.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.NotEqual(text, c.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal("false", first.Headers.GetValues("x-evalmesh-adapter-resident").Single());
+        Assert.Equal("true", second.Headers.GetValues("x-evalmesh-adapter-resident").Single());
+        Assert.StartsWith("S127.0.0.1:", first.Headers.GetValues("x-evalmesh-silo").Single());
+        Assert.True(b.GetProperty("evalmesh").GetProperty("adapter_resident").GetBoolean());
+    }
+
+    [Fact]
+    public async Task Streaming_SendsServerSentEventsThatAddUpToTheAnswer()
+    {
+        var whole = await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny"), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
+        var response = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny", stream: true), Token);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        var events = (await response.Content.ReadAsStringAsync(Token)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("data: [DONE]", events[^1]);
+        var chunks = events[..^1].Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement).ToList();
+        Assert.All(chunks, c => Assert.Equal("chat.completion.chunk", c.GetProperty("object").GetString()));
+        var text = string.Concat(chunks.Select(c => c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var p) ? p.GetString() : string.Empty));
+        Assert.Equal(whole.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), text);
+        Assert.Equal("length", chunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        var completion = await _silo.Http.PostAsJsonAsync("/v1/completions", new { model = "tiny", prompt = "Hello", max_tokens = 3 }, Token);
+        var body = await completion.Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal("text_completion", body.GetProperty("object").GetString());
+        Assert.Equal(3, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task UnknownModel_Is404InOpenAisErrorShape_AndMalformedBodiesAre400()
+    {
+        var unknown = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-9"), Token);
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        var error = (await unknown.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error");
+        Assert.Equal("model_not_found", error.GetProperty("code").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+        Assert.Contains("tiny:adapter-9", error.GetProperty("message").GetString());
+
+        foreach (var body in new[] { "{not json", "[]", """{"model":"tiny"}""", """{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":-1}""" })
+        {
+            var response = await _silo.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Token);
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            Assert.Equal("invalid_request_error", (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error").GetProperty("type").GetString());
+        }
+    }
+
+    [Fact]
+    public async Task RestApi_StartsARun_StreamsItsResults_AndRejectsBadConfigs()
+    {
+        var config = """
+            datasets:
+              - name: slack
+                generate: { kind: slack, messages: 10, seed: 1, cases-per-category: 1 }
+            suites:
+              - name: slack
+                dataset: slack
+                generated: true
+            formats: [csv]
+            endpoints:
+              - name: echo
+                type: echo
+            """;
+        var created = await _silo.Http.PostAsync("/api/runs", new StringContent(config), Token);
+        Assert.Equal(HttpStatusCode.Created, created.StatusCode);
+        var id = (await created.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("id").GetString()!;
+        JsonElement status = default;
+        await Poll.UntilAsync(async () => (status = await _silo.Http.GetFromJsonAsync<JsonElement>($"/api/runs/{id}", Token)).GetProperty("state").GetString() == "completed", TimeSpan.FromMinutes(1), "the run to complete");
+        Assert.Equal(5, status.GetProperty("total").GetInt32());
+        Assert.Equal(5, status.GetProperty("completed").GetInt32());
+        var lines = (await _silo.Http.GetStringAsync($"/api/runs/{id}/results", Token)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(5, lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
+
+        var bad = await _silo.Http.PostAsync("/api/runs", new StringContent(config.Replace("formats: [csv]", "formats: [csvv]")), Token);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("unknown format 'csvv'", (await bad.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("detail").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _silo.Http.GetAsync("/api/runs/nope", Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await _silo.Http.DeleteAsync($"/api/runs/{id}", Token)).StatusCode);
+    }
+}
