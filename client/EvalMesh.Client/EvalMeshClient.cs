@@ -41,7 +41,7 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
 
     public async IAsyncEnumerable<RunStatus> WatchRunAsync(string runId, TimeSpan? interval = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var every = interval ?? TimeSpan.FromMilliseconds(500);
+        var every = interval ?? TimeSpan.FromMilliseconds(100);
         while (true)
         {
             var status = await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);

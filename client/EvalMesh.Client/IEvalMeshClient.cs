@@ -33,7 +33,7 @@ public interface IEvalMeshClient
     /// <summary>Every run, newest first (their latest recorded state).</summary>
     Task<IReadOnlyList<RunStatus>> ListRunsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>A run's status every <paramref name="interval"/> (default 500 ms) until it finishes; the last item is final.</summary>
+    /// <summary>A run's status every <paramref name="interval"/> (default 100 ms) until it finishes; the last item is final.</summary>
     IAsyncEnumerable<RunStatus> WatchRunAsync(string runId, TimeSpan? interval = null, CancellationToken cancellationToken = default);
 
     /// <summary>The run's report: accuracy with Wilson intervals, tokens, latency, categories, McNemar comparisons and the recommended format.</summary>

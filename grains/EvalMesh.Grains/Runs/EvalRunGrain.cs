@@ -60,6 +60,9 @@ public sealed partial class EvalRunGrain(
 {
     private static readonly TimeSpan TickEvery = TimeSpan.FromSeconds(2);
     private static readonly TimeSpan StaleAfter = TimeSpan.FromSeconds(5);
+
+    // Shards run a window at a time, so that the work in flight (and memory) does not grow with the size of the run.
+    private const int MaxActiveShards = 16;
     private readonly Dictionary<int, DateTimeOffset> _lastHeard = [];
     private IGrainTimer? _timer;
     private bool _dirty;
@@ -111,7 +114,7 @@ public sealed partial class EvalRunGrain(
         };
         await PersistAsync();
         LogStarted(RunId, spec.TotalCells, state.State.Shards.Count);
-        await DispatchAsync(state.State.Shards.Select((_, i) => i));
+        await DispatchAsync(Window());
         StartTimer();
         return Status();
     }
@@ -156,7 +159,7 @@ public sealed partial class EvalRunGrain(
         }
 
         await PersistAsync();
-        await DispatchAsync(Unfinished());
+        await DispatchAsync(Window());
         StartTimer();
         return Status();
     }
@@ -174,9 +177,19 @@ public sealed partial class EvalRunGrain(
         state.State.Progress[shardNo] = progress;
         state.State.UpdatedAt = time.GetUtcNow();
         _dirty = true;
-        if (progress.Done && !Unfinished().Any())
+        if (!progress.Done)
+        {
+            return;
+        }
+
+        if (!Unfinished().Any())
         {
             await CompleteAsync();
+        }
+        else
+        {
+            // A shard finished: the next one in the window starts now rather than at the next tick.
+            await DispatchAsync(Window().Where(i => !_lastHeard.ContainsKey(i)));
         }
     }
 
@@ -220,6 +233,8 @@ public sealed partial class EvalRunGrain(
     private IEnumerable<int> Unfinished() =>
         Enumerable.Range(0, state.State.Shards.Count).Where(i => !state.State.Progress.TryGetValue(i, out var p) || !p.Done);
 
+    private IEnumerable<int> Window() => Unfinished().Take(MaxActiveShards);
+
     private async Task DispatchAsync(IEnumerable<int> shards)
     {
         var retry = state.State.RetryErrors;
@@ -258,7 +273,7 @@ public sealed partial class EvalRunGrain(
         }
 
         var now = time.GetUtcNow();
-        var stale = Unfinished().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
+        var stale = Window().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
         if (stale.Count > 0)
         {
             await DispatchAsync(stale);

@@ -28,7 +28,7 @@ internal sealed class LoadedModel : IDisposable
         {
             ContextSize = (uint)options.ContextSize,
             BatchSize = (uint)options.BatchSize,
-            UBatchSize = (uint)Math.Min(options.BatchSize, 512),
+            UBatchSize = (uint)Math.Min(options.BatchSize, options.MicroBatchSize),
             SeqMax = (uint)(options.MaxBatchSequences + 1),
             Threads = options.Threads,
             BatchThreads = options.Threads,
