@@ -120,6 +120,17 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task Prefetch_LoadsTheAdapterSoItsFirstRequestFindsItResident()
+    {
+        using var host = TinyModelFixture.Host();
+        Assert.False(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[2], Token));
+        Assert.True(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[2], Token));
+        var result = await host.InferAsync(Request(tiny.Files.Adapters[2], Prompts[0]), Token);
+        Assert.True(result.AdapterWasResident);
+        Assert.Equal(1, host.AdapterStats.Loads);
+    }
+
+    [Fact]
     public async Task CorruptAdapter_FailsWithItsTypedError_AndTheHostKeepsServing()
     {
         using var host = TinyModelFixture.Host();

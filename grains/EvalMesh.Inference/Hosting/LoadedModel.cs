@@ -60,8 +60,33 @@ internal sealed class LoadedModel : IDisposable
         }
     }
 
+    // Shared prefixes recur for every question of an eval; tokenizing one (tens of KB) costs more than a decode step.
+    private readonly List<(string Text, int[] Tokens)> _prefixes = [];
+
     public int[] Tokenize(string text, bool addBos) =>
         [.. Weights.NativeHandle.Tokenize(text, addBos, special: false, Encoding.UTF8).Select(t => (int)t)];
+
+    /// <summary>Tokenizes a shared prompt prefix (with BOS), remembering the last few.</summary>
+    public int[] TokenizePrefix(ReadOnlySpan<char> text)
+    {
+        foreach (var (known, tokens) in _prefixes)
+        {
+            if (text.SequenceEqual(known))
+            {
+                return tokens;
+            }
+        }
+
+        var prefix = text.ToString();
+        var result = Tokenize(prefix, addBos: true);
+        if (_prefixes.Count == 8)
+        {
+            _prefixes.RemoveAt(0);
+        }
+
+        _prefixes.Add((prefix, result));
+        return result;
+    }
 
     public void Dispose() => Weights.Dispose();
 }

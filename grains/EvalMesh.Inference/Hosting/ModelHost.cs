@@ -94,6 +94,15 @@ public sealed partial class ModelHost : IDisposable
     public Task PreloadAsync(string model, CancellationToken cancellationToken = default) =>
         RunOnSchedulerAsync(() => GetModel(Path.GetFullPath(model)), cancellationToken);
 
+    /// <summary>Loads an adapter into the cache now (validated), so that its first request finds it resident.</summary>
+    /// <returns>Whether it was already resident.</returns>
+    public Task<bool> PrefetchAsync(string model, string adapter, CancellationToken cancellationToken = default) =>
+        RunOnSchedulerAsync(() =>
+        {
+            using var lease = _adapters.Acquire(GetModel(Path.GetFullPath(model)), adapter);
+            return lease.WasResident;
+        }, cancellationToken);
+
     /// <summary>Stops the scheduler; queued requests fail with <see cref="InferenceProblem.Stopped"/>.</summary>
     public void Dispose()
     {
@@ -336,7 +345,7 @@ public sealed partial class ModelHost : IDisposable
     private static (int[] Prefix, int[] Question) Tokenize(LoadedModel model, InferenceRequest request)
     {
         var prefixChars = Math.Clamp(request.PrefixLength, 0, request.Prompt.Length);
-        var prefix = prefixChars > 0 ? model.Tokenize(request.Prompt[..prefixChars], addBos: true) : [];
+        var prefix = prefixChars > 0 ? model.TokenizePrefix(request.Prompt.AsSpan(0, prefixChars)) : [];
         var rest = model.Tokenize(request.Prompt[prefixChars..], addBos: prefixChars == 0);
 
         // At least one token must be decoded to get logits.
