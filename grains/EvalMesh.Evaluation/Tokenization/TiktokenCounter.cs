@@ -33,7 +33,11 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
     private const int StackTailLength = 1024;
 
     // Building a tokenizer reads and indexes its vocabulary (~0.5-1 s), so it happens once, on first use.
-    private readonly Lazy<Vocabulary> _vocabulary = new(() => new Vocabulary(TiktokenTokenizer.CreateForEncoding(name)));
+    private readonly Lazy<Vocabulary> _vocabulary = new(() => new Vocabulary(Create(name)));
+
+    // A test once saw a tokenizer count special tokens as text while vocabularies were being built on parallel
+    // threads (not reproduced since); building them one at a time rules that out, and happens once per process.
+    private static readonly Lock Creation = new();
 
     private readonly TiktokenPattern? _pattern = name switch
     {
@@ -65,6 +69,15 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
             {
                 return _prefixes.Count;
             }
+        }
+    }
+
+    /// <summary>Builds the library's tokenizer for an encoding, one at a time process-wide.</summary>
+    internal static Tokenizer Create(string encoding)
+    {
+        lock (Creation)
+        {
+            return TiktokenTokenizer.CreateForEncoding(encoding);
         }
     }
 

@@ -16,8 +16,8 @@ public class TiktokenPreTokenizerTests
     // Separate instances from the counters', so the reference never shares state with what it checks.
     internal static readonly Dictionary<string, Lazy<Tokenizer>> Reference = new(StringComparer.Ordinal)
     {
-        [TokenizerRegistry.O200kBase] = new(() => TiktokenTokenizer.CreateForEncoding(TokenizerRegistry.O200kBase)),
-        [TokenizerRegistry.Cl100kBase] = new(() => TiktokenTokenizer.CreateForEncoding(TokenizerRegistry.Cl100kBase)),
+        [TokenizerRegistry.O200kBase] = new(() => TiktokenCounter.Create(TokenizerRegistry.O200kBase)),
+        [TokenizerRegistry.Cl100kBase] = new(() => TiktokenCounter.Create(TokenizerRegistry.Cl100kBase)),
     };
 
     // Single chars and fragments that hit every branch of both regexes: contractions in odd cases, case-folding
