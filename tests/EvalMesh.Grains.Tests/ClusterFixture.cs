@@ -13,7 +13,7 @@ namespace EvalMesh.Grains.Tests;
 /// A three-silo in-process cluster with EvalMesh's grains and services, file-backed grain state and one result store
 /// shared by all silos, and the generated tiny model with two adapters.
 /// </summary>
-public sealed class ClusterFixture : IAsyncLifetime
+public sealed class ClusterFixture : IAsyncLifetime, IAsyncDisposable
 {
     public string Folder { get; } = Directory.CreateTempSubdirectory("evalmesh-cluster-").FullName;
 

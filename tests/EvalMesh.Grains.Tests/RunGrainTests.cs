@@ -4,7 +4,7 @@ using EvalMesh.Testing;
 
 namespace EvalMesh.Grains.Tests;
 
-public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>
+public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<ClusterFixture>, IAsyncDisposable
 {
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
@@ -155,6 +155,62 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         var cancelled = await fixture.Client.CancelRunAsync(big.RunId, Token);
         Assert.Equal(RunState.Cancelled, cancelled.State);
         Assert.True((await fixture.Client.GetRunAsync(big.RunId, Token)).Completed < big.Total);
+    }
+
+    [Fact]
+    public async Task SiloKilledMidRun_TheRunCompletesOnTheSurvivors_WithOneResultPerCell()
+    {
+        await using var server = await ScriptedOpenAiServer.StartAsync();
+        server.Default = ScriptedOpenAiServer.SlowCompletion("no idea", TimeSpan.FromMilliseconds(20));
+        var config = Config($$"""
+              - name: remote-a
+                type: openai
+                base-url: {{server.BaseUrl}}
+                model: scripted
+              - name: remote-b
+                type: openai
+                base-url: {{server.BaseUrl}}
+                model: scripted
+            """, messages: 30, casesPerCategory: 12, formats: "[csv, toon, yaml]", repeats: 2);
+        var cluster = await KillableClusterAsync();
+        var client = cluster.Client;
+        var started = await client.StartRunAsync(config, cancellationToken: Token);
+        await Poll.UntilAsync(async () => (await client.GetRunAsync(started.RunId, Token)).Completed >= started.Total * 2 / 5, TimeSpan.FromMinutes(2), "40% progress");
+        await cluster.Cluster.KillSiloAsync(cluster.Cluster.Silos[^1], Token);
+
+        RunStatus status = null!;
+        await Poll.UntilAsync(async () => (status = await client.GetRunAsync(started.RunId, Token)).IsFinished, TimeSpan.FromMinutes(3), "the run to finish after the kill");
+        Assert.Equal(RunState.Completed, status.State);
+        var results = new List<CellResult>();
+        await foreach (var result in client.GetResultsAsync(started.RunId, Token))
+        {
+            results.Add(result);
+        }
+
+        Assert.Equal(started.Total, results.Count);
+        Assert.Equal(results.Count, results.Select(r => r.CellId).Distinct().Count());
+        Assert.Equal(started.Total, status.Completed);
+        Assert.Equal(results.Count(r => r.Outcome == CellOutcome.Failed), status.Failed);
+        Assert.Equal(0, status.Errors);
+    }
+
+    // Its own cluster, so that killing a silo does not disturb the other tests.
+    private async Task<ClusterFixture> KillableClusterAsync()
+    {
+        var cluster = new ClusterFixture();
+        await cluster.InitializeAsync();
+        _disposables.Add(cluster);
+        return cluster;
+    }
+
+    private readonly List<IAsyncDisposable> _disposables = [];
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var disposable in _disposables)
+        {
+            await disposable.DisposeAsync();
+        }
     }
 
     [Fact]

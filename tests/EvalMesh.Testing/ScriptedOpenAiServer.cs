@@ -25,6 +25,9 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
 
     public Uri BaseUrl { get; private set; } = null!;
 
+    /// <summary>What requests get once the script is used up (by default an immediate completion).</summary>
+    public Func<HttpContext, Task> Default { get; set; } = Completion("default answer");
+
     public static async Task<ScriptedOpenAiServer> StartAsync()
     {
         var builder = WebApplication.CreateSlimBuilder();
@@ -36,7 +39,7 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
         {
             var body = (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;
             server.Requests.Enqueue((DateTimeOffset.UtcNow, body, context.Request.Headers.Authorization.FirstOrDefault()));
-            var behaviour = server._script.TryDequeue(out var next) ? next : Completion("default answer");
+            var behaviour = server._script.TryDequeue(out var next) ? next : server.Default;
             await behaviour(context);
         });
         await app.StartAsync();
@@ -60,6 +63,13 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
             choices = new[] { new { index = 0, message = new { role = "assistant", content }, finish_reason = "stop" } },
             usage = new { prompt_tokens = 11, completion_tokens = 3, total_tokens = 14 },
         });
+
+    /// <summary>A completion after a delay, like a real model's latency.</summary>
+    public static Func<HttpContext, Task> SlowCompletion(string content, TimeSpan delay) => async context =>
+    {
+        await Task.Delay(delay, context.RequestAborted);
+        await Completion(content)(context);
+    };
 
     public static Func<HttpContext, Task> Status(int status, string? retryAfter = null) => async context =>
     {
