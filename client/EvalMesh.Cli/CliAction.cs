@@ -43,6 +43,10 @@ internal static class CliAction
         {
             return Fail(ex.Message, ExitCodes.BadInput);
         }
+        catch (AdapterRejectedException ex)
+        {
+            return Fail(ex.Message, ExitCodes.BadInput);
+        }
         catch (Microsoft.Extensions.Options.OptionsValidationException ex)
         {
             return Fail(string.Join("; ", ex.Failures), ExitCodes.BadInput);

@@ -16,6 +16,7 @@ var root = new RootCommand("EvalMesh: format × model evaluations across an Orle
     TokensCommand.Create(),
     ModelsCommand.Create(),
     InferCommand.Create(),
+    AdaptersCommand.Create(),
 };
 foreach (var command in RunsCommand.Create())
 {

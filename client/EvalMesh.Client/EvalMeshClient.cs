@@ -9,6 +9,7 @@ namespace EvalMesh.Client;
 internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = null) : IEvalMeshClient
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
+    private readonly AdapterRouter _router = new(grains, time);
 
     public async Task<RunStatus> StartRunAsync(EvalConfig config, string? runId = null, CancellationToken cancellationToken = default)
     {
@@ -82,8 +83,21 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     {
         ArgumentNullException.ThrowIfNull(model);
         options ??= new InferenceOptions();
-        return grains.GetGrain<IAdapterHostGrain>(AdapterHostKey.FromModelName(model))
-            .InferAsync(new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop), cancellationToken);
+        return _router.InferAsync(AdapterHostKey.FromModelName(model), new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop), cancellationToken);
+    }
+
+    public Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IAdapterDirectoryGrain>("all").GetSnapshotAsync().WaitAsync(cancellationToken);
+
+    public async Task<IReadOnlyList<string>> EvictAdapterAsync(string model, CancellationToken cancellationToken = default)
+    {
+        var key = AdapterHostKey.FromModelName(model);
+        var holders = (await GetResidencyAsync(cancellationToken).ConfigureAwait(false)).Silos
+            .Where(s => s.Adapters.Any(a => a.Key == key && a.Resident))
+            .Select(s => s.Silo)
+            .ToList();
+        var evicted = await Task.WhenAll(holders.Select(async silo => (silo, await grains.GetGrain<ISiloAgentGrain>(silo).EvictAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
+        return [.. evicted.Where(e => e.Item2).Select(e => e.silo)];
     }
 
     private string NewRunId() =>

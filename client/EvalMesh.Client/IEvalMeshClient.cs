@@ -56,4 +56,10 @@ public interface IEvalMeshClient
 
     /// <summary>Runs one completion on <c>model</c> or <c>model:adapter</c>, on the silo that serves that adapter.</summary>
     Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>The residency directory: per silo, its capacity, load and adapters (resident or not, loads, hits, evictions).</summary>
+    Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Unloads <c>model:adapter</c> from every silo that holds it and is not using it; returns those silos.</summary>
+    Task<IReadOnlyList<string>> EvictAdapterAsync(string model, CancellationToken cancellationToken = default);
 }

@@ -106,6 +106,10 @@ public interface IAdapterHostGrain : IGrainWithStringKey
     /// <summary>Runs one completion on this grain's base model and adapter.</summary>
     [Alias("infer")]
     Task<InferenceReply> InferAsync(InferenceCall request, CancellationToken cancellationToken = default);
+
+    /// <summary>Loads this host's adapter now, for work that is coming; returns whether it was already resident.</summary>
+    [Alias("prefetch")]
+    Task<bool> PrefetchAsync();
 }
 
 /// <summary>A registered LoRA adapter (key = <c>model:name</c>).</summary>

@@ -26,6 +26,7 @@ public sealed record SuiteRef(
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">Cells in flight per shard.</param>
 /// <param name="ShardSize">The most cells per shard.</param>
+/// <param name="Schedule"><c>adapter-aware</c> or <c>fifo</c> (see <see cref="EvalConfig.Schedule"/>).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -38,7 +39,8 @@ public sealed record RunSpec(
     [property: Id(7)] string Prompt,
     [property: Id(8)] int Repeats,
     [property: Id(9)] int Concurrency,
-    [property: Id(10)] int ShardSize)
+    [property: Id(10)] int ShardSize,
+    [property: Id(11)] string Schedule = "adapter-aware")
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
     public int TotalCells => Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;

@@ -28,7 +28,7 @@ public static class ConfigLoader
     public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule");
         var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
@@ -73,6 +73,12 @@ public static class ConfigLoader
             throw root.Error("prompt", "{{context}} must come before {{question}}, so that every question shares the context's prefix");
         }
 
+        var schedule = root.Text("schedule") ?? EvalConfig.Schedules[0];
+        if (!EvalConfig.Schedules.Contains(schedule, StringComparer.Ordinal))
+        {
+            throw root.Error("schedule", new UnknownNameException("schedule", schedule, EvalConfig.Schedules).Message);
+        }
+
         return new EvalConfig(
             file,
             root.Text("description"),
@@ -85,7 +91,8 @@ public static class ConfigLoader
             prompt,
             root.WholeNumber("repeats", 1, 1000) ?? 1,
             root.WholeNumber("concurrency", 1, 4096) ?? 16,
-            judge);
+            judge,
+            schedule);
     }
 
     private static DatasetConfig ReadDataset(YamlObject item, string folder)

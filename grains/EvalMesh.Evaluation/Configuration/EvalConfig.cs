@@ -16,6 +16,10 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">How many cells run at once per shard.</param>
 /// <param name="Judge">The endpoint that grades <c>llm-judge</c> cases, if any.</param>
+/// <param name="Schedule">
+/// <c>adapter-aware</c> (default): shards run grouped by adapter, no more adapters at once than the cluster holds,
+/// resident ones first, upcoming ones prefetched; <c>fifo</c>: shards in plan order, for comparison.
+/// </param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -28,8 +32,12 @@ public sealed record EvalConfig(
     string Prompt,
     int Repeats,
     int Concurrency,
-    EndpointConfig? Judge = null)
+    EndpointConfig? Judge = null,
+    string Schedule = "adapter-aware")
 {
+    /// <summary>The schedules a run can use.</summary>
+    public static IReadOnlyList<string> Schedules { get; } = ["adapter-aware", "fifo"];
+
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """
         Answer the question using only the records below, given as {{format}}.

@@ -4,6 +4,7 @@ using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Tokenization;
 using EvalMesh.Grains.Hosting;
 using EvalMesh.Grains.Inference;
+using EvalMesh.Grains.Routing;
 using EvalMesh.Grains.Runs;
 using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
@@ -88,6 +89,15 @@ public static class EvalMeshSilo
             return catalog;
         });
         services.AddSingleton(TokenizerRegistry.Shared);
+        services.AddOptions<AdapterAffinityPlacementOptions>().BindConfiguration(AdapterAffinityPlacementOptions.Section).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<AdapterAffinityPlacementOptions>, AdapterAffinityPlacementOptionsValidator>();
+        services.AddPlacementDirector<AdapterAffinityPlacement, AdapterAffinityPlacementDirector>();
+        services.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
+        services.AddSingleton<ResidencyView>();
+        services.AddSingleton<AdapterKeys>();
+        services.AddSingleton<RoutingCounters>();
+        services.AddSingleton(sp => new AdapterRouter(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TimeProvider>()));
+        services.AddHostedService<ResidencyReporter>();
         services.AddSingleton<RunInputs>();
         services.AddSingleton<EndpointClients>();
         services.AddSingleton(sp => new ShardServices(

@@ -5,17 +5,13 @@ using Microsoft.Extensions.AI;
 namespace EvalMesh.Grains.Inference;
 
 /// <summary>
-/// A llama endpoint seen from anywhere in the cluster: an <see cref="IChatClient"/> that calls the endpoint's
-/// <see cref="IAdapterHostGrain"/>. Calls that fail because a silo is going away are retried until the grain has
-/// been reactivated elsewhere, so a silo's death does not turn in-flight cells into errors.
+/// A llama endpoint seen from anywhere in the cluster: an <see cref="IChatClient"/> that calls the endpoint's adapter
+/// host through the <see cref="AdapterRouter"/> (which places it by adapter affinity and rides out a silo's death).
 /// </summary>
-public sealed class AdapterHostChatClient(IAdapterHostGrain grain, TimeProvider time) : IChatClient
+public sealed class AdapterHostChatClient(AdapterRouter router, string hostKey) : IChatClient
 {
     /// <summary>ChatResponse.AdditionalProperties key: the silo that served the request.</summary>
     public const string SiloKey = "evalmesh.silo";
-
-    // Membership declares a killed silo dead in ~15-30 s; cover that with room to spare.
-    private static readonly TimeSpan RetryWindow = TimeSpan.FromSeconds(90);
 
     /// <inheritdoc />
     public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
@@ -28,7 +24,7 @@ public sealed class AdapterHostChatClient(IAdapterHostGrain grain, TimeProvider 
             options?.Temperature ?? 0,
             (int)(options?.Seed ?? 0),
             options?.StopSequences is { Count: > 0 } stop ? [.. stop] : null);
-        var reply = await CallWithRetryAsync(call, cancellationToken).ConfigureAwait(false);
+        var reply = await router.InferAsync(hostKey, call, cancellationToken).ConfigureAwait(false);
         return new ChatResponse(new ChatMessage(ChatRole.Assistant, reply.Text))
         {
             FinishReason = reply.FinishReason == "length" ? ChatFinishReason.Length : ChatFinishReason.Stop,
@@ -41,28 +37,6 @@ public sealed class AdapterHostChatClient(IAdapterHostGrain grain, TimeProvider 
             },
         };
     }
-
-    private async Task<InferenceReply> CallWithRetryAsync(InferenceCall call, CancellationToken cancellationToken)
-    {
-        var started = time.GetTimestamp();
-        var delay = TimeSpan.FromMilliseconds(250);
-        while (true)
-        {
-            try
-            {
-                return await grain.InferAsync(call, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (IsSiloLoss(ex) && time.GetElapsedTime(started) < RetryWindow && !cancellationToken.IsCancellationRequested)
-            {
-                await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
-                delay = TimeSpan.FromTicks(Math.Min(delay.Ticks * 2, TimeSpan.FromSeconds(5).Ticks));
-            }
-        }
-    }
-
-    internal static bool IsSiloLoss(Exception ex) =>
-        ex is SiloUnavailableException or OrleansMessageRejectionException or TimeoutException or ClientNotAvailableException
-        || (ex is OrleansException && ex.Message.Contains("unavailable", StringComparison.OrdinalIgnoreCase));
 
     /// <inheritdoc />
     public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)

@@ -11,7 +11,7 @@ namespace EvalMesh.Grains.Inference;
 /// The chat client of each endpoint on this silo: echo and OpenAI-compatible endpoints are called directly (one client
 /// per endpoint, shared), llama endpoints through their <see cref="IAdapterHostGrain"/>.
 /// </summary>
-public sealed class EndpointClients(IGrainFactory grains, IHttpClientFactory http, TimeProvider time)
+public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory http, TimeProvider time)
 {
     private readonly ConcurrentDictionary<EndpointConfig, IChatClient> _clients = new();
 
@@ -23,7 +23,7 @@ public sealed class EndpointClients(IGrainFactory grains, IHttpClientFactory htt
         return _clients.GetOrAdd(endpoint, e => e.Type switch
         {
             "echo" => new EchoChatClient(e.Name),
-            "llama" => new AdapterHostChatClient(grains.GetGrain<IAdapterHostGrain>(LlamaKey(e, adapters)), time),
+            "llama" => new AdapterHostChatClient(router, LlamaKey(e, adapters)),
             "openai" => new OpenAiChatClient(http.CreateClient("evalmesh-endpoints"), new OpenAiEndpointOptions(
                 e.Name,
                 new Uri(e.BaseUrl!),

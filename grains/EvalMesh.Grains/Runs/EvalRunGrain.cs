@@ -1,5 +1,7 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Grains.Hosting;
+using EvalMesh.Grains.Inference;
+using EvalMesh.Grains.Routing;
 using EvalMesh.Grains.Storage;
 using Microsoft.Extensions.Logging;
 
@@ -55,6 +57,7 @@ public sealed partial class EvalRunGrain(
     [PersistentState("run", EvalMeshSilo.StorageName)] IPersistentState<EvalRunState> state,
     IResultStore store,
     EvalMeshOptions options,
+    AdapterRouter router,
     TimeProvider time,
     ILogger<EvalRunGrain> logger) : Grain, IEvalRunGrain
 {
@@ -66,6 +69,7 @@ public sealed partial class EvalRunGrain(
     private readonly Dictionary<int, DateTimeOffset> _lastHeard = [];
     private IGrainTimer? _timer;
     private bool _dirty;
+    private DirectorySnapshot _residency = DirectorySnapshot.Empty;
 
     private string RunId => this.GetPrimaryKeyString();
 
@@ -104,13 +108,14 @@ public sealed partial class EvalRunGrain(
         }
 
         var now = time.GetUtcNow();
+        _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
         state.State = new EvalRunState
         {
             Spec = spec,
             State = RunState.Running,
             CreatedAt = now,
             UpdatedAt = now,
-            Shards = Plan(spec),
+            Shards = spec.Schedule == "fifo" ? Plan(spec) : AdapterAwareOrder(Plan(spec), spec, _residency),
         };
         await PersistAsync();
         LogStarted(RunId, spec.TotalCells, state.State.Shards.Count);
@@ -222,6 +227,28 @@ public sealed partial class EvalRunGrain(
         return shards;
     }
 
+    /// <summary>
+    /// The adapter-aware order: shards grouped by the adapter they need, adapters already resident somewhere first
+    /// (no load at all), then shards that need no adapter, then the rest; so each silo works through what it holds
+    /// before any new load, and no adapter is loaded twice in a row because of ordering.
+    /// </summary>
+    private static List<ShardPlan> AdapterAwareOrder(List<ShardPlan> plan, RunSpec spec, DirectorySnapshot residency)
+    {
+        var resident = residency.Silos.SelectMany(s => s.Adapters).Where(a => a.Resident).Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
+        return [.. plan
+            .Select((shard, i) => (Shard: shard, Index: i, Adapter: AdapterOf(spec, shard)))
+            .GroupBy(x => x.Adapter ?? string.Empty)
+            .OrderBy(g => g.Key.Length == 0 ? 1 : resident.Contains(g.Key) ? 0 : 2)
+            .ThenBy(g => g.Min(x => x.Index))
+            .SelectMany(g => g.OrderBy(x => x.Index).Select(x => x.Shard))];
+    }
+
+    private static string? AdapterOf(RunSpec spec, ShardPlan shard)
+    {
+        var endpoint = spec.Endpoints[shard.EndpointIndex];
+        return endpoint.Type == "llama" ? EndpointClients.LlamaKey(endpoint, spec.Adapters) : null;
+    }
+
     private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetGrain<IEvalShardGrain>($"{RunId}/{shardNo}");
 
     private ShardSpec SpecOf(int shardNo)
@@ -233,7 +260,56 @@ public sealed partial class EvalRunGrain(
     private IEnumerable<int> Unfinished() =>
         Enumerable.Range(0, state.State.Shards.Count).Where(i => !state.State.Progress.TryGetValue(i, out var p) || !p.Done);
 
-    private IEnumerable<int> Window() => Unfinished().Take(MaxActiveShards);
+    /// <summary>
+    /// The shards to run now: up to <see cref="MaxActiveShards"/>, and with the adapter-aware schedule no more distinct
+    /// adapters than the cluster can hold at once, so that running shards never evict each other's adapters.
+    /// </summary>
+    private IEnumerable<int> Window()
+    {
+        var spec = state.State.Spec!;
+        if (spec.Schedule == "fifo")
+        {
+            return Unfinished().Take(MaxActiveShards);
+        }
+
+        var slots = _residency.Silos.Count == 0 ? int.MaxValue : Math.Max(1, _residency.Silos.Sum(s => s.Capacity));
+        var adapters = new HashSet<string>(StringComparer.Ordinal);
+        var window = new List<int>();
+        foreach (var shard in Unfinished())
+        {
+            var adapter = AdapterOf(spec, state.State.Shards[shard]);
+            if (window.Count == MaxActiveShards || (adapter is not null && !adapters.Contains(adapter) && adapters.Count >= slots))
+            {
+                break;
+            }
+
+            if (adapter is not null)
+            {
+                adapters.Add(adapter);
+            }
+
+            window.Add(shard);
+        }
+
+        return window;
+    }
+
+    /// <summary>Loads the adapters of the next shards on their homes while the current ones run, as far as slots are free.</summary>
+    private void PrefetchUpcoming()
+    {
+        var spec = state.State.Spec!;
+        if (spec.Schedule == "fifo")
+        {
+            return;
+        }
+
+        var running = Window().Select(i => AdapterOf(spec, state.State.Shards[i])).OfType<string>().ToHashSet(StringComparer.Ordinal);
+        var free = _residency.Silos.Sum(s => s.Free);
+        foreach (var adapter in Unfinished().Select(i => AdapterOf(spec, state.State.Shards[i])).OfType<string>().Where(a => !running.Contains(a)).Distinct().Take(free))
+        {
+            _ = router.PrefetchAsync(adapter).ContinueWith(t => LogPrefetchFailed(t.Exception!, RunId, adapter), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
 
     private async Task DispatchAsync(IEnumerable<int> shards)
     {
@@ -272,6 +348,8 @@ public sealed partial class EvalRunGrain(
             return;
         }
 
+        _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
+        PrefetchUpcoming();
         var now = time.GetUtcNow();
         var stale = Window().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
         if (stale.Count > 0)
@@ -339,6 +417,9 @@ public sealed partial class EvalRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} completed: {Cells} cells")]
     private partial void LogCompleted(string runId, int cells);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Run {RunId}: prefetching adapter {Adapter} failed")]
+    private partial void LogPrefetchFailed(Exception exception, string runId, string adapter);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: shard {Shard} could not be reached; retrying on the next tick")]
     private partial void LogDispatchFailed(Exception exception, string runId, int shard);

@@ -17,7 +17,24 @@ public sealed record AdapterCacheStats(long Loads, long Evictions, long Hits, lo
 /// <param name="Adapter">The adapter file.</param>
 /// <param name="Bytes">Its size.</param>
 /// <param name="InUse">Requests using it now.</param>
-public sealed record ResidentAdapter(string Model, string Adapter, long Bytes, int InUse);
+/// <param name="Frequency">How often it has been asked for lately.</param>
+public sealed record ResidentAdapter(string Model, string Adapter, long Bytes, int InUse, int Frequency);
+
+/// <summary>What happened to one adapter in this process.</summary>
+public sealed record AdapterCounters
+{
+    /// <summary>Times it was loaded.</summary>
+    public long Loads { get; set; }
+
+    /// <summary>Requests that found it loaded.</summary>
+    public long Hits { get; set; }
+
+    /// <summary>Requests that had to load it.</summary>
+    public long Misses { get; set; }
+
+    /// <summary>Times it was evicted.</summary>
+    public long Evictions { get; set; }
+}
 
 /// <summary>
 /// Loaded LoRA adapters, bounded by a byte budget and a count, least recently used first out. An adapter in use is
@@ -28,6 +45,8 @@ public sealed record ResidentAdapter(string Model, string Adapter, long Bytes, i
 internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
 {
     private readonly Dictionary<(string Model, string Adapter), Entry> _entries = [];
+    private readonly AdapterFrequency _frequency = new();
+    private readonly Dictionary<(string Model, string Adapter), AdapterCounters> _counters = [];
     private readonly string _snapshots = Directory.CreateTempSubdirectory($"evalmesh-adapters-{Environment.ProcessId}-").FullName;
     private long _clock;
     private long _loads;
@@ -56,9 +75,40 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         {
             lock (_entries)
             {
-                return [.. _entries.Select(e => new ResidentAdapter(e.Key.Model, e.Key.Adapter, e.Value.Info.Length, e.Value.InUse)).OrderBy(a => a.Adapter, StringComparer.Ordinal)];
+                return [.. _entries.Select(e => new ResidentAdapter(e.Key.Model, e.Key.Adapter, e.Value.Info.Length, e.Value.InUse, _frequency.Of(FrequencyKey(e.Key))))
+                    .OrderBy(a => a.Adapter, StringComparer.Ordinal)];
             }
         }
+    }
+
+    /// <summary>Loads, hits, misses and evictions per adapter this process has seen.</summary>
+    public IReadOnlyDictionary<(string Model, string Adapter), AdapterCounters> Counters()
+    {
+        lock (_entries)
+        {
+            return _counters.ToDictionary(p => p.Key, p => p.Value with { });
+        }
+    }
+
+    /// <summary>How often an adapter has been asked for lately (see <see cref="AdapterFrequency"/>).</summary>
+    public int FrequencyOf(string model, string adapter)
+    {
+        lock (_entries)
+        {
+            return _frequency.Of(FrequencyKey((model, adapter)));
+        }
+    }
+
+    private static string FrequencyKey((string Model, string Adapter) key) => $"{key.Model}|{key.Adapter}";
+
+    private AdapterCounters Counters((string Model, string Adapter) key)
+    {
+        if (!_counters.TryGetValue(key, out var counters))
+        {
+            _counters[key] = counters = new AdapterCounters();
+        }
+
+        return counters;
     }
 
     /// <summary>The adapter for this base, loading it if needed; release the lease when the request is done.</summary>
@@ -68,15 +118,18 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         Entry? entry;
         lock (_entries)
         {
+            _frequency.Touch(FrequencyKey(key));
             if (_entries.TryGetValue(key, out entry))
             {
                 _hits++;
+                Counters(key).Hits++;
                 entry.InUse++;
                 entry.LastUsed = ++_clock;
                 return new Lease(this, entry, wasResident: true);
             }
 
             _misses++;
+            Counters(key).Misses++;
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -103,6 +156,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             entry = new Entry(adapter, info, snapshot) { InUse = 1, LastUsed = ++_clock };
             _entries[key] = entry;
             _loads++;
+            Counters(key).Loads++;
         }
 
         Loaded?.Invoke(key.Item2, System.Diagnostics.Stopwatch.GetElapsedTime(started));
@@ -110,7 +164,30 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         return new Lease(this, entry, wasResident: false);
     }
 
-    /// <summary>Unloads least recently used idle adapters until the cache is within its budget and count.</summary>
+    /// <summary>Unloads an adapter now, unless a request is using it; returns whether it was unloaded.</summary>
+    public bool Evict(string model, string adapter)
+    {
+        var key = (Path.GetFullPath(model), Path.GetFullPath(adapter));
+        Entry? entry;
+        lock (_entries)
+        {
+            if (!_entries.TryGetValue(key, out entry) || entry.InUse > 0)
+            {
+                return false;
+            }
+
+            _entries.Remove(key);
+            _evictions++;
+            Counters(key).Evictions++;
+        }
+
+        Evicting?.Invoke(key.Item1, key.Item2);
+        entry.Adapter.Unload();
+        File.Delete(entry.Snapshot);
+        return true;
+    }
+
+    /// <summary>Unloads the least often used idle adapters until the cache is within its budget and count.</summary>
     public void EvictOverBudget()
     {
         while (true)
@@ -120,15 +197,17 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             {
                 var overCount = _entries.Count > options.MaxAdapters;
                 var overBytes = _entries.Values.Sum(e => e.Info.Length) > options.AdapterBudgetBytes;
-                var idle = _entries.Where(e => e.Value.InUse == 0).OrderBy(e => e.Value.LastUsed).ToList();
+                var idle = _entries.Where(e => e.Value.InUse == 0).ToList();
                 if (!(overCount || overBytes) || idle.Count == 0)
                 {
                     return;
                 }
 
-                victim = idle[0];
+                var chosen = _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)));
+                victim = idle.First(e => FrequencyKey(e.Key) == chosen);
                 _entries.Remove(victim.Key);
                 _evictions++;
+                Counters(victim.Key).Evictions++;
             }
 
             Evicting?.Invoke(victim.Key.Item1, victim.Key.Item2);

@@ -103,6 +103,35 @@ public sealed partial class ModelHost : IDisposable
             return lease.WasResident;
         }, cancellationToken);
 
+    /// <summary>Unloads an adapter now unless a request is using it; returns whether it was unloaded.</summary>
+    public Task<bool> EvictAsync(string model, string adapter, CancellationToken cancellationToken = default) =>
+        RunOnSchedulerAsync(() => _adapters.Evict(model, adapter), cancellationToken);
+
+    /// <summary>Requests waiting or running per base model and adapter (null for the base alone).</summary>
+    public Task<IReadOnlyDictionary<(string Model, string? Adapter), int>> GetQueueDepthsAsync(CancellationToken cancellationToken = default) =>
+        RunOnSchedulerAsync<IReadOnlyDictionary<(string Model, string? Adapter), int>>(() =>
+        {
+            var depths = new Dictionary<(string Model, string? Adapter), int>();
+            foreach (var pending in _queue)
+            {
+                var key = (pending.Request.Model, pending.Request.Adapter);
+                depths[key] = depths.GetValueOrDefault(key) + 1;
+            }
+
+            foreach (var (key, context) in _contexts)
+            {
+                depths[key] = depths.GetValueOrDefault(key) + context.Active.Count;
+            }
+
+            return depths;
+        }, cancellationToken);
+
+    /// <summary>The most adapters this host keeps loaded.</summary>
+    public int AdapterCapacity => _options.MaxAdapters;
+
+    /// <summary>Loads, hits, misses and evictions per adapter.</summary>
+    public IReadOnlyDictionary<(string Model, string Adapter), AdapterCounters> AdapterCounters => _adapters.Counters();
+
     /// <summary>Stops the scheduler; queued requests fail with <see cref="InferenceProblem.Stopped"/>.</summary>
     public void Dispose()
     {

@@ -3,7 +3,11 @@ using EvalMesh.Client;
 
 namespace EvalMesh.Silo.Apis;
 
-/// <summary>Adapter registration: <c>POST /api/adapters</c> <c>{"model", "name", "path"}</c>, and <c>GET /api/adapters</c>.</summary>
+/// <summary>
+/// Adapters: <c>POST /api/adapters</c> <c>{"model", "name", "path"}</c> registers one, <c>GET /api/adapters</c> lists the
+/// registrations, <c>GET /api/adapters/residency</c> shows which silo holds what (loads, hits, evictions, queue), and
+/// <c>POST /api/adapters/{model}/{name}/evict</c> unloads one wherever it is idle.
+/// </summary>
 internal static class AdaptersApi
 {
     public sealed record Registration(string? Model, string? Name, string? Path);
@@ -12,6 +16,9 @@ internal static class AdaptersApi
     {
         var adapters = app.MapGroup("/api/adapters");
         adapters.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListAdaptersAsync(ct), ReportWriter.Json));
+        adapters.MapGet("/residency", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.GetResidencyAsync(ct), ReportWriter.Json));
+        adapters.MapPost("/{model}/{name}/evict", async (string model, string name, IEvalMeshClient client, CancellationToken ct) =>
+            Results.Json(new { evictedFrom = await client.EvictAdapterAsync($"{model}:{name}", ct) }, ReportWriter.Json));
         adapters.MapPost("/", async (Registration body, IEvalMeshClient client, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(body.Model) || string.IsNullOrWhiteSpace(body.Name) || string.IsNullOrWhiteSpace(body.Path))

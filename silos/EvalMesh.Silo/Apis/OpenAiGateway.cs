@@ -22,8 +22,8 @@ internal static class OpenAiGateway
     public static IEndpointRouteBuilder MapOpenAiGateway(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/models", ModelsAsync);
-        app.MapPost("/v1/chat/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains) => CompleteAsync(context, catalog, grains, chat: true));
-        app.MapPost("/v1/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains) => CompleteAsync(context, catalog, grains, chat: false));
+        app.MapPost("/v1/chat/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router) => CompleteAsync(context, catalog, grains, router, chat: true));
+        app.MapPost("/v1/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router) => CompleteAsync(context, catalog, grains, router, chat: false));
         return app;
     }
 
@@ -38,7 +38,7 @@ internal static class OpenAiGateway
         });
     }
 
-    private static async Task CompleteAsync(HttpContext context, ModelCatalog catalog, IGrainFactory grains, bool chat)
+    private static async Task CompleteAsync(HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router, bool chat)
     {
         GatewayRequest request;
         try
@@ -65,8 +65,7 @@ internal static class OpenAiGateway
         InferenceReply reply;
         try
         {
-            reply = await grains.GetGrain<IAdapterHostGrain>(AdapterHostKey.FromModelName(request.Model))
-                .InferAsync(new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop), context.RequestAborted);
+            reply = await router.InferAsync(AdapterHostKey.FromModelName(request.Model), new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop), context.RequestAborted);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

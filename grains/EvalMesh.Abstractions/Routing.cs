@@ -1,0 +1,126 @@
+namespace EvalMesh.Abstractions;
+
+/// <summary>One adapter as a silo sees it.</summary>
+/// <param name="Key">The adapter key, <c>model|adapter</c>.</param>
+/// <param name="Resident">Whether it is loaded on the silo now.</param>
+/// <param name="Frequency">How often it has been asked for there lately.</param>
+/// <param name="Queue">Requests for it waiting or running there.</param>
+/// <param name="Loads">Times it was loaded there.</param>
+/// <param name="Hits">Requests that found it loaded there.</param>
+/// <param name="Evictions">Times it was evicted there.</param>
+/// <param name="Bytes">Its size when loaded.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.adapter-load")]
+public sealed record AdapterLoad(
+    [property: Id(0)] string Key,
+    [property: Id(1)] bool Resident,
+    [property: Id(2)] int Frequency,
+    [property: Id(3)] int Queue,
+    [property: Id(4)] long Loads,
+    [property: Id(5)] long Hits,
+    [property: Id(6)] long Evictions,
+    [property: Id(7)] long Bytes);
+
+/// <summary>What a silo reports to the residency directory, several times a second.</summary>
+/// <param name="Silo">The silo's address.</param>
+/// <param name="Capacity">The most adapters it keeps loaded.</param>
+/// <param name="QueueDepth">Inference requests waiting or running on it.</param>
+/// <param name="Adapters">The adapters it has loaded or served.</param>
+/// <param name="Hosts">The adapter-host grains active on it (their keys).</param>
+/// <param name="At">When the report was made.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.silo-report")]
+public sealed record SiloReport(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] int Capacity,
+    [property: Id(2)] int QueueDepth,
+    [property: Id(3)] IReadOnlyList<AdapterLoad> Adapters,
+    [property: Id(4)] IReadOnlyList<string> Hosts,
+    [property: Id(5)] DateTimeOffset At)
+{
+    /// <summary>Adapters loaded now.</summary>
+    public int Resident => Adapters.Count(a => a.Resident);
+
+    /// <summary>Free adapter slots.</summary>
+    public int Free => Math.Max(0, Capacity - Resident);
+}
+
+/// <summary>The residency directory as every silo sees it: reports, adapter homes and replica counts.</summary>
+/// <param name="Silos">The latest report of each live silo.</param>
+/// <param name="Homes">The silo chosen for each adapter-host key (<c>model|adapter</c>, replicas <c>model|adapter#2</c> …).</param>
+/// <param name="Replicas">How many replicas each hot adapter has (absent means one).</param>
+/// <param name="Version">Increases with every change.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.directory-snapshot")]
+public sealed record DirectorySnapshot(
+    [property: Id(0)] IReadOnlyList<SiloReport> Silos,
+    [property: Id(1)] IReadOnlyDictionary<string, string> Homes,
+    [property: Id(2)] IReadOnlyDictionary<string, int> Replicas,
+    [property: Id(3)] long Version)
+{
+    /// <summary>An empty directory.</summary>
+    public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0);
+
+    /// <summary>The replica count of an adapter.</summary>
+    public int ReplicasOf(string adapterKey) => Replicas.TryGetValue(adapterKey, out var n) ? n : 1;
+}
+
+/// <summary>Where an adapter-host key was placed, and why.</summary>
+/// <param name="Silo">The silo.</param>
+/// <param name="Reason"><c>resident</c>, <c>free-capacity</c>, <c>cheapest-eviction</c> or <c>home</c>.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.placement-decision")]
+public sealed record PlacementDecision(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] string Reason);
+
+/// <summary>
+/// The residency directory (single grain, key "all"): which silos hold which adapters, their capacity and load, the
+/// home of each adapter host, and how many replicas hot adapters have. Its state is rebuilt from silo reports, so it
+/// needs no storage; dead silos are dropped within the membership failure window.
+/// </summary>
+[Alias("evalmesh.adapter-directory")]
+public interface IAdapterDirectoryGrain : IGrainWithStringKey
+{
+    /// <summary>A silo's report.</summary>
+    [Alias("report")]
+    Task ReportAsync(SiloReport report);
+
+    /// <summary>The directory.</summary>
+    [Alias("snapshot")]
+    Task<DirectorySnapshot> GetSnapshotAsync();
+
+    /// <summary>The home of an adapter-host key, choosing one if it has none (the single place such choices are made).</summary>
+    [Alias("assign")]
+    Task<PlacementDecision> AssignAsync(string hostKey);
+}
+
+/// <summary>
+/// This silo's agent (key = the silo's address; always activates on that silo): evicts and prefetches adapters on it.
+/// </summary>
+[Alias("evalmesh.silo-agent")]
+public interface ISiloAgentGrain : IGrainWithStringKey
+{
+    /// <summary>Unloads an adapter here unless in use; returns whether it was loaded and is now gone.</summary>
+    [Alias("evict")]
+    Task<bool> EvictAsync(string adapterKey);
+}
+
+/// <summary>Adapter host keys: <c>model|adapter</c> for the primary, <c>model|adapter#N</c> for replica N ≥ 2.</summary>
+public static class ReplicaKey
+{
+    /// <summary>The adapter key of a host key (the replica suffix removed).</summary>
+    public static string AdapterOf(string hostKey)
+    {
+        ArgumentNullException.ThrowIfNull(hostKey);
+        var hash = hostKey.LastIndexOf('#');
+        return hash > hostKey.LastIndexOf('|') && int.TryParse(hostKey.AsSpan(hash + 1), out _) ? hostKey[..hash] : hostKey;
+    }
+
+    /// <summary>The replica number of a host key (1 for the primary).</summary>
+    public static int NumberOf(string hostKey)
+    {
+        ArgumentNullException.ThrowIfNull(hostKey);
+        var hash = hostKey.LastIndexOf('#');
+        return hash > hostKey.LastIndexOf('|') && int.TryParse(hostKey.AsSpan(hash + 1), out var n) ? n : 1;
+    }
+
+    /// <summary>The host key of replica <paramref name="number"/> of an adapter.</summary>
+    public static string Of(string adapterKey, int number) => number <= 1 ? adapterKey : $"{adapterKey}#{number}";
+}

@@ -1,0 +1,65 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Inference.Hosting;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace EvalMesh.Grains.Routing;
+
+/// <summary>
+/// Several times a second: tells the residency directory what this silo holds (adapters, frequencies, queue depths,
+/// active adapter hosts) and refreshes this silo's view of the directory, which placement directors read.
+/// </summary>
+internal sealed partial class ResidencyReporter(
+    IGrainFactory grains,
+    ModelHost host,
+    AdapterKeys keys,
+    ResidencyView view,
+    ILocalSiloDetails silo,
+    IOptions<AdapterAffinityPlacementOptions> options,
+    TimeProvider time,
+    ILogger<ResidencyReporter> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.ReportInterval, time);
+        var directory = grains.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await directory.ReportAsync(await ReportAsync(stoppingToken));
+                view.Update(await directory.GetSnapshotAsync());
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+            {
+                // The silo may still be joining, or the directory moving after a silo's death: the next tick retries.
+                LogReportFailed(ex);
+            }
+        }
+    }
+
+    private async Task<SiloReport> ReportAsync(CancellationToken cancellationToken)
+    {
+        var depths = await host.GetQueueDepthsAsync(cancellationToken);
+        var resident = host.ResidentAdapters.ToDictionary(a => (a.Model, (string?)a.Adapter));
+        var counters = host.AdapterCounters;
+        var adapters = new List<AdapterLoad>();
+        foreach (var files in resident.Keys.Union(counters.Keys.Select(k => (k.Model, (string?)k.Adapter))).Union(depths.Keys).Distinct())
+        {
+            if (files.Item2 is null || keys.KeyOf(files.Item1, files.Item2) is not { } key)
+            {
+                continue;
+            }
+
+            var loaded = resident.GetValueOrDefault(files);
+            var counts = counters.GetValueOrDefault((files.Item1, files.Item2!));
+            adapters.Add(new AdapterLoad(key, loaded is not null, loaded?.Frequency ?? 0, depths.GetValueOrDefault(files), counts?.Loads ?? 0, counts?.Hits ?? 0, counts?.Evictions ?? 0, loaded?.Bytes ?? 0));
+        }
+
+        return new SiloReport(silo.SiloAddress.ToParsableString(), host.AdapterCapacity, depths.Values.Sum(), adapters, keys.ActiveHosts, time.GetUtcNow());
+    }
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Residency report failed; retrying on the next tick")]
+    private partial void LogReportFailed(Exception exception);
+}

@@ -1,0 +1,52 @@
+namespace EvalMesh.Inference.Hosting;
+
+/// <summary>
+/// How often each adapter is asked for, in the spirit of TinyLFU: counts age (all halve every
+/// <c>period</c> requests) so that yesterday's favourite does not stay forever, and adapters that were evicted keep their
+/// count for a while (ghosts) so that a popular adapter coming back is recognised. The cache evicts the idle adapter
+/// with the lowest count, the least recently used first among equals; a one-off adapter therefore never pushes out a
+/// popular one. Pure and single-threaded: the adapter cache and the routing simulation use the same code.
+/// </summary>
+public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
+{
+    private readonly Dictionary<string, int> _counts = new(StringComparer.Ordinal);
+    private int _sinceAging;
+
+    /// <summary>Records one request for an adapter.</summary>
+    public void Touch(string key)
+    {
+        _counts[key] = _counts.GetValueOrDefault(key) + 1;
+        if (++_sinceAging < period)
+        {
+            return;
+        }
+
+        _sinceAging = 0;
+        foreach (var (k, count) in _counts.ToList())
+        {
+            if (count <= 1)
+            {
+                _counts.Remove(k);
+            }
+            else
+            {
+                _counts[k] = count / 2;
+            }
+        }
+
+        if (_counts.Count > ghosts)
+        {
+            foreach (var (k, _) in _counts.OrderBy(p => p.Value).Take(_counts.Count - ghosts).ToList())
+            {
+                _counts.Remove(k);
+            }
+        }
+    }
+
+    /// <summary>An adapter's current count (0 when never or long ago asked for).</summary>
+    public int Of(string key) => _counts.GetValueOrDefault(key);
+
+    /// <summary>The candidate to evict: the lowest count, then the least recently used.</summary>
+    public string? Victim(IEnumerable<(string Key, long LastUsed)> candidates) =>
+        candidates.OrderBy(c => Of(c.Key)).ThenBy(c => c.LastUsed).Select(c => c.Key).FirstOrDefault();
+}
