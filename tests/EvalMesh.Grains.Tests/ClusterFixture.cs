@@ -9,11 +9,14 @@ using Orleans.TestingHost;
 
 namespace EvalMesh.Grains.Tests;
 
+/// <summary>The three-silo cluster the run tests share.</summary>
+public sealed class ClusterFixture() : TestCluster(3, 2, null);
+
 /// <summary>
-/// A three-silo in-process cluster with EvalMesh's grains and services, file-backed grain state and one result store
+/// An in-process cluster with EvalMesh's grains and services, file-backed grain state and one result store
 /// shared by all silos, and the generated tiny model with two adapters.
 /// </summary>
-public sealed class ClusterFixture : IAsyncLifetime, IAsyncDisposable
+public class TestCluster(int silos, int adapters, Action<IServiceCollection>? configure) : IAsyncLifetime, IAsyncDisposable
 {
     public string Folder { get; } = Directory.CreateTempSubdirectory("evalmesh-cluster-").FullName;
 
@@ -25,15 +28,16 @@ public sealed class ClusterFixture : IAsyncLifetime, IAsyncDisposable
 
     public async ValueTask InitializeAsync()
     {
-        Tiny = TinyModel.Write(Path.Combine(Folder, "tiny"));
+        Tiny = TinyModel.Write(Path.Combine(Folder, "tiny"), adapters: adapters);
         var options = new EvalMeshOptions { DataDirectory = Folder, ModelCache = Path.Combine(Folder, "tiny") };
         var store = new FileResultStore(Folder);
-        var builder = new InProcessTestClusterBuilder(3);
+        var builder = new InProcessTestClusterBuilder((short)silos);
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddEvalMeshServices(options);
             silo.Services.AddSingleton<IResultStore>(store);
             Orleans.Runtime.Hosting.StorageProviderExtensions.AddGrainStorage(silo.Services, EvalMeshSilo.StorageName, (sp, _) => new FileGrainStorage(Folder, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
+            configure?.Invoke(silo.Services);
         });
         builder.ConfigureClient(client => client.Services.AddEvalMeshSerialization());
         Cluster = builder.Build();
@@ -45,5 +49,6 @@ public sealed class ClusterFixture : IAsyncLifetime, IAsyncDisposable
     {
         await Cluster.DisposeAsync();
         Directory.Delete(Folder, recursive: true);
+        GC.SuppressFinalize(this);
     }
 }

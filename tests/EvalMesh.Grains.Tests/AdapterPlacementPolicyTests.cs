@@ -1,0 +1,117 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Grains.Routing;
+using EvalMesh.Inference.Hosting;
+
+namespace EvalMesh.Grains.Tests;
+
+public class AdapterPlacementPolicyTests
+{
+    private static readonly string[] Silos = ["a", "b", "c", "d"];
+
+    private static SiloReport Silo(string name, int capacity, int queue, params AdapterLoad[] adapters) =>
+        new(name, capacity, queue, adapters, [], default);
+
+    private static AdapterLoad Resident(string key, int frequency = 1, int queue = 0) => new(key, true, frequency, queue, 1, 0, 0, 100);
+
+    private static DirectorySnapshot Snapshot(IEnumerable<SiloReport> silos, Dictionary<string, string>? homes = null) =>
+        new([.. silos], homes ?? [], new Dictionary<string, int>(), 1);
+
+    private static PlacementDecision Choose(DirectorySnapshot snapshot, string key) =>
+        AdapterPlacementPolicy.Choose(snapshot, key, Silos, new Random(1));
+
+    [Fact]
+    public void Choose_AdapterResidentSomewhere_GoesToTheLeastQueuedHolder()
+    {
+        var snapshot = Snapshot([Silo("a", 4, 9, Resident("m|x")), Silo("b", 4, 0), Silo("c", 4, 2, Resident("m|x")), Silo("d", 4, 0)]);
+        Assert.Equal(new PlacementDecision("c", "resident"), Choose(snapshot, "m|x"));
+    }
+
+    [Fact]
+    public void Choose_ColdAdapter_GoesWhereMostSlotsAreFree_CountingHomesAlreadyPromised()
+    {
+        var snapshot = Snapshot(
+            [Silo("a", 4, 0, Resident("m|1"), Resident("m|2")), Silo("b", 4, 0), Silo("c", 4, 0, Resident("m|3")), Silo("d", 4, 0, Resident("m|4"))],
+            new Dictionary<string, string> { ["m|5"] = "b", ["m|6"] = "b" });
+        var decision = Choose(snapshot, "m|7");
+        Assert.Equal("free-capacity", decision.Reason);
+        Assert.Contains(decision.Silo, new[] { "c", "d" });
+    }
+
+    [Fact]
+    public void Choose_FullCluster_EvictsTheLeastUsedIdleAdapter_AndAvoidsBusySilos()
+    {
+        var snapshot = Snapshot([
+            Silo("a", 2, 0, Resident("m|1", 50), Resident("m|2", 40)),
+            Silo("b", 2, 0, Resident("m|3", 3), Resident("m|4", 30)),
+            Silo("c", 2, 5, Resident("m|5", 1, queue: 5), Resident("m|6", 2, queue: 1)),
+            Silo("d", 2, 0, Resident("m|7", 20), Resident("m|8", 25)),
+        ]);
+        Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(snapshot, "m|9"));
+    }
+
+    [Fact]
+    public void Choose_Replica_AvoidsSilosHostingItsOtherReplicas()
+    {
+        var snapshot = Snapshot(
+            [Silo("a", 4, 3, Resident("m|x")), Silo("b", 4, 0), Silo("c", 4, 0), Silo("d", 4, 0)],
+            new Dictionary<string, string> { ["m|x"] = "a", ["m|x#2"] = "b" });
+        var decision = Choose(snapshot, "m|x#3");
+        Assert.Contains(decision.Silo, new[] { "c", "d" });
+    }
+
+    [Fact]
+    public void Choose_NoReportYet_TreatsTheSiloAsFree()
+    {
+        Assert.Equal("free-capacity", Choose(Snapshot([]), "m|x").Reason);
+    }
+
+    [Fact]
+    public void ReplicaKeys_RoundTrip()
+    {
+        Assert.Equal("tiny|a", ReplicaKey.AdapterOf("tiny|a#3"));
+        Assert.Equal(3, ReplicaKey.NumberOf("tiny|a#3"));
+        Assert.Equal(1, ReplicaKey.NumberOf("tiny|a"));
+        Assert.Equal("tiny|/models/x#y.gguf", ReplicaKey.AdapterOf("tiny|/models/x#y.gguf"));
+        Assert.Equal("tiny|a#2", ReplicaKey.Of("tiny|a", 2));
+        Assert.Equal("tiny|a", ReplicaKey.Of("tiny|a", 1));
+    }
+
+    [Fact]
+    public void ReplicaPolicy_AddsAReplicaWhenHotLongEnough_AndRetiresItWhenCool()
+    {
+        var policy = new ReplicaPolicy(new AdapterAffinityPlacementOptions { HotQueueDepth = 4, HotFor = TimeSpan.FromSeconds(1), CoolQueueDepth = 1, CoolFor = TimeSpan.FromSeconds(2), MaxReplicas = 3 });
+        var start = DateTimeOffset.UnixEpoch;
+        SiloReport[] Load(int queue) => [Silo("a", 4, queue, Resident("m|x", queue: queue)), Silo("b", 4, 0), Silo("c", 4, 0)];
+        Assert.Empty(policy.Update(Load(10), start));
+        Assert.Empty(policy.Update(Load(10), start.AddMilliseconds(500)));
+        Assert.Equal(["m|x"], policy.Update(Load(10), start.AddSeconds(1)));
+        Assert.Equal(2, policy.Replicas["m|x"]);
+        Assert.Empty(policy.Update(Load(6), start.AddSeconds(5)));
+        Assert.Empty(policy.Update(Load(0), start.AddSeconds(6)));
+        Assert.Equal(["m|x"], policy.Update(Load(0), start.AddSeconds(8)));
+        Assert.False(policy.Replicas.ContainsKey("m|x"));
+    }
+
+    [Fact]
+    public void AdapterFrequency_EvictsTheLeastUsed_AgesCounts_AndRemembersGhosts()
+    {
+        var frequency = new AdapterFrequency(period: 100);
+        for (var i = 0; i < 30; i++)
+        {
+            frequency.Touch("popular");
+        }
+
+        frequency.Touch("once");
+        Assert.Equal("once", frequency.Victim([("popular", 1), ("once", 2)]));
+        Assert.Equal("a", frequency.Victim([("b", 5), ("a", 4)]));
+
+        // The popular adapter is evicted (it leaves the cache) but its count is remembered, then halves with age.
+        for (var i = 0; i < 69; i++)
+        {
+            frequency.Touch($"other-{i}");
+        }
+
+        Assert.Equal(15, frequency.Of("popular"));
+        Assert.Equal(0, frequency.Of("once"));
+    }
+}

@@ -1,0 +1,135 @@
+using EvalMesh.Abstractions;
+using EvalMesh.Client;
+using EvalMesh.Grains.Routing;
+using EvalMesh.Inference.Hosting;
+using EvalMesh.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EvalMesh.Grains.Tests;
+
+/// <summary>Adapter-affinity routing on a four-silo in-process cluster, two adapter slots per silo, real tiny adapters.</summary>
+public sealed class RoutingTests : IAsyncLifetime
+{
+    private readonly TestCluster _cluster = new(4, 6, services =>
+    {
+        services.Configure<ModelHostOptions>(o =>
+        {
+            o.MaxAdapters = 2;
+            o.ContextSize = 2048;
+        });
+        services.Configure<AdapterAffinityPlacementOptions>(o =>
+        {
+            o.ReportInterval = TimeSpan.FromMilliseconds(50);
+            o.HotQueueDepth = 3;
+            o.HotFor = TimeSpan.FromMilliseconds(100);
+            o.CoolFor = TimeSpan.FromMilliseconds(600);
+        });
+    });
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    private IEvalMeshClient Client => _cluster.Client;
+
+    public ValueTask InitializeAsync() => _cluster.InitializeAsync();
+
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
+
+    private string Adapter(int i) => $"tiny:{_cluster.Tiny.Adapters[i - 1]}";
+
+    private static string Key(string model) => AdapterHostKey.FromModelName(model);
+
+    private Task<InferenceReply> Ask(string model, int maxTokens = 4) =>
+        Client.InferAsync(model, "Which messages mention BigQuery?", new InferenceOptions(maxTokens), Token);
+
+    private async Task<DirectorySnapshot> WaitForAsync(Func<DirectorySnapshot, bool> condition, string what)
+    {
+        DirectorySnapshot snapshot = null!;
+        await Poll.UntilAsync(async () => condition(snapshot = await Client.GetResidencyAsync(Token)), TimeSpan.FromSeconds(60), what);
+        return snapshot;
+    }
+
+    private static string? Holder(DirectorySnapshot snapshot, string key) =>
+        snapshot.Silos.FirstOrDefault(s => s.Adapters.Any(a => a.Key == key && a.Resident))?.Silo;
+
+    [Fact]
+    public async Task ColdAdapters_SpreadOverFreeSilos_AndLaterActivationsLandWhereTheAdapterIsResident()
+    {
+        var replies = new List<InferenceReply>();
+        for (var i = 1; i <= 4; i++)
+        {
+            replies.Add(await Ask(Adapter(i)));
+        }
+
+        // Four cold adapters, four silos with two free slots each: one per silo.
+        Assert.Equal(4, replies.Select(r => r.Silo).Distinct().Count());
+        Assert.All(replies, r => Assert.False(r.AdapterWasResident));
+        var snapshot = await WaitForAsync(s => Enumerable.Range(1, 4).All(i => Holder(s, Key(Adapter(i))) is not null), "the directory to show the four adapters");
+
+        // A fresh activation of the same adapter's host goes back to the silo that holds it.
+        var holder = Holder(snapshot, Key(Adapter(2)))!;
+        await _cluster.Cluster.DeactivateAsync(_cluster.Cluster.Client.GetGrain<IAdapterHostGrain>(Key(Adapter(2))));
+        var again = await Ask(Adapter(2));
+        Assert.True(again.AdapterWasResident);
+        Assert.Equal(replies[1].Silo, again.Silo);
+        Assert.Equal(replies[1].Text, again.Text);
+        Assert.Contains(snapshot.Silos, s => s.Silo == holder);
+    }
+
+    [Fact]
+    public async Task Eviction_UpdatesTheDirectory()
+    {
+        await Ask(Adapter(5));
+        var key = Key(Adapter(5));
+        await WaitForAsync(s => Holder(s, key) is not null, "adapter 5 to be resident");
+        var evicted = await Client.EvictAdapterAsync(Adapter(5), Token);
+        Assert.Single(evicted);
+        var snapshot = await WaitForAsync(s => Holder(s, key) is null, "the eviction to reach the directory");
+        Assert.Contains(snapshot.Silos.SelectMany(s => s.Adapters), a => a.Key == key && a.Evictions == 1 && !a.Resident);
+    }
+
+    [Fact]
+    public async Task KilledSilo_ItsAdaptersAreReloadedElsewhere_AndRequestsSucceed()
+    {
+        var first = await Ask(Adapter(6));
+        var key = Key(Adapter(6));
+        var snapshot = await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident");
+        var holder = Holder(snapshot, key)!;
+        var victim = _cluster.Cluster.Silos.Single(s => s.SiloAddress.ToParsableString() == holder);
+        Assert.NotEqual(_cluster.Cluster.Silos[0], victim);
+        await _cluster.Cluster.KillSiloAsync(victim, Token);
+
+        // Requests keep succeeding; once membership has declared the silo dead they are served elsewhere.
+        InferenceReply after = null!;
+        await Poll.UntilAsync(async () => (after = await Ask(Adapter(6))).Silo != first.Silo, TimeSpan.FromSeconds(90), "a request served by a survivor");
+        Assert.Equal(first.Text, after.Text);
+        await WaitForAsync(s => s.Silos.All(x => x.Silo != holder) && Holder(s, key) is not null, "the dead silo to leave the directory");
+    }
+
+    [Fact]
+    public async Task HotAdapter_GetsReplicasUnderSustainedLoad_ThatGoAwayAfterIt()
+    {
+        var model = Adapter(3);
+        var key = Key(model);
+        var expected = await Ask(model, maxTokens: 24);
+        using var stop = new CancellationTokenSource();
+        var silos = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var texts = new System.Collections.Concurrent.ConcurrentBag<string>();
+        var load = Enumerable.Range(0, 24).Select(async _ =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var reply = await Ask(model, maxTokens: 24);
+                silos.Add(reply.Silo);
+                texts.Add(reply.Text);
+            }
+        }).ToList();
+        await WaitForAsync(s => s.ReplicasOf(key) >= 2, "a replica under load");
+        await Poll.UntilAsync(() => Task.FromResult(silos.Distinct().Count() >= 2), TimeSpan.FromSeconds(60), "requests served by a second silo");
+        await stop.CancelAsync();
+        await Task.WhenAll(load);
+
+        // Greedy output is the same wherever the adapter runs.
+        Assert.All(texts, t => Assert.Equal(expected.Text, t));
+        await WaitForAsync(s => s.ReplicasOf(key) == 1, "the replica to be retired");
+    }
+}
