@@ -100,6 +100,10 @@ public interface ISiloAgentGrain : IGrainWithStringKey
     /// <summary>Unloads an adapter here unless in use; returns whether it was loaded and is now gone.</summary>
     [Alias("evict")]
     Task<bool> EvictAsync(string adapterKey);
+
+    /// <summary>Runs a completion on this silo, whatever holds the adapter (for pinned requests and routing baselines).</summary>
+    [Alias("infer")]
+    Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request);
 }
 
 /// <summary>Adapter host keys: <c>model|adapter</c> for the primary, <c>model|adapter#N</c> for replica N ≥ 2.</summary>

@@ -6,6 +6,7 @@ using EvalMesh.Benchmarks;
 return args.FirstOrDefault() switch
 {
     "inference" => await InferenceBenchmark.RunAsync(args[1..]),
+    "routing" => await RoutingBenchmark.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -49,6 +49,23 @@ public class AdapterPlacementPolicyTests
         Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(snapshot, "m|9"));
     }
 
+    [Theory]
+    [InlineData(0, "c")]    // resident on c: a hit there beats a load here
+    [InlineData(1, "a")]    // a slot free here: load here
+    [InlineData(2, "b")]    // full here, b's cheapest idle adapter (3) is far cheaper than ours (40): move
+    [InlineData(3, "a")]    // full here, b's cheapest (30) is not clearly cheaper than ours (40): stay
+    public void ServeAt_PrefersAHit_ThenAFreeSlotHere_ThenAClearlyCheaperEviction(int scenario, string expected)
+    {
+        SiloReport[] silos = scenario switch
+        {
+            0 => [Silo("a", 2, 0, Resident("m|1", 50), Resident("m|2", 40)), Silo("c", 2, 0, Resident("m|x", 9))],
+            1 => [Silo("a", 3, 0, Resident("m|1", 50), Resident("m|2", 40)), Silo("b", 2, 0, Resident("m|3", 1), Resident("m|4", 1))],
+            2 => [Silo("a", 2, 0, Resident("m|1", 50), Resident("m|2", 40)), Silo("b", 2, 0, Resident("m|3", 3), Resident("m|4", 30))],
+            _ => [Silo("a", 2, 0, Resident("m|1", 50), Resident("m|2", 40)), Silo("b", 2, 0, Resident("m|3", 30), Resident("m|4", 35))],
+        };
+        Assert.Equal(expected, AdapterPlacementPolicy.ServeAt(Snapshot(silos), "m|x", "a", new Random(1)));
+    }
+
     [Fact]
     public void Choose_Replica_AvoidsSilosHostingItsOtherReplicas()
     {

@@ -10,7 +10,7 @@ namespace EvalMesh.Grains.Tests;
 /// <summary>Adapter-affinity routing on a four-silo in-process cluster, two adapter slots per silo, real tiny adapters.</summary>
 public sealed class RoutingTests : IAsyncLifetime
 {
-    private readonly TestCluster _cluster = new(4, 6, services =>
+    private readonly EvalMeshTestCluster _cluster = new(4, 6, services =>
     {
         services.Configure<ModelHostOptions>(o =>
         {

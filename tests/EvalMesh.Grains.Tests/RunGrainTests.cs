@@ -195,9 +195,9 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     }
 
     // Its own cluster, so that killing a silo does not disturb the other tests.
-    private async Task<TestCluster> KillableClusterAsync()
+    private async Task<EvalMeshTestCluster> KillableClusterAsync()
     {
-        var cluster = new TestCluster(3, 2, null);
+        var cluster = new EvalMeshTestCluster(3, 2, null);
         await cluster.InitializeAsync();
         _disposables.Add(cluster);
         return cluster;

@@ -9,8 +9,12 @@ namespace EvalMesh.Grains.Inference;
 /// <summary>
 /// The one way local llama inference is reached (key <c>model|adapter</c>, replicas <c>model|adapter#N</c>). It
 /// activates where its adapter is resident (<see cref="AdapterAffinityPlacement"/>), so requests for an adapter meet in
-/// one silo's model host, which batches them. Reentrant, so that concurrent calls reach the host together. When the
-/// directory gives a hot adapter replicas, the primary sends each request to the replica with the fewest in flight.
+/// one silo's model host, which batches them. Reentrant, so that concurrent calls reach the host together.
+/// The primary also follows its adapter: if the adapter was evicted here but is resident on another silo, requests go
+/// there; if it is resident nowhere, they go wherever loading it evicts the least used adapter cluster-wide. The
+/// cluster's slots then behave like one frequency-aware cache instead of one cache per silo. When the directory gives
+/// a hot adapter replicas, the primary sends each request to the replica with the fewest in flight; replicas serve
+/// locally.
 /// </summary>
 [Reentrant]
 [AdapterAffinityPlacement]
@@ -24,6 +28,8 @@ public sealed class AdapterHostGrain(
     IGrainFactory grains) : Grain, IAdapterHostGrain
 {
     private readonly Dictionary<int, int> _inFlight = [];
+    private readonly Random _random = new();
+    private (string Silo, DateTimeOffset Until)? _loading;
     private string _hostKey = string.Empty;
     private string _adapterKey = string.Empty;
     private string _model = string.Empty;
@@ -66,6 +72,11 @@ public sealed class AdapterHostGrain(
                 return await router.InferAsync(ReplicaKey.Of(_adapterKey, replica), request, cancellationToken);
             }
 
+            if (Elsewhere() is { } target)
+            {
+                return await grains.GetGrain<ISiloAgentGrain>(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken);
+            }
+
             var result = await host.InferAsync(
                 new InferenceRequest(_model, _adapter, request.Prompt, new GenerationOptions(request.MaxTokens, request.Temperature, request.Seed, request.Stop), request.PrefixLength),
                 cancellationToken);
@@ -79,6 +90,40 @@ public sealed class AdapterHostGrain(
 
     /// <inheritdoc />
     public Task<bool> PrefetchAsync() => _adapter is null ? Task.FromResult(true) : host.PrefetchAsync(_model, _adapter);
+
+    /// <summary>
+    /// The silo to send a request to instead of serving it here (see <see cref="AdapterPlacementPolicy.ServeAt"/>), or
+    /// null to serve it here. The choice for a load sticks until the directory shows the adapter resident, so that
+    /// concurrent requests do not load it twice.
+    /// </summary>
+    private string? Elsewhere()
+    {
+        if (_adapter is null || ReplicaKey.NumberOf(_hostKey) != 1 || host.IsResident(_model, _adapter))
+        {
+            return null;
+        }
+
+        var here = silo.SiloAddress.ToParsableString();
+        var snapshot = view.Snapshot;
+        var resident = snapshot.Silos.Any(s => s.Adapters.Any(a => a.Key == _adapterKey && a.Resident));
+        if (resident || _loading is not { } loading || loading.Until <= DateTimeOffset.UtcNow)
+        {
+            string target;
+            lock (_random)
+            {
+                target = AdapterPlacementPolicy.ServeAt(snapshot, _adapterKey, here, _random);
+            }
+
+            if (!resident)
+            {
+                _loading = (target, DateTimeOffset.UtcNow.AddSeconds(1));
+            }
+
+            return target == here ? null : target;
+        }
+
+        return loading.Silo == here ? null : loading.Silo;
+    }
 
     // Only the primary spreads work: to itself (1) or to replicas 2..N, whichever has the fewest requests in flight.
     private int ChooseReplica()

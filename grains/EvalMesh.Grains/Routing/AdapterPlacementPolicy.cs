@@ -67,11 +67,45 @@ public static class AdapterPlacementPolicy
             return new PlacementDecision(TwoChoices(best, s => ReportOf(s).QueueDepth, random), "free-capacity");
         }
 
-        int CheapestVictim(string silo) => ReportOf(silo).Adapters.Where(a => a.Resident && a.Queue == 0).Select(a => a.Frequency).DefaultIfEmpty(int.MaxValue).Min();
-        var lowest = eligible.Min(CheapestVictim);
-        var cheapest = eligible.Where(s => CheapestVictim(s) == lowest).ToList();
+        var lowest = eligible.Min(s => CheapestVictim(ReportOf(s)));
+        var cheapest = eligible.Where(s => CheapestVictim(ReportOf(s)) == lowest).ToList();
         return new PlacementDecision(TwoChoices(cheapest, s => ReportOf(s).QueueDepth, random), "cheapest-eviction");
     }
+
+    /// <summary>
+    /// Where a request for an adapter should be served by its host on silo <paramref name="here"/>, which does not
+    /// hold the adapter now. A hit elsewhere beats a load here; a load stays here while this silo has a free slot;
+    /// otherwise it moves to the silo <see cref="Choose"/> picks, but only if evicting there is clearly cheaper than
+    /// evicting here (half the frequency or less), since moving costs a hop and warm prefixes.
+    /// </summary>
+    public static string ServeAt(DirectorySnapshot snapshot, string adapterKey, string here, Random random)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var holder = snapshot.Silos
+            .Where(s => s.Adapters.Any(a => a.Key == adapterKey && a.Resident))
+            .OrderBy(s => s.QueueDepth)
+            .FirstOrDefault();
+        if (holder is not null)
+        {
+            return holder.Silo;
+        }
+
+        var local = snapshot.Silos.FirstOrDefault(s => s.Silo == here);
+        if (local is null || local.Free > 0)
+        {
+            return here;
+        }
+
+        var candidates = snapshot.Silos.Select(s => s.Silo).ToList();
+        var target = Choose(snapshot with { Homes = new Dictionary<string, string>() }, adapterKey, candidates, random).Silo;
+        var elsewhere = snapshot.Silos.First(s => s.Silo == target);
+        var cost = elsewhere.Free > 0 ? 0L : CheapestVictim(elsewhere);
+        return target != here && cost * 2 < CheapestVictim(local) ? target : here;
+    }
+
+    // The frequency of the least used idle adapter a silo could evict (int.MaxValue if every adapter is busy).
+    private static int CheapestVictim(SiloReport report) =>
+        report.Adapters.Where(a => a.Resident && a.Queue == 0).Select(a => a.Frequency).DefaultIfEmpty(int.MaxValue).Min();
 
     // Power of two choices: two random candidates, the less loaded wins.
     private static string TwoChoices(List<string> silos, Func<string, int> load, Random random)

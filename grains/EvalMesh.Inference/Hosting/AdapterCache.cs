@@ -90,6 +90,15 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         }
     }
 
+    /// <summary>Whether an adapter is loaded for a base model now.</summary>
+    public bool IsResident(string model, string adapter)
+    {
+        lock (_entries)
+        {
+            return _entries.ContainsKey((Path.GetFullPath(model), Path.GetFullPath(adapter)));
+        }
+    }
+
     /// <summary>How often an adapter has been asked for lately (see <see cref="AdapterFrequency"/>).</summary>
     public int FrequencyOf(string model, string adapter)
     {
@@ -203,7 +212,9 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
                     return;
                 }
 
-                var chosen = _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)));
+                var chosen = options.Eviction == "lru"
+                    ? FrequencyKey(idle.MinBy(e => e.Value.LastUsed).Key)
+                    : _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)));
                 victim = idle.First(e => FrequencyKey(e.Key) == chosen);
                 _entries.Remove(victim.Key);
                 _evictions++;

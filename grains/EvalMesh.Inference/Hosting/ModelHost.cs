@@ -126,6 +126,9 @@ public sealed partial class ModelHost : IDisposable
             return depths;
         }, cancellationToken);
 
+    /// <summary>Whether an adapter is loaded for a base model now.</summary>
+    public bool IsResident(string model, string adapter) => _adapters.IsResident(model, adapter);
+
     /// <summary>The most adapters this host keeps loaded.</summary>
     public int AdapterCapacity => _options.MaxAdapters;
 

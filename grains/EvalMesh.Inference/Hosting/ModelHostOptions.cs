@@ -14,6 +14,12 @@ public sealed class ModelHostOptions
     /// <summary>The most adapters kept loaded.</summary>
     public int MaxAdapters { get; set; } = 32;
 
+    /// <summary>
+    /// Which idle adapter makes room: <c>frequency</c> (default; the least often used lately, see
+    /// <see cref="AdapterFrequency"/>) or <c>lru</c> (the least recently used, the classic policy, kept for comparison).
+    /// </summary>
+    public string Eviction { get; set; } = "frequency";
+
     /// <summary>KV cache cells per context (one context per base+adapter), shared by its cached prefix and its batch.</summary>
     public int ContextSize { get; set; } = 16384;
 
@@ -66,6 +72,7 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.MicroBatchSize is >= 16 and <= 8192, nameof(options.MicroBatchSize), "must be between 16 and 8192");
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
+        Check(options.Eviction is "frequency" or "lru", nameof(options.Eviction), "must be 'frequency' or 'lru'");
         Check(options.Threads >= 1, nameof(options.Threads), "must be at least 1");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 

@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using System.Globalization;
+using EvalMesh.Abstractions;
+using EvalMesh.Client;
+using EvalMesh.Grains.Routing;
+using EvalMesh.Inference.Hosting;
+using EvalMesh.Testing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace EvalMesh.Benchmarks;
+
+/// <summary>
+/// Adapter routing on a live four-silo in-process cluster with 64 generated tiny adapters and gateway-style requests
+/// whose adapter popularity is Zipf(1.0): adapter-affinity routing against random placement and round-robin (each
+/// silo evicting LRU), with a popularity oracle and Belady's optimum as lower bounds.
+/// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- routing</c>.
+/// </summary>
+internal static class RoutingBenchmark
+{
+    private const int Silos = 4;
+    private const int Adapters = 64;
+    private const int Requests = 2000;
+    private const int Concurrency = 16;
+
+    private sealed record Outcome(string Policy, long Loads, double HitRate, double P50, double P95, double Seconds);
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var trace = RoutingTrace.Zipf(Adapters, Requests, exponent: 1.0, seed: 2026);
+        var summary = new Dictionary<string, long>();
+        foreach (var (regime, perSilo) in new[] { ("scarce", 8), ("ample", 16) })
+        {
+            Console.WriteLine($"\n{regime}: {Adapters} adapters, {perSilo} slots per silo ({perSilo * Silos} in all), {Requests} requests, Zipf(1.0), {Concurrency} in flight");
+            Console.WriteLine("| policy | adapter loads | hit rate | p50 ms | p95 ms | wall |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var policy in new[] { "affinity", "random", "round-robin" })
+            {
+                var outcome = await RunPolicyAsync(policy, perSilo, trace);
+                summary[$"{regime}_{policy}"] = outcome.Loads;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {policy} | {outcome.Loads} | {outcome.HitRate:P1} | {outcome.P50:0.0} | {outcome.P95:0.0} | {outcome.Seconds:0.0} s |"));
+            }
+
+            var oracle = RoutingTrace.PopularityOracle(trace, perSilo * Silos);
+            var belady = RoutingTrace.Belady(trace, perSilo * Silos);
+            summary[$"{regime}_oracle"] = oracle;
+            summary[$"{regime}_belady"] = belady;
+            Console.WriteLine($"| popularity oracle (one cache of {perSilo * Silos}) | {oracle} | {1 - ((double)oracle / Requests):P1} | | | |");
+            Console.WriteLine($"| Belady's optimum (one cache of {perSilo * Silos}) | {belady} | {1 - ((double)belady / Requests):P1} | | | |");
+        }
+
+        Console.WriteLine($"routing: scarce_affinity={summary["scarce_affinity"]} scarce_random={summary["scarce_random"]} scarce_oracle={summary["scarce_oracle"]} scarce_belady={summary["scarce_belady"]} ample_affinity={summary["ample_affinity"]} ample_random={summary["ample_random"]}");
+        return 0;
+    }
+
+    private static async Task<Outcome> RunPolicyAsync(string policy, int perSilo, int[] trace)
+    {
+        await using var cluster = new EvalMeshTestCluster(Silos, Adapters, services =>
+        {
+            services.Configure<ModelHostOptions>(o =>
+            {
+                o.MaxAdapters = perSilo;
+                o.MaxContexts = perSilo;
+                o.ContextSize = 1024;
+                o.Eviction = policy == "affinity" ? "frequency" : "lru";
+            });
+            services.Configure<AdapterAffinityPlacementOptions>(o => o.ReportInterval = TimeSpan.FromMilliseconds(50));
+        });
+        await cluster.InitializeAsync();
+        var silos = cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).ToArray();
+        var keys = cluster.Tiny.Adapters.Select(a => AdapterHostKey.Of("tiny", a)).ToArray();
+        var router = new AdapterRouter(cluster.Cluster.Client);
+        var call = new InferenceCall("Which messages mention BigQuery?", 0, 4, 0, 0, null);
+        var latencies = new double[trace.Length];
+        var next = -1;
+        var watch = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async worker =>
+        {
+            int i;
+            while ((i = Interlocked.Increment(ref next)) < trace.Length)
+            {
+                var started = Stopwatch.GetTimestamp();
+                var key = keys[trace[i]];
+                _ = policy switch
+                {
+                    "affinity" => await router.InferAsync(key, call),
+                    "random" => await Agent(cluster, silos[Random.Shared.Next(silos.Length)]).InferAsync(key, call),
+                    _ => await Agent(cluster, silos[i % silos.Length]).InferAsync(key, call),
+                };
+                latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            }
+        }));
+        var seconds = watch.Elapsed.TotalSeconds;
+
+        // Loads as the silos count them, once every silo has reported after the last request.
+        var client = cluster.Client;
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        long loads;
+        do
+        {
+            await Task.Delay(200);
+            var snapshot = await client.GetResidencyAsync();
+            loads = snapshot.Silos.Sum(s => s.Adapters.Sum(a => a.Loads));
+            if (snapshot.Silos.Count == Silos && snapshot.Silos.All(s => s.At > DateTimeOffset.UtcNow.AddMilliseconds(-150)))
+            {
+                break;
+            }
+        }
+        while (DateTime.UtcNow < deadline);
+
+        var sorted = latencies.Order().ToArray();
+        return new Outcome(policy, loads, 1 - ((double)loads / trace.Length), sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.95)], seconds);
+    }
+
+    private static ISiloAgentGrain Agent(EvalMeshTestCluster cluster, string silo) => cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(silo);
+}
