@@ -8,9 +8,9 @@ public static class EvalMeshSerialization
 {
     /// <summary>
     /// Lets grain calls carry the evaluation library's plain records (configs, test cases, scorer specs) as JSON, so that
-    /// library stays free of Orleans.
+    /// library stays free of Orleans. Its exceptions travel as Orleans exceptions (type, message, stack), not as JSON.
     /// </summary>
     public static IServiceCollection AddEvalMeshSerialization(this IServiceCollection services) =>
         services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("EvalMesh.Evaluation", StringComparison.Ordinal) == true));
+            isSupported: type => type.Namespace?.StartsWith("EvalMesh.Evaluation", StringComparison.Ordinal) == true && !typeof(Exception).IsAssignableFrom(type)));
 }

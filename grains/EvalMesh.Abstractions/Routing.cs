@@ -48,15 +48,22 @@ public sealed record SiloReport(
 /// <param name="Homes">The silo chosen for each adapter-host key (<c>model|adapter</c>, replicas <c>model|adapter#2</c> …).</param>
 /// <param name="Replicas">How many replicas each hot adapter has (absent means one).</param>
 /// <param name="Version">Increases with every change.</param>
+/// <param name="Pending">Loads promised but not yet reported: adapter-host key → the silo that will load it. Each claims
+/// a slot there, so that concurrent decisions do not all pick the same free slot or the same victim.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.directory-snapshot")]
 public sealed record DirectorySnapshot(
     [property: Id(0)] IReadOnlyList<SiloReport> Silos,
     [property: Id(1)] IReadOnlyDictionary<string, string> Homes,
     [property: Id(2)] IReadOnlyDictionary<string, int> Replicas,
-    [property: Id(3)] long Version)
+    [property: Id(3)] long Version,
+    [property: Id(4)] IReadOnlyDictionary<string, string> Pending)
 {
     /// <summary>An empty directory.</summary>
-    public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0);
+    public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0, new Dictionary<string, string>());
+
+    /// <summary>The least queued silo holding an adapter now, if any.</summary>
+    public string? HolderOf(string adapterKey) =>
+        Silos.Where(s => s.Adapters.Any(a => a.Key == adapterKey && a.Resident)).OrderBy(s => s.QueueDepth).FirstOrDefault()?.Silo;
 
     /// <summary>The replica count of an adapter.</summary>
     public int ReplicasOf(string adapterKey) => Replicas.TryGetValue(adapterKey, out var n) ? n : 1;
@@ -64,7 +71,8 @@ public sealed record DirectorySnapshot(
 
 /// <summary>Where an adapter-host key was placed, and why.</summary>
 /// <param name="Silo">The silo.</param>
-/// <param name="Reason"><c>resident</c>, <c>free-capacity</c>, <c>cheapest-eviction</c> or <c>home</c>.</param>
+/// <param name="Reason"><c>resident</c>, <c>free-capacity</c>, <c>cheapest-eviction</c> or <c>home</c> (counted by the
+/// directory together with <c>follow</c>: a host sending a load to another silo).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.placement-decision")]
 public sealed record PlacementDecision(
     [property: Id(0)] string Silo,
@@ -89,6 +97,20 @@ public interface IAdapterDirectoryGrain : IGrainWithStringKey
     /// <summary>The home of an adapter-host key, choosing one if it has none (the single place such choices are made).</summary>
     [Alias("assign")]
     Task<PlacementDecision> AssignAsync(string hostKey);
+
+    /// <summary>
+    /// Where to serve a request for an adapter that its host on <paramref name="here"/> does not hold: a holder, the
+    /// silo already loading it, or a new choice, which is then promised (see <see cref="DirectorySnapshot.Pending"/>).
+    /// </summary>
+    [Alias("plan-load")]
+    Task<string> PlanLoadAsync(string adapterKey, string here);
+
+    /// <summary>
+    /// A run is done with an adapter: the silos holding it forget how often it was used, so that it is the first to
+    /// make room, and the directory counts it as free to evict from now on (before the silos' next reports).
+    /// </summary>
+    [Alias("release")]
+    Task ReleaseAsync(string adapterKey);
 }
 
 /// <summary>
@@ -100,6 +122,14 @@ public interface ISiloAgentGrain : IGrainWithStringKey
     /// <summary>Unloads an adapter here unless in use; returns whether it was loaded and is now gone.</summary>
     [Alias("evict")]
     Task<bool> EvictAsync(string adapterKey);
+
+    /// <summary>Tells this silo a run is done with an adapter, so that it is the first to make room (it stays loaded until then).</summary>
+    [Alias("release")]
+    Task ReleaseAsync(string adapterKey);
+
+    /// <summary>Loads an adapter here ahead of use, if a slot is free or an idle adapter can make room.</summary>
+    [Alias("prefetch")]
+    Task<bool> PrefetchAsync(string adapterKey);
 
     /// <summary>Runs a completion on this silo, whatever holds the adapter (for pinned requests and routing baselines).</summary>
     [Alias("infer")]

@@ -7,6 +7,7 @@ return args.FirstOrDefault() switch
 {
     "inference" => await InferenceBenchmark.RunAsync(args[1..]),
     "routing" => await RoutingBenchmark.RunAsync(args[1..]),
+    "eval-routing" => await EvalRoutingBenchmark.RunAsync(),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -13,8 +13,8 @@ public class AdapterPlacementPolicyTests
 
     private static AdapterLoad Resident(string key, int frequency = 1, int queue = 0) => new(key, true, frequency, queue, 1, 0, 0, 100);
 
-    private static DirectorySnapshot Snapshot(IEnumerable<SiloReport> silos, Dictionary<string, string>? homes = null) =>
-        new([.. silos], homes ?? [], new Dictionary<string, int>(), 1);
+    private static DirectorySnapshot Snapshot(IEnumerable<SiloReport> silos, Dictionary<string, string>? homes = null, Dictionary<string, string>? pending = null) =>
+        new([.. silos], homes ?? [], new Dictionary<string, int>(), 1, pending ?? []);
 
     private static PlacementDecision Choose(DirectorySnapshot snapshot, string key) =>
         AdapterPlacementPolicy.Choose(snapshot, key, Silos, new Random(1));
@@ -27,11 +27,11 @@ public class AdapterPlacementPolicyTests
     }
 
     [Fact]
-    public void Choose_ColdAdapter_GoesWhereMostSlotsAreFree_CountingHomesAlreadyPromised()
+    public void Choose_ColdAdapter_GoesWhereMostSlotsAreFree_CountingLoadsAlreadyPromised()
     {
         var snapshot = Snapshot(
             [Silo("a", 4, 0, Resident("m|1"), Resident("m|2")), Silo("b", 4, 0), Silo("c", 4, 0, Resident("m|3")), Silo("d", 4, 0, Resident("m|4"))],
-            new Dictionary<string, string> { ["m|5"] = "b", ["m|6"] = "b" });
+            pending: new Dictionary<string, string> { ["m|5"] = "b", ["m|6"] = "b" });
         var decision = Choose(snapshot, "m|7");
         Assert.Equal("free-capacity", decision.Reason);
         Assert.Contains(decision.Silo, new[] { "c", "d" });
@@ -64,6 +64,21 @@ public class AdapterPlacementPolicyTests
             _ => [Silo("a", 2, 0, Resident("m|1", 50), Resident("m|2", 40)), Silo("b", 2, 0, Resident("m|3", 30), Resident("m|4", 35))],
         };
         Assert.Equal(expected, AdapterPlacementPolicy.ServeAt(Snapshot(silos), "m|x", "a", new Random(1)));
+    }
+
+    [Fact]
+    public void Choose_FullCluster_LoadsAlreadyPromisedClaimTheCheapestVictimsFirst()
+    {
+        var silos = new[]
+        {
+            Silo("a", 2, 0, Resident("m|1", 2), Resident("m|2", 40)),
+            Silo("b", 2, 0, Resident("m|3", 3), Resident("m|4", 30)),
+            Silo("c", 2, 0, Resident("m|5", 50), Resident("m|6", 60)),
+            Silo("d", 2, 0, Resident("m|7", 20), Resident("m|8", 25)),
+        };
+        Assert.Equal("a", Choose(Snapshot(silos), "m|9").Silo);
+        Assert.Equal("b", Choose(Snapshot(silos, pending: new() { ["m|10"] = "a" }), "m|9").Silo);
+        Assert.Equal("d", Choose(Snapshot(silos, pending: new() { ["m|10"] = "a", ["m|11"] = "b" }), "m|9").Silo);
     }
 
     [Fact]

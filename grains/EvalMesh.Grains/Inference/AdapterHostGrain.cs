@@ -28,8 +28,6 @@ public sealed class AdapterHostGrain(
     IGrainFactory grains) : Grain, IAdapterHostGrain
 {
     private readonly Dictionary<int, int> _inFlight = [];
-    private readonly Random _random = new();
-    private (string Silo, DateTimeOffset Until)? _loading;
     private string _hostKey = string.Empty;
     private string _adapterKey = string.Empty;
     private string _model = string.Empty;
@@ -72,7 +70,7 @@ public sealed class AdapterHostGrain(
                 return await router.InferAsync(ReplicaKey.Of(_adapterKey, replica), request, cancellationToken);
             }
 
-            if (Elsewhere() is { } target)
+            if (await ElsewhereAsync() is { } target)
             {
                 return await grains.GetGrain<ISiloAgentGrain>(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken);
             }
@@ -89,14 +87,16 @@ public sealed class AdapterHostGrain(
     }
 
     /// <inheritdoc />
-    public Task<bool> PrefetchAsync() => _adapter is null ? Task.FromResult(true) : host.PrefetchAsync(_model, _adapter);
+    public async Task<bool> PrefetchAsync() =>
+        _adapter is null || (await ElsewhereAsync() is { } target
+            ? await grains.GetGrain<ISiloAgentGrain>(target).PrefetchAsync(_adapterKey)
+            : await host.PrefetchAsync(_model, _adapter));
 
     /// <summary>
-    /// The silo to send a request to instead of serving it here (see <see cref="AdapterPlacementPolicy.ServeAt"/>), or
-    /// null to serve it here. The choice for a load sticks until the directory shows the adapter resident, so that
-    /// concurrent requests do not load it twice.
+    /// The silo to send a request to instead of serving it here, or null to serve it here: where the adapter is
+    /// resident, else where the directory plans to load it (see <see cref="AdapterPlacementPolicy.ServeAt"/>).
     /// </summary>
-    private string? Elsewhere()
+    private async Task<string?> ElsewhereAsync()
     {
         if (_adapter is null || ReplicaKey.NumberOf(_hostKey) != 1 || host.IsResident(_model, _adapter))
         {
@@ -104,25 +104,8 @@ public sealed class AdapterHostGrain(
         }
 
         var here = silo.SiloAddress.ToParsableString();
-        var snapshot = view.Snapshot;
-        var resident = snapshot.Silos.Any(s => s.Adapters.Any(a => a.Key == _adapterKey && a.Resident));
-        if (resident || _loading is not { } loading || loading.Until <= DateTimeOffset.UtcNow)
-        {
-            string target;
-            lock (_random)
-            {
-                target = AdapterPlacementPolicy.ServeAt(snapshot, _adapterKey, here, _random);
-            }
-
-            if (!resident)
-            {
-                _loading = (target, DateTimeOffset.UtcNow.AddSeconds(1));
-            }
-
-            return target == here ? null : target;
-        }
-
-        return loading.Silo == here ? null : loading.Silo;
+        var target = view.Snapshot.HolderOf(_adapterKey) ?? await grains.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).PlanLoadAsync(_adapterKey, here);
+        return target == here ? null : target;
     }
 
     // Only the primary spreads work: to itself (1) or to replicas 2..N, whichever has the fewest requests in flight.

@@ -7,7 +7,9 @@ namespace EvalMesh.Grains.Routing;
 /// <summary>
 /// The residency directory. It keeps the latest report of each live silo, the home of each adapter host (the single
 /// place where homes are chosen, so that concurrent first requests on different silos agree) and the replica counts.
-/// All of it is soft state rebuilt from reports, so it needs no storage.
+/// It also keeps the loads it has promised until the silo reports the adapter resident (or a few seconds pass), so
+/// that concurrent decisions share out free slots and victims instead of all picking the same one. All of it is soft
+/// state rebuilt from reports, so it needs no storage.
 /// </summary>
 public sealed partial class AdapterDirectoryGrain(
     IClusterMembershipService membership,
@@ -19,8 +21,12 @@ public sealed partial class AdapterDirectoryGrain(
     /// <summary>The directory's single key.</summary>
     public const string Key = "all";
 
+    /// <summary>How long a promised load claims its slot if the silo never reports the adapter resident.</summary>
+    public static readonly TimeSpan PromiseLifetime = TimeSpan.FromSeconds(5);
+
     private readonly Dictionary<string, SiloReport> _reports = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _homes = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Silo, DateTimeOffset At)> _pending = new(StringComparer.Ordinal);
     private readonly ReplicaPolicy _replicas = new(options.Value);
     private readonly Random _random = new();
     private long _version;
@@ -67,21 +73,82 @@ public sealed partial class AdapterDirectoryGrain(
         var alive = Alive().ToList();
         var decision = AdapterPlacementPolicy.Choose(Snapshot(), hostKey, alive, _random);
         _homes[hostKey] = decision.Silo;
+        if (decision.Reason != "resident")
+        {
+            _pending[hostKey] = (decision.Silo, time.GetUtcNow());
+        }
+
         _version++;
         counters.Placed(decision.Reason);
         LogAssigned(hostKey, decision.Silo, decision.Reason);
         return Task.FromResult(decision);
     }
 
+    /// <inheritdoc />
+    public Task<string> PlanLoadAsync(string adapterKey, string here)
+    {
+        Prune();
+        var snapshot = Snapshot();
+        if (snapshot.HolderOf(adapterKey) is { } holder)
+        {
+            return Task.FromResult(holder);
+        }
+
+        if (_pending.TryGetValue(adapterKey, out var promised))
+        {
+            return Task.FromResult(promised.Silo);
+        }
+
+        var silo = AdapterPlacementPolicy.ServeAt(snapshot, adapterKey, here, _random);
+        _pending[adapterKey] = (silo, time.GetUtcNow());
+        _version++;
+        if (silo != here)
+        {
+            counters.Placed("follow");
+            LogFollowed(adapterKey, here, silo);
+        }
+
+        return Task.FromResult(silo);
+    }
+
+    /// <inheritdoc />
+    public async Task ReleaseAsync(string adapterKey)
+    {
+        var holders = _reports.Values.Where(r => r.Adapters.Any(a => a.Key == adapterKey && a.Resident)).ToList();
+        foreach (var report in holders)
+        {
+            _reports[report.Silo] = report with { Adapters = [.. report.Adapters.Select(a => a.Key == adapterKey ? a with { Frequency = 0 } : a)] };
+        }
+
+        _version++;
+        await Task.WhenAll(holders.Select(r => GrainFactory.GetGrain<ISiloAgentGrain>(r.Silo).ReleaseAsync(adapterKey)));
+    }
+
     private DirectorySnapshot Snapshot() =>
-        new([.. _reports.Values], new Dictionary<string, string>(_homes, StringComparer.Ordinal), new Dictionary<string, int>(_replicas.Replicas, StringComparer.Ordinal), _version);
+        new(
+            [.. _reports.Values],
+            new Dictionary<string, string>(_homes, StringComparer.Ordinal),
+            new Dictionary<string, int>(_replicas.Replicas, StringComparer.Ordinal),
+            _version,
+            _pending.ToDictionary(p => p.Key, p => p.Value.Silo, StringComparer.Ordinal));
 
     private IEnumerable<string> Alive() =>
         membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString());
 
     // A silo that left or died is forgotten as soon as membership knows, and its adapters' homes are chosen again.
+    // A promise ends when its silo reports the adapter resident, or after PromiseLifetime.
     private void Prune()
     {
+        var now = time.GetUtcNow();
+        foreach (var (hostKey, (silo, at)) in _pending.ToList())
+        {
+            if (now - at > PromiseLifetime || (_reports.TryGetValue(silo, out var report) && report.Adapters.Any(a => a.Key == ReplicaKey.AdapterOf(hostKey) && a.Resident)))
+            {
+                _pending.Remove(hostKey);
+                _version++;
+            }
+        }
+
         var alive = Alive().ToHashSet(StringComparer.Ordinal);
         foreach (var gone in _reports.Keys.Where(s => !alive.Contains(s)).ToList())
         {
@@ -98,6 +165,9 @@ public sealed partial class AdapterDirectoryGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Adapter host {HostKey} placed on {Silo}: {Reason}")]
     private partial void LogAssigned(string hostKey, string silo, string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {Adapter} not resident on {Here}: loading it on {Silo}, where eviction costs least")]
+    private partial void LogFollowed(string adapter, string here, string silo);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Adapter {Adapter} now has {Replicas} replica(s)")]
     private partial void LogReplicas(string adapter, int replicas);

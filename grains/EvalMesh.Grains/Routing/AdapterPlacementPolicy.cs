@@ -7,11 +7,12 @@ namespace EvalMesh.Grains.Routing;
 /// directory and the routing simulation share one decision:
 /// <list type="number">
 /// <item>a silo that already holds the adapter (least queued first): no load at all;</item>
-/// <item>else the silo with the most free slots, counting homes already promised to it (two random choices break
+/// <item>else the silo with the most free slots, counting loads already promised to it (two random choices break
 /// ties by queue depth): a load, but no eviction;</item>
 /// <item>else the silo whose least often used idle adapter is the least used of all: the load evicts what matters
-/// least cluster-wide, so the cluster's slots together behave like one frequency-aware cache; a silo whose adapters
-/// are all busy comes last, as it could evict nothing now.</item>
+/// least cluster-wide, so the cluster's slots together behave like one frequency-aware cache; loads already promised
+/// to a silo claim its cheapest victims first, so concurrent cold adapters spread instead of evicting each other on
+/// one silo; a silo whose adapters are all busy comes last, as it could evict nothing now.</item>
 /// </list>
 /// Replicas of an adapter avoid the silos hosting its other replicas.
 /// </summary>
@@ -39,37 +40,24 @@ public static class AdapterPlacementPolicy
             eligible = [.. candidates];
         }
 
-        var reports = snapshot.Silos.ToDictionary(s => s.Silo, StringComparer.Ordinal);
-        SiloReport ReportOf(string silo) => reports.GetValueOrDefault(silo) ?? new SiloReport(silo, int.MaxValue, 0, [], [], default);
-
-        var holders = eligible.Where(s => ReportOf(s).Adapters.Any(a => a.Key == adapter && a.Resident)).ToList();
+        var slots = new Slots(snapshot, hostKey);
+        var holders = eligible.Where(s => slots.ReportOf(s).Adapters.Any(a => a.Key == adapter && a.Resident)).ToList();
         if (holders.Count > 0)
         {
-            return new PlacementDecision(holders.OrderBy(s => ReportOf(s).QueueDepth).ThenBy(s => s, StringComparer.Ordinal).First(), "resident");
+            return new PlacementDecision(holders.OrderBy(s => slots.ReportOf(s).QueueDepth).ThenBy(s => s, StringComparer.Ordinal).First(), "resident");
         }
 
-        // Homes promised to a silo whose adapters it has not loaded yet will take slots there soon.
-        var promised = snapshot.Homes
-            .Where(h => h.Key != hostKey)
-            .GroupBy(h => h.Value, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.Select(h => ReplicaKey.AdapterOf(h.Key)).Distinct().Count(a => !ReportOf(g.Key).Adapters.Any(x => x.Key == a && x.Resident)), StringComparer.Ordinal);
-        int FreeOf(string silo)
-        {
-            var report = ReportOf(silo);
-            return report.Capacity == int.MaxValue ? int.MaxValue : report.Free - promised.GetValueOrDefault(silo);
-        }
-
-        var free = eligible.Where(s => FreeOf(s) > 0).ToList();
+        var free = eligible.Where(s => slots.Free(s) > 0).ToList();
         if (free.Count > 0)
         {
-            var most = free.Max(FreeOf);
-            var best = free.Where(s => FreeOf(s) == most).ToList();
-            return new PlacementDecision(TwoChoices(best, s => ReportOf(s).QueueDepth, random), "free-capacity");
+            var most = free.Max(slots.Free);
+            var best = free.Where(s => slots.Free(s) == most).ToList();
+            return new PlacementDecision(TwoChoices(best, s => slots.ReportOf(s).QueueDepth, random), "free-capacity");
         }
 
-        var lowest = eligible.Min(s => CheapestVictim(ReportOf(s)));
-        var cheapest = eligible.Where(s => CheapestVictim(ReportOf(s)) == lowest).ToList();
-        return new PlacementDecision(TwoChoices(cheapest, s => ReportOf(s).QueueDepth, random), "cheapest-eviction");
+        var lowest = eligible.Min(slots.Cost);
+        var cheapest = eligible.Where(s => slots.Cost(s) == lowest).ToList();
+        return new PlacementDecision(TwoChoices(cheapest, s => slots.ReportOf(s).QueueDepth, random), "cheapest-eviction");
     }
 
     /// <summary>
@@ -81,31 +69,21 @@ public static class AdapterPlacementPolicy
     public static string ServeAt(DirectorySnapshot snapshot, string adapterKey, string here, Random random)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
-        var holder = snapshot.Silos
-            .Where(s => s.Adapters.Any(a => a.Key == adapterKey && a.Resident))
-            .OrderBy(s => s.QueueDepth)
-            .FirstOrDefault();
-        if (holder is not null)
+        if (snapshot.HolderOf(adapterKey) is { } holder)
         {
-            return holder.Silo;
+            return holder;
         }
 
-        var local = snapshot.Silos.FirstOrDefault(s => s.Silo == here);
-        if (local is null || local.Free > 0)
+        var slots = new Slots(snapshot, adapterKey);
+        if (slots.Free(here) > 0)
         {
             return here;
         }
 
         var candidates = snapshot.Silos.Select(s => s.Silo).ToList();
         var target = Choose(snapshot with { Homes = new Dictionary<string, string>() }, adapterKey, candidates, random).Silo;
-        var elsewhere = snapshot.Silos.First(s => s.Silo == target);
-        var cost = elsewhere.Free > 0 ? 0L : CheapestVictim(elsewhere);
-        return target != here && cost * 2 < CheapestVictim(local) ? target : here;
+        return target != here && (long)slots.Cost(target) * 2 < slots.Cost(here) ? target : here;
     }
-
-    // The frequency of the least used idle adapter a silo could evict (int.MaxValue if every adapter is busy).
-    private static int CheapestVictim(SiloReport report) =>
-        report.Adapters.Where(a => a.Resident && a.Queue == 0).Select(a => a.Frequency).DefaultIfEmpty(int.MaxValue).Min();
 
     // Power of two choices: two random candidates, the less loaded wins.
     private static string TwoChoices(List<string> silos, Func<string, int> load, Random random)
@@ -118,5 +96,47 @@ public static class AdapterPlacementPolicy
         var a = silos[random.Next(silos.Count)];
         var b = silos[random.Next(silos.Count)];
         return load(b) < load(a) ? b : a;
+    }
+
+    /// <summary>A silo's free slots and eviction cost, net of the loads already promised to it.</summary>
+    private sealed class Slots
+    {
+        private readonly Dictionary<string, SiloReport> _reports;
+        private readonly Dictionary<string, int> _promised;
+
+        public Slots(DirectorySnapshot snapshot, string hostKey)
+        {
+            _reports = snapshot.Silos.ToDictionary(s => s.Silo, StringComparer.Ordinal);
+            _promised = snapshot.Pending
+                .Where(p => p.Key != hostKey && !ReportOf(p.Value).Adapters.Any(a => a.Key == ReplicaKey.AdapterOf(p.Key) && a.Resident))
+                .GroupBy(p => p.Value, StringComparer.Ordinal)
+                .ToDictionary(g => g.Key, g => g.Select(p => ReplicaKey.AdapterOf(p.Key)).Distinct().Count(), StringComparer.Ordinal);
+        }
+
+        /// <summary>A silo's latest report; a silo that has not reported yet counts as empty and unbounded.</summary>
+        public SiloReport ReportOf(string silo) => _reports.GetValueOrDefault(silo) ?? new SiloReport(silo, int.MaxValue, 0, [], [], default);
+
+        /// <summary>Free slots not yet promised.</summary>
+        public int Free(string silo)
+        {
+            var report = ReportOf(silo);
+            return report.Capacity == int.MaxValue ? int.MaxValue : report.Free - _promised.GetValueOrDefault(silo);
+        }
+
+        /// <summary>
+        /// What a load there would evict: nothing (0) while a slot is free, else the frequency of the idle adapter next
+        /// in line once promised loads have taken the cheapest ones (int.MaxValue when none is idle).
+        /// </summary>
+        public int Cost(string silo)
+        {
+            var free = Free(silo);
+            return free > 0 ? 0 : ReportOf(silo).Adapters
+                .Where(a => a.Resident && a.Queue == 0)
+                .Select(a => a.Frequency)
+                .Order()
+                .Skip(-free)
+                .DefaultIfEmpty(int.MaxValue)
+                .First();
+        }
     }
 }

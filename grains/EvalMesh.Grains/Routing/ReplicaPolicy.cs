@@ -4,8 +4,10 @@ namespace EvalMesh.Grains.Routing;
 
 /// <summary>
 /// How many replicas each adapter gets: another when its requests per replica stay above the hot threshold for a
-/// while, one fewer when they stay at or below the cool threshold for a while. Pure and stateful (the hysteresis
-/// clocks); the directory and the simulation use the same code.
+/// while and some silo has room for it (a free slot, or an idle adapter used at most a quarter as often, so that a
+/// replica never pushes out an adapter about as busy as the one it relieves), one fewer when they stay at or below the
+/// cool threshold for a while. Pure and stateful (the hysteresis clocks); the directory and the simulation use the
+/// same code.
 /// </summary>
 public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
 {
@@ -34,7 +36,7 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
                 {
                     _hotSince[adapter] = now;
                 }
-                else if (now - since >= options.HotFor)
+                else if (now - since >= options.HotFor && HasRoom(silos, adapter))
                 {
                     Set(adapter, replicas + 1);
                     _hotSince.Remove(adapter);
@@ -63,6 +65,14 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
         }
 
         return changed;
+    }
+
+    private static bool HasRoom(IReadOnlyList<SiloReport> silos, string adapter)
+    {
+        var frequency = silos.SelectMany(s => s.Adapters).Where(a => a.Key == adapter).Select(a => a.Frequency).DefaultIfEmpty(0).Max();
+        return silos
+            .Where(s => !s.Adapters.Any(a => a.Key == adapter && a.Resident))
+            .Any(s => s.Free > 0 || s.Adapters.Any(a => a.Resident && a.Queue == 0 && a.Frequency * 4 <= frequency));
     }
 
     private void Set(string adapter, int replicas)

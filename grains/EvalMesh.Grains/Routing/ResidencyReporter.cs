@@ -7,8 +7,9 @@ using Microsoft.Extensions.Options;
 namespace EvalMesh.Grains.Routing;
 
 /// <summary>
-/// Several times a second: tells the residency directory what this silo holds (adapters, frequencies, queue depths,
-/// active adapter hosts) and refreshes this silo's view of the directory, which placement directors read.
+/// Several times a second, and at once when an adapter is loaded, evicted or released: tells the residency directory
+/// what this silo holds (adapters, frequencies, queue depths, active adapter hosts) and refreshes this silo's view of
+/// the directory, which placement directors read.
 /// </summary>
 internal sealed partial class ResidencyReporter(
     IGrainFactory grains,
@@ -20,23 +21,46 @@ internal sealed partial class ResidencyReporter(
     TimeProvider time,
     ILogger<ResidencyReporter> logger) : BackgroundService
 {
+    private readonly SemaphoreSlim _changed = new(0);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.ReportInterval, time);
         var directory = grains.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        host.ResidencyChanged += Signal;
+        try
         {
-            try
+            while (true)
             {
-                await directory.ReportAsync(await ReportAsync(stoppingToken));
-                view.Update(await directory.GetSnapshotAsync());
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
-            {
-                // The silo may still be joining, or the directory moving after a silo's death: the next tick retries.
-                LogReportFailed(ex);
+                await _changed.WaitAsync(options.Value.ReportInterval, stoppingToken);
+                while (_changed.Wait(0, CancellationToken.None))
+                {
+                    // Changes that came together go in one report.
+                }
+
+                try
+                {
+                    await directory.ReportAsync(await ReportAsync(stoppingToken));
+                    view.Update(await directory.GetSnapshotAsync());
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    // The silo may still be joining, or the directory moving after a silo's death: the next tick retries.
+                    LogReportFailed(ex);
+                }
             }
         }
+        finally
+        {
+            host.ResidencyChanged -= Signal;
+        }
+    }
+
+    private void Signal() => _changed.Release();
+
+    public override void Dispose()
+    {
+        _changed.Dispose();
+        base.Dispose();
     }
 
     private async Task<SiloReport> ReportAsync(CancellationToken cancellationToken)

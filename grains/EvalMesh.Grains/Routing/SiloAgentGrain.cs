@@ -5,7 +5,7 @@ using Orleans.Concurrency;
 
 namespace EvalMesh.Grains.Routing;
 
-/// <summary>This silo's agent: evicts adapters from this silo's model host, and serves requests pinned to this silo.</summary>
+/// <summary>This silo's agent: evicts, prefetches and releases adapters in this silo's model host, and serves requests pinned to this silo.</summary>
 [Reentrant]
 [SiloBoundPlacement]
 public sealed class SiloAgentGrain(ModelHost host, ModelCatalog catalog, AdapterKeys keys, ILocalSiloDetails silo) : Grain, ISiloAgentGrain
@@ -13,6 +13,21 @@ public sealed class SiloAgentGrain(ModelHost host, ModelCatalog catalog, Adapter
     /// <inheritdoc />
     public async Task<bool> EvictAsync(string adapterKey) =>
         keys.FilesOf(adapterKey) is { Adapter: { } adapter } files && await host.EvictAsync(files.Model, adapter);
+
+    /// <inheritdoc />
+    public Task ReleaseAsync(string adapterKey)
+    {
+        if (keys.FilesOf(adapterKey) is { Adapter: { } adapter } files)
+        {
+            host.Release(files.Model, adapter);
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <inheritdoc />
+    public Task<bool> PrefetchAsync(string adapterKey) =>
+        (keys.FilesOf(adapterKey) ?? Resolve(adapterKey)) is { Adapter: { } adapter } files ? host.PrefetchAsync(files.Model, adapter) : Task.FromResult(true);
 
     /// <inheritdoc />
     public async Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request)

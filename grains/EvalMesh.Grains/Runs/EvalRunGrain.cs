@@ -187,6 +187,7 @@ public sealed partial class EvalRunGrain(
             return;
         }
 
+        await ReleaseIfFinishedAsync(state.State.Shards[shardNo]);
         if (!Unfinished().Any())
         {
             await CompleteAsync();
@@ -307,7 +308,30 @@ public sealed partial class EvalRunGrain(
         var free = _residency.Silos.Sum(s => s.Free);
         foreach (var adapter in Unfinished().Select(i => AdapterOf(spec, state.State.Shards[i])).OfType<string>().Where(a => !running.Contains(a)).Distinct().Take(free))
         {
-            _ = router.PrefetchAsync(adapter).ContinueWith(t => LogPrefetchFailed(t.Exception!, RunId, adapter), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+            _ = router.PrefetchAsync(adapter).ContinueWith(t => LogAdapterHintFailed(t.Exception!, RunId, "prefetching", adapter), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
+    }
+
+    /// <summary>
+    /// Once no unfinished shard needs a finished shard's adapter, the directory is told the run is done with it, so
+    /// that it, not an adapter still to be used, makes room for the next shards' loads (which are placed after this).
+    /// </summary>
+    private async Task ReleaseIfFinishedAsync(ShardPlan finished)
+    {
+        var spec = state.State.Spec!;
+        if (spec.Schedule == "fifo" || AdapterOf(spec, finished) is not { } adapter || Unfinished().Any(i => AdapterOf(spec, state.State.Shards[i]) == adapter))
+        {
+            return;
+        }
+
+        try
+        {
+            await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).ReleaseAsync(adapter);
+        }
+        catch (Exception ex)
+        {
+            // Only a hint: without it the adapter ages out of the cache by itself.
+            LogAdapterHintFailed(ex, RunId, "releasing", adapter);
         }
     }
 
@@ -418,8 +442,8 @@ public sealed partial class EvalRunGrain(
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} completed: {Cells} cells")]
     private partial void LogCompleted(string runId, int cells);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Run {RunId}: prefetching adapter {Adapter} failed")]
-    private partial void LogPrefetchFailed(Exception exception, string runId, string adapter);
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Run {RunId}: {Action} adapter {Adapter} failed")]
+    private partial void LogAdapterHintFailed(Exception exception, string runId, string action, string adapter);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: shard {Shard} could not be reached; retrying on the next tick")]
     private partial void LogDispatchFailed(Exception exception, string runId, int shard);

@@ -99,12 +99,12 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         }
     }
 
-    /// <summary>How often an adapter has been asked for lately (see <see cref="AdapterFrequency"/>).</summary>
-    public int FrequencyOf(string model, string adapter)
+    /// <summary>Forgets how often an adapter was asked for, so that it is the first to make room (a run is done with it).</summary>
+    public void Release(string model, string adapter)
     {
         lock (_entries)
         {
-            return _frequency.Of(FrequencyKey((model, adapter)));
+            _frequency.Forget(FrequencyKey((Path.GetFullPath(model), Path.GetFullPath(adapter))));
         }
     }
 

@@ -43,6 +43,9 @@ public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
         }
     }
 
+    /// <summary>Forgets an adapter's count, so that it is the first candidate to evict.</summary>
+    public void Forget(string key) => _counts.Remove(key);
+
     /// <summary>An adapter's current count (0 when never or long ago asked for).</summary>
     public int Of(string key) => _counts.GetValueOrDefault(key);
 

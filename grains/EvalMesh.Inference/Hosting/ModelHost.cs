@@ -49,7 +49,12 @@ public sealed partial class ModelHost : IDisposable
         _adapters = new AdapterCache(_options);
 
         // An adapter is only evicted when no sequence holds it, so its context is idle and can go with it.
-        _adapters.Evicting += (model, adapter) => Close((model, adapter));
+        _adapters.Evicting += (model, adapter) =>
+        {
+            Close((model, adapter));
+            ResidencyChanged?.Invoke();
+        };
+        _adapters.Loaded += (_, _) => ResidencyChanged?.Invoke();
         _scheduler = new Thread(Run) { IsBackground = true, Name = "evalmesh-model-host" };
         _scheduler.Start();
     }
@@ -66,6 +71,9 @@ public sealed partial class ModelHost : IDisposable
         add => _adapters.Loaded += value;
         remove => _adapters.Loaded -= value;
     }
+
+    /// <summary>Raised when an adapter is loaded, evicted or released, so that the cluster can be told at once.</summary>
+    public event Action? ResidencyChanged;
 
     /// <summary>The adapters loaded now.</summary>
     public IReadOnlyList<ResidentAdapter> ResidentAdapters => _adapters.Resident;
@@ -106,6 +114,13 @@ public sealed partial class ModelHost : IDisposable
     /// <summary>Unloads an adapter now unless a request is using it; returns whether it was unloaded.</summary>
     public Task<bool> EvictAsync(string model, string adapter, CancellationToken cancellationToken = default) =>
         RunOnSchedulerAsync(() => _adapters.Evict(model, adapter), cancellationToken);
+
+    /// <summary>Marks an adapter as no longer needed by whoever asked for it lately: it is the first to make room.</summary>
+    public void Release(string model, string adapter)
+    {
+        _adapters.Release(model, adapter);
+        ResidencyChanged?.Invoke();
+    }
 
     /// <summary>Requests waiting or running per base model and adapter (null for the base alone).</summary>
     public Task<IReadOnlyDictionary<(string Model, string? Adapter), int>> GetQueueDepthsAsync(CancellationToken cancellationToken = default) =>
