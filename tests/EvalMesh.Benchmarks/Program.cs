@@ -8,6 +8,7 @@ return args.FirstOrDefault() switch
     "inference" => await InferenceBenchmark.RunAsync(args[1..]),
     "routing" => await RoutingBenchmark.RunAsync(args[1..]),
     "eval-routing" => await EvalRoutingBenchmark.RunAsync(),
+    "routing-sim" => RoutingSimulation.Run(),
     _ => RunBenchmarkDotNet(args),
 };
 
