@@ -131,6 +131,28 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task FullCache_EvictsTheLeastUsedAdapter_AndAReleasedOneFirst()
+    {
+        using var host = TinyModelFixture.Host(o => o.MaxAdapters = 2);
+        var (popular, rare, cold) = (tiny.Files.Adapters[0], tiny.Files.Adapters[1], tiny.Files.Adapters[2]);
+        foreach (var adapter in new[] { popular, popular, popular, rare, popular })
+        {
+            await host.InferAsync(Request(adapter, Prompts[0], maxTokens: 1), Token);
+        }
+
+        // The rare adapter was used more recently than the popular one's first uses, but less often: it makes room.
+        await host.PrefetchAsync(tiny.Model, cold, Token);
+        Assert.True(host.IsResident(tiny.Model, popular));
+        Assert.False(host.IsResident(tiny.Model, rare));
+
+        // Once released, the popular adapter is the first to go.
+        host.Release(tiny.Model, popular);
+        await host.PrefetchAsync(tiny.Model, rare, Token);
+        Assert.False(host.IsResident(tiny.Model, popular));
+        Assert.True(host.IsResident(tiny.Model, cold));
+    }
+
+    [Fact]
     public async Task CorruptAdapter_FailsWithItsTypedError_AndTheHostKeepsServing()
     {
         using var host = TinyModelFixture.Host();
