@@ -61,6 +61,19 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_ArePrometheusText_WithOrleansAndProcessMeters_AndNoPrivateDiagnostics()
+    {
+        await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny"), Token);
+        var response = await _silo.Http.GetAsync("/metrics", Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
+        var text = await response.Content.ReadAsStringAsync(Token);
+        Assert.Contains("\nprocess_cpu_seconds_total ", text, StringComparison.Ordinal);
+        Assert.Matches(@"\nmicrosoft_orleans_orleans_catalog_activations(\{[^}]*\})? [1-9]", text);
+        Assert.DoesNotContain("private_internaldiagnostics", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Streaming_SendsServerSentEventsThatAddUpToTheAnswer()
     {
         var whole = await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny"), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
