@@ -137,6 +137,13 @@ public sealed class GatewayTests : IAsyncLifetime
         var lines = (await _silo.Http.GetStringAsync($"/api/runs/{id}/results", Token)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(5, lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
 
+        // The silo's metrics count the stored cells by outcome, format and endpoint.
+        var metrics = (await _silo.Http.GetStringAsync("/metrics", Token)).Split('\n');
+        var cells = metrics.Where(l => l.StartsWith("evalmesh_cells_total{", StringComparison.Ordinal) && l.Contains("endpoint=\"echo\"", StringComparison.Ordinal) && l.Contains("format=\"csv\"", StringComparison.Ordinal));
+        Assert.Equal(5, cells.Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
+        Assert.Contains(metrics, l => l.StartsWith("evalmesh_prompt_tokens_total{", StringComparison.Ordinal) && l.Contains("tokenizer=\"o200k_base\"", StringComparison.Ordinal));
+        Assert.Contains(metrics, l => l.StartsWith("evalmesh_cell_latency_seconds_bucket{", StringComparison.Ordinal));
+
         var bad = await _silo.Http.PostAsync("/api/runs", new StringContent(config.Replace("formats: [csv]", "formats: [csvv]")), Token);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("unknown format 'csvv'", (await bad.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("detail").GetString());

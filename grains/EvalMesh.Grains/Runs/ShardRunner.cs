@@ -232,6 +232,7 @@ public sealed partial class ShardRunner : IDisposable
             foreach (var result in batch)
             {
                 Count(result);
+                EvalMetrics.Stored(result);
             }
 
             batch.Clear();
