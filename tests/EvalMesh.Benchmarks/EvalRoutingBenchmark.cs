@@ -81,11 +81,8 @@ internal static class EvalRoutingBenchmark
 
         var watch = Stopwatch.StartNew();
         var started = await cluster.Client.StartRunAsync(config);
-        RunStatus status;
-        while (!(status = await cluster.Client.GetRunAsync(started.RunId)).IsFinished)
-        {
-            await Task.Delay(100);
-        }
+        RunStatus status = null!;
+        await Poll.UntilAsync(async () => (status = await cluster.Client.GetRunAsync(started.RunId)).IsFinished, TimeSpan.FromMinutes(10), $"the {schedule} run to finish");
 
         var seconds = watch.Elapsed.TotalSeconds;
         var pairs = new HashSet<(string, string?)>();
@@ -99,8 +96,6 @@ internal static class EvalRoutingBenchmark
             pairs.Add((result.Endpoint, result.Silo));
         }
 
-        await Task.Delay(300); // every silo reports its counters after the last request
-        var residency = await cluster.Client.GetResidencyAsync();
-        return (status.Total, residency.Silos.Sum(s => s.Adapters.Sum(a => a.Loads)), pairs.Count, seconds);
+        return (status.Total, await ClusterLoads.AfterAsync(cluster.Client, Silos), pairs.Count, seconds);
     }
 }

@@ -1,3 +1,4 @@
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using EvalMesh.Benchmarks;
 
@@ -14,6 +15,8 @@ return args.FirstOrDefault() switch
 
 static int RunBenchmarkDotNet(string[] args)
 {
-    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    // Reports go beside the build output, not into the folder the command was started from.
+    var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
+    BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args, config);
     return 0;
 }

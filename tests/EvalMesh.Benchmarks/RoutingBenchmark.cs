@@ -91,22 +91,7 @@ internal static class RoutingBenchmark
         }));
         var seconds = watch.Elapsed.TotalSeconds;
 
-        // Loads as the silos count them, once every silo has reported after the last request.
-        var client = cluster.Client;
-        var deadline = DateTime.UtcNow.AddSeconds(5);
-        long loads;
-        do
-        {
-            await Task.Delay(200);
-            var snapshot = await client.GetResidencyAsync();
-            loads = snapshot.Silos.Sum(s => s.Adapters.Sum(a => a.Loads));
-            if (snapshot.Silos.Count == Silos && snapshot.Silos.All(s => s.At > DateTimeOffset.UtcNow.AddMilliseconds(-150)))
-            {
-                break;
-            }
-        }
-        while (DateTime.UtcNow < deadline);
-
+        var loads = await ClusterLoads.AfterAsync(cluster.Client, Silos);
         var sorted = latencies.Order().ToArray();
         return new Outcome(policy, loads, 1 - ((double)loads / trace.Length), sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.95)], seconds);
     }
