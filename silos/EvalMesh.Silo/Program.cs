@@ -8,9 +8,15 @@ if (!builder.AddEvalMeshSilo(args))
     return 2;
 }
 
-// Prometheus metrics at /metrics: process and .NET runtime figures and every System.Diagnostics.Metrics meter,
-// Orleans' own included, except the runtime's private diagnostics.
-Metrics.ConfigureMeterAdapter(o => o.InstrumentFilterPredicate = instrument => !instrument.Meter.Name.StartsWith("Private.", StringComparison.Ordinal));
+// Prometheus metrics at /metrics: EvalMesh's own, process figures, and every System.Diagnostics.Metrics meter (Orleans,
+// ASP.NET Core, HttpClient) but the runtime's: its instrument names break Prometheus' naming rules, and prometheus-net's
+// process figures cover it. prometheus-net would start listening to meters at the first scrape, losing what was counted
+// before it, so the adapter starts here; the legacy EventCounters are left out.
+Metrics.SuppressDefaultMetrics(new SuppressDefaultMetricOptions { SuppressEventCounters = true, SuppressMeters = true, SuppressDebugMetrics = true });
+using var meters = MeterAdapter.StartListening(new MeterAdapterOptions
+{
+    InstrumentFilterPredicate = instrument => instrument.Meter.Name != "System.Runtime" && !instrument.Meter.Name.StartsWith("Private.", StringComparison.Ordinal),
+});
 
 var app = builder.Build();
 app.MapHealthChecks("/healthz");

@@ -95,7 +95,6 @@ public static class EvalMeshSilo
         services.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
         services.AddSingleton<ResidencyView>();
         services.AddSingleton<AdapterKeys>();
-        services.AddSingleton<RoutingCounters>();
         services.AddSingleton(sp => new AdapterRouter(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<ResidencyReporter>();
         services.AddSingleton<RunInputs>();

@@ -9,7 +9,7 @@ namespace EvalMesh.Grains.Routing;
 /// from the directory (passed in the request context), the home in this silo's view of the directory, or the same
 /// policy the directory uses, applied to that view.
 /// </summary>
-internal sealed partial class AdapterAffinityPlacementDirector(ResidencyView view, RoutingCounters counters, ILogger<AdapterAffinityPlacementDirector> logger) : IPlacementDirector
+internal sealed partial class AdapterAffinityPlacementDirector(ResidencyView view, ILogger<AdapterAffinityPlacementDirector> logger) : IPlacementDirector
 {
     private readonly Random _random = new();
 
@@ -36,7 +36,7 @@ internal sealed partial class AdapterAffinityPlacementDirector(ResidencyView vie
             }
         }
 
-        counters.Activated(decision.Reason);
+        RoutingMetrics.Activated(decision.Reason);
         LogPlaced(hostKey, decision.Silo, decision.Reason);
         return Task.FromResult(byName[decision.Silo]);
     }

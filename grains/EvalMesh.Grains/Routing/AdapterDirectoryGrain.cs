@@ -14,7 +14,6 @@ namespace EvalMesh.Grains.Routing;
 public sealed partial class AdapterDirectoryGrain(
     IClusterMembershipService membership,
     IOptions<AdapterAffinityPlacementOptions> options,
-    RoutingCounters counters,
     TimeProvider time,
     ILogger<AdapterDirectoryGrain> logger) : Grain, IAdapterDirectoryGrain
 {
@@ -41,7 +40,6 @@ public sealed partial class AdapterDirectoryGrain(
         {
             var replicas = _replicas.Replicas.GetValueOrDefault(adapter, 1);
             LogReplicas(adapter, replicas);
-            counters.ReplicaChanged(adapter, replicas);
 
             // A retired replica's home is forgotten; its grain idles out.
             foreach (var retired in _homes.Keys.Where(k => ReplicaKey.AdapterOf(k) == adapter && ReplicaKey.NumberOf(k) > replicas).ToList())
@@ -50,6 +48,8 @@ public sealed partial class AdapterDirectoryGrain(
             }
         }
 
+        RoutingMetrics.SetReplicas(_reports.Values.SelectMany(r => r.Adapters).Where(a => a.Resident).Select(a => a.Key).Distinct(StringComparer.Ordinal)
+            .ToDictionary(a => a, a => _replicas.Replicas.GetValueOrDefault(a, 1), StringComparer.Ordinal));
         _version++;
         return Task.CompletedTask;
     }
@@ -79,7 +79,7 @@ public sealed partial class AdapterDirectoryGrain(
         }
 
         _version++;
-        counters.Placed(decision.Reason);
+        RoutingMetrics.Placed(decision.Reason);
         LogAssigned(hostKey, decision.Silo, decision.Reason);
         return Task.FromResult(decision);
     }
@@ -104,7 +104,7 @@ public sealed partial class AdapterDirectoryGrain(
         _version++;
         if (silo != here)
         {
-            counters.Placed("follow");
+            RoutingMetrics.Placed("follow");
             LogFollowed(adapterKey, here, silo);
         }
 

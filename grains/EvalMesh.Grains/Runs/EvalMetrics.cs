@@ -5,11 +5,14 @@ namespace EvalMesh.Grains.Runs;
 
 /// <summary>
 /// Eval metrics, exported at a silo's <c>/metrics</c>: cells stored by outcome, format and endpoint, their latency, and
-/// their prompt tokens by format and tokenizer. Labels are bounded (a run's formats, endpoints and tokenizers); no
-/// prompt, output or cell id ever becomes one.
+/// their prompt tokens by format and tokenizer (from the silos running the shards); runs by state and the progress of
+/// unfinished runs (from the run index, so only the index's silo exports them). Labels are bounded (a run's formats,
+/// endpoints and tokenizers; run ids only while a run is unfinished); no prompt, output or cell id ever becomes one.
 /// </summary>
 internal static class EvalMetrics
 {
+    private static readonly string[] Outcomes = ["pass", "fail", "error"];
+
     private static readonly Counter Cells = Metrics.CreateCounter(
         "evalmesh_cells_total", "Cells stored, by outcome (pass, fail, error), format and endpoint.", "outcome", "format", "endpoint");
 
@@ -21,20 +24,62 @@ internal static class EvalMetrics
     private static readonly Counter PromptTokens = Metrics.CreateCounter(
         "evalmesh_prompt_tokens_total", "Prompt tokens of stored cells, by format and tokenizer.", "format", "tokenizer");
 
+    private static readonly Gauge Runs = Metrics.CreateGauge(
+        "evalmesh_runs", "Runs by state (pending, running, completed, failed, cancelled).", "state");
+
+    private static readonly Gauge RunCells = Metrics.CreateGauge(
+        "evalmesh_run_cells", "Cells of each unfinished run: done (with a result) and planned (the whole matrix).", "run", "state");
+
+    private static readonly HashSet<string> Unfinished = new(StringComparer.Ordinal);
+
     /// <summary>Records a cell once it is stored.</summary>
     public static void Stored(CellResult result)
     {
         var outcome = result.Outcome switch
         {
-            CellOutcome.Passed => "pass",
-            CellOutcome.Failed => "fail",
-            _ => "error",
+            CellOutcome.Passed => Outcomes[0],
+            CellOutcome.Failed => Outcomes[1],
+            _ => Outcomes[2],
         };
-        Cells.WithLabels(outcome, result.Format, result.Endpoint).Inc();
+        // Every outcome's series exists from a format and endpoint's first cell, so that ratios and sums have no gaps.
+        foreach (var each in Outcomes)
+        {
+            Cells.WithLabels(each, result.Format, result.Endpoint).Inc(each == outcome ? 1 : 0);
+        }
+
         CellLatency.WithLabels(result.Format, result.Endpoint).Observe(result.LatencyMs / 1000);
         foreach (var (tokenizer, tokens) in result.PromptTokens)
         {
             PromptTokens.WithLabels(result.Format, tokenizer).Inc(tokens);
         }
     }
+
+    /// <summary>Publishes the run index: counts by state, and each unfinished run's progress (finished runs are dropped).</summary>
+    public static void Indexed(IReadOnlyCollection<RunStatus> runs)
+    {
+        foreach (var state in Enum.GetValues<RunState>())
+        {
+            Runs.WithLabels(Label(state)).Set(runs.Count(r => r.State == state));
+        }
+
+        lock (Unfinished)
+        {
+            var open = runs.Where(r => !r.IsFinished).ToDictionary(r => r.RunId, StringComparer.Ordinal);
+            foreach (var finished in Unfinished.Where(id => !open.ContainsKey(id)).ToList())
+            {
+                RunCells.RemoveLabelled(finished, "done");
+                RunCells.RemoveLabelled(finished, "planned");
+                Unfinished.Remove(finished);
+            }
+
+            foreach (var (id, run) in open)
+            {
+                RunCells.WithLabels(id, "done").Set(run.Completed);
+                RunCells.WithLabels(id, "planned").Set(run.Total);
+                Unfinished.Add(id);
+            }
+        }
+    }
+
+    private static string Label(RunState state) => state.ToString().ToLowerInvariant();
 }

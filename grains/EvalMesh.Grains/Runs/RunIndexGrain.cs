@@ -10,7 +10,7 @@ public sealed class RunIndexState
     [Id(0)] public Dictionary<string, RunStatus> Runs { get; set; } = new(StringComparer.Ordinal);
 }
 
-/// <summary>The list of runs, so that <c>evalmesh runs</c> and <c>GET /api/runs</c> can answer.</summary>
+/// <summary>The list of runs, so that <c>evalmesh runs</c> and <c>GET /api/runs</c> can answer; its silo exports the run metrics.</summary>
 public sealed class RunIndexGrain([PersistentState("runs", EvalMeshSilo.StorageName)] IPersistentState<RunIndexState> state) : Grain, IRunIndexGrain
 {
     /// <inheritdoc />
@@ -27,6 +27,14 @@ public sealed class RunIndexGrain([PersistentState("runs", EvalMeshSilo.StorageN
 
         state.State.Runs[status.RunId] = summary;
         await state.WriteStateAsync();
+        EvalMetrics.Indexed(state.State.Runs.Values);
+    }
+
+    /// <inheritdoc />
+    public override Task OnActivateAsync(CancellationToken cancellationToken)
+    {
+        EvalMetrics.Indexed(state.State.Runs.Values);
+        return Task.CompletedTask;
     }
 
     /// <inheritdoc />

@@ -43,6 +43,11 @@ public sealed class OpenAiChatClient : IChatClient
                 ShouldHandle = new PredicateBuilder()
                     .Handle<AttemptFailedException>(e => e.Retryable)
                     .Handle<TimeoutRejectedException>(),
+                OnRetry = args =>
+                {
+                    EndpointMetrics.Retried(options.Name, args.Outcome.Exception is AttemptFailedException failed ? failed.Problem : EndpointProblem.Timeout);
+                    return default;
+                },
                 DelayGenerator = args => ValueTask.FromResult(
                     args.Outcome.Exception is AttemptFailedException { RetryAfter: { } after }
                         ? (TimeSpan?)(after < options.RetryAfterCap ? after : options.RetryAfterCap)
@@ -162,6 +167,7 @@ public sealed class OpenAiChatClient : IChatClient
             var status = (int)response.StatusCode;
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
+                EndpointMetrics.Throttled(_options.Name);
                 throw new AttemptFailedException(EndpointProblem.RateLimited, "HTTP 429", retryable: true, RetryAfter(response));
             }
 

@@ -1,5 +1,6 @@
 using EvalMesh.Inference.Gguf;
 using LLama.Native;
+using Prometheus;
 
 namespace EvalMesh.Inference.Hosting;
 
@@ -40,19 +41,24 @@ public sealed record AdapterCounters
 /// Loaded LoRA adapters, bounded by a byte budget and a count, least recently used first out. An adapter in use is
 /// never unloaded (unloading an adapter that is still attached crashes llama.cpp). Every file is copied to a private
 /// snapshot and validated there before llama.cpp loads it, so a file that changes meanwhile cannot reach it.
-/// Only the model host's scheduler thread calls into it, except for <see cref="Stats"/>.
+/// Only the model host's scheduler thread calls into it, except for <see cref="Stats"/>. Its counts and residency are
+/// also exported as metrics.
 /// </summary>
-internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
+internal sealed class AdapterCache : IDisposable
 {
+    private readonly ModelHostOptions _options;
     private readonly Dictionary<(string Model, string Adapter), Entry> _entries = [];
     private readonly AdapterFrequency _frequency = new();
-    private readonly Dictionary<(string Model, string Adapter), AdapterCounters> _counters = [];
+    private readonly Dictionary<(string Model, string Adapter), Tally> _tallies = [];
     private readonly string _snapshots = Directory.CreateTempSubdirectory($"evalmesh-adapters-{Environment.ProcessId}-").FullName;
     private long _clock;
-    private long _loads;
-    private long _evictions;
-    private long _hits;
-    private long _misses;
+
+    public AdapterCache(ModelHostOptions options)
+    {
+        _options = options;
+        InferenceMetrics.AdapterSlots.Set(options.MaxAdapters);
+        InferenceMetrics.AdapterBudgetBytes.Set(options.AdapterBudgetBytes);
+    }
 
     public event Action<string, string>? Evicting;
 
@@ -64,7 +70,8 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         {
             lock (_entries)
             {
-                return new AdapterCacheStats(_loads, _evictions, _hits, _misses, _entries.Count, _entries.Values.Sum(e => e.Info.Length));
+                var counts = _tallies.Values.Select(t => t.Counts).ToList();
+                return new AdapterCacheStats(counts.Sum(c => c.Loads), counts.Sum(c => c.Evictions), counts.Sum(c => c.Hits), counts.Sum(c => c.Misses), _entries.Count, _entries.Values.Sum(e => e.Info.Length));
             }
         }
     }
@@ -86,7 +93,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
     {
         lock (_entries)
         {
-            return _counters.ToDictionary(p => p.Key, p => p.Value with { });
+            return _tallies.ToDictionary(p => p.Key, p => p.Value.Counts with { });
         }
     }
 
@@ -110,14 +117,20 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
 
     private static string FrequencyKey((string Model, string Adapter) key) => $"{key.Model}|{key.Adapter}";
 
-    private AdapterCounters Counters((string Model, string Adapter) key)
+    private Tally TallyOf((string Model, string Adapter) key)
     {
-        if (!_counters.TryGetValue(key, out var counters))
+        if (!_tallies.TryGetValue(key, out var tally))
         {
-            _counters[key] = counters = new AdapterCounters();
+            _tallies[key] = tally = new Tally(InferenceMetrics.Label(key.Model), InferenceMetrics.Label(key.Adapter));
         }
 
-        return counters;
+        return tally;
+    }
+
+    private void PublishResidency()
+    {
+        InferenceMetrics.AdaptersResident.Set(_entries.Count);
+        InferenceMetrics.AdapterResidentBytes.Set(_entries.Values.Sum(e => e.Info.Length));
     }
 
     /// <summary>The adapter for this base, loading it if needed; release the lease when the request is done.</summary>
@@ -130,15 +143,13 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             _frequency.Touch(FrequencyKey(key));
             if (_entries.TryGetValue(key, out entry))
             {
-                _hits++;
-                Counters(key).Hits++;
+                TallyOf(key).Hit();
                 entry.InUse++;
                 entry.LastUsed = ++_clock;
                 return new Lease(this, entry, wasResident: true);
             }
 
-            _misses++;
-            Counters(key).Misses++;
+            TallyOf(key).Miss();
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -160,15 +171,16 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             throw new InferenceException(InferenceProblem.AdapterLoadFailed, $"{adapterPath}: llama.cpp could not load the adapter");
         }
 
+        var took = System.Diagnostics.Stopwatch.GetElapsedTime(started);
         lock (_entries)
         {
             entry = new Entry(adapter, info, snapshot) { InUse = 1, LastUsed = ++_clock };
             _entries[key] = entry;
-            _loads++;
-            Counters(key).Loads++;
+            TallyOf(key).Load(took);
+            PublishResidency();
         }
 
-        Loaded?.Invoke(key.Item2, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        Loaded?.Invoke(key.Item2, took);
         EvictOverBudget();
         return new Lease(this, entry, wasResident: false);
     }
@@ -186,8 +198,8 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             }
 
             _entries.Remove(key);
-            _evictions++;
-            Counters(key).Evictions++;
+            TallyOf(key).Evict();
+            PublishResidency();
         }
 
         Evicting?.Invoke(key.Item1, key.Item2);
@@ -204,21 +216,21 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             KeyValuePair<(string, string), Entry> victim;
             lock (_entries)
             {
-                var overCount = _entries.Count > options.MaxAdapters;
-                var overBytes = _entries.Values.Sum(e => e.Info.Length) > options.AdapterBudgetBytes;
+                var overCount = _entries.Count > _options.MaxAdapters;
+                var overBytes = _entries.Values.Sum(e => e.Info.Length) > _options.AdapterBudgetBytes;
                 var idle = _entries.Where(e => e.Value.InUse == 0).ToList();
                 if (!(overCount || overBytes) || idle.Count == 0)
                 {
                     return;
                 }
 
-                var chosen = options.Eviction == "lru"
+                var chosen = _options.Eviction == "lru"
                     ? FrequencyKey(idle.MinBy(e => e.Value.LastUsed).Key)
                     : _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)));
                 victim = idle.First(e => FrequencyKey(e.Key) == chosen);
                 _entries.Remove(victim.Key);
-                _evictions++;
-                Counters(victim.Key).Evictions++;
+                TallyOf(victim.Key).Evict();
+                PublishResidency();
             }
 
             Evicting?.Invoke(victim.Key.Item1, victim.Key.Item2);
@@ -245,6 +257,7 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
             }
 
             _entries.Clear();
+            PublishResidency();
         }
 
         Directory.Delete(_snapshots, recursive: true);
@@ -304,6 +317,43 @@ internal sealed class AdapterCache(ModelHostOptions options) : IDisposable
         public int InUse { get; set; }
 
         public long LastUsed { get; set; }
+    }
+
+    /// <summary>One adapter's counts, kept here and in the metrics.</summary>
+    private sealed class Tally(string model, string adapter)
+    {
+        private readonly Counter.Child _loads = InferenceMetrics.AdapterLoads.WithLabels(model, adapter);
+        private readonly Counter.Child _evictions = InferenceMetrics.AdapterEvictions.WithLabels(model, adapter);
+        private readonly Counter.Child _hits = InferenceMetrics.AdapterHits.WithLabels(model, adapter);
+        private readonly Counter.Child _misses = InferenceMetrics.AdapterMisses.WithLabels(model, adapter);
+        private readonly Histogram.Child _loadDuration = InferenceMetrics.AdapterLoadDuration.WithLabels(model);
+
+        public AdapterCounters Counts { get; } = new();
+
+        public void Load(TimeSpan took)
+        {
+            Counts.Loads++;
+            _loads.Inc();
+            _loadDuration.Observe(took.TotalSeconds);
+        }
+
+        public void Evict()
+        {
+            Counts.Evictions++;
+            _evictions.Inc();
+        }
+
+        public void Hit()
+        {
+            Counts.Hits++;
+            _hits.Inc();
+        }
+
+        public void Miss()
+        {
+            Counts.Misses++;
+            _misses.Inc();
+        }
     }
 
     /// <summary>A request's hold on an adapter: while held, the adapter cannot be evicted.</summary>

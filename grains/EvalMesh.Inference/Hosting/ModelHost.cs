@@ -180,6 +180,8 @@ public sealed partial class ModelHost : IDisposable
         while (true)
         {
             var busy = _contexts.Values.Where(c => c.Active.Count > 0).ToList();
+            InferenceMetrics.Queue.WithLabels("waiting").Set(_queue.Count);
+            InferenceMetrics.Queue.WithLabels("running").Set(busy.Sum(c => c.Active.Count));
             if (busy.Count == 0 && _queue.Count == 0 && !_work.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
             {
                 break;
@@ -377,7 +379,7 @@ public sealed partial class ModelHost : IDisposable
             reused = context.EnsurePrefix(prefix, _options.BatchSize);
             if (!reused)
             {
-                Interlocked.Add(ref _promptTokensDecoded, prefix.Length);
+                CountPromptTokens(model, prefix.Length);
             }
         }
 
@@ -417,12 +419,15 @@ public sealed partial class ModelHost : IDisposable
         var budget = _options.BatchSize;
         var sampling = new List<Sequence>();
         var promptTokens = 0;
+        var sequences = 0;
         foreach (var sequence in context.Active)
         {
             if (budget == 0)
             {
                 break;
             }
+
+            sequences++;
 
             var last = sequence.Remaining <= budget;
             var tokens = sequence.Take(budget, out var position);
@@ -442,8 +447,9 @@ public sealed partial class ModelHost : IDisposable
 
         context.Decode(_batch);
         Interlocked.Increment(ref _decodeCalls);
-        Interlocked.Add(ref _promptTokensDecoded, promptTokens);
+        CountPromptTokens(context.Model, promptTokens);
         Interlocked.Add(ref _tokensGenerated, sampling.Count);
+        InferenceMetrics.BatchSequences.Observe(sequences);
         var vocabulary = context.Model.Weights.Vocab;
         var (eos, eot) = (vocabulary.EOS, vocabulary.EOT);
         foreach (var sequence in sampling)
@@ -461,6 +467,12 @@ public sealed partial class ModelHost : IDisposable
                 sequence.Pending.Complete(sequence.Result(reason));
             }
         }
+    }
+
+    private void CountPromptTokens(LoadedModel model, int tokens)
+    {
+        Interlocked.Add(ref _promptTokensDecoded, tokens);
+        InferenceMetrics.PromptTokens.WithLabels(InferenceMetrics.Label(model.Info.Path)).Inc(tokens);
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Loaded model {Path} ({Bytes} bytes)")]

@@ -1,9 +1,12 @@
+using System.Diagnostics;
+
 namespace EvalMesh.Inference.Hosting;
 
-/// <summary>A request waiting for, or in, the scheduler, with the task its caller awaits.</summary>
+/// <summary>A request waiting for, or in, the scheduler, with the task its caller awaits; its end is counted in the metrics.</summary>
 internal sealed class PendingRequest(InferenceRequest request, CancellationToken cancellationToken)
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _arrived = Stopwatch.GetTimestamp();
 
     public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
 
@@ -18,9 +21,23 @@ internal sealed class PendingRequest(InferenceRequest request, CancellationToken
 
     public bool SameGroup(PendingRequest other) => Request.Model == other.Request.Model && Request.Adapter == other.Request.Adapter;
 
-    public void Complete(InferenceResult result) => _completion.TrySetResult(result);
+    public void Complete(InferenceResult result)
+    {
+        if (_completion.TrySetResult(result))
+        {
+            var (model, adapter) = (InferenceMetrics.Label(Request.Model), InferenceMetrics.Label(Request.Adapter));
+            InferenceMetrics.RequestDuration.WithLabels(model, adapter).Observe(Stopwatch.GetElapsedTime(_arrived).TotalSeconds);
+            InferenceMetrics.GeneratedTokens.WithLabels(model, adapter).Inc(result.CompletionTokens);
+        }
+    }
 
-    public void Fail(Exception exception) => _completion.TrySetException(exception);
+    public void Fail(Exception exception)
+    {
+        if (_completion.TrySetException(exception))
+        {
+            InferenceMetrics.Errors.WithLabels(InferenceMetrics.ErrorKind(exception)).Inc();
+        }
+    }
 
     public void Cancel() => _completion.TrySetCanceled(cancellationToken);
 }

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using EvalMesh.Abstractions;
 using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Hosting;
 
 namespace EvalMesh.Silo.Apis;
 
@@ -66,6 +67,11 @@ internal static class OpenAiGateway
         try
         {
             reply = await router.InferAsync(AdapterHostKey.FromModelName(request.Model), new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop), context.RequestAborted);
+        }
+        catch (InferenceException ex) when (ex.Problem == InferenceProblem.ContextOverflow)
+        {
+            await Error(context, 400, ex.Message, "invalid_request_error", "messages", "context_length_exceeded");
+            return;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

@@ -1,0 +1,46 @@
+using Prometheus;
+
+namespace EvalMesh.Grains.Routing;
+
+/// <summary>
+/// Routing metrics, exported at a silo's <c>/metrics</c>: placement decisions by who made them and why, and the replica
+/// count of each adapter resident somewhere (from the directory, so only the directory's silo exports it).
+/// </summary>
+internal static class RoutingMetrics
+{
+    private static readonly Counter Decisions = Metrics.CreateCounter(
+        "evalmesh_routing_decisions_total",
+        "Placement decisions, by decider (directory: a home or a load; director: an activation) and reason (resident, free, evict, follow, home, ...).",
+        "decider",
+        "reason");
+
+    private static readonly Gauge Replicas = Metrics.CreateGauge(
+        "evalmesh_adapter_replicas", "Replicas an adapter's requests are spread over (1 unless it is hot), for each adapter resident somewhere.", "adapter");
+
+    private static readonly HashSet<string> Exported = new(StringComparer.Ordinal);
+
+    /// <summary>Counts a home or load chosen by the directory.</summary>
+    public static void Placed(string reason) => Decisions.WithLabels("directory", reason).Inc();
+
+    /// <summary>Counts an adapter-host activation placed by a silo's director.</summary>
+    public static void Activated(string reason) => Decisions.WithLabels("director", reason).Inc();
+
+    /// <summary>Sets the replica counts; adapters no longer resident anywhere are dropped.</summary>
+    public static void SetReplicas(IReadOnlyDictionary<string, int> replicas)
+    {
+        lock (Exported)
+        {
+            foreach (var gone in Exported.Where(a => !replicas.ContainsKey(a)).ToList())
+            {
+                Replicas.RemoveLabelled(gone);
+                Exported.Remove(gone);
+            }
+
+            foreach (var (adapter, count) in replicas)
+            {
+                Replicas.WithLabels(adapter).Set(count);
+                Exported.Add(adapter);
+            }
+        }
+    }
+}
