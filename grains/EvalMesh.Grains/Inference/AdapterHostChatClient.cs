@@ -8,51 +8,19 @@ namespace EvalMesh.Grains.Inference;
 /// A llama endpoint seen from anywhere in the cluster: an <see cref="IChatClient"/> that calls the endpoint's adapter
 /// host through the <see cref="AdapterRouter"/> (which places it by adapter affinity and rides out a silo's death).
 /// </summary>
-public sealed class AdapterHostChatClient(AdapterRouter router, string hostKey) : IChatClient
+public sealed class AdapterHostChatClient(AdapterRouter router, string hostKey) : WholeAnswerChatClient
 {
     /// <summary>ChatResponse.AdditionalProperties key: the silo that served the request.</summary>
     public const string SiloKey = "evalmesh.silo";
 
     /// <inheritdoc />
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var prefix = options?.AdditionalProperties?.TryGetValue(LlamaChatClient.PrefixLengthKey, out var value) == true ? Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture) : 0;
-        var call = new InferenceCall(
-            ChatPrompt.Render(messages),
-            prefix,
-            options?.MaxOutputTokens ?? 32,
-            options?.Temperature ?? 0,
-            (int)(options?.Seed ?? 0),
-            options?.StopSequences is { Count: > 0 } stop ? [.. stop] : null);
+        var (prefix, generation) = HostSettings(options);
+        var call = new InferenceCall(ChatPrompt.Render(messages), prefix, generation.MaxTokens, generation.Temperature, generation.Seed, generation.Stop);
         var reply = await router.InferAsync(hostKey, call, cancellationToken).ConfigureAwait(false);
-        return new ChatResponse(new ChatMessage(ChatRole.Assistant, reply.Text))
-        {
-            FinishReason = reply.FinishReason == "length" ? ChatFinishReason.Length : ChatFinishReason.Stop,
-            Usage = new UsageDetails { InputTokenCount = reply.PromptTokens, OutputTokenCount = reply.CompletionTokens, TotalTokenCount = reply.PromptTokens + reply.CompletionTokens },
-            AdditionalProperties = new AdditionalPropertiesDictionary
-            {
-                [SiloKey] = reply.Silo,
-                [LlamaChatClient.AdapterResidentKey] = reply.AdapterWasResident,
-                [LlamaChatClient.PrefixReusedKey] = reply.PrefixReused,
-            },
-        };
-    }
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        foreach (var update in response.ToChatResponseUpdates())
-        {
-            yield return update;
-        }
-    }
-
-    /// <inheritdoc />
-    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType?.IsInstanceOfType(this) == true ? this : null;
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
+        var response = HostResponse(reply.Text, reply.FinishReason, reply.PromptTokens, reply.CompletionTokens, reply.AdapterWasResident, reply.PrefixReused);
+        response.AdditionalProperties![SiloKey] = reply.Silo;
+        return response;
     }
 }

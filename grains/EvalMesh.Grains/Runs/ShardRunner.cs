@@ -178,7 +178,7 @@ public sealed partial class ShardRunner : IDisposable
             MaxOutputTokens = endpoint.MaxTokens,
             Temperature = (float)endpoint.Temperature,
             Seed = cell.Repeat,
-            AdditionalProperties = new AdditionalPropertiesDictionary { [LlamaChatClient.PrefixLengthKey] = prompt.Head.Length },
+            AdditionalProperties = new AdditionalPropertiesDictionary { [WholeAnswerChatClient.PrefixLengthKey] = prompt.Head.Length },
         };
         var started = Stopwatch.GetTimestamp();
         ChatResponse response;

@@ -14,9 +14,10 @@ namespace EvalMesh.Inference.Endpoints;
 /// <c>openai</c>: any OpenAI-compatible chat-completions API. Each attempt has a timeout; 429, 5xx, timeouts, dropped
 /// connections and malformed bodies are retried with exponential backoff that honours <c>Retry-After</c>; a request
 /// the endpoint rejects (other 4xx) is not retried. When the retries run out the call throws
-/// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer.
+/// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer. Answers are fetched
+/// whole (with their retries), as evals score whole answers.
 /// </summary>
-public sealed class OpenAiChatClient : IChatClient
+public sealed class OpenAiChatClient : WholeAnswerChatClient
 {
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly HttpClient _http;
@@ -61,7 +62,7 @@ public sealed class OpenAiChatClient : IChatClient
     public OpenAiEndpointOptions Options => _options;
 
     /// <inheritdoc />
-    public async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var body = RequestBody(messages, options);
@@ -82,25 +83,6 @@ public sealed class OpenAiChatClient : IChatClient
         {
             throw new EndpointException(_options.Name, EndpointProblem.Timeout, $"no answer within {_options.AttemptTimeout.TotalSeconds:0.##} s", attempts, ex);
         }
-    }
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        // Evals score whole answers, so the response is fetched whole (with its retries) and handed out as updates.
-        var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
-        foreach (var update in response.ToChatResponseUpdates())
-        {
-            yield return update;
-        }
-    }
-
-    /// <inheritdoc />
-    public object? GetService(Type serviceType, object? serviceKey = null) => serviceType?.IsInstanceOfType(this) == true ? this : null;
-
-    /// <inheritdoc />
-    public void Dispose()
-    {
     }
 
     private string RequestBody(IEnumerable<ChatMessage> messages, ChatOptions? options)

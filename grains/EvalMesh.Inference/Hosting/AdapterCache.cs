@@ -133,6 +133,23 @@ internal sealed class AdapterCache : IDisposable
         InferenceMetrics.AdapterResidentBytes.Set(_entries.Values.Sum(e => e.Info.Length));
     }
 
+    /// <summary>Counts a request served with an adapter: a hit if the adapter was loaded when it started, else a miss.</summary>
+    public void Served(string model, string adapter, bool wasResident)
+    {
+        lock (_entries)
+        {
+            var tally = TallyOf((model, adapter));
+            if (wasResident)
+            {
+                tally.Hit();
+            }
+            else
+            {
+                tally.Miss();
+            }
+        }
+    }
+
     /// <summary>The adapter for this base, loading it if needed; release the lease when the request is done.</summary>
     public Lease Acquire(LoadedModel model, string adapterPath)
     {
@@ -143,13 +160,10 @@ internal sealed class AdapterCache : IDisposable
             _frequency.Touch(FrequencyKey(key));
             if (_entries.TryGetValue(key, out entry))
             {
-                TallyOf(key).Hit();
                 entry.InUse++;
                 entry.LastUsed = ++_clock;
                 return new Lease(this, entry, wasResident: true);
             }
-
-            TallyOf(key).Miss();
         }
 
         var started = System.Diagnostics.Stopwatch.GetTimestamp();

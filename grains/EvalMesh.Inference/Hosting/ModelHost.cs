@@ -297,6 +297,10 @@ public sealed partial class ModelHost : IDisposable
                 if (TryAdmit(context, pending, wasResident))
                 {
                     _queue.Remove(pending);
+                    if (key.Adapter is { } served)
+                    {
+                        _adapters.Served(context.Model.Info.Path, served, wasResident);
+                    }
                 }
             }
             catch (Exception ex) when (ex is GgufException or InferenceException or IOException or UnauthorizedAccessException)
