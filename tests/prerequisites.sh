@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests need (real servers, not stand-ins), only those missing, with one apt update.
+# Installs what the tests need (real servers, not stand-ins; packages pinned by lock files), only what is missing:
+# system packages with one apt update, and the Node.js packages of the deployment tests' schema validator.
 set -euo pipefail
-declare -A needs=([redis-server]=redis-server)   # command -> Debian package
+cd "$(dirname "$0")/.."
+declare -A needs=([redis-server]=redis-server [prometheus]=prometheus [promtool]=prometheus)   # command -> Debian package
 missing=()
 for command in "${!needs[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")
@@ -9,5 +11,12 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi
+
+# tests/EvalMesh.Deployment.Tests/kubeval: installed again only when its package-lock.json changed.
+kubeval=tests/EvalMesh.Deployment.Tests/kubeval
+if ! cmp -s "$kubeval/package-lock.json" "$kubeval/node_modules/.installed-package-lock.json"; then
+  npm ci --prefix "$kubeval" --no-audit --no-fund --loglevel=error >/dev/null
+  cp "$kubeval/package-lock.json" "$kubeval/node_modules/.installed-package-lock.json"
 fi

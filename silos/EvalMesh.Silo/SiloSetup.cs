@@ -2,6 +2,7 @@ using EvalMesh.Client;
 using EvalMesh.Grains;
 using EvalMesh.Grains.Hosting;
 using Microsoft.Extensions.Options;
+using Orleans.Hosting.Kubernetes;
 
 namespace EvalMesh.Silo;
 
@@ -20,6 +21,11 @@ internal static class SiloSetup
         ["--data-dir"] = "EvalMesh:DataDirectory",
     };
 
+    /// <summary>Whether this process runs in a Kubernetes pod that names itself (POD_NAME from the downward API).</summary>
+    private static bool InKubernetesPod =>
+        !string.IsNullOrEmpty(Environment.GetEnvironmentVariable("KUBERNETES_SERVICE_HOST"))
+        && !string.IsNullOrEmpty(Environment.GetEnvironmentVariable(KubernetesHostingOptions.PodNameEnvironmentVariable));
+
     /// <summary>Adds the silo; false (after one line on stderr) when a setting is invalid.</summary>
     public static bool AddEvalMeshSilo(this WebApplicationBuilder builder, string[] args)
     {
@@ -33,7 +39,17 @@ internal static class SiloSetup
             return false;
         }
 
-        builder.UseOrleans(silo => silo.AddEvalMesh(options));
+        builder.UseOrleans(silo =>
+        {
+            silo.AddEvalMesh(options);
+            if (!options.IsLocal && InKubernetesPod)
+            {
+                // Silo name = pod name; a silo whose pod is deleted is declared dead, and a dead silo's pod deleted.
+                // It keeps the address and ports EvalMesh configured and takes the cluster's ids from ORLEANS_*:
+                // k8s/ sets those and EvalMesh__ServiceId/ClusterId from the same pod labels, the address from the pod IP.
+                silo.UseKubernetesHosting(kubernetes => kubernetes.Configure(o => o.DeleteDefunctSiloPods = true));
+            }
+        });
         builder.Services.AddEvalMeshClient();
         builder.Services.AddHealthChecks();
         builder.Services.AddProblemDetails();

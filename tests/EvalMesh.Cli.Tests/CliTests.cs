@@ -10,7 +10,7 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private Task<CliRunner.Result> Run(params string[] args) => CliRunner.RunAsync(_folder, args);
+    private Task<ProgramResult> Run(params string[] args) => CliRunner.RunAsync(_folder, args);
 
     private string Write(string name, string content)
     {
@@ -19,7 +19,7 @@ public sealed class CliTests : IDisposable
         return path;
     }
 
-    private static void AssertOneClearLine(CliRunner.Result result, string expected)
+    private static void AssertOneClearLine(ProgramResult result, string expected)
     {
         Assert.Equal(2, result.ExitCode);
         var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));

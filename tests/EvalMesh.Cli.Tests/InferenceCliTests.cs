@@ -10,7 +10,7 @@ public sealed class InferenceCliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private Task<CliRunner.Result> Run(params string[] args) => CliRunner.RunAsync(_folder, args);
+    private Task<ProgramResult> Run(params string[] args) => CliRunner.RunAsync(_folder, args);
 
     [Fact]
     public async Task MakeTinyThenInfer_WorksWithAndWithoutAnAdapter()

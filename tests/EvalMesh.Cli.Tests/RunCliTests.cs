@@ -10,7 +10,7 @@ public sealed class RunCliTests : IDisposable
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     // Each test keeps its runs in its own data folder, as a user's home would.
-    private Task<CliRunner.Result> Run(params string[] args) =>
+    private Task<ProgramResult> Run(params string[] args) =>
         CliRunner.RunAsync(_folder, new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_folder, "home") }, args);
 
     private string Write(string name, string content)

@@ -51,7 +51,7 @@ public sealed class EvalMeshOptions
     public static string DefaultDataDirectory =>
         Environment.GetEnvironmentVariable("EVALMESH_HOME") is { Length: > 0 } home
             ? home
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "evalmesh");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "evalmesh");
 }
 
 /// <summary>Checks <see cref="EvalMeshOptions"/>, naming the setting and the environment variable that sets it.</summary>

@@ -32,6 +32,27 @@ internal static class EvalMetrics
 
     private static readonly HashSet<string> Unfinished = new(StringComparer.Ordinal);
 
+    /// <summary>
+    /// Creates a shard's series at zero when it starts, every outcome included, so that rates and ratios over them
+    /// count its first cells and have no gaps.
+    /// </summary>
+    public static void Starting(IEnumerable<string> formats, string endpoint, IEnumerable<string> tokenizers)
+    {
+        foreach (var format in formats)
+        {
+            foreach (var outcome in Outcomes)
+            {
+                Cells.WithLabels(outcome, format, endpoint);
+            }
+
+            CellLatency.WithLabels(format, endpoint);
+            foreach (var tokenizer in tokenizers)
+            {
+                PromptTokens.WithLabels(format, tokenizer);
+            }
+        }
+    }
+
     /// <summary>Records a cell once it is stored.</summary>
     public static void Stored(CellResult result)
     {
@@ -41,12 +62,7 @@ internal static class EvalMetrics
             CellOutcome.Failed => Outcomes[1],
             _ => Outcomes[2],
         };
-        // Every outcome's series exists from a format and endpoint's first cell, so that ratios and sums have no gaps.
-        foreach (var each in Outcomes)
-        {
-            Cells.WithLabels(each, result.Format, result.Endpoint).Inc(each == outcome ? 1 : 0);
-        }
-
+        Cells.WithLabels(outcome, result.Format, result.Endpoint).Inc();
         CellLatency.WithLabels(result.Format, result.Endpoint).Observe(result.LatencyMs / 1000);
         foreach (var (tokenizer, tokens) in result.PromptTokens)
         {

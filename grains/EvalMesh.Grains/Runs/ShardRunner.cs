@@ -142,6 +142,7 @@ public sealed partial class ShardRunner : IDisposable
             templates[format] = PromptTemplate.Compile(_spec.Run.Prompt, format, await _services.Inputs.ContextAsync(_spec.Suite.DatasetId, format).ConfigureAwait(false));
         }
 
+        EvalMetrics.Starting(_spec.Run.Formats, _spec.Endpoint.Name, _spec.Run.Tokenizers);
         var results = Channel.CreateBounded<CellResult>(new BoundedChannelOptions(BatchSize * 4) { SingleReader = true });
         var writer = Task.Run(() => WriteAsync(results.Reader, token), token);
         var parallelism = Math.Max(1, Math.Min(_spec.Run.Concurrency, _spec.Endpoint.MaxConcurrency));

@@ -340,7 +340,6 @@ internal sealed class AdapterCache : IDisposable
         private readonly Counter.Child _evictions = InferenceMetrics.AdapterEvictions.WithLabels(model, adapter);
         private readonly Counter.Child _hits = InferenceMetrics.AdapterHits.WithLabels(model, adapter);
         private readonly Counter.Child _misses = InferenceMetrics.AdapterMisses.WithLabels(model, adapter);
-        private readonly Histogram.Child _loadDuration = InferenceMetrics.AdapterLoadDuration.WithLabels(model);
 
         public AdapterCounters Counts { get; } = new();
 
@@ -348,7 +347,7 @@ internal sealed class AdapterCache : IDisposable
         {
             Counts.Loads++;
             _loads.Inc();
-            _loadDuration.Observe(took.TotalSeconds);
+            InferenceMetrics.AdapterLoadDuration.Observe(took.TotalSeconds);
         }
 
         public void Evict()

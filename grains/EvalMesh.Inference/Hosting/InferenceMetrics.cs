@@ -47,8 +47,8 @@ internal static class InferenceMetrics
 
     public static readonly Histogram AdapterLoadDuration = Metrics.CreateHistogram(
         "evalmesh_adapter_load_duration_seconds",
-        "Time to copy, validate and load an adapter, by base model.",
-        new HistogramConfiguration { LabelNames = ["base"], Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
+        "Time to copy, validate and load an adapter.",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 14) });
 
     public static readonly Gauge AdaptersResident = Metrics.CreateGauge("evalmesh_adapters_resident", "Adapters loaded now.");
 

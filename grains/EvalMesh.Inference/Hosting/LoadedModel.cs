@@ -32,7 +32,7 @@ internal sealed class LoadedModel : IDisposable
             SeqMax = (uint)(options.MaxBatchSequences + 1),
             Threads = options.Threads,
             BatchThreads = options.Threads,
-            GpuLayerCount = 0,
+            GpuLayerCount = options.GpuLayers,
             FlashAttention = options.FlashAttention,
             KVUnified = true,
         };

@@ -41,6 +41,12 @@ public sealed class ModelHostOptions
     /// <summary>The most sequences decoded together in one batch.</summary>
     public int MaxBatchSequences { get; set; } = 8;
 
+    /// <summary>
+    /// Model layers offloaded to the GPU: 0 (the default) keeps everything on the CPU; a CUDA build
+    /// (<c>-p:LlamaBackend=Cuda12</c>) sets it to the model's layer count or more (999 offloads every layer).
+    /// </summary>
+    public int GpuLayers { get; set; }
+
     /// <summary>CPU threads per decode; on 2 cores one was steadier and faster for small models.</summary>
     public int Threads { get; set; } = 1;
 
@@ -74,6 +80,7 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
         Check(options.Eviction is "frequency" or "lru", nameof(options.Eviction), "must be 'frequency' or 'lru'");
         Check(options.Threads >= 1, nameof(options.Threads), "must be at least 1");
+        Check(options.GpuLayers >= 0, nameof(options.GpuLayers), "must not be negative");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
 
         void Check(bool ok, string setting, string problem)

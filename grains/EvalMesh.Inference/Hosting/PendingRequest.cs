@@ -1,12 +1,18 @@
 using System.Diagnostics;
+using Prometheus;
 
 namespace EvalMesh.Inference.Hosting;
 
-/// <summary>A request waiting for, or in, the scheduler, with the task its caller awaits; its end is counted in the metrics.</summary>
+/// <summary>
+/// A request waiting for, or in, the scheduler, with the task its caller awaits. Its end is counted in the metrics,
+/// whose series for its base and adapter exist from its arrival.
+/// </summary>
 internal sealed class PendingRequest(InferenceRequest request, CancellationToken cancellationToken)
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _arrived = Stopwatch.GetTimestamp();
+    private readonly Histogram.Child _duration = InferenceMetrics.RequestDuration.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
+    private readonly Counter.Child _generated = InferenceMetrics.GeneratedTokens.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
 
     public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
 
@@ -25,9 +31,8 @@ internal sealed class PendingRequest(InferenceRequest request, CancellationToken
     {
         if (_completion.TrySetResult(result))
         {
-            var (model, adapter) = (InferenceMetrics.Label(Request.Model), InferenceMetrics.Label(Request.Adapter));
-            InferenceMetrics.RequestDuration.WithLabels(model, adapter).Observe(Stopwatch.GetElapsedTime(_arrived).TotalSeconds);
-            InferenceMetrics.GeneratedTokens.WithLabels(model, adapter).Inc(result.CompletionTokens);
+            _duration.Observe(Stopwatch.GetElapsedTime(_arrived).TotalSeconds);
+            _generated.Inc(result.CompletionTokens);
         }
     }
 

@@ -79,7 +79,7 @@ public static class TinyModel
     public static string DefaultCacheFolder =>
         Environment.GetEnvironmentVariable("EVALMESH_CACHE") is { Length: > 0 } cache
             ? Path.Combine(cache, "tiny")
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.Create), "evalmesh", "tiny");
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.LocalApplicationData, Environment.SpecialFolderOption.DoNotVerify), "evalmesh", "tiny");
 
     // The vocabulary is learnt from the kind of text the tiny model is asked about, so that a 100-message context
     // fits its window in a few thousand tokens rather than tens of thousands of byte tokens.
