@@ -43,7 +43,7 @@ internal static class CliAction
         {
             return Fail(ex.Message, ExitCodes.BadInput);
         }
-        catch (AdapterRejectedException ex)
+        catch (Exception ex) when (ex is AdapterRejectedException or RunRejectedException)
         {
             return Fail(ex.Message, ExitCodes.BadInput);
         }

@@ -43,7 +43,7 @@ public sealed record RunSpec(
     [property: Id(11)] string Schedule = "adapter-aware")
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
-    public int TotalCells => Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;
+    public long TotalCells => (long)Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;
 }
 
 /// <summary>One shard of a run: the cells of one suite and one endpoint for a range of cases, every format and repeat.</summary>

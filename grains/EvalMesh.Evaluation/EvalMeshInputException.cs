@@ -1,3 +1,6 @@
+using System.Globalization;
+using System.Text;
+
 namespace EvalMesh.Evaluation;
 
 /// <summary>
@@ -45,6 +48,37 @@ public sealed class EvalMeshInputException : Exception
 
         var prefix = where.Length > 0 ? where + ": " : string.Empty;
         var key = setting is null ? string.Empty : $"'{setting}': ";
-        return prefix + key + problem;
+        return Printable(prefix + key + problem);
+    }
+
+    /// <summary>
+    /// Text fit for a one-line message: control, format and separator characters (a line break, a terminal escape, a
+    /// right-to-left override, a zero-width space) are written as <c>\n</c> or <c>\uXXXX</c>, so that they can neither
+    /// break the line nor hide in it.
+    /// </summary>
+    internal static string Printable(string text)
+    {
+        if (!text.Any(Hidden))
+        {
+            return text;
+        }
+
+        var printable = new StringBuilder(text.Length + 16);
+        foreach (var c in text)
+        {
+            _ = c switch
+            {
+                '\n' => printable.Append("\\n"),
+                '\r' => printable.Append("\\r"),
+                '\t' => printable.Append("\\t"),
+                _ when Hidden(c) => printable.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:X4}"),
+                _ => printable.Append(c),
+            };
+        }
+
+        return printable.ToString();
+
+        static bool Hidden(char c) => char.GetUnicodeCategory(c) is UnicodeCategory.Control or UnicodeCategory.Format
+            or UnicodeCategory.LineSeparator or UnicodeCategory.ParagraphSeparator;
     }
 }

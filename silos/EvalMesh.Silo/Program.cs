@@ -1,5 +1,6 @@
 using EvalMesh.Silo;
 using EvalMesh.Silo.Apis;
+using EvalMesh.Silo.Security;
 using Prometheus;
 
 var builder = WebApplication.CreateBuilder(args);
@@ -19,10 +20,11 @@ using var meters = MeterAdapter.StartListening(new MeterAdapterOptions
 });
 
 var app = builder.Build();
+app.UseEvalMeshSecurity();
 app.MapHealthChecks("/healthz");
 app.MapMetrics();
 app.MapRunsApi();
 app.MapAdaptersApi();
 app.MapOpenAiGateway();
 await app.RunAsync();
-return 0;
+return Environment.ExitCode;

@@ -2,6 +2,7 @@ using EvalMesh.Client;
 using EvalMesh.Grains;
 using EvalMesh.Grains.Hosting;
 using Microsoft.Extensions.Options;
+using EvalMesh.Silo.Security;
 using Orleans.Hosting.Kubernetes;
 
 namespace EvalMesh.Silo;
@@ -30,12 +31,9 @@ internal static class SiloSetup
     public static bool AddEvalMeshSilo(this WebApplicationBuilder builder, string[] args)
     {
         builder.Configuration.AddCommandLine(args, Switches);
-        var options = new EvalMeshOptions();
-        builder.Configuration.GetSection(EvalMeshOptions.Section).Bind(options);
-        var validation = new EvalMeshOptionsValidator().Validate(null, options);
-        if (validation.Failed)
+        if (Settings(builder.Configuration, EvalMeshOptions.Section, new EvalMeshOptionsValidator()) is not { } options
+            || Settings(builder.Configuration, SecurityOptions.Section, new SecurityOptionsValidator()) is not { } security)
         {
-            Console.Error.WriteLine($"evalmesh-silo: error: {string.Join("; ", validation.Failures)}");
             return false;
         }
 
@@ -50,9 +48,35 @@ internal static class SiloSetup
                 silo.UseKubernetesHosting(kubernetes => kubernetes.Configure(o => o.DeleteDefunctSiloPods = true));
             }
         });
+        builder.AddEvalMeshSecurity(security);
         builder.Services.AddEvalMeshClient();
         builder.Services.AddHealthChecks();
         builder.Services.AddProblemDetails();
         return true;
+    }
+
+    /// <summary>A section's settings, or null (after one line on stderr naming the setting) when one is invalid.</summary>
+    private static T? Settings<T>(IConfiguration configuration, string section, IValidateOptions<T> validator)
+        where T : class, new()
+    {
+        var settings = new T();
+        try
+        {
+            configuration.GetSection(section).Bind(settings);
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine($"evalmesh-silo: error: {section}: {ex.Message}");
+            return null;
+        }
+
+        var validation = validator.Validate(null, settings);
+        if (validation.Failed)
+        {
+            Console.Error.WriteLine($"evalmesh-silo: error: {string.Join("; ", validation.Failures)}");
+            return null;
+        }
+
+        return settings;
     }
 }

@@ -32,6 +32,10 @@ public sealed class GatewayTests : IAsyncLifetime
     };
 
     [Fact]
+    public void WithoutKeys_OnLoopback_TheSiloServesAnyone_AndSaysSoAtStartUp() =>
+        Assert.Contains("No API keys are configured (EvalMesh:Security:ApiKeys): the REST API and the gateway serve any caller that reaches http://127.0.0.1:", _silo.Log, StringComparison.Ordinal);
+
+    [Fact]
     public async Task Models_ListTheBuiltInTinyModelAndAdapters()
     {
         var models = await _silo.Http.GetFromJsonAsync<JsonElement>("/v1/models", Token);

@@ -120,6 +120,19 @@ public sealed class KubernetesManifestTests
 
     [Theory]
     [MemberData(nameof(Overlays))]
+    public async Task Silo_ListensOnEveryAddress_WithAnAdminKeyFromASecret(string overlay)
+    {
+        var env = Container(Silo(await Manifests.RenderAsync(overlay)))["env"]!.AsArray().ToDictionary(e => e!["name"]!.ToString(), e => e!);
+
+        Assert.Equal("Admin", env["EvalMesh__Security__ApiKeys__0__Scope"]["value"]!.ToString());
+        var secret = env["EvalMesh__Security__ApiKeys__0__Key"]["valueFrom"]!["secretKeyRef"]!;
+        Assert.Equal("evalmesh-api-keys", secret["name"]!.ToString());
+        Assert.Equal("admin", secret["key"]!.ToString());
+        Assert.Null(env["EvalMesh__Security__ApiKeys__0__Key"]["value"]);
+    }
+
+    [Theory]
+    [MemberData(nameof(Overlays))]
     public async Task Silo_ReadOnlyRootFileSystem_EveryPathItWritesIsAVolume(string overlay)
     {
         var objects = await Manifests.RenderAsync(overlay);

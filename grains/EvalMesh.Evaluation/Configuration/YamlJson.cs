@@ -8,15 +8,19 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <summary>Converts YAML nodes to JSON with YAML 1.2 core-schema typing: plain scalars may be numbers, booleans or null.</summary>
 internal static class YamlJson
 {
+    /// <exception cref="YamlException">A key is a list or a mapping.</exception>
     public static JsonNode? ToJson(YamlNode node) => node switch
     {
-        YamlMappingNode mapping => new JsonObject(mapping.Children.Select(p =>
-            KeyValuePair.Create(((YamlScalarNode)p.Key).Value ?? string.Empty, ToJson(p.Value)))),
+        YamlMappingNode mapping => new JsonObject(mapping.Children.Select(p => KeyValuePair.Create(Key(p.Key), ToJson(p.Value)))),
         YamlSequenceNode sequence => new JsonArray([.. sequence.Children.Select(ToJson)]),
         YamlScalarNode scalar when scalar.Style is ScalarStyle.Plain or ScalarStyle.Any => Plain(scalar.Value ?? string.Empty),
         YamlScalarNode scalar => JsonValue.Create(scalar.Value ?? string.Empty),
         _ => null,
     };
+
+    private static string Key(YamlNode key) => key is YamlScalarNode { Value: var name }
+        ? name ?? string.Empty
+        : throw new YamlException(key.Start, key.End, "expected a key name here, not a list or mapping");
 
     private static JsonValue? Plain(string text) => text switch
     {

@@ -1,5 +1,6 @@
 using System.Globalization;
 using YamlDotNet.Core;
+using YamlDotNet.Core.Events;
 using YamlDotNet.RepresentationModel;
 
 namespace EvalMesh.Evaluation.Configuration;
@@ -10,6 +11,9 @@ namespace EvalMesh.Evaluation.Configuration;
 /// </summary>
 public sealed class YamlObject
 {
+    /// <summary>How deeply mappings and lists may nest (as in System.Text.Json).</summary>
+    internal const int MaxDepth = 64;
+
     private readonly YamlMappingNode _node;
     private readonly string _file;
     private readonly string _path;
@@ -27,7 +31,7 @@ public sealed class YamlObject
     {
         ArgumentNullException.ThrowIfNull(text);
         var stream = new YamlStream();
-        var parser = new Parser(new StringReader(text));
+        var parser = new LimitedParser(new Parser(new StringReader(text)));
         try
         {
             stream.Load(parser);
@@ -36,9 +40,9 @@ public sealed class YamlObject
         {
             throw new EvalMeshInputException($"invalid YAML: {InnermostMessage(ex)}", file, (int)ex.Start.Line, (int)ex.Start.Column, innerException: ex);
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException)
         {
-            // YamlDotNet's scanner throws this for some malformed scalars; the last event it read is where it got to.
+            // YamlDotNet throws these for some malformed input (a scalar, "- : x" in a list); the last event it read is where it got to.
             var at = parser.Current?.End ?? Mark.Empty;
             throw new EvalMeshInputException("invalid YAML: a value here could not be read (check brackets and quotes)", file, (int)at.Line, (int)at.Column, innerException: ex);
         }
@@ -59,7 +63,12 @@ public sealed class YamlObject
     {
         foreach (var key in _node.Children.Keys)
         {
-            var name = ((YamlScalarNode)key).Value ?? string.Empty;
+            if (key is not YamlScalarNode { Value: var value })
+            {
+                throw new EvalMeshInputException("expected a key name here, not a list or mapping", _file, (int)key.Start.Line, (int)key.Start.Column, _path.Length == 0 ? null : _path);
+            }
+
+            var name = value ?? string.Empty;
             if (!known.Contains(name, StringComparer.Ordinal))
             {
                 var hint = Closest.Of(name, known) is { } closest ? $" (did you mean '{closest}'?)" : $"; known keys: {string.Join(", ", known)}";
@@ -175,7 +184,19 @@ public sealed class YamlObject
     public string? JsonText(string key)
     {
         var node = Find(key);
-        return node is null ? null : YamlJson.ToJson(node)?.ToJsonString() ?? "null";
+        if (node is null)
+        {
+            return null;
+        }
+
+        try
+        {
+            return YamlJson.ToJson(node)?.ToJsonString() ?? "null";
+        }
+        catch (YamlException ex)
+        {
+            throw new EvalMeshInputException(ex.Message, _file, (int)ex.Start.Line, (int)ex.Start.Column, PathOf(key), ex);
+        }
     }
 
     /// <summary>An error at item <paramref name="index"/> of the list at <paramref name="key"/> (a lone value counts as item 0).</summary>
@@ -202,6 +223,46 @@ public sealed class YamlObject
     private static bool IsNull(YamlNode node) => node is YamlScalarNode { Style: ScalarStyle.Plain or ScalarStyle.Any, Value: null or "" or "~" or "null" };
 
     private string PathOf(string key) => _path.Length == 0 ? key : $"{_path}.{key}";
+
+    /// <summary>
+    /// Stops at the first alias and at the first mapping or list nested deeper than <see cref="MaxDepth"/>, before the
+    /// representation model loads them: it recurses once per level, and it resolves an alias to the node it names, so
+    /// deep brackets, an alias inside its own anchor, or nested aliases that repeat a value a billion times would
+    /// overflow the stack or never finish.
+    /// </summary>
+    private sealed class LimitedParser(IParser parser) : IParser
+    {
+        private int _depth;
+
+        public ParsingEvent? Current => parser.Current;
+
+        public bool MoveNext()
+        {
+            if (!parser.MoveNext())
+            {
+                return false;
+            }
+
+            var current = parser.Current!;
+            _depth += current switch
+            {
+                MappingStart or SequenceStart => 1,
+                MappingEnd or SequenceEnd => -1,
+                _ => 0,
+            };
+            if (_depth > MaxDepth)
+            {
+                throw new YamlException(current.Start, current.End, $"nested deeper than {MaxDepth} levels");
+            }
+
+            if (current is AnchorAlias alias)
+            {
+                throw new YamlException(current.Start, current.End, $"aliases (*{alias.Value}) are not supported; write the value out");
+            }
+
+            return true;
+        }
+    }
 
     private static string InnermostMessage(Exception ex)
     {

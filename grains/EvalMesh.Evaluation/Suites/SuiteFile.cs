@@ -107,7 +107,7 @@ public static class SuiteFile
                 ["expected"] = c.Expected,
             }).ToList(),
         };
-        var yaml = new SerializerBuilder().WithIndentedSequences().Build().Serialize(document);
+        var yaml = new SerializerBuilder().WithIndentedSequences().DisableAliases().Build().Serialize(document);
         File.WriteAllText(path, yaml);
     }
 

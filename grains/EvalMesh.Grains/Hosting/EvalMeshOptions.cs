@@ -35,6 +35,15 @@ public sealed class EvalMeshOptions
     /// <summary>Where the generated tiny model is cached (default: <c>$EVALMESH_CACHE</c> or the user's cache folder).</summary>
     public string? ModelCache { get; set; }
 
+    /// <summary>
+    /// Folders that model and adapter files named by callers (run configs, adapter registrations) must lie in, symbolic
+    /// links followed. Empty allows any file, as on one user's machine; the built-in tiny model is always allowed.
+    /// </summary>
+    public List<string> ModelRoots { get; set; } = [];
+
+    /// <summary>The most cells one run may have.</summary>
+    public int MaxCellsPerRun { get; set; } = 10_000_000;
+
     /// <summary>Named base models this silo serves through the gateway: name → GGUF path.</summary>
     public Dictionary<string, string> Models { get; set; } = new(StringComparer.Ordinal);
 
@@ -78,6 +87,16 @@ public sealed class EvalMeshOptionsValidator : IValidateOptions<EvalMeshOptions>
             {
                 failures.Add($"EvalMesh:{setting} must be a port number, not {port} (environment variable EvalMesh__{setting})");
             }
+        }
+
+        if (options.MaxCellsPerRun < 1)
+        {
+            failures.Add($"EvalMesh:MaxCellsPerRun must be positive, not {options.MaxCellsPerRun} (environment variable EvalMesh__MaxCellsPerRun)");
+        }
+
+        if (options.ModelRoots.FindIndex(string.IsNullOrWhiteSpace) is var blank and >= 0)
+        {
+            failures.Add($"EvalMesh:ModelRoots:{blank} must be a folder (environment variable EvalMesh__ModelRoots__{blank})");
         }
 
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

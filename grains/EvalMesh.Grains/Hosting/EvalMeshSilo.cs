@@ -80,7 +80,7 @@ public static class EvalMeshSilo
         services.AddSingleton<ModelHost>();
         services.AddSingleton(_ =>
         {
-            var catalog = new ModelCatalog(options.ModelCache);
+            var catalog = new ModelCatalog(options.ModelCache, options.ModelRoots);
             foreach (var (name, path) in options.Models)
             {
                 catalog.RegisterModel(name, path);

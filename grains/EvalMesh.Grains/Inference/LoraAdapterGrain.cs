@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Evaluation;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Gguf;
 
@@ -24,13 +25,14 @@ public sealed class LoraAdapterGrain(
         var key = this.GetPrimaryKeyString();
         var colon = key.LastIndexOf(':');
         var (model, name) = (key[..colon], key[(colon + 1)..]);
-        var full = Path.GetFullPath(path);
+        string full;
         AdapterFileInfo info;
         try
         {
+            full = catalog.Allowed(path);
             info = GgufValidator.ValidateAdapter(full, GgufValidator.ValidateModel(catalog.ResolveModel(model)));
         }
-        catch (GgufException ex)
+        catch (Exception ex) when (ex is GgufException or EvalMeshInputException)
         {
             // Validation errors cross the grain boundary as one serializable type that keeps the message.
             throw new AdapterRejectedException(ex.Message);

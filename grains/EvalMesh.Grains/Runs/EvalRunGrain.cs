@@ -1,4 +1,6 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Evaluation;
+using EvalMesh.Inference.Endpoints;
 using EvalMesh.Grains.Hosting;
 using EvalMesh.Grains.Inference;
 using EvalMesh.Grains.Routing;
@@ -57,6 +59,7 @@ public sealed partial class EvalRunGrain(
     [PersistentState("run", EvalMeshSilo.StorageName)] IPersistentState<EvalRunState> state,
     IResultStore store,
     EvalMeshOptions options,
+    ModelCatalog catalog,
     AdapterRouter router,
     TimeProvider time,
     ILogger<EvalRunGrain> logger) : Grain, IEvalRunGrain
@@ -107,6 +110,7 @@ public sealed partial class EvalRunGrain(
             throw new InvalidOperationException("this silo only reads runs; start runs on a working silo");
         }
 
+        CheckLimits(spec);
         var now = time.GetUtcNow();
         _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
         state.State = new EvalRunState
@@ -358,6 +362,27 @@ public sealed partial class EvalRunGrain(
         }));
     }
 
+    /// <summary>Rejects a run over the cell limit, or one whose local models or adapters are outside the allowed folders.</summary>
+    private void CheckLimits(RunSpec spec)
+    {
+        if (spec.TotalCells > options.MaxCellsPerRun)
+        {
+            throw new RunRejectedException($"the run has {spec.TotalCells:N0} cells, more than EvalMesh:MaxCellsPerRun allows ({options.MaxCellsPerRun:N0})");
+        }
+
+        foreach (var endpoint in spec.Endpoints.Where(e => e.Type == "llama"))
+        {
+            try
+            {
+                catalog.ResolveEndpoint(endpoint, spec.Adapters);
+            }
+            catch (Exception ex) when (ex is EvalMeshInputException or UnknownNameException)
+            {
+                throw new RunRejectedException($"endpoint '{endpoint.Name}': {ex.Message}");
+            }
+        }
+    }
+
     private void StartTimer()
     {
         _timer?.Dispose();
@@ -425,7 +450,7 @@ public sealed partial class EvalRunGrain(
             RunId,
             s.State,
             s.Spec.Description,
-            s.Spec.TotalCells,
+            (int)s.Spec.TotalCells,
             s.Progress.Values.Sum(p => p.Completed),
             matrix.Sum(m => m.Passed),
             matrix.Sum(m => m.Failed),
@@ -437,7 +462,7 @@ public sealed partial class EvalRunGrain(
     }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} started: {Cells} cells in {Shards} shards")]
-    private partial void LogStarted(string runId, int cells, int shards);
+    private partial void LogStarted(string runId, long cells, int shards);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} completed: {Cells} cells")]
     private partial void LogCompleted(string runId, int cells);

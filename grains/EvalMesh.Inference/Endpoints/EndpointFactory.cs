@@ -19,7 +19,7 @@ public sealed class EndpointFactory(ModelCatalog catalog, Func<ModelHost> host, 
             case "echo":
                 return new EchoChatClient(endpoint.Name);
             case "llama":
-                var (model, adapter) = ResolveLlama(endpoint, adapters);
+                var (model, adapter) = catalog.ResolveEndpoint(endpoint, adapters);
                 return new LlamaChatClient(host(), model, adapter);
             case "openai":
                 string? key = null;
@@ -38,16 +38,5 @@ public sealed class EndpointFactory(ModelCatalog catalog, Func<ModelHost> host, 
             default:
                 throw new UnknownNameException("endpoint type", endpoint.Type, ConfigLoader.EndpointTypes);
         }
-    }
-
-    /// <summary>The model and adapter files of a llama endpoint.</summary>
-    public (string Model, string? Adapter) ResolveLlama(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)
-    {
-        ArgumentNullException.ThrowIfNull(endpoint);
-        ArgumentNullException.ThrowIfNull(adapters);
-        var modelName = endpoint.Model ?? ModelCatalog.Tiny;
-        var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
-        var adapterPath = named is null ? catalog.ResolveAdapter(modelName, endpoint.Adapter) : catalog.ResolveAdapter(named.Base, named.Path);
-        return (catalog.ResolveModel(modelName), adapterPath);
     }
 }

@@ -1,4 +1,5 @@
 using EvalMesh.Evaluation;
+using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Inference.Tiny;
 
 namespace EvalMesh.Inference.Endpoints;
@@ -6,32 +7,69 @@ namespace EvalMesh.Inference.Endpoints;
 /// <summary>
 /// Resolves model and adapter names to GGUF files: the built-in <c>tiny</c> model with <c>adapter-1</c> and
 /// <c>adapter-2</c> (generated on first use into the cache folder), names registered at run time, and plain paths.
+/// Plain paths must lie under one of <paramref name="roots"/> when any are given, symbolic links followed.
 /// </summary>
-public sealed class ModelCatalog(string? tinyCacheFolder = null)
+public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<string>? roots = null)
 {
     /// <summary>The built-in model's name.</summary>
     public const string Tiny = "tiny";
 
+    private readonly string[] _roots = [.. (roots ?? []).Select(r => RealPath(r))];
     private readonly Dictionary<string, string> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Model, string Adapter), string> _adapters = [];
     private readonly Lock _gate = new();
 
     /// <summary>Registers a base model under a name.</summary>
+    /// <exception cref="EvalMeshInputException">The file is outside the allowed folders.</exception>
     public void RegisterModel(string name, string path)
     {
+        var allowed = Allowed(path);
         lock (_gate)
         {
-            _models[name] = Path.GetFullPath(path);
+            _models[name] = allowed;
         }
     }
 
     /// <summary>Registers an adapter under a name, for a base model name.</summary>
+    /// <exception cref="EvalMeshInputException">The file is outside the allowed folders.</exception>
     public void RegisterAdapter(string model, string name, string path)
     {
+        var allowed = Allowed(path);
         lock (_gate)
         {
-            _adapters[(model, name)] = Path.GetFullPath(path);
+            _adapters[(model, name)] = allowed;
         }
+    }
+
+    /// <summary>
+    /// The file a caller named, with symbolic links resolved, when it lies under an allowed folder (or no folders are
+    /// configured: then its full path); otherwise an error that names the setting.
+    /// </summary>
+    /// <exception cref="EvalMeshInputException">The file is outside the allowed folders.</exception>
+    public string Allowed(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (_roots.Length == 0)
+        {
+            return Path.GetFullPath(path);
+        }
+
+        var real = RealPath(path);
+        return _roots.Any(root => real.StartsWith(root.EndsWith(Path.DirectorySeparatorChar) ? root : root + Path.DirectorySeparatorChar, StringComparison.Ordinal))
+            ? real
+            : throw new EvalMeshInputException($"'{path}' is outside the folders models and adapters may be read from ({string.Join(", ", roots!)})", setting: "EvalMesh:ModelRoots");
+    }
+
+    /// <summary>The model and adapter files of a llama endpoint, its adapter named in the run's adapters or not.</summary>
+    /// <exception cref="EvalMeshInputException">A file is outside the allowed folders.</exception>
+    /// <exception cref="UnknownNameException">The tiny model has no such adapter.</exception>
+    public (string Model, string? Adapter) ResolveEndpoint(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        ArgumentNullException.ThrowIfNull(adapters);
+        var model = endpoint.Model ?? Tiny;
+        var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
+        return (ResolveModel(model), named is null ? ResolveAdapter(model, endpoint.Adapter) : ResolveAdapter(named.Base, named.Path));
     }
 
     /// <summary>Every named model and its named adapters, as <c>base</c> and <c>base:adapter</c>.</summary>
@@ -71,7 +109,7 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null)
             }
         }
 
-        return nameOrPath == Tiny ? TinyModel.EnsureCached(tinyCacheFolder).Model : Path.GetFullPath(nameOrPath);
+        return nameOrPath == Tiny ? TinyModel.EnsureCached(tinyCacheFolder).Model : Allowed(nameOrPath);
     }
 
     /// <summary>The GGUF file of an adapter name (for <paramref name="model"/>) or path; null stays null.</summary>
@@ -98,7 +136,7 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null)
                 : throw new UnknownNameException("adapter", nameOrPath, [.. Enumerable.Range(1, files.Adapters.Count).Select(i => $"adapter-{i}")]);
         }
 
-        return Path.GetFullPath(nameOrPath);
+        return Allowed(nameOrPath);
     }
 
     /// <summary>Splits <c>base:adapter</c> (the gateway's model field) and resolves both parts.</summary>
@@ -109,5 +147,27 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null)
         var model = colon < 0 ? spec : spec[..colon];
         var adapter = colon < 0 ? null : spec[(colon + 1)..];
         return (ResolveModel(model), ResolveAdapter(model, adapter));
+    }
+
+    // The path with every symbolic link in it followed, so that no link leads out of an allowed folder.
+    private static string RealPath(string path, int depth = 0)
+    {
+        if (depth > 40)
+        {
+            throw new EvalMeshInputException("too many levels of symbolic links", file: path);
+        }
+
+        var full = Path.GetFullPath(path);
+        var current = Path.GetPathRoot(full)!;
+        foreach (var part in full[current.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
+        {
+            current = Path.Combine(current, part);
+            if (new FileInfo(current).LinkTarget is { } target)
+            {
+                current = RealPath(Path.Combine(Path.GetDirectoryName(current)!, target), depth + 1);
+            }
+        }
+
+        return current;
     }
 }

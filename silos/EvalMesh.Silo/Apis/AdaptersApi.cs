@@ -1,5 +1,6 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Client;
+using EvalMesh.Silo.Security;
 
 namespace EvalMesh.Silo.Apis;
 
@@ -15,10 +16,10 @@ internal static class AdaptersApi
     public static IEndpointRouteBuilder MapAdaptersApi(this IEndpointRouteBuilder app)
     {
         var adapters = app.MapGroup("/api/adapters");
-        adapters.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListAdaptersAsync(ct), ReportWriter.Json));
-        adapters.MapGet("/residency", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.GetResidencyAsync(ct), ReportWriter.Json));
+        adapters.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListAdaptersAsync(ct), ReportWriter.Json)).RequireScope(ApiScope.Read);
+        adapters.MapGet("/residency", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.GetResidencyAsync(ct), ReportWriter.Json)).RequireScope(ApiScope.Read);
         adapters.MapPost("/{model}/{name}/evict", async (string model, string name, IEvalMeshClient client, CancellationToken ct) =>
-            Results.Json(new { evictedFrom = await client.EvictAdapterAsync($"{model}:{name}", ct) }, ReportWriter.Json));
+            Results.Json(new { evictedFrom = await client.EvictAdapterAsync($"{model}:{name}", ct) }, ReportWriter.Json)).RequireScope(ApiScope.Admin);
         adapters.MapPost("/", async (Registration body, IEvalMeshClient client, CancellationToken ct) =>
         {
             if (string.IsNullOrWhiteSpace(body.Model) || string.IsNullOrWhiteSpace(body.Name) || string.IsNullOrWhiteSpace(body.Path))
@@ -40,7 +41,7 @@ internal static class AdaptersApi
             {
                 return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "adapter rejected");
             }
-        });
+        }).RequireScope(ApiScope.Admin);
         return app;
     }
 }

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using EvalMesh.Abstractions;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
+using EvalMesh.Silo.Security;
 
 namespace EvalMesh.Silo.Apis;
 
@@ -22,9 +23,9 @@ internal static class OpenAiGateway
 
     public static IEndpointRouteBuilder MapOpenAiGateway(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/v1/models", ModelsAsync);
-        app.MapPost("/v1/chat/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router) => CompleteAsync(context, catalog, grains, router, chat: true));
-        app.MapPost("/v1/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router) => CompleteAsync(context, catalog, grains, router, chat: false));
+        app.MapGet("/v1/models", ModelsAsync).RequireScope(ApiScope.Read);
+        app.MapPost("/v1/chat/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router) => CompleteAsync(context, catalog, grains, router, chat: true)).RequireScope(ApiScope.Run);
+        app.MapPost("/v1/completions", (HttpContext context, ModelCatalog catalog, IGrainFactory grains, AdapterRouter router) => CompleteAsync(context, catalog, grains, router, chat: false)).RequireScope(ApiScope.Run);
         return app;
     }
 
@@ -163,7 +164,8 @@ internal static class OpenAiGateway
         await context.Response.Body.FlushAsync(context.RequestAborted);
     }
 
-    private static Task Error(HttpContext context, int status, string message, string type, string? param, string? code)
+    /// <summary>Writes an error in OpenAI's shape.</summary>
+    public static Task Error(HttpContext context, int status, string message, string type, string? param, string? code)
     {
         var error = new JsonObject { ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = code } };
         return Results.Text(error.ToJsonString(Wire), "application/json", statusCode: status).ExecuteAsync(context);

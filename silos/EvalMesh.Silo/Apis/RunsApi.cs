@@ -3,6 +3,7 @@ using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Silo.Security;
 
 namespace EvalMesh.Silo.Apis;
 
@@ -17,13 +18,13 @@ internal static class RunsApi
     public static IEndpointRouteBuilder MapRunsApi(this IEndpointRouteBuilder app)
     {
         var runs = app.MapGroup("/api/runs");
-        runs.MapPost("/", StartAsync);
-        runs.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListRunsAsync(ct), ReportWriter.Json));
-        runs.MapGet("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetRunAsync(id, ct)));
-        runs.MapGet("/{id}/report", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetReportAsync(id, ct)));
-        runs.MapGet("/{id}/results", ResultsAsync);
-        runs.MapDelete("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.CancelRunAsync(id, ct)));
-        runs.MapPost("/{id}/resume", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.ResumeRunAsync(id, ct)));
+        runs.MapPost("/", StartAsync).RequireScope(ApiScope.Run);
+        runs.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListRunsAsync(ct), ReportWriter.Json)).RequireScope(ApiScope.Read);
+        runs.MapGet("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetRunAsync(id, ct))).RequireScope(ApiScope.Read);
+        runs.MapGet("/{id}/report", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetReportAsync(id, ct))).RequireScope(ApiScope.Read);
+        runs.MapGet("/{id}/results", ResultsAsync).RequireScope(ApiScope.Read);
+        runs.MapDelete("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.CancelRunAsync(id, ct))).RequireScope(ApiScope.Run);
+        runs.MapPost("/{id}/resume", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.ResumeRunAsync(id, ct))).RequireScope(ApiScope.Run);
         return app;
     }
 
@@ -38,7 +39,7 @@ internal static class RunsApi
             var status = await client.StartRunAsync(config, cancellationToken: cancellationToken);
             return Results.Json(new { id = status.RunId, state = status.State, total = status.Total, completed = status.Completed }, ReportWriter.Json, statusCode: StatusCodes.Status201Created);
         }
-        catch (Exception ex) when (ex is EvalMeshInputException or UnknownNameException)
+        catch (Exception ex) when (ex is EvalMeshInputException or UnknownNameException or RunRejectedException)
         {
             return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "invalid run config");
         }
