@@ -45,7 +45,7 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
         var every = interval ?? TimeSpan.FromMilliseconds(100);
         while (true)
         {
-            var status = await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+            var status = await StatusThroughSiloLossAsync(runId, cancellationToken).ConfigureAwait(false);
             yield return status;
             if (status.IsFinished)
             {
@@ -53,6 +53,24 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
             }
 
             await Task.Delay(every, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    // The run grain's silo may die while it is watched: its next activation, on a survivor, answers once membership
+    // has declared the silo dead.
+    private async Task<RunStatus> StatusThroughSiloLossAsync(string runId, CancellationToken cancellationToken)
+    {
+        long? failingSince = null;
+        while (true)
+        {
+            try
+            {
+                return await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (AdapterRouter.IsSiloLoss(ex) && _time.GetElapsedTime(failingSince ??= _time.GetTimestamp()) < AdapterRouter.SiloLossWindow && !cancellationToken.IsCancellationRequested)
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken).ConfigureAwait(false);
+            }
         }
     }
 

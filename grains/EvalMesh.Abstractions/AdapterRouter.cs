@@ -12,8 +12,8 @@ public sealed class AdapterRouter(IGrainFactory grains, TimeProvider? time = nul
     /// <summary>The request-context key that carries an adapter host's home to the placement director.</summary>
     public const string HomeHint = "evalmesh.home";
 
-    // Membership declares a killed silo dead in ~15-30 s; cover that with room to spare.
-    private static readonly TimeSpan RetryWindow = TimeSpan.FromSeconds(90);
+    /// <summary>How long a call rides out a silo's loss: membership declares a killed silo dead in ~15-30 s, with room to spare.</summary>
+    public static readonly TimeSpan SiloLossWindow = TimeSpan.FromSeconds(90);
 
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Lazy<Task<PlacementDecision>>> _homes = new(StringComparer.Ordinal);
@@ -54,7 +54,7 @@ public sealed class AdapterRouter(IGrainFactory grains, TimeProvider? time = nul
                     RequestContext.Remove(HomeHint);
                 }
             }
-            catch (Exception ex) when (IsSiloLoss(ex) && _time.GetElapsedTime(started) < RetryWindow && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (IsSiloLoss(ex) && _time.GetElapsedTime(started) < SiloLossWindow && !cancellationToken.IsCancellationRequested)
             {
                 _homes.TryRemove(hostKey, out _);
                 await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);

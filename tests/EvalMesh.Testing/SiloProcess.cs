@@ -28,6 +28,9 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>Whether the process has exited.</summary>
     public bool HasExited => _process.HasExited;
 
+    /// <summary>The exit code, once it has exited.</summary>
+    public int ExitCode => _process.ExitCode;
+
     /// <summary>What the silo printed, for failure messages.</summary>
     public string Log => string.Join('\n', _log);
 

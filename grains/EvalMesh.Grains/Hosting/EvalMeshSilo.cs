@@ -16,6 +16,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Orleans.Configuration;
 using Orleans.Runtime.Hosting;
+using Orleans.Serialization;
+using Orleans.Storage;
 using StackExchange.Redis;
 
 namespace EvalMesh.Grains;
@@ -54,7 +56,14 @@ public static class EvalMeshSilo
             var redis = ConfigurationOptions.Parse(options.Redis!);
             silo.ConfigureEndpoints(AdvertisedAddress(options), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
             silo.UseRedisClustering(o => o.ConfigurationOptions = redis.Clone());
-            silo.AddRedisGrainStorage(StorageName, o => o.ConfigurationOptions = redis.Clone());
+            // Grain state in Orleans' own binary format, as in the local file storage: the provider's default JSON
+            // records runtime type names, and compiler-made collection types cannot be found again when a grain
+            // reactivates on another silo.
+            silo.AddRedisGrainStorage(StorageName, storage => storage.Configure<Serializer>((o, serializer) =>
+            {
+                o.ConfigurationOptions = redis.Clone();
+                o.GrainStorageSerializer = new OrleansGrainStorageSerializer(serializer);
+            }));
             services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.Clone()));
             services.AddSingleton<IResultStore>(sp => new RedisResultStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId));
         }

@@ -52,7 +52,7 @@ internal sealed class SiloBoundPlacementDirector : IPlacementDirector
     {
         var wanted = target.GrainIdentity.Key.ToString();
         var silo = context.GetCompatibleSilos(target).FirstOrDefault(s => s.ToParsableString() == wanted)
-            ?? throw new InvalidOperationException($"silo {wanted} is not in the cluster");
+            ?? throw new SiloUnavailableException($"silo {wanted} is not in the cluster");
         return Task.FromResult(silo);
     }
 }

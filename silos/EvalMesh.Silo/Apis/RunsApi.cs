@@ -82,5 +82,10 @@ internal static class RunsApi
         {
             return Results.Problem(ex.Message, statusCode: StatusCodes.Status404NotFound, title: "no such run");
         }
+        catch (Exception ex) when (AdapterRouter.IsSiloLoss(ex))
+        {
+            // The run's silo is going away; its grain answers again from a survivor once membership knows.
+            return Results.Problem($"the run's silo is unavailable for now, try again shortly: {ex.Message}", statusCode: StatusCodes.Status503ServiceUnavailable, title: "silo unavailable");
+        }
     }
 }

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using EvalMesh.Testing;
+
+namespace EvalMesh.Cluster.Tests;
+
+/// <summary>
+/// A run survives losing a silo: a real redis-server, three silo processes clustered through it, and a 3,000-cell run
+/// (the tiny model with an adapter, and echo) started from the CLI. At about 40% one silo is killed (SIGKILL) or
+/// stopped (SIGTERM); the run completes on the others with exactly one result per cell, and the report's aggregates
+/// equal a recomputation from the raw results. The time from the kill to the next progress is printed.
+/// </summary>
+public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private const int Cells = 3_000;
+    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-silo-loss-").FullName;
+    private readonly string _clusterId = "loss-" + Guid.NewGuid().ToString("N")[..8];
+    private readonly List<SiloProcess> _silos = [];
+    private RedisServer _redis = null!;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _silos.AddRange(await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => StartSiloAsync())));
+        await File.WriteAllTextAsync(Path.Combine(_folder, "matrix.yaml"), """
+            datasets:
+              - name: slack
+                generate: { kind: slack, messages: 12, seed: 9, cases-per-category: 10 }
+            suites:
+              - name: slack
+                dataset: slack
+                generated: true
+            formats: [oneline-json, csv, toon]
+            tokenizers: [o200k_base]
+            endpoints:
+              - name: echo
+                type: echo
+              - name: tiny-a1
+                type: llama
+                model: tiny
+                adapter: adapter-1
+                max-tokens: 2
+            repeats: 10
+            """, Token);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var silo in _silos)
+        {
+            await silo.DisposeAsync();
+        }
+
+        await _redis.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    public static TheoryData<string> Losses => new("kill a shard silo", "kill the run's silo", "stop a silo");
+
+    [Theory]
+    [MemberData(nameof(Losses))]
+    public async Task RunCompletes_WithOneResultPerCell_AfterLosingASilo(string loss)
+    {
+        var watcher = _silos[0];
+        var earlier = await RunIdsAsync(watcher);
+        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
+        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
+        // Progress is reported in steps, so waiting for a third lands the loss at about 40%.
+        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+
+        // The victim: a silo running shards but not the run grain, the run grain's silo, or (SIGTERM) any silo but the watcher.
+        var holdsRun = await Task.WhenAll(_silos.Select(s => GrainsAsync(s, "evalrun")));
+        var victim = loss switch
+        {
+            "kill the run's silo" => _silos[Array.FindIndex(holdsRun, n => n > 0)],
+            _ => _silos.Skip(1).First(s => holdsRun[_silos.IndexOf(s)] == 0),
+        };
+        var survivor = _silos.First(s => s != victim);
+        var before = await CompletedAsync(survivor, runId);
+        var clock = Stopwatch.StartNew();
+        if (loss == "stop a silo")
+        {
+            await victim.StopAsync(TimeSpan.FromSeconds(60));
+        }
+        else
+        {
+            victim.Kill();
+        }
+
+        try
+        {
+            await Poll.UntilAsync(async () => await CompletedAsync(survivor, runId) > before, TimeSpan.FromMinutes(3), "progress after the loss");
+        }
+        catch (Exception ex)
+        {
+            throw new InvalidOperationException($"no progress after the loss ({ex.Message}); the survivor's log:\n{survivor.Log}", ex);
+        }
+
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{loss}: progress resumed {clock.Elapsed.TotalSeconds:0.0} s after it, at {before}/{Cells} cells"));
+
+        var run = await cli;
+        Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{survivor.Log}");
+        using var report = JsonDocument.Parse(run.Stdout);
+        var status = report.RootElement.GetProperty("run");
+        Assert.Equal(runId, status.GetProperty("runId").GetString());
+        Assert.Equal("completed", status.GetProperty("state").GetString());
+        Assert.Equal(Cells, status.GetProperty("total").GetInt32());
+        Assert.Equal(Cells, status.GetProperty("completed").GetInt32());
+
+        var results = (await survivor.Http.GetStringAsync($"/api/runs/{runId}/results", Token))
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(Cells, results.Count);
+        Assert.Equal(Cells, results.Select(r => r.GetProperty("cellId").GetString()).Distinct().Count());
+        Assert.DoesNotContain(results, r => r.GetProperty("outcome").GetString() == "error");
+        foreach (var row in report.RootElement.GetProperty("rows").EnumerateArray())
+        {
+            var cells = results.Where(r => r.GetProperty("format").GetString() == row.GetProperty("format").GetString()
+                && r.GetProperty("endpoint").GetString() == row.GetProperty("endpoint").GetString()).ToList();
+            Assert.Equal(cells.Count, row.GetProperty("cells").GetInt32());
+            Assert.Equal(cells.Count(c => c.GetProperty("outcome").GetString() == "passed"), row.GetProperty("passed").GetInt32());
+            Assert.Equal(cells.Average(c => c.GetProperty("promptTokens").GetProperty("o200k_base").GetInt32()), row.GetProperty("meanPromptTokens").GetProperty("o200k_base").GetDouble(), 6);
+        }
+
+        if (loss == "stop a silo")
+        {
+            Assert.Equal(0, victim.ExitCode);
+        }
+
+        // The next case starts with three silos again.
+        _silos.Remove(victim);
+        await victim.DisposeAsync();
+        _silos.Add(await StartSiloAsync());
+    }
+
+    private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartAsync(
+        ["--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--advertise", "127.0.0.1",
+         "--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
+        new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
+
+    private static async Task<List<string>> RunIdsAsync(SiloProcess silo) =>
+        [.. (await silo.Http.GetFromJsonAsync<JsonElement>("/api/runs", Token)).EnumerateArray().Select(r => r.GetProperty("runId").GetString()!)];
+
+    private static async Task<int> CompletedAsync(SiloProcess silo, string runId) =>
+        (await silo.Http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", Token)).GetProperty("completed").GetInt32();
+
+    // Activations of a grain type on one silo, from Orleans' own meter at /metrics.
+    private static async Task<int> GrainsAsync(SiloProcess silo, string grainType)
+    {
+        var match = Regex.Match(await silo.Http.GetStringAsync("/metrics", Token), $@"\nmicrosoft_orleans_orleans_grains\{{grain_type=""{grainType}""\}} (\d+)");
+        return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, string what)
+        where T : class
+    {
+        T? found = null;
+        await Poll.UntilAsync(async () => (found = await probe()) is not null, TimeSpan.FromMinutes(2), what);
+        return found!;
+    }
+}
