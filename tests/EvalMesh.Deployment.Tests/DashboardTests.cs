@@ -191,7 +191,10 @@ public sealed partial class DashboardTests(ObservedSilo observed) : IClassFixtur
         Assert.Equal(1, await Value("sum(evalmesh_endpoint_retries_total{endpoint=\"scripted\",reason=\"rate_limited\"})"));
         Assert.Equal(ObservedSilo.GatewayTooLong, await Value("sum(evalmesh_inference_errors_total{kind=\"context_overflow\"})"));
         Assert.Equal(0, await Value("sum(evalmesh_endpoint_in_flight_requests)"));
-        Assert.Equal(0, await Value("sum(evalmesh_endpoint_concurrency_limit_requests)"));
+        Assert.Equal(0, await Value("max(evalmesh_endpoint_circuit_open)"));
+
+        // The 429 halved the scripted endpoint's limit (max-concurrency 2) to 1; the next success grew it back.
+        Assert.Equal(2, await Value("evalmesh_endpoint_concurrency_limit_requests{endpoint=\"scripted\"}"));
 
         // Each adapter was loaded once; every request with an adapter is a hit or (at most once per adapter; the eval may
         // have prefetched its adapter) a miss.

@@ -100,6 +100,91 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task RepeatedFailures_OpenTheCircuit_WhichFailsFastThenRecovers()
+    {
+        _server.Default = ScriptedOpenAiServer.Status(500);
+        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 0, BreakDuration: TimeSpan.FromSeconds(1)));
+        var failures = new List<EndpointProblem>();
+        while (failures.LastOrDefault() != EndpointProblem.CircuitOpen)
+        {
+            failures.Add((await Assert.ThrowsAsync<EndpointException>(() => Ask(client))).Problem);
+        }
+
+        // Eight server errors open it; while open, calls fail without reaching the endpoint.
+        Assert.Equal([.. Enumerable.Repeat(EndpointProblem.ServerError, 8), EndpointProblem.CircuitOpen], failures);
+        Assert.Equal(8, _server.Requests.Count);
+
+        // Once the endpoint is healthy, the first call after the break closes the circuit again.
+        _server.Default = ScriptedOpenAiServer.Completion("back");
+        await Poll.UntilAsync(async () => (await Ask(client)).Text == "back", TimeSpan.FromSeconds(10), "the circuit to close");
+        Assert.Equal("back", (await Ask(client)).Text);
+    }
+
+    [Fact]
+    public async Task RetriesWaitOutAnOpenCircuit_ThenSucceed()
+    {
+        for (var i = 0; i < 8; i++)
+        {
+            _server.Then(ScriptedOpenAiServer.Status(503, retryAfter: "0"));
+        }
+
+        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 12, BreakDuration: TimeSpan.FromSeconds(1)));
+        Assert.Equal("default answer", (await Ask(client)).Text);
+        Assert.Equal(9, _server.Requests.Count);
+    }
+
+    [Fact]
+    public async Task RateLimits_HalveTheConcurrency_WhichGrowsBackWithSuccesses()
+    {
+        var inFlight = 0;
+        var most = 0;
+        var rateLimited = 0;
+        _server.Default = async context =>
+        {
+            var now = Interlocked.Increment(ref inFlight);
+            InterlockedMax(ref most, now);
+            try
+            {
+                if (Interlocked.Increment(ref rateLimited) <= 4)
+                {
+                    await ScriptedOpenAiServer.Status(429, retryAfter: "0")(context);
+                    return;
+                }
+
+                await ScriptedOpenAiServer.SlowCompletion("ok", TimeSpan.FromMilliseconds(20))(context);
+            }
+            finally
+            {
+                Interlocked.Decrement(ref inFlight);
+            }
+        };
+        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 4, MaxConcurrency: 8));
+        Assert.Equal(8, client.ConcurrencyLimit);
+
+        var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Ask(client)));
+
+        // The burst of 429s halved the limit once (to 4); successes have regrown it by 1/limit each since.
+        Assert.All(answers, a => Assert.Equal("ok", a.Text));
+        Assert.InRange(most, 1, 8);
+        Assert.InRange(client.ConcurrencyLimit, 4, 7);
+
+        // From 4 back to 8 takes 4 + 5 + 6 + 7 = 22 successes.
+        await Task.WhenAll(Enumerable.Range(0, 30).Select(_ => Ask(client)));
+        Assert.Equal(8, client.ConcurrencyLimit);
+    }
+
+    private static void InterlockedMax(ref int target, int value)
+    {
+        for (var seen = Volatile.Read(ref target); value > seen; seen = Volatile.Read(ref target))
+        {
+            if (Interlocked.CompareExchange(ref target, value, seen) == seen)
+            {
+                return;
+            }
+        }
+    }
+
+    [Fact]
     public async Task Rejected_IsNotRetried()
     {
         _server.Then(ScriptedOpenAiServer.Status(400));

@@ -29,7 +29,8 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
                 new Uri(e.BaseUrl!),
                 e.Model!,
                 e.ApiKeyEnv is { } variable ? Environment.GetEnvironmentVariable(variable) ?? throw new EvalMeshInputException($"the environment variable {variable} that holds the API key is not set on this silo", setting: $"endpoints.{e.Name}.api-key-env") : null,
-                TimeSpan.FromSeconds(e.TimeoutSeconds)), time),
+                TimeSpan.FromSeconds(e.TimeoutSeconds),
+                MaxConcurrency: e.MaxConcurrency), time),
             _ => throw new UnknownNameException("endpoint type", e.Type, ConfigLoader.EndpointTypes),
         });
     }

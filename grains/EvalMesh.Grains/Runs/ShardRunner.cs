@@ -146,7 +146,6 @@ public sealed partial class ShardRunner : IDisposable
         var results = Channel.CreateBounded<CellResult>(new BoundedChannelOptions(BatchSize * 4) { SingleReader = true });
         var writer = Task.Run(() => WriteAsync(results.Reader, token), token);
         var parallelism = Math.Max(1, Math.Min(_spec.Run.Concurrency, _spec.Endpoint.MaxConcurrency));
-        using var limit = EndpointMetrics.Limit(_spec.Endpoint.Name, parallelism);
         try
         {
             await Parallel.ForEachAsync(cells, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = token }, async (cell, ct) =>

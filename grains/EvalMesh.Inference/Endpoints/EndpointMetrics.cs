@@ -5,7 +5,8 @@ namespace EvalMesh.Inference.Endpoints;
 
 /// <summary>
 /// Endpoint metrics, exported at a silo's <c>/metrics</c>, labelled by endpoint name (bounded by the configuration):
-/// retries by reason, 429 answers, requests in flight and the concurrency limit in force now.
+/// retries by reason, 429 answers, requests in flight, and for OpenAI-compatible endpoints the adaptive concurrency limit
+/// in force now and whether the circuit is open.
 /// </summary>
 public static class EndpointMetrics
 {
@@ -19,7 +20,10 @@ public static class EndpointMetrics
         "evalmesh_endpoint_in_flight_requests", "Requests to the endpoint in flight from this silo.", "endpoint");
 
     private static readonly Gauge ConcurrencyLimit = Metrics.CreateGauge(
-        "evalmesh_endpoint_concurrency_limit_requests", "The most requests this silo's running shards may have in flight to the endpoint now.", "endpoint");
+        "evalmesh_endpoint_concurrency_limit_requests", "The most requests this silo sends the endpoint at once now: halved on 429s, regrown on successes.", "endpoint");
+
+    private static readonly Gauge CircuitOpen = Metrics.CreateGauge(
+        "evalmesh_endpoint_circuit_open", "1 while the endpoint's circuit is open after repeated failures, else 0.", "endpoint");
 
     /// <summary>Counts an attempt that will be retried.</summary>
     public static void Retried(string endpoint, EndpointProblem reason) =>
@@ -31,16 +35,9 @@ public static class EndpointMetrics
     /// <summary>Counts a request in flight until the returned scope is disposed.</summary>
     public static IDisposable Track(string endpoint) => InFlight.WithLabels(endpoint).TrackInProgress();
 
-    /// <summary>Adds to the concurrency limit in force (a shard starting) until the returned scope is disposed (it ending).</summary>
-    public static IDisposable Limit(string endpoint, int requests)
-    {
-        var limit = ConcurrencyLimit.WithLabels(endpoint);
-        limit.Inc(requests);
-        return new Scope(() => limit.Dec(requests));
-    }
+    /// <summary>Records the concurrency limit in force now.</summary>
+    public static void ConcurrencyLimitIs(string endpoint, int requests) => ConcurrencyLimit.WithLabels(endpoint).Set(requests);
 
-    private sealed class Scope(Action end) : IDisposable
-    {
-        public void Dispose() => end();
-    }
+    /// <summary>Records whether the circuit is open.</summary>
+    public static void CircuitIs(string endpoint, bool open) => CircuitOpen.WithLabels(endpoint).Set(open ? 1 : 0);
 }

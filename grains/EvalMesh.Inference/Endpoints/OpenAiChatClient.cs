@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Polly;
+using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
@@ -13,7 +14,9 @@ namespace EvalMesh.Inference.Endpoints;
 /// <summary>
 /// <c>openai</c>: any OpenAI-compatible chat-completions API. Each attempt has a timeout; 429, 5xx, timeouts, dropped
 /// connections and malformed bodies are retried with exponential backoff that honours <c>Retry-After</c>; a request
-/// the endpoint rejects (other 4xx) is not retried. When the retries run out the call throws
+/// the endpoint rejects (other 4xx) is not retried. When half the attempts of the last 10 s fail (429s aside) the
+/// circuit opens: calls wait out the break instead of adding load, and one probe closes it again. Concurrency adapts
+/// to 429s (<see cref="AimdConcurrency"/>). When the retries run out the call throws
 /// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer. Answers are fetched
 /// whole (with their retries), as evals score whole answers.
 /// </summary>
@@ -23,6 +26,7 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     private readonly HttpClient _http;
     private readonly OpenAiEndpointOptions _options;
     private readonly ResiliencePipeline _pipeline;
+    private readonly AimdConcurrency _concurrency;
     private readonly Uri _completions;
 
     /// <summary>Creates a client that sends through <paramref name="http"/> (whose own timeout should be infinite).</summary>
@@ -33,26 +37,59 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         _http = http;
         _options = options;
         _completions = new Uri(options.BaseUrl.ToString().TrimEnd('/') + "/chat/completions");
-        _pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System }
-            .AddRetry(new RetryStrategyOptions
+        _concurrency = new AimdConcurrency(Math.Max(1, options.MaxConcurrency), TimeSpan.FromSeconds(1), timeProvider);
+        EndpointMetrics.ConcurrencyLimitIs(options.Name, _concurrency.Limit);
+        _concurrency.LimitChanged += limit => EndpointMetrics.ConcurrencyLimitIs(options.Name, limit);
+        EndpointMetrics.CircuitIs(options.Name, open: false);
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System };
+        if (options.MaxRetries > 0)
+        {
+            pipeline.AddRetry(new RetryStrategyOptions
             {
-                MaxRetryAttempts = Math.Max(0, options.MaxRetries),
+                MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(250),
                 MaxDelay = options.RetryAfterCap,
                 ShouldHandle = new PredicateBuilder()
                     .Handle<AttemptFailedException>(e => e.Retryable)
-                    .Handle<TimeoutRejectedException>(),
+                    .Handle<TimeoutRejectedException>()
+                    .Handle<BrokenCircuitException>(),
                 OnRetry = args =>
                 {
-                    EndpointMetrics.Retried(options.Name, args.Outcome.Exception is AttemptFailedException failed ? failed.Problem : EndpointProblem.Timeout);
+                    EndpointMetrics.Retried(options.Name, Problem(args.Outcome.Exception));
                     return default;
                 },
                 DelayGenerator = args => ValueTask.FromResult(
-                    args.Outcome.Exception is AttemptFailedException { RetryAfter: { } after }
-                        ? (TimeSpan?)(after < options.RetryAfterCap ? after : options.RetryAfterCap)
-                        : null),
+                    args.Outcome.Exception switch
+                    {
+                        AttemptFailedException { RetryAfter: { } after } => (TimeSpan?)(after < options.RetryAfterCap ? after : options.RetryAfterCap),
+                        BrokenCircuitException { RetryAfter: { } breakLeft } => breakLeft,
+                        _ => null,
+                    }),
+            });
+        }
+
+        _pipeline = pipeline
+            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
+            {
+                FailureRatio = 0.5,
+                MinimumThroughput = 8,
+                SamplingDuration = TimeSpan.FromSeconds(10),
+                BreakDuration = options.BreakFor,
+                ShouldHandle = new PredicateBuilder()
+                    .Handle<AttemptFailedException>(e => e.Retryable && e.Problem != EndpointProblem.RateLimited)
+                    .Handle<TimeoutRejectedException>(),
+                OnOpened = _ =>
+                {
+                    EndpointMetrics.CircuitIs(options.Name, open: true);
+                    return default;
+                },
+                OnClosed = _ =>
+                {
+                    EndpointMetrics.CircuitIs(options.Name, open: false);
+                    return default;
+                },
             })
             .AddTimeout(options.AttemptTimeout)
             .Build();
@@ -61,12 +98,16 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     /// <summary>The endpoint's settings.</summary>
     public OpenAiEndpointOptions Options => _options;
 
+    /// <summary>The most requests this client sends at once now (see <see cref="AimdConcurrency"/>).</summary>
+    public int ConcurrencyLimit => _concurrency.Limit;
+
     /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var body = RequestBody(messages, options);
         var attempts = 0;
+        using var slot = await _concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             return await _pipeline.ExecuteAsync(async token =>
@@ -82,6 +123,10 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         catch (TimeoutRejectedException ex)
         {
             throw new EndpointException(_options.Name, EndpointProblem.Timeout, $"no answer within {_options.AttemptTimeout.TotalSeconds:0.##} s", attempts, ex);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw new EndpointException(_options.Name, EndpointProblem.CircuitOpen, "the circuit is open after repeated failures", attempts, ex);
         }
     }
 
@@ -150,6 +195,7 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
                 EndpointMetrics.Throttled(_options.Name);
+                _concurrency.RateLimited();
                 throw new AttemptFailedException(EndpointProblem.RateLimited, "HTTP 429", retryable: true, RetryAfter(response));
             }
 
@@ -163,9 +209,18 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                 throw new AttemptFailedException(EndpointProblem.Rejected, $"HTTP {status}: {Snippet(text)}", retryable: false);
             }
 
-            return Parse(text);
+            var answer = Parse(text);
+            _concurrency.Succeeded();
+            return answer;
         }
     }
+
+    private static EndpointProblem Problem(Exception? exception) => exception switch
+    {
+        AttemptFailedException failed => failed.Problem,
+        BrokenCircuitException => EndpointProblem.CircuitOpen,
+        _ => EndpointProblem.Timeout,
+    };
 
     private static ChatResponse Parse(string text)
     {

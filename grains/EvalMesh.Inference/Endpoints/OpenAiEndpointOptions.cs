@@ -8,6 +8,8 @@ namespace EvalMesh.Inference.Endpoints;
 /// <param name="Timeout">Per-attempt timeout.</param>
 /// <param name="MaxRetries">Retries after the first attempt for 429, 5xx, timeouts, dropped connections and malformed bodies.</param>
 /// <param name="MaxRetryAfter">The longest Retry-After honoured; longer waits are cut to this.</param>
+/// <param name="MaxConcurrency">The most requests in flight from this process; 429s lower it for a while (AIMD).</param>
+/// <param name="BreakDuration">How long the circuit stays open after failures pile up (5 s unless set).</param>
 public sealed record OpenAiEndpointOptions(
     string Name,
     Uri BaseUrl,
@@ -15,8 +17,13 @@ public sealed record OpenAiEndpointOptions(
     string? ApiKey = null,
     TimeSpan? Timeout = null,
     int MaxRetries = 4,
-    TimeSpan? MaxRetryAfter = null)
+    TimeSpan? MaxRetryAfter = null,
+    int MaxConcurrency = 16,
+    TimeSpan? BreakDuration = null)
 {
+    /// <summary>How long the circuit stays open once it opens.</summary>
+    public TimeSpan BreakFor => BreakDuration ?? TimeSpan.FromSeconds(5);
+
     /// <summary>The per-attempt timeout, 60 s unless set.</summary>
     public TimeSpan AttemptTimeout => Timeout ?? TimeSpan.FromSeconds(60);
 
