@@ -21,6 +21,9 @@ public static class ReportWriter
         Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
     };
 
+    /// <summary>The same settings on one line, for JSON lines (one cell result per line).</summary>
+    public static JsonSerializerOptions JsonLine { get; } = new(Json) { WriteIndented = false };
+
     /// <summary>The report in a format.</summary>
     /// <exception cref="Evaluation.UnknownNameException">The format is not json, csv or md.</exception>
     public static string Write(RunReport report, string format) => format switch

@@ -17,6 +17,7 @@ namespace EvalMesh.Testing;
 public sealed class ScriptedOpenAiServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private const string BodyKey = "evalmesh.request-body";
     private readonly ConcurrentQueue<Func<HttpContext, Task>> _script = new();
 
     private ScriptedOpenAiServer(WebApplication app) => _app = app;
@@ -39,6 +40,7 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
         {
             var body = (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;
             server.Requests.Enqueue((DateTimeOffset.UtcNow, body, context.Request.Headers.Authorization.FirstOrDefault()));
+            context.Items[BodyKey] = body;
             var behaviour = server._script.TryDequeue(out var next) ? next : server.Default;
             await behaviour(context);
         });
@@ -47,6 +49,9 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
         server.BaseUrl = new Uri(address + "/v1");
         return server;
     }
+
+    /// <summary>The body of the request a behaviour is answering.</summary>
+    public static JsonObject RequestBody(HttpContext context) => (JsonObject)context.Items[BodyKey]!;
 
     public ScriptedOpenAiServer Then(Func<HttpContext, Task> behaviour)
     {

@@ -4,7 +4,10 @@ using Spectre.Console;
 
 namespace EvalMesh.Cli.Commands;
 
-/// <summary><c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c> and <c>cancel RUN</c>: look at runs, and stop one.</summary>
+/// <summary>
+/// <c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c>, <c>results RUN</c> and <c>cancel RUN</c>: look at runs
+/// and their cells, and stop one.
+/// </summary>
 internal static class RunsCommand
 {
     public static IEnumerable<Command> Create()
@@ -12,6 +15,7 @@ internal static class RunsCommand
         yield return List();
         yield return Status();
         yield return Report();
+        yield return Results();
         yield return Cancel();
     }
 
@@ -91,6 +95,27 @@ internal static class RunsCommand
             else
             {
                 Console.Write(text);
+            }
+
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command Results()
+    {
+        var run = new Argument<string>("run") { Description = "The run id." };
+        var cluster = new ClusterArguments();
+        var command = new Command("results", "A run's cell results as JSON lines: prompt tokens, output, expected, score and reason of each cell.") { run };
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
+            var id = parse.GetValue(run)!;
+            await session.Client.GetRunAsync(id, cancellationToken);
+            await foreach (var result in session.Client.GetResultsAsync(id, cancellationToken))
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, ReportWriter.JsonLine));
             }
 
             return ExitCodes.Ok;

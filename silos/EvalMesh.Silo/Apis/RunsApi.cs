@@ -61,7 +61,7 @@ internal static class RunsApi
         var lines = 0;
         await foreach (var result in client.GetResultsAsync(id, cancellationToken))
         {
-            await context.Response.WriteAsync(JsonSerializer.Serialize(result, Compact), cancellationToken);
+            await context.Response.WriteAsync(JsonSerializer.Serialize(result, ReportWriter.JsonLine), cancellationToken);
             await context.Response.WriteAsync("\n", cancellationToken);
             if (++lines % 256 == 0)
             {
@@ -69,8 +69,6 @@ internal static class RunsApi
             }
         }
     }
-
-    private static readonly JsonSerializerOptions Compact = new(ReportWriter.Json) { WriteIndented = false };
 
     private static async Task<IResult> Found<T>(Func<Task<T>> call)
     {

@@ -1,0 +1,129 @@
+using System.Collections.Concurrent;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using EvalMesh.Testing;
+using Microsoft.AspNetCore.Http;
+
+namespace EvalMesh.Cli.Tests;
+
+/// <summary>
+/// A run against an OpenAI-compatible endpoint on loopback that answers with 429s (Retry-After), 500s, hangs past the
+/// timeout, malformed bodies and dropped connections (one request in five), and always fails one of the questions. The run completes; every
+/// cell that got an answer is right, the doomed ones are errors (never wrong answers), a 429's retry waits for its
+/// Retry-After, and <c>evalmesh run --resume</c> re-runs exactly the errored cells once the endpoint is healthy.
+/// </summary>
+public sealed class EndpointFaultTests : IAsyncLifetime
+{
+    private const int Cases = 24, Repeats = 2;
+    private const string Doomed = "q05";
+    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-faults-").FullName;
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _rateLimitedAt = new(StringComparer.Ordinal);
+    private ScriptedOpenAiServer _endpoint = null!;
+    private int _requests;
+
+    public async ValueTask InitializeAsync() => _endpoint = await ScriptedOpenAiServer.StartAsync();
+
+    public async ValueTask DisposeAsync()
+    {
+        await _endpoint.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private Task<ProgramResult> Run(params string[] args) =>
+        CliRunner.RunAsync(_folder, new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_folder, "home") }, args);
+
+    // Each request's identity: its prompt and seed (the repeat).
+    private static string Identity(JsonObject body) => $"{body["messages"]![0]!["content"]}#{body["seed"]}";
+
+    // A fault for one request in five, by arrival, each kind in turn; the doomed question always fails.
+    private async Task FaultyAsync(HttpContext context)
+    {
+        var body = ScriptedOpenAiServer.RequestBody(context);
+        var question = body["messages"]![0]!["content"]!.GetValue<string>();
+        var fault = question.Contains($"({Doomed})", StringComparison.Ordinal) ? 6 : Interlocked.Increment(ref _requests) % 25;
+        switch (fault)
+        {
+            case 1:
+                _rateLimitedAt.TryAdd(Identity(body), DateTimeOffset.UtcNow);
+                await ScriptedOpenAiServer.Status(429, retryAfter: "1")(context);
+                break;
+            case 6:
+                await ScriptedOpenAiServer.Status(500)(context);
+                break;
+            case 11:
+                await ScriptedOpenAiServer.Body("""{"choices":[{"message":{"content":""")(context);
+                break;
+            case 16:
+                await ScriptedOpenAiServer.DropMidBody()(context);
+                break;
+            case 21:
+                await ScriptedOpenAiServer.Hang(TimeSpan.FromSeconds(5))(context);
+                break;
+            default:
+                await ScriptedOpenAiServer.Completion("OK")(context);
+                break;
+        }
+    }
+
+    [Fact]
+    public async Task RunAgainstAFaultyEndpoint_Completes_ErrorsAreNeverWrongAnswers_AndResumeRerunsOnlyTheErrors()
+    {
+        var cases = string.Join('\n', Enumerable.Range(1, Cases).Select(i => $"      - {{ id: q{i:00}, question: \"Say OK (q{i:00})\", expected: OK }}"));
+        File.WriteAllText(Path.Combine(_folder, "faults.yaml"), $$$"""
+            datasets:
+              - name: d
+                generate: { kind: slack, messages: 4, seed: 1, cases-per-category: 1 }
+            suites:
+              - name: s
+                dataset: d
+                cases:
+            {{{cases}}}
+            formats: [csv]
+            endpoints:
+              - name: flaky
+                type: openai
+                base-url: {{{_endpoint.BaseUrl}}}
+                model: scripted
+                timeout-seconds: 1
+                max-concurrency: 4
+            prompt: "{{context}}\n{{question}}"
+            repeats: {{{Repeats}}}
+            """);
+        _endpoint.Default = FaultyAsync;
+
+        var first = await Run("run", "faults.yaml", "--json");
+        Assert.True(first.ExitCode == 1, $"exit {first.ExitCode}: {first.Stderr}");
+        var status = JsonDocument.Parse(first.Stdout).RootElement.GetProperty("run");
+        var runId = status.GetProperty("runId").GetString()!;
+        Assert.Equal("completed", status.GetProperty("state").GetString());
+        var results = await ResultsAsync(runId);
+        Assert.Equal(Cases * Repeats, results.Count);
+        Assert.DoesNotContain(results, r => r.GetProperty("outcome").GetString() == "failed");
+        var errored = results.Where(r => r.GetProperty("outcome").GetString() == "error").ToList();
+        Assert.Equal(Enumerable.Repeat(Doomed, Repeats), errored.Select(r => r.GetProperty("caseId").GetString()));
+        Assert.All(errored, r => Assert.Contains("HTTP 500", r.GetProperty("reason").GetString(), StringComparison.Ordinal));
+
+        // Every 429'd request came back no sooner than its Retry-After.
+        Assert.NotEmpty(_rateLimitedAt);
+        foreach (var (identity, at) in _rateLimitedAt)
+        {
+            var retry = _endpoint.Requests.Where(r => Identity(r.Body) == identity && r.At > at).Min(r => r.At);
+            Assert.True(retry - at >= TimeSpan.FromMilliseconds(950), $"retried {(retry - at).TotalMilliseconds:0} ms after a 429 with Retry-After: 1");
+        }
+
+        // Healthy again: resuming asks the endpoint for the errored cells only, and they pass.
+        _endpoint.Default = ScriptedOpenAiServer.Completion("OK");
+        var before = _endpoint.Requests.Count;
+        var resumed = await Run("run", "--resume", runId, "--json");
+        Assert.True(resumed.ExitCode == 0, $"exit {resumed.ExitCode}: {resumed.Stderr}");
+        Assert.Equal(errored.Count, _endpoint.Requests.Count - before);
+        Assert.All(await ResultsAsync(runId), r => Assert.Equal("passed", r.GetProperty("outcome").GetString()));
+    }
+
+    private async Task<List<JsonElement>> ResultsAsync(string runId)
+    {
+        var results = await Run("results", runId);
+        Assert.True(results.ExitCode == 0, results.Stderr);
+        return [.. results.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement)];
+    }
+}
