@@ -23,6 +23,7 @@ internal sealed class ClusterArguments
     private readonly Option<string> _clusterId = new("--cluster-id") { Description = "The cluster id the silos use.", DefaultValueFactory = _ => "evalmesh" };
     private readonly Option<string> _serviceId = new("--service-id") { Description = "The service id the silos use.", DefaultValueFactory = _ => "evalmesh" };
     private readonly Option<string?> _dataDir = new("--data-dir") { Description = "Embedded mode: where runs and results are kept (default $EVALMESH_HOME or the user's data folder)." };
+    private readonly Option<string?> _tls = new("--tls-certificate") { Description = "With --cluster redis: the cluster's certificate (PKCS#12) when the silos require mutual TLS; its password comes from EVALMESH_TLS_PASSWORD." };
     private readonly Option<bool> _json = new("--json") { Description = "Print JSON for programs instead of tables." };
 
     public Option<bool> Json => _json;
@@ -34,6 +35,7 @@ internal sealed class ClusterArguments
         command.Options.Add(_clusterId);
         command.Options.Add(_serviceId);
         command.Options.Add(_dataDir);
+        command.Options.Add(_tls);
         command.Options.Add(_json);
     }
 
@@ -67,6 +69,8 @@ internal sealed class ClusterArguments
                     o.Redis = redis;
                     o.ClusterId = parse.GetValue(_clusterId)!;
                     o.ServiceId = parse.GetValue(_serviceId)!;
+                    o.TlsCertificate = parse.GetValue(_tls);
+                    o.TlsCertificatePassword = Environment.GetEnvironmentVariable("EVALMESH_TLS_PASSWORD");
                 });
                 break;
             default:

@@ -35,6 +35,20 @@ public static class EvalMeshClientExtensions
                 client.UseLocalhostClustering(options.GatewayPort, options.ServiceId, options.ClusterId);
             }
 
+            if (options.TlsCertificate is { } path)
+            {
+                var certificate = ClusterTls.Load(path, options.TlsCertificatePassword, "EvalMesh:Client:TlsCertificate");
+                client.UseTls(certificate, tls => ClusterTls.Configure(tls, certificate));
+            }
+
+            // A cluster that cannot be reached (or refuses this client's certificate) is an error within seconds,
+            // not an endless wait.
+            var connecting = System.Diagnostics.Stopwatch.StartNew();
+            client.UseConnectionRetryFilter(async (_, cancellationToken) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+                return connecting.Elapsed < options.ConnectTimeout;
+            });
             client.Services.AddEvalMeshSerialization();
         });
         builder.Services.AddEvalMeshClient();

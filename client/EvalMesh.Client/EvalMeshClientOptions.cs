@@ -17,4 +17,13 @@ public sealed class EvalMeshClientOptions
 
     /// <summary>With <c>local</c>: the silo's gateway port.</summary>
     public int GatewayPort { get; set; } = 30000;
+
+    /// <summary>How long connecting keeps trying before it fails.</summary>
+    public TimeSpan ConnectTimeout { get; set; } = TimeSpan.FromSeconds(20);
+
+    /// <summary>The cluster's certificate (PKCS#12), when the silos require mutual TLS.</summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>The password of <see cref="TlsCertificate"/>.</summary>
+    public string? TlsCertificatePassword { get; set; }
 }

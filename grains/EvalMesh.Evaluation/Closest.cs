@@ -13,6 +13,12 @@ public static class Closest
         var bestDistance = int.MaxValue;
         foreach (var candidate in candidates)
         {
+            // The distance is at least the difference in length; skipping those keeps a huge name from costing length².
+            if (Math.Abs(name.Length - candidate.Length) > limit)
+            {
+                continue;
+            }
+
             var distance = EditDistance(name.ToLowerInvariant(), candidate.ToLowerInvariant());
             if (distance < bestDistance)
             {

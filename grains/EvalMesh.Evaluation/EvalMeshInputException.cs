@@ -51,12 +51,25 @@ public sealed class EvalMeshInputException : Exception
         return Printable(prefix + key + problem);
     }
 
+    /// <summary>A name or key from the input as a message shows it: <see cref="Printable"/>, and cut short when it is long.</summary>
+    internal static string Shown(string name)
+    {
+        const int Shortest = 80, Kept = 60;
+        if (name.Length <= Shortest)
+        {
+            return Printable(name);
+        }
+
+        var kept = char.IsHighSurrogate(name[Kept - 1]) ? Kept - 1 : Kept;
+        return Printable(string.Create(CultureInfo.InvariantCulture, $"{name[..kept]}…({name.Length:N0} characters)"));
+    }
+
     /// <summary>
     /// Text fit for a one-line message: control, format and separator characters (a line break, a terminal escape, a
     /// right-to-left override, a zero-width space) are written as <c>\n</c> or <c>\uXXXX</c>, so that they can neither
     /// break the line nor hide in it.
     /// </summary>
-    internal static string Printable(string text)
+    private static string Printable(string text)
     {
         if (!text.Any(Hidden))
         {

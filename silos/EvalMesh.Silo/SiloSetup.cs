@@ -1,4 +1,5 @@
 using EvalMesh.Client;
+using EvalMesh.Evaluation;
 using EvalMesh.Grains;
 using EvalMesh.Grains.Hosting;
 using Microsoft.Extensions.Options;
@@ -37,17 +38,27 @@ internal static class SiloSetup
             return false;
         }
 
-        builder.UseOrleans(silo =>
+        try
         {
-            silo.AddEvalMesh(options);
-            if (!options.IsLocal && InKubernetesPod)
+            builder.UseOrleans(silo =>
             {
-                // Silo name = pod name; a silo whose pod is deleted is declared dead, and a dead silo's pod deleted.
-                // It keeps the address and ports EvalMesh configured and takes the cluster's ids from ORLEANS_*:
-                // k8s/ sets those and EvalMesh__ServiceId/ClusterId from the same pod labels, the address from the pod IP.
-                silo.UseKubernetesHosting(kubernetes => kubernetes.Configure(o => o.DeleteDefunctSiloPods = true));
-            }
-        });
+                silo.AddEvalMesh(options);
+                if (!options.IsLocal && InKubernetesPod)
+                {
+                    // Silo name = pod name; a silo whose pod is deleted is declared dead, and a dead silo's pod deleted.
+                    // It keeps the address and ports EvalMesh configured and takes the cluster's ids from ORLEANS_*:
+                    // k8s/ sets those and EvalMesh__ServiceId/ClusterId from the same pod labels, the address from the pod IP.
+                    silo.UseKubernetesHosting(kubernetes => kubernetes.Configure(o => o.DeleteDefunctSiloPods = true));
+                }
+            });
+        }
+        catch (EvalMeshInputException ex)
+        {
+            // Such as a TLS certificate that cannot be loaded.
+            Console.Error.WriteLine($"evalmesh-silo: error: {ex.Message}");
+            return false;
+        }
+
         builder.AddEvalMeshSecurity(security);
         builder.Services.AddEvalMeshClient();
         builder.Services.AddHealthChecks();

@@ -34,8 +34,8 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>What the silo printed, for failure messages.</summary>
     public string Log => string.Join('\n', _log);
 
-    /// <summary>Starts a silo and waits until /healthz answers.</summary>
-    public static async Task<SiloProcess> StartAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    /// <summary>Starts a silo and waits until /healthz answers; relative paths in what it is sent are <paramref name="workingDirectory"/>'s (by default the repository root).</summary>
+    public static async Task<SiloProcess> StartAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
         var httpPort = FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -43,7 +43,7 @@ public sealed class SiloProcess : IAsyncDisposable
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
-            WorkingDirectory = RepoPaths.Root,
+            WorkingDirectory = workingDirectory ?? RepoPaths.Root,
         };
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(RepoPaths.Silo);

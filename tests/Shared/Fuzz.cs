@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Text.Json.Nodes;
 using CsCheck;
 
 namespace EvalMesh.Testing;
@@ -60,6 +61,73 @@ internal static class Fuzz
     /// <summary>Valid text with one to four edits (see <see cref="Mutated{T}(Gen{T[]}, Gen{T[]})"/>).</summary>
     public static Gen<string> Mutated(this Gen<string> valid, Gen<string> tokens) =>
         valid.Select(text => text.ToCharArray()).Mutated(tokens.Select(token => token.ToCharArray())).Select(chars => new string(chars));
+
+    /// <summary>JSON values up to three levels deep: numbers, booleans, nulls, texts from <paramref name="words"/>, lists, and objects with keys from <paramref name="keys"/>.</summary>
+    public static Gen<JsonNode?> Json(Gen<string> keys, Gen<string> words)
+    {
+        var scalar = Gen.OneOf(
+            words.Select(word => (JsonNode?)JsonValue.Create(word)),
+            Gen.Long.Select(number => (JsonNode?)JsonValue.Create(number)),
+            Gen.Int[-2, 5].Select(number => (JsonNode?)JsonValue.Create(number)),
+            Gen.Double.Select(number => double.IsFinite(number) ? (JsonNode?)JsonValue.Create(number) : null),
+            Gen.Bool.Select(flag => (JsonNode?)JsonValue.Create(flag)),
+            Gen.Const(() => (JsonNode?)null));
+        return Gen.Recursive<JsonNode?>((depth, self) => depth >= 3
+            ? scalar
+            : Gen.Frequency(
+                (4, scalar),
+                (1, self.Array[0, 3].Select(items => (JsonNode?)new JsonArray(items))),
+                (1, Gen.Select(keys, self).Array[0, 3].Select(fields =>
+                {
+                    var json = new JsonObject();
+                    foreach (var (key, value) in fields)
+                    {
+                        json[key] = value;
+                    }
+
+                    return (JsonNode?)json;
+                }))));
+    }
+
+    /// <summary>Valid JSON trees with one to three structural edits: a value replaced by <paramref name="values"/> or removed, or a key or item added.</summary>
+    public static Gen<JsonNode> Restructured(this Gen<JsonNode> valid, Gen<string> keys, Gen<JsonNode?> values) =>
+        Gen.Select(valid, Gen.Select(Gen.Int[0, 2], Gen.Double.Unit, Gen.Double.Unit, keys, values).Array[1, 3])
+            .Select(sample => sample.Item2.Aggregate(sample.Item1.DeepClone(), (root, edit) => EditTree(root, edit.Item1, edit.Item2, edit.Item3, edit.Item4, edit.Item5?.DeepClone())));
+
+    private static JsonNode EditTree(JsonNode root, int kind, double where, double which, string key, JsonNode? value)
+    {
+        var containers = Containers(root).ToList();
+        switch (containers[(int)(where * containers.Count)])
+        {
+            case JsonObject json when kind == 2 || json.Count == 0:
+                json[key] = value;
+                break;
+            case JsonObject json when kind == 1:
+                json.Remove(json.GetAt((int)(which * json.Count)).Key);
+                break;
+            case JsonObject json:
+                json[json.GetAt((int)(which * json.Count)).Key] = value;
+                break;
+            case JsonArray list when kind == 2 || list.Count == 0:
+                list.Add(value);
+                break;
+            case JsonArray list when kind == 1:
+                list.RemoveAt((int)(which * list.Count));
+                break;
+            case JsonArray list:
+                list[(int)(which * list.Count)] = value;
+                break;
+        }
+
+        return root;
+    }
+
+    private static IEnumerable<JsonNode> Containers(JsonNode? node) => node switch
+    {
+        JsonObject json => [json, .. json.SelectMany(field => Containers(field.Value))],
+        JsonArray list => [list, .. list.SelectMany(Containers)],
+        _ => [],
+    };
 
     private static T[] Edit<T>(T[] input, int kind, double at, double span, T[] token)
     {

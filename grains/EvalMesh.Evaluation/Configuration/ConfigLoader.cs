@@ -124,7 +124,7 @@ public static class ConfigLoader
                 generate.Text("workspace") ?? defaults.Workspace);
         }
 
-        return new DatasetConfig(name, path is null ? null : Resolve(folder, path), options);
+        return new DatasetConfig(name, path is null ? null : Resolve(item, "path", folder, path), options);
     }
 
     private static SuiteConfig ReadSuite(YamlObject item, string folder, IReadOnlyList<DatasetConfig> datasets)
@@ -148,14 +148,14 @@ public static class ConfigLoader
             throw item.Error("generated", $"dataset '{dataset}' is not generated, so it has no generated suite");
         }
 
-        return new SuiteConfig(name, dataset, path is null ? null : Resolve(folder, path), generated, cases);
+        return new SuiteConfig(name, dataset, path is null ? null : Resolve(item, "path", folder, path), generated, cases);
     }
 
     private static AdapterConfig ReadAdapter(YamlObject item, string folder)
     {
         item.AllowOnly("name", "base", "path");
         var path = item.RequiredText("path");
-        return new AdapterConfig(item.RequiredText("name"), item.RequiredText("base"), IsBuiltIn(path) ? path : Resolve(folder, path));
+        return new AdapterConfig(item.RequiredText("name"), item.RequiredText("base"), IsBuiltIn(path) ? path : Resolve(item, "path", folder, path));
     }
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
@@ -174,10 +174,10 @@ public static class ConfigLoader
         {
             case "llama":
                 model ??= "tiny";
-                model = IsBuiltIn(model) ? model : Resolve(folder, model);
+                model = IsBuiltIn(model) ? model : Resolve(item, "model", folder, model);
                 if (adapter is not null && !adapters.Any(a => a.Name == adapter))
                 {
-                    adapter = IsBuiltIn(adapter) ? adapter : Resolve(folder, adapter);
+                    adapter = IsBuiltIn(adapter) ? adapter : Resolve(item, "adapter", folder, adapter);
                 }
 
                 break;
@@ -211,7 +211,10 @@ public static class ConfigLoader
     // Built-in names (the generated tiny model and its adapters) are not paths.
     private static bool IsBuiltIn(string value) => value == "tiny" || value.StartsWith("adapter-", StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal) && !value.EndsWith(".gguf", StringComparison.Ordinal);
 
-    private static string Resolve(string folder, string path) => Path.GetFullPath(Path.Combine(folder, path));
+    private static string Resolve(YamlObject item, string key, string folder, string path) =>
+        path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0
+            ? Path.GetFullPath(Path.Combine(folder, path))
+            : throw item.Error(key, "not a valid path: it contains a character that paths cannot hold, such as NUL");
 
     private static void CheckNames(YamlObject root, string key, IReadOnlyList<string> names, Action<string> get)
     {

@@ -72,7 +72,7 @@ public sealed class YamlObject
             if (!known.Contains(name, StringComparer.Ordinal))
             {
                 var hint = Closest.Of(name, known) is { } closest ? $" (did you mean '{closest}'?)" : $"; known keys: {string.Join(", ", known)}";
-                throw new EvalMeshInputException($"unknown key{hint}", _file, (int)key.Start.Line, (int)key.Start.Column, PathOf(name));
+                throw new EvalMeshInputException($"unknown key{hint}", _file, (int)key.Start.Line, (int)key.Start.Column, PathOf(EvalMeshInputException.Shown(name)));
             }
         }
     }

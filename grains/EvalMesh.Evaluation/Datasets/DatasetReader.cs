@@ -11,7 +11,7 @@ public static class DatasetReader
     public static IReadOnlyList<string> Extensions { get; } = [".jsonl", ".json", ".csv"];
 
     /// <summary>Reads a dataset file; its name is the file name without extension.</summary>
-    /// <exception cref="EvalMeshInputException">The file is missing, of an unknown kind, or malformed.</exception>
+    /// <exception cref="EvalMeshInputException">The file is missing, of an unknown kind, malformed or empty.</exception>
     public static Dataset Read(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -29,7 +29,9 @@ public static class DatasetReader
             ".csv" => [.. CsvFormat.ParseRecords(text, path).Select(Unflatten)],
             _ => throw new EvalMeshInputException($"unknown dataset file type '{extension}'; expected one of {string.Join(", ", Extensions)}", path),
         };
-        return Dataset.Create(Path.GetFileNameWithoutExtension(path), records);
+        return records.Count > 0
+            ? Dataset.Create(Path.GetFileNameWithoutExtension(path), records)
+            : throw new EvalMeshInputException("the file holds no records", path);
     }
 
     /// <summary>Parses JSON Lines: one object per line, blank lines skipped.</summary>
@@ -49,11 +51,11 @@ public static class DatasetReader
             JsonNode? node;
             try
             {
-                node = JsonNode.Parse(line);
+                node = JsonRecords.Parse(line);
             }
             catch (JsonException ex)
             {
-                throw new EvalMeshInputException($"invalid JSON: {FirstSentence(ex.Message)}", source, lineNumber, (int?)ex.BytePositionInLine + 1, innerException: ex);
+                throw new EvalMeshInputException($"invalid JSON: {JsonRecords.Problem(ex)}", source, lineNumber, (int?)ex.BytePositionInLine + 1, innerException: ex);
             }
 
             records.Add(node as JsonObject ?? throw new EvalMeshInputException("expected a JSON object on this line", source, lineNumber));
@@ -90,11 +92,5 @@ public static class DatasetReader
         }
 
         return record;
-    }
-
-    private static string FirstSentence(string message)
-    {
-        var end = message.IndexOf(" Path:", StringComparison.Ordinal);
-        return end > 0 ? message[..end] : message;
     }
 }

@@ -81,7 +81,7 @@ public sealed class XmlFormat : IRecordFormat
 
     private static bool IsXmlName(string name)
     {
-        if (name.StartsWith("xml", StringComparison.OrdinalIgnoreCase))
+        if (name.Length == 0 || name.StartsWith("xml", StringComparison.OrdinalIgnoreCase))
         {
             return false;
         }

@@ -44,6 +44,15 @@ public sealed class EvalMeshOptions
     /// <summary>The most cells one run may have.</summary>
     public int MaxCellsPerRun { get; set; } = 10_000_000;
 
+    /// <summary>
+    /// A PKCS#12 file with the cluster's certificate: when set, silo-to-silo and client-to-silo connections use mutual
+    /// TLS, and only parties that present this certificate get in (see <see cref="Abstractions.ClusterTls"/>).
+    /// </summary>
+    public string? TlsCertificate { get; set; }
+
+    /// <summary>The password of <see cref="TlsCertificate"/>, best set through the environment.</summary>
+    public string? TlsCertificatePassword { get; set; }
+
     /// <summary>Named base models this silo serves through the gateway: name → GGUF path.</summary>
     public Dictionary<string, string> Models { get; set; } = new(StringComparer.Ordinal);
 
@@ -87,6 +96,11 @@ public sealed class EvalMeshOptionsValidator : IValidateOptions<EvalMeshOptions>
             {
                 failures.Add($"EvalMesh:{setting} must be a port number, not {port} (environment variable EvalMesh__{setting})");
             }
+        }
+
+        if (options.TlsCertificate is { } certificate && !File.Exists(certificate))
+        {
+            failures.Add($"EvalMesh:TlsCertificate: no such file '{certificate}' (environment variable EvalMesh__TlsCertificate)");
         }
 
         if (options.MaxCellsPerRun < 1)

@@ -44,6 +44,12 @@ public static class EvalMeshSilo
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
         });
+        if (options.TlsCertificate is { } path)
+        {
+            var certificate = ClusterTls.Load(path, options.TlsCertificatePassword, "EvalMesh:TlsCertificate");
+            silo.UseTls(certificate, tls => ClusterTls.Configure(tls, certificate));
+        }
+
         var services = silo.Services;
         if (options.IsLocal)
         {

@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Text;
 
 namespace EvalMesh.Inference.Gguf;
@@ -10,7 +11,8 @@ namespace EvalMesh.Inference.Gguf;
 public sealed record GgufTensorInfo(string Name, IReadOnlyList<ulong> Dimensions, uint Type, ulong Offset)
 {
     /// <summary>The number of elements.</summary>
-    public ulong ElementCount => Dimensions.Aggregate(1UL, (a, b) => a * b);
+    /// <exception cref="OverflowException">The shape has more than 2^64 elements.</exception>
+    public ulong ElementCount => Dimensions.Aggregate(1UL, (a, b) => checked(a * b));
 
     /// <summary>The shape as text, such as <c>[64, 128]</c>.</summary>
     public string Shape => $"[{string.Join(", ", Dimensions)}]";
@@ -21,6 +23,11 @@ public sealed class GgufFile
 {
     /// <summary>The only version this reader and writer use.</summary>
     public const uint SupportedVersion = 3;
+
+    // Far beyond any real file's strings (chat templates, an embedded tokenizer.json) and arrays (vocabularies, merges),
+    // and small enough that a corrupt length field cannot ask for more memory than a process has.
+    private const ulong MaxStringBytes = 1 << 30;
+    private const ulong MaxArrayItems = 1 << 24;
 
     internal GgufFile(string path, uint version, IReadOnlyDictionary<string, object> metadata, IReadOnlyList<GgufTensorInfo> tensors, long dataOffset, long length)
     {
@@ -121,9 +128,15 @@ public sealed class GgufFile
         }
 
         var tensors = new List<GgufTensorInfo>((int)tensorCount);
+        var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0UL; i < tensorCount; i++)
         {
             var name = ReadString(path, reader, length);
+            if (!names.Add(name))
+            {
+                throw new GgufException(path, GgufProblem.Malformed, $"two tensors are named '{name}'");
+            }
+
             var dimensionCount = reader.ReadUInt32();
             if (dimensionCount is 0 or > 4)
             {
@@ -139,12 +152,16 @@ public sealed class GgufFile
             tensors.Add(new GgufTensorInfo(name, dimensions, reader.ReadUInt32(), reader.ReadUInt64()));
         }
 
-        var alignment = metadata.TryGetValue("general.alignment", out var a) ? Convert.ToInt64(a, System.Globalization.CultureInfo.InvariantCulture) : 32;
+        // As llama.cpp reads it: a u32 power of two, 32 when absent.
+        var alignment = metadata.GetValueOrDefault("general.alignment", 32u) is uint align && BitOperations.IsPow2(align)
+            ? align
+            : throw new GgufException(path, GgufProblem.Malformed, "general.alignment must be a power of two, stored as u32");
         var dataOffset = (reader.BaseStream.Position + alignment - 1) / alignment * alignment;
         foreach (var tensor in tensors)
         {
-            var end = dataOffset + (long)tensor.Offset + (long)ByteSize(path, tensor);
-            if (end > length)
+            // In 128 bits: an offset or size near 2^64 must not wrap around and pass.
+            var end = (UInt128)(ulong)dataOffset + tensor.Offset + ByteSize(path, tensor);
+            if (end > (ulong)length)
             {
                 throw new GgufException(path, GgufProblem.Truncated, $"tensor '{tensor.Name}' needs bytes up to {end} but the file has {length}");
             }
@@ -154,12 +171,22 @@ public sealed class GgufFile
     }
 
     /// <summary>Bytes of a tensor's data for the types the project reads and writes (F32, F16), else an error.</summary>
-    internal static ulong ByteSize(string path, GgufTensorInfo tensor) => tensor.Type switch
+    internal static ulong ByteSize(string path, GgufTensorInfo tensor)
     {
-        0 => tensor.ElementCount * 4,
-        1 => tensor.ElementCount * 2,
-        _ => QuantizedByteSize(path, tensor),
-    };
+        try
+        {
+            return tensor.Type switch
+            {
+                0 => checked(tensor.ElementCount * 4),
+                1 => checked(tensor.ElementCount * 2),
+                _ => QuantizedByteSize(path, tensor),
+            };
+        }
+        catch (OverflowException)
+        {
+            throw new GgufException(path, GgufProblem.Malformed, $"tensor '{tensor.Name}' {tensor.Shape} is larger than any file");
+        }
+    }
 
     // Block-quantised types: (block size in elements, bytes per block), from ggml's type traits.
     private static ulong QuantizedByteSize(string path, GgufTensorInfo tensor)
@@ -184,12 +211,17 @@ public sealed class GgufFile
             throw new GgufException(path, GgufProblem.Malformed, $"tensor '{tensor.Name}' has ggml type {tensor.Type}, which this reader does not know");
         }
 
-        return tensor.ElementCount / b.Elements * b.Bytes;
+        return checked(tensor.ElementCount / b.Elements * b.Bytes);
     }
 
     private static string ReadString(string path, BinaryReader reader, long length)
     {
         var size = reader.ReadUInt64();
+        if (size > MaxStringBytes)
+        {
+            throw new GgufException(path, GgufProblem.Malformed, $"a string of {size} bytes at byte {reader.BaseStream.Position} is not plausible");
+        }
+
         if (size > (ulong)(length - reader.BaseStream.Position))
         {
             throw new GgufException(path, GgufProblem.Truncated, $"a string of {size} bytes at byte {reader.BaseStream.Position} runs past the end of the file ({length} bytes)");
@@ -220,7 +252,17 @@ public sealed class GgufFile
     private static object[] ReadArray(string path, BinaryReader reader, long length)
     {
         var type = (GgufValueType)reader.ReadUInt32();
+        if (type == GgufValueType.Array)
+        {
+            throw new GgufException(path, GgufProblem.Malformed, $"an array of arrays at byte {reader.BaseStream.Position}, which llama.cpp does not read");
+        }
+
         var count = reader.ReadUInt64();
+        if (count > MaxArrayItems)
+        {
+            throw new GgufException(path, GgufProblem.Malformed, $"an array of {count} items at byte {reader.BaseStream.Position} is not plausible");
+        }
+
         if (count > (ulong)(length - reader.BaseStream.Position))
         {
             throw new GgufException(path, GgufProblem.Truncated, $"an array of {count} items at byte {reader.BaseStream.Position} runs past the end of the file ({length} bytes)");

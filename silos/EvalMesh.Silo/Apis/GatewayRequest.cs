@@ -14,13 +14,16 @@ internal sealed class GatewayRequestException(string message, string param) : Ex
 /// <summary>The fields of a chat or text completion request the gateway honours, checked.</summary>
 internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, int Seed, IReadOnlyList<string>? Stop, bool Stream)
 {
+    private static readonly JsonDocumentOptions NoDuplicateKeys = new() { AllowDuplicateProperties = false };
+
     public static GatewayRequest Parse(JsonNode? body, bool chat)
     {
-        if (body is not JsonObject json)
+        if (body is not JsonObject lazy)
         {
             throw new GatewayRequestException("the request body must be a JSON object", "body");
         }
 
+        var json = Complete(lazy);
         var model = Text(json, "model") ?? throw new GatewayRequestException("'model' is required", "model");
         var prompt = chat ? Messages(json) : PromptText(json);
         var maxTokens = Integer(json, "max_completion_tokens") ?? Integer(json, "max_tokens") ?? 64;
@@ -46,6 +49,20 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
         return new GatewayRequest(model, prompt, maxTokens, (float)temperature, Integer(json, "seed") ?? 0, stop, stream);
     }
 
+    // JsonNode parses lazily: a duplicate key or an unpaired surrogate escape ("\ud800") passes JsonNode.Parse and throws
+    // wherever it is first read. Reading the body once more, completely and strictly, makes it a 400 instead of a 500.
+    private static JsonObject Complete(JsonObject body)
+    {
+        try
+        {
+            return JsonNode.Parse(body.ToJsonString(), documentOptions: NoDuplicateKeys)!.AsObject();
+        }
+        catch (Exception ex) when (ex is JsonException or InvalidOperationException)
+        {
+            throw new GatewayRequestException($"the request body is not valid JSON: {ex.Message}", "body");
+        }
+    }
+
     private static string Messages(JsonObject json)
     {
         if (json["messages"] is not JsonArray { Count: > 0 } messages)
@@ -56,8 +73,9 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
         var turns = new List<ChatMessage>();
         foreach (var message in messages)
         {
-            var role = message?["role"] is JsonValue r && r.GetValueKind() == JsonValueKind.String ? r.GetValue<string>() : throw new GatewayRequestException("each message needs a 'role'", "messages");
-            turns.Add(new ChatMessage(new ChatRole(role), Content(message!["content"])));
+            var turn = message as JsonObject ?? throw new GatewayRequestException("each message must be an object", "messages");
+            var role = StringOf(turn["role"]) is { } name && !string.IsNullOrWhiteSpace(name) ? name : throw new GatewayRequestException("each message needs a 'role'", "messages");
+            turns.Add(new ChatMessage(new ChatRole(role), Content(turn["content"])));
         }
 
         return ChatPrompt.Render(turns);
@@ -66,9 +84,15 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
     private static string Content(JsonNode? content) => content switch
     {
         JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
-        JsonArray parts => string.Concat(parts.Select(p => p?["type"]?.GetValue<string>() == "text" ? p["text"]?.GetValue<string>() ?? string.Empty : throw new GatewayRequestException("only text content parts are supported", "messages"))),
+        JsonArray parts => string.Concat(parts.Select(Part)),
         _ => throw new GatewayRequestException("each message needs text 'content'", "messages"),
     };
+
+    private static string Part(JsonNode? part) => part is JsonObject text && StringOf(text["type"]) == "text"
+        ? text["text"] is null ? string.Empty : StringOf(text["text"]) ?? throw new GatewayRequestException("a text part's 'text' must be a string", "messages")
+        : throw new GatewayRequestException("only text content parts are supported", "messages");
+
+    private static string? StringOf(JsonNode? node) => node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 
     private static string PromptText(JsonObject json) => json["prompt"] switch
     {

@@ -111,25 +111,7 @@ public class ConfigLoaderFuzzTests
             "rubric", "model", "adapter", "base", "base-url", "api-key-env", "max-tokens", "temperature", "timeout-seconds", "max-concurrency"),
         Gen.String[Gen.Char.AlphaNumeric, 0, 12]);
 
-    private static readonly Gen<JsonNode?> Scalar = Gen.OneOf(
-        Word.Select(w => (JsonNode?)JsonValue.Create(w)),
-        Gen.Long.Select(n => (JsonNode?)JsonValue.Create(n)),
-        Gen.Double.Select(d => double.IsFinite(d) ? (JsonNode?)JsonValue.Create(d) : null),
-        Gen.Int[-2, 5].Select(n => (JsonNode?)JsonValue.Create(n)),
-        Gen.Bool.Select(b => (JsonNode?)JsonValue.Create(b)),
-        Gen.Const(() => (JsonNode?)null));
-
-    private static readonly Gen<JsonNode?> Value = Gen.Recursive<JsonNode?>((depth, self) => depth >= 3
-        ? Scalar
-        : Gen.Frequency(
-            (4, Scalar),
-            (1, self.Array[0, 3].Select(items => (JsonNode?)new JsonArray(items))),
-            (1, Gen.Select(Key, self).Array[0, 3].Select(fields => (JsonNode?)Object(fields)))));
-
-    /// <summary>A seed's tree with one to three edits: a value replaced or removed, or a key or item added.</summary>
-    private static readonly Gen<string> Restructured =
-        Gen.Select(Seed, Gen.Select(Gen.Int[0, 2], Gen.Double.Unit, Gen.Double.Unit, Key, Value).Array[1, 3])
-            .Select(sample => sample.Item2.Aggregate(Tree(sample.Item1), (root, edit) => Edit(root, edit.Item1, edit.Item2, edit.Item3, edit.Item4, edit.Item5)).ToJsonString());
+    private static readonly Gen<string> Restructured = Seed.Select(Tree).Restructured(Key, Fuzz.Json(Key, Word)).Select(tree => tree.ToJsonString());
 
     [Fact]
     public void Seeds_AreValidConfigs()
@@ -144,19 +126,8 @@ public class ConfigLoaderFuzzTests
     public void Parse_AnyText_AcceptsOrThrowsEvalMeshInputException() => Fuzz.Parser(
         Gen.Frequency((1, Gen.String), (1, Token.Array[0, 40].Select(string.Concat)), (3, Seed.Mutated(Token)), (3, Restructured)),
         text => ConfigLoader.Parse(text, "/fuzz/evalmesh.yaml"),
-        ciIterations: 3_000,
+        ciIterations: 2_000,
         [typeof(EvalMeshInputException)]);
-
-    private static JsonObject Object(IEnumerable<(string Key, JsonNode? Value)> fields)
-    {
-        var mapping = new JsonObject();
-        foreach (var (key, value) in fields)
-        {
-            mapping[key] = value;
-        }
-
-        return mapping;
-    }
 
     private static JsonNode Tree(string yaml)
     {
@@ -164,41 +135,4 @@ public class ConfigLoaderFuzzTests
         stream.Load(new StringReader(yaml));
         return YamlJson.ToJson(stream.Documents[0].RootNode)!;
     }
-
-    private static JsonNode Edit(JsonNode root, int kind, double where, double which, string key, JsonNode? value)
-    {
-        var containers = Containers(root).ToList();
-        var container = containers[(int)(where * containers.Count)];
-        value = value?.DeepClone();
-        switch (container)
-        {
-            case JsonObject mapping when kind == 2 || mapping.Count == 0:
-                mapping[key] = value;
-                break;
-            case JsonObject mapping when kind == 1:
-                mapping.Remove(mapping.GetAt((int)(which * mapping.Count)).Key);
-                break;
-            case JsonObject mapping:
-                mapping[mapping.GetAt((int)(which * mapping.Count)).Key] = value;
-                break;
-            case JsonArray list when kind == 2 || list.Count == 0:
-                list.Add(value);
-                break;
-            case JsonArray list when kind == 1:
-                list.RemoveAt((int)(which * list.Count));
-                break;
-            case JsonArray list:
-                list[(int)(which * list.Count)] = value;
-                break;
-        }
-
-        return root;
-    }
-
-    private static IEnumerable<JsonNode> Containers(JsonNode? node) => node switch
-    {
-        JsonObject mapping => [mapping, .. mapping.SelectMany(field => Containers(field.Value))],
-        JsonArray list => [list, .. list.SelectMany(Containers)],
-        _ => [],
-    };
 }

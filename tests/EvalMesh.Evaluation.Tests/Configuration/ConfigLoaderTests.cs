@@ -103,4 +103,52 @@ public class ConfigLoaderTests
         var badPattern = config.Replace("scorer: { type: exact, ignore-case: true }", "scorer: regex").Replace("expected: Tokyo", "expected: '(unclosed'");
         Assert.Contains("invalid regular expression", Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(badPattern, "/tmp/e.yaml")).Message);
     }
+
+    // Found by ConfigLoaderFuzzTests and the bad-input corpus: each of these used to end in an exception that was no
+    // EvalMeshInputException (a stack trace from the CLI, a 500 from the REST API) or in a stack overflow.
+    [Theory]
+    [InlineData("? [a, b]\n: 1\n", 1, 3, "expected a key name here, not a list or mapping")]
+    [InlineData("datasets:\n  - : me: file\n", 3, 1, "invalid YAML")]
+    [InlineData("datasets: &a [*a]\n", 1, 15, "invalid YAML: aliases (*a) are not supported; write the value out")]
+    [InlineData("datasets:\n  - name: d\n    path: \"\\0\"\n", 3, 11, "'datasets[0].path': not a valid path")]
+    public void Parse_InputThatUsedToCrash_IsAnInputError(string text, int line, int column, string problem)
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(text, "/tmp/e.yaml"));
+        Assert.Equal((line, column), (ex.Line, ex.Column));
+        Assert.Contains(problem, ex.Message);
+    }
+
+    [Fact]
+    public void Parse_NestingDeeperThan64_IsAnErrorInsteadOfAStackOverflow()
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse("datasets: " + new string('[', 200_000) + new string(']', 200_000), "/tmp/e.yaml"));
+        Assert.Equal("/tmp/e.yaml:1:74: invalid YAML: nested deeper than 64 levels", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_NestedAliases_AreRejectedBeforeTheyExpand()
+    {
+        var laughs = string.Concat(Enumerable.Range(1, 9).Select(i => $"  a{i}: &a{i} [{string.Join(", ", Enumerable.Repeat($"*a{i - 1}", 10))}]\n"));
+        var config = Valid.Replace("    generated: true", "    cases:\n      - question: q\n        scorer: json-equals\n        expected:\n          a0: &a0 [x]\n" + laughs.Replace("  a", "          a"));
+        Assert.Contains("aliases (*a0) are not supported", Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(config, "/tmp/e.yaml")).Message);
+    }
+
+    [Fact]
+    public void Parse_JsonValueWithAListAsKey_NamesItsLine()
+    {
+        var config = Valid.Replace("    generated: true", "    cases:\n      - question: q\n        scorer: json-equals\n        expected: { [a]: 1 }");
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(config, "/tmp/e.yaml"));
+        Assert.Equal("/tmp/e.yaml:11:21: 'suites[0].cases[0].expected': expected a key name here, not a list or mapping", ex.Message);
+    }
+
+    [Theory]
+    [InlineData("\"descr\\niption\": x", "'descr\\niption': unknown key")]
+    [InlineData("\"descr\\u200Biption\": x", "'descr\\u200Biption': unknown key")]
+    [InlineData("\"\\e[31mred\": x", "'\\u001B[31mred': unknown key")]
+    public void Parse_KeyWithLineBreaksOrInvisibleCharacters_IsNamedOnOneVisibleLine(string line, string expected)
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(Valid + "\n" + line, "/tmp/e.yaml"));
+        Assert.Contains(expected, ex.Message);
+        Assert.DoesNotContain(ex.Message, c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
+    }
 }

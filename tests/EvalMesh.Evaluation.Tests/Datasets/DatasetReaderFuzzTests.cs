@@ -8,7 +8,8 @@ namespace EvalMesh.Evaluation.Tests.Datasets;
 
 /// <summary>
 /// The dataset reader (JSON Lines, JSON, CSV) fed random bytes and valid files with edits (syntax, duplicate keys, deep
-/// nesting, BOMs, invalid UTF-8): it reads the records or throws <see cref="EvalMeshInputException"/>, nothing else.
+/// nesting, BOMs, invalid UTF-8): it reads records that every format can render, or throws
+/// <see cref="EvalMeshInputException"/>, nothing else.
 /// </summary>
 public sealed class DatasetReaderFuzzTests : IDisposable
 {
@@ -42,9 +43,13 @@ public sealed class DatasetReaderFuzzTests : IDisposable
         {
             var path = Path.Combine(_folder, $"{Environment.CurrentManagedThreadId}{input.Extension}");
             File.WriteAllBytes(path, input.Content);
-            DatasetReader.Read(path);
+            var dataset = DatasetReader.Read(path);
+            foreach (var format in RecordFormats.All)
+            {
+                format.Render(dataset.Records);
+            }
         },
-        ciIterations: 2_000,
+        ciIterations: 3_000,
         [typeof(EvalMeshInputException)],
         input => $"{input.Extension}: {Encoding.UTF8.GetString(input.Content)}");
 }

@@ -63,4 +63,29 @@ public sealed class DatasetReaderTests : IDisposable
         Assert.Contains("expected a JSON array", Assert.Throws<EvalMeshInputException>(() => DatasetReader.Read(Write("x.json", "{\"a\":1}"))).Message);
         Assert.Contains("element 2", Assert.Throws<EvalMeshInputException>(() => DatasetReader.Read(Write("y.json", "[{}, 3]"))).Message);
     }
+
+    [Theory]
+    [InlineData("empty.jsonl", "")]
+    [InlineData("blank.jsonl", "\n\n")]
+    [InlineData("empty.json", "[]")]
+    [InlineData("header.csv", "id,text\n")]
+    public void Read_FileWithNoRecords_SaysSo(string name, string content)
+    {
+        var path = Write(name, content);
+        Assert.Equal($"{path}: the file holds no records", Assert.Throws<EvalMeshInputException>(() => DatasetReader.Read(path)).Message);
+    }
+
+    // Found by DatasetReaderFuzzTests: JsonNode parses lazily, so these passed the reader and threw later, wherever a
+    // record was first read (an InvalidOperationException or ArgumentException instead of a line number).
+    [Theory]
+    [InlineData("{\"a\":1,\"a\":2}", "Duplicate property 'a'")]
+    [InlineData("{\"a\":\"\\ud800\"}", "surrogate")]
+    [InlineData("{\"\\udc00\":1}", "surrogate")]
+    public void Read_JsonLineWithADuplicateKeyOrAnUnpairedSurrogate_NamesTheLine(string line, string problem)
+    {
+        var ex = Assert.Throws<EvalMeshInputException>(() => DatasetReader.Read(Write("bad.jsonl", "{\"a\":1}\n" + line + "\n")));
+        Assert.Equal(2, ex.Line);
+        Assert.Contains(problem, ex.Message);
+        Assert.Contains("invalid JSON", Assert.Throws<EvalMeshInputException>(() => DatasetReader.Read(Write("bad.json", $"[{line}]"))).Message);
+    }
 }

@@ -1,0 +1,59 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using CsCheck;
+using EvalMesh.Silo.Apis;
+using EvalMesh.Testing;
+
+namespace EvalMesh.Cluster.Tests;
+
+/// <summary>
+/// The gateway's request parser (internal to the silo), fed bodies as the gateway reads them (text, then <see cref="JsonNode.Parse(string, JsonNodeOptions?, JsonDocumentOptions)"/>):
+/// random text, valid requests with text edits (duplicate keys, unpaired surrogate escapes, huge numbers) and with
+/// structural edits (fields of every type). It returns a request or throws <see cref="JsonException"/> or
+/// <see cref="GatewayRequestException"/>, which the gateway answers with 400; anything else would be a 500.
+/// </summary>
+public class GatewayRequestTests
+{
+    private static readonly Gen<string> Key = Gen.OneOf(
+        Gen.OneOf("model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "stop", "stream", "seed", "role", "content", "type", "text"),
+        Gen.String[Gen.Char.AlphaNumeric, 0, 8]);
+
+    private static readonly Gen<string> Word = Gen.OneOf(
+        Gen.OneOf("tiny", "tiny:adapter-1", "user", "system", "assistant", "", " ", "text", "image_url", "\ud800", "\0", "😀"),
+        Gen.String);
+
+    private static readonly Gen<JsonNode> Valid = Gen.OneOf(
+        """{"model":"tiny:adapter-1","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_tokens":6,"temperature":0.5,"stop":["\n"],"stream":true,"seed":3}""",
+        """{"model":"tiny","prompt":["Hello"],"max_completion_tokens":8,"stop":"."}""").Select(text => JsonNode.Parse(text)!);
+
+    private static readonly Gen<string> Token = Gen.OneOf(
+        Gen.OneOf("\"", ",", ":", "{", "}", "[", "]", "\\", "\\ud800", "\\udc00", "null", "true", "1e400", "-0", "1.5", "99999999999", ",\"model\":\"x\"",
+            ",\"messages\":[]", "{\"role\":\"\"}", "[[]]", new string('[', 70)),
+        Gen.String[0, 4]);
+
+    [Fact]
+    public void Parse_AnyBody_ReturnsARequestOrThrowsWhatTheGatewayAnswersWith400() => Fuzz.Parser(
+        Gen.Select(
+            Gen.Frequency(
+                (1, Gen.String),
+                (3, Valid.Select(json => json.ToJsonString()).Mutated(Token)),
+                (3, Valid.Restructured(Key, Fuzz.Json(Key, Word)).Select(json => json.ToJsonString()))),
+            Gen.Bool),
+        input => GatewayRequest.Parse(JsonNode.Parse(input.Item1), chat: input.Item2),
+        ciIterations: 50_000,
+        [typeof(JsonException), typeof(GatewayRequestException)]);
+
+    // Found by the fuzz test above: each used to escape as an ArgumentException or InvalidOperationException, a 500.
+    [Theory]
+    [InlineData("""{"model":"tiny","model":"other","prompt":"x"}""", "body")]
+    [InlineData("""{"model":"\ud800","prompt":"x"}""", "body")]
+    [InlineData("""{"model":"tiny","messages":[1]}""", "messages")]
+    [InlineData("""{"model":"tiny","messages":[{"role":"","content":"x"}]}""", "messages")]
+    [InlineData("""{"model":"tiny","messages":[{"role":"user","content":[1]}]}""", "messages")]
+    [InlineData("""{"model":"tiny","messages":[{"role":"user","content":[{"type":"text","text":1}]}]}""", "messages")]
+    public void Parse_BodyThatUsedToBeA500_IsRejectedNamingTheParameter(string body, string param)
+    {
+        var ex = Assert.Throws<GatewayRequestException>(() => GatewayRequest.Parse(JsonNode.Parse(body), chat: !body.Contains("prompt", StringComparison.Ordinal)));
+        Assert.Equal(param, ex.Param);
+    }
+}
