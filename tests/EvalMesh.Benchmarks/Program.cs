@@ -10,6 +10,7 @@ return args.FirstOrDefault() switch
     "routing" => await RoutingBenchmark.RunAsync(args[1..]),
     "eval-routing" => await EvalRoutingBenchmark.RunAsync(),
     "routing-sim" => RoutingSimulation.Run(),
+    "endpoint-faults" => await EndpointFaultBenchmark.RunAsync(),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -60,11 +60,28 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    public static TheoryData<string> Losses => new("kill a shard silo", "kill the run's silo", "stop a silo");
+    // EVALMESH_SILO_LOSS_REPEATS=N runs every case N times (the on-demand version; CI runs each once).
+    public static TheoryData<string, int> Losses
+    {
+        get
+        {
+            var repeats = int.TryParse(Environment.GetEnvironmentVariable("EVALMESH_SILO_LOSS_REPEATS"), out var n) ? n : 1;
+            var cases = new TheoryData<string, int>();
+            foreach (var loss in new[] { "kill a shard silo", "kill the run's silo", "stop a silo" })
+            {
+                for (var i = 1; i <= repeats; i++)
+                {
+                    cases.Add(loss, i);
+                }
+            }
+
+            return cases;
+        }
+    }
 
     [Theory]
     [MemberData(nameof(Losses))]
-    public async Task RunCompletes_WithOneResultPerCell_AfterLosingASilo(string loss)
+    public async Task RunCompletes_WithOneResultPerCell_AfterLosingASilo(string loss, int attempt)
     {
         var watcher = _silos[0];
         var earlier = await RunIdsAsync(watcher);
@@ -101,7 +118,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
             throw new InvalidOperationException($"no progress after the loss ({ex.Message}); the survivor's log:\n{survivor.Log}", ex);
         }
 
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{loss}: progress resumed {clock.Elapsed.TotalSeconds:0.0} s after it, at {before}/{Cells} cells"));
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{loss} (#{attempt}): progress resumed {clock.Elapsed.TotalSeconds:0.0} s after it, at {before}/{Cells} cells"));
 
         var run = await cli;
         Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{survivor.Log}");

@@ -2,6 +2,7 @@ using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Inference.Gguf;
 using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Tiny;
 
 namespace EvalMesh.Inference.Tests;
 
@@ -223,5 +224,52 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var result = await host.InferAsync(Request(null, Prompts[1]), Token);
         Assert.Equal(result.PromptTokens, counter.CountTokens(Prompts[1]) + 1);
         Assert.True(counter.CountTokens("日本語") >= 3, "byte fallback makes unseen Japanese cost several tokens");
+    }
+
+    [Fact]
+    public async Task CorruptAdapters_FailTheirOwnRequests_WhileTheHostKeepsServingTheOthers()
+    {
+        var folder = Directory.CreateTempSubdirectory("evalmesh-corrupt-").FullName;
+        try
+        {
+            var good = tiny.Files.Adapters[0];
+            var bytes = await File.ReadAllBytesAsync(good, Token);
+            string Write(string name, byte[] content)
+            {
+                var path = Path.Combine(folder, name);
+                File.WriteAllBytes(path, content);
+                return path;
+            }
+
+            var magic = (byte[])bytes.Clone();
+            magic[0] = (byte)'X';
+            var version = (byte[])bytes.Clone();
+            version[4] = 2;
+            var corrupt = new Dictionary<string, GgufProblem>
+            {
+                [Write("truncated.gguf", bytes[..(bytes.Length / 2)])] = GgufProblem.Truncated,
+                [Write("magic.gguf", magic)] = GgufProblem.WrongMagic,
+                [Write("version.gguf", version)] = GgufProblem.WrongVersion,
+                [Write("empty.gguf", [])] = GgufProblem.Empty,
+                [tiny.Model] = GgufProblem.NotAnAdapter,
+                [TinyModel.Write(Path.Combine(folder, "other"), seed: 7, adapters: 1).Adapters[0]] = GgufProblem.AdapterForAnotherBase,
+            };
+
+            using var host = TinyModelFixture.Host();
+            var expected = await host.InferAsync(Request(good, Prompts[0]), Token);
+            foreach (var (path, problem) in corrupt)
+            {
+                var bad = host.InferAsync(Request(path, Prompts[1]), Token);
+                var meanwhile = host.InferAsync(Request(good, Prompts[0]), Token);
+                Assert.Equal(problem, (await Assert.ThrowsAsync<GgufException>(() => bad)).Problem);
+                Assert.Equal(expected.Tokens, (await meanwhile).Tokens);
+            }
+
+            Assert.Equal(1, host.AdapterStats.Resident);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 }
