@@ -154,6 +154,30 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         _silos.Add(await StartSiloAsync());
     }
 
+    [Fact]
+    public async Task RunPausesWhileRedisIsDown_AndCompletesWithOneResultPerCell_WhenItIsBack()
+    {
+        var watcher = _silos[0];
+        var earlier = await RunIdsAsync(watcher);
+        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
+        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
+        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+
+        _redis.Kill();
+        var down = Stopwatch.StartNew();
+        await Poll.UntilAsync(() => Task.FromResult(down.Elapsed >= TimeSpan.FromSeconds(10)), TimeSpan.FromSeconds(20), "Redis to stay away for 10 s");
+        await _redis.RestartAsync();
+
+        var run = await cli;
+        Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{watcher.Log}");
+        var status = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("run");
+        Assert.Equal("completed", status.GetProperty("state").GetString());
+        Assert.Equal(Cells, status.GetProperty("completed").GetInt32());
+        var results = (await watcher.Http.GetStringAsync($"/api/runs/{runId}/results", Token)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(Cells, results.Length);
+        Assert.Equal(Cells, results.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
+    }
+
     private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartAsync(
         ["--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--advertise", "127.0.0.1",
          "--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],

@@ -3,11 +3,14 @@ using System.Net.Sockets;
 
 namespace EvalMesh.Testing;
 
-/// <summary>A real redis-server on a free loopback port, in a temporary folder, for one test class.</summary>
+/// <summary>
+/// A real redis-server on a free loopback port, in a temporary folder, for one test class. It keeps an append-only
+/// file, so that a restart finds its data again.
+/// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly Process _process;
     private readonly string _folder;
+    private Process _process;
 
     private RedisServer(Process process, string folder, int port)
     {
@@ -27,6 +30,31 @@ public sealed class RedisServer : IAsyncDisposable
     {
         var port = FreePort.Next();
         var folder = Directory.CreateTempSubdirectory("evalmesh-redis-").FullName;
+        var server = new RedisServer(Launch(folder, port), folder, port);
+        await server.WaitUntilReadyAsync();
+        return server;
+    }
+
+    /// <summary>Kills the server (SIGKILL), as a crash would; <see cref="RestartAsync"/> brings it back.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>Starts the server again on the same port and data, after <see cref="Kill"/>.</summary>
+    public async Task RestartAsync()
+    {
+        _process.Dispose();
+        _process = Launch(_folder, Port);
+        await WaitUntilReadyAsync();
+    }
+
+    private static Process Launch(string folder, int port)
+    {
         var start = new ProcessStartInfo("redis-server")
         {
             WorkingDirectory = folder,
@@ -34,7 +62,7 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", folder })
+        foreach (var arg in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--appendfsync", "always", "--dir", folder })
         {
             start.ArgumentList.Add(arg);
         }
@@ -44,26 +72,22 @@ public sealed class RedisServer : IAsyncDisposable
         process.ErrorDataReceived += (_, _) => { };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        var server = new RedisServer(process, folder, port);
-        await Poll.UntilAsync(async () =>
-        {
-            using var client = new TcpClient();
-            await client.ConnectAsync("127.0.0.1", port);
-            return true;
-        }, TimeSpan.FromSeconds(20), $"redis-server on port {port}");
-        return server;
+        return process;
     }
 
-    /// <inheritdoc />
-    public async ValueTask DisposeAsync()
+    private Task WaitUntilReadyAsync() => Poll.UntilAsync(async () =>
     {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync();
-        }
+        using var client = new TcpClient();
+        await client.ConnectAsync("127.0.0.1", Port);
+        return true;
+    }, TimeSpan.FromSeconds(20), $"redis-server on port {Port}");
 
+    /// <inheritdoc />
+    public ValueTask DisposeAsync()
+    {
+        Kill();
         _process.Dispose();
         Directory.Delete(_folder, recursive: true);
+        return ValueTask.CompletedTask;
     }
 }
