@@ -39,6 +39,10 @@ internal static class CliAction
         {
             return Fail(ex.Message, ex.Problem == EndpointProblem.Rejected ? ExitCodes.BadInput : ExitCodes.Unavailable);
         }
+        catch (RunFailedException ex)
+        {
+            return Fail(ex.Message, ExitCodes.Unavailable);
+        }
         catch (RunNotFoundException ex)
         {
             return Fail(ex.Message, ExitCodes.BadInput);

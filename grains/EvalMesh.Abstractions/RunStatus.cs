@@ -98,13 +98,15 @@ public sealed record MatrixAggregate(
 /// <param name="Done">Whether the shard has finished.</param>
 /// <param name="Aggregates">Per (suite, format, endpoint) sums over its completed cells.</param>
 /// <param name="Silo">The silo running it.</param>
+/// <param name="Problem">Why it stopped short, when it did (such as a result store it cannot reach).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.shard-progress")]
 public sealed record ShardProgress(
     [property: Id(0)] int Total,
     [property: Id(1)] int Completed,
     [property: Id(2)] bool Done,
     [property: Id(3)] IReadOnlyList<MatrixAggregate> Aggregates,
-    [property: Id(4)] string? Silo);
+    [property: Id(4)] string? Silo,
+    [property: Id(5)] string? Problem = null);
 
 /// <summary>A run's state, progress and live aggregates.</summary>
 /// <param name="RunId">The run's id.</param>

@@ -7,9 +7,9 @@ using EvalMesh.Testing;
 namespace EvalMesh.Benchmarks;
 
 /// <summary>
-/// Throughput of an eval run against an OpenAI-compatible endpoint when one answer in five is a 429 with
-/// <c>Retry-After: 1</c>, against the same run fault-free. The endpoint (on loopback) answers after 20 ms, like a fast
-/// hosted model; the run is 1,200 cells on one in-process silo, 16 requests at a time.
+/// Throughput of an eval run against an OpenAI-compatible endpoint when one answer in five is a 429 (with
+/// <c>Retry-After: 0</c>, then <c>Retry-After: 1</c>), against the same run fault-free. The endpoint (on loopback)
+/// answers after 20 ms, like a fast hosted model; the run is 1,200 cells on one in-process silo, 16 requests at a time.
 /// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- endpoint-faults</c>.
 /// </summary>
 internal static class EndpointFaultBenchmark
@@ -22,8 +22,9 @@ internal static class EndpointFaultBenchmark
         Console.WriteLine("| endpoint | cells | errors | 429s answered | wall | cells/s |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|");
         var rates = new List<double>();
-        foreach (var rateLimited in new[] { false, true })
+        foreach (var retryAfter in new string?[] { null, "0", "1" })
         {
+            var rateLimited = retryAfter is not null;
             var answers = 0;
             var throttled = 0;
             endpoint.Default = context =>
@@ -31,7 +32,7 @@ internal static class EndpointFaultBenchmark
                 if (rateLimited && Interlocked.Increment(ref answers) % 5 == 0)
                 {
                     Interlocked.Increment(ref throttled);
-                    return ScriptedOpenAiServer.Status(429, retryAfter: "1")(context);
+                    return ScriptedOpenAiServer.Status(429, retryAfter)(context);
                 }
 
                 return ScriptedOpenAiServer.SlowCompletion("OK", TimeSpan.FromMilliseconds(20))(context);
@@ -39,7 +40,7 @@ internal static class EndpointFaultBenchmark
             var config = ConfigLoader.Parse($$"""
                 datasets:
                   - name: d
-                    generate: { kind: slack, messages: 12, seed: {{(rateLimited ? 2 : 1)}}, cases-per-category: 20 }
+                    generate: { kind: slack, messages: 12, seed: {{rates.Count + 1}}, cases-per-category: 20 }
                 suites:
                   - name: s
                     dataset: d
@@ -60,10 +61,10 @@ internal static class EndpointFaultBenchmark
             await Poll.UntilAsync(async () => (status = await cluster.Client.GetRunAsync(started.RunId)).IsFinished, TimeSpan.FromMinutes(10), "the run to finish");
             var seconds = clock.Elapsed.TotalSeconds;
             rates.Add(status.Total / seconds);
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {(rateLimited ? "20% 429s" : "fault-free")} | {status.Total:N0} | {status.Errors} | {throttled:N0} | {seconds:0.0} s | {status.Total / seconds:0.0} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {(rateLimited ? $"20% 429s, Retry-After: {retryAfter}" : "fault-free")} | {status.Total:N0} | {status.Errors} | {throttled:N0} | {seconds:0.0} s | {status.Total / seconds:0.0} |"));
         }
 
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"endpoint-faults: fault_free={rates[0]:0.0} rate_limited={rates[1]:0.0} cells/s ({rates[1] / rates[0]:P0})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"endpoint-faults: fault_free={rates[0]:0.0} retry_after_0={rates[1]:0.0} ({rates[1] / rates[0]:P0}) retry_after_1={rates[2]:0.0} ({rates[2] / rates[0]:P0}) cells/s"));
         return 0;
     }
 }

@@ -16,6 +16,9 @@ namespace EvalMesh.Cluster.Tests;
 public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Cells = 3_000;
+
+    // Longer than a silo's loss or the Redis outage below take to recover from, short enough for a test.
+    private static readonly TimeSpan StallDeadline = TimeSpan.FromSeconds(30);
     private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-silo-loss-").FullName;
     private readonly string _clusterId = "loss-" + Guid.NewGuid().ToString("N")[..8];
     private readonly List<SiloProcess> _silos = [];
@@ -178,10 +181,32 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Cells, results.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
     }
 
+    [Fact]
+    public async Task RunFailsWithAClearError_WhenRedisStaysAwayPastTheStallDeadline()
+    {
+        var watcher = _silos[0];
+        var earlier = await RunIdsAsync(watcher);
+        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
+        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
+        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+
+        _redis.Kill();
+        var run = await cli;
+
+        Assert.Equal(3, run.ExitCode);
+        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"evalmesh: error: run {runId} failed: no cell could be stored for {StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): ", line, StringComparison.Ordinal);
+        Assert.EndsWith($"after fixing the cause, 'evalmesh run --resume {runId}' carries on", line, StringComparison.Ordinal);
+    }
+
     private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartAsync(
         ["--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--advertise", "127.0.0.1",
          "--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
-        new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
+        new Dictionary<string, string>
+        {
+            ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache"),
+            ["EvalMesh__StallDeadline"] = StallDeadline.ToString("c", CultureInfo.InvariantCulture),
+        });
 
     private static async Task<List<string>> RunIdsAsync(SiloProcess silo) =>
         [.. (await silo.Http.GetFromJsonAsync<JsonElement>("/api/runs", Token)).EnumerateArray().Select(r => r.GetProperty("runId").GetString()!)];

@@ -47,6 +47,11 @@ internal static class RunCommand
             }
 
             status = await WatchAsync(session.Client, status, showProgress: !json, cancellationToken);
+            if (status.State == RunState.Failed)
+            {
+                throw new RunFailedException(status.RunId, status.Message);
+            }
+
             var report = await session.Client.GetReportAsync(status.RunId, cancellationToken);
             var folder = parse.GetValue(output) ?? Path.Combine("evalmesh-out", status.RunId);
             Directory.CreateDirectory(folder);

@@ -41,6 +41,12 @@ public sealed class EvalMeshOptions
     /// </summary>
     public List<string> ModelRoots { get; set; } = [];
 
+    /// <summary>
+    /// How long a run waits while its shards keep failing without progress (a result store that cannot be reached, for
+    /// example) before it fails with their error; a shorter outage only pauses it.
+    /// </summary>
+    public TimeSpan StallDeadline { get; set; } = TimeSpan.FromMinutes(5);
+
     /// <summary>The most cells one run may have.</summary>
     public int MaxCellsPerRun { get; set; } = 10_000_000;
 
@@ -101,6 +107,11 @@ public sealed class EvalMeshOptionsValidator : IValidateOptions<EvalMeshOptions>
         if (options.TlsCertificate is { } certificate && !File.Exists(certificate))
         {
             failures.Add($"EvalMesh:TlsCertificate: no such file '{certificate}' (environment variable EvalMesh__TlsCertificate)");
+        }
+
+        if (options.StallDeadline <= TimeSpan.Zero)
+        {
+            failures.Add($"EvalMesh:StallDeadline must be positive, such as 00:05:00, not {options.StallDeadline} (environment variable EvalMesh__StallDeadline)");
         }
 
         if (options.MaxCellsPerRun < 1)

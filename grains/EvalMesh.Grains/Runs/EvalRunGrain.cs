@@ -72,6 +72,7 @@ public sealed partial class EvalRunGrain(
     private readonly Dictionary<int, DateTimeOffset> _lastHeard = [];
     private IGrainTimer? _timer;
     private bool _dirty;
+    private (DateTimeOffset Since, string Problem)? _stalled;
     private DirectorySnapshot _residency = DirectorySnapshot.Empty;
 
     private string RunId => this.GetPrimaryKeyString();
@@ -157,6 +158,7 @@ public sealed partial class EvalRunGrain(
         state.State.State = RunState.Running;
         state.State.RetryErrors = true;
         state.State.Message = null;
+        _stalled = null;
 
         // Errored cells will be run again, so those shards are no longer done.
         foreach (var (shard, progress) in state.State.Progress.ToList())
@@ -181,6 +183,17 @@ public sealed partial class EvalRunGrain(
         if (state.State.State != RunState.Running)
         {
             return;
+        }
+
+        // A shard that stopped short starts (or extends) a stall; any progress ends it.
+        var before = state.State.Progress.TryGetValue(shardNo, out var known) ? known.Completed : 0;
+        if (progress.Problem is { } problem && progress.Completed <= before)
+        {
+            _stalled = (_stalled?.Since ?? time.GetUtcNow(), problem);
+        }
+        else if (progress.Completed > before)
+        {
+            _stalled = null;
         }
 
         state.State.Progress[shardNo] = progress;
@@ -397,9 +410,15 @@ public sealed partial class EvalRunGrain(
             return;
         }
 
+        var now = time.GetUtcNow();
+        if (_stalled is { } stall && now - stall.Since > options.StallDeadline)
+        {
+            await FailAsync($"no cell could be stored for {options.StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): {stall.Problem}");
+            return;
+        }
+
         _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
         PrefetchUpcoming();
-        var now = time.GetUtcNow();
         var stale = Window().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
         if (stale.Count > 0)
         {
@@ -424,6 +443,24 @@ public sealed partial class EvalRunGrain(
         await PersistAsync();
         var completed = Status().Completed;
         LogCompleted(RunId, completed);
+    }
+
+    private async Task FailAsync(string message)
+    {
+        state.State.State = RunState.Failed;
+        state.State.Message = message;
+        state.State.UpdatedAt = time.GetUtcNow();
+        _timer?.Dispose();
+        LogFailed(RunId, message);
+        try
+        {
+            await PersistAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // The store may be what failed; the run's state is still answered from memory.
+            LogPersistFailed(ex, RunId);
+        }
     }
 
     private async Task PersistAsync()
@@ -463,6 +500,12 @@ public sealed partial class EvalRunGrain(
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} started: {Cells} cells in {Shards} shards")]
     private partial void LogStarted(string runId, long cells, int shards);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "Run {RunId} failed: {Reason}")]
+    private partial void LogFailed(string runId, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: its state could not be stored")]
+    private partial void LogPersistFailed(Exception exception, string runId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Run {RunId} completed: {Cells} cells")]
     private partial void LogCompleted(string runId, int cells);

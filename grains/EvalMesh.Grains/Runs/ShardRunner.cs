@@ -28,6 +28,7 @@ public sealed partial class ShardRunner : IDisposable
     private readonly ShardServices _services;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly Lock _gate = new();
+    private string? _problem;
     private readonly Dictionary<string, MatrixAggregate> _aggregates = new(StringComparer.Ordinal);
     private int _completed;
     private bool _done;
@@ -50,7 +51,7 @@ public sealed partial class ShardRunner : IDisposable
         {
             lock (_gate)
             {
-                return new ShardProgress(_spec.CellCount, _completed, _done, [.. _aggregates.Values], _services.Silo);
+                return new ShardProgress(_spec.CellCount, _completed, _done, [.. _aggregates.Values], _services.Silo, _problem);
             }
         }
     }
@@ -106,6 +107,10 @@ public sealed partial class ShardRunner : IDisposable
         catch (Exception ex)
         {
             LogShardFailed(_services.Logger, ex, _spec.Key);
+            lock (_gate)
+            {
+                _problem = ErrorText(ex);
+            }
         }
         finally
         {

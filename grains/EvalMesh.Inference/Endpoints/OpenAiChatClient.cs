@@ -26,6 +26,7 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     private readonly HttpClient _http;
     private readonly OpenAiEndpointOptions _options;
     private readonly ResiliencePipeline _pipeline;
+    private readonly ResiliencePipeline _attemptTimeout;
     private readonly AimdConcurrency _concurrency;
     private readonly Uri _completions;
 
@@ -41,7 +42,8 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         EndpointMetrics.ConcurrencyLimitIs(options.Name, _concurrency.Limit);
         _concurrency.LimitChanged += limit => EndpointMetrics.ConcurrencyLimitIs(options.Name, limit);
         EndpointMetrics.CircuitIs(options.Name, open: false);
-        var pipeline = new ResiliencePipelineBuilder { TimeProvider = timeProvider ?? TimeProvider.System };
+        var clock = timeProvider ?? TimeProvider.System;
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = clock };
         if (options.MaxRetries > 0)
         {
             pipeline.AddRetry(new RetryStrategyOptions
@@ -91,8 +93,10 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                     return default;
                 },
             })
-            .AddTimeout(options.AttemptTimeout)
             .Build();
+
+        // The timeout covers an attempt, not its wait for a concurrency slot.
+        _attemptTimeout = new ResiliencePipelineBuilder { TimeProvider = clock }.AddTimeout(options.AttemptTimeout).Build();
     }
 
     /// <summary>The endpoint's settings.</summary>
@@ -107,13 +111,14 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         ArgumentNullException.ThrowIfNull(messages);
         var body = RequestBody(messages, options);
         var attempts = 0;
-        using var slot = await _concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            // Each attempt holds a concurrency slot; waiting out a backoff or Retry-After does not.
             return await _pipeline.ExecuteAsync(async token =>
             {
+                using var slot = await _concurrency.AcquireAsync(token).ConfigureAwait(false);
                 attempts++;
-                return await AttemptAsync(body, token).ConfigureAwait(false);
+                return await _attemptTimeout.ExecuteAsync(attempt => new ValueTask<ChatResponse>(AttemptAsync(body, attempt)), token).ConfigureAwait(false);
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (AttemptFailedException ex)
