@@ -120,6 +120,54 @@ public sealed class EndpointFaultTests : IAsyncLifetime
         Assert.All(await ResultsAsync(runId), r => Assert.Equal("passed", r.GetProperty("outcome").GetString()));
     }
 
+    [Fact]
+    public async Task AnEndpointThatFailsForAWhile_OpensTheCircuit_SoItGetsNoLoad_ThenTheRunRecoversWithEveryCell()
+    {
+        var cases = string.Join('\n', Enumerable.Range(1, 12).Select(i => $"      - {{ id: q{i:00}, question: \"Say OK (q{i:00})\", expected: OK }}"));
+        File.WriteAllText(Path.Combine(_folder, "outage.yaml"), $$$"""
+            datasets:
+              - name: d
+                generate: { kind: slack, messages: 4, seed: 1, cases-per-category: 1 }
+            suites:
+              - name: s
+                dataset: d
+                cases:
+            {{{cases}}}
+            formats: [csv]
+            endpoints:
+              - name: down-then-up
+                type: openai
+                base-url: {{{_endpoint.BaseUrl}}}
+                model: scripted
+                max-concurrency: 4
+            prompt: "{{context}}\n{{question}}"
+            """);
+
+        // The endpoint answers 503 for its first two seconds, then OK.
+        DateTimeOffset? firstRequest = null;
+        _endpoint.Default = context =>
+        {
+            lock (_rateLimitedAt)
+            {
+                firstRequest ??= DateTimeOffset.UtcNow;
+            }
+
+            return DateTimeOffset.UtcNow - firstRequest < TimeSpan.FromSeconds(2)
+                ? ScriptedOpenAiServer.Status(503)(context)
+                : ScriptedOpenAiServer.Completion("OK")(context);
+        };
+
+        var run = await Run("run", "outage.yaml", "--json");
+
+        Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr} {run.Stdout[..Math.Min(3000, run.Stdout.Length)]}");
+        Assert.Equal(12, JsonDocument.Parse(run.Stdout).RootElement.GetProperty("run").GetProperty("passed").GetInt32());
+
+        // While the circuit was open the endpoint got nothing: a gap of about the 5 s break between requests.
+        var times = _endpoint.Requests.Select(r => r.At).Order().ToList();
+        var longestGap = times.Zip(times.Skip(1), (a, b) => b - a).Max();
+        Assert.InRange(longestGap, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(10));
+    }
+
     private async Task<List<JsonElement>> ResultsAsync(string runId)
     {
         var results = await Run("results", runId);

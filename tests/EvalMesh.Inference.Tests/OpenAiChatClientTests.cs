@@ -100,35 +100,36 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task RepeatedFailures_OpenTheCircuit_WhichFailsFastThenRecovers()
+    public async Task RepeatedFailures_OpenTheCircuit_CallsWaitItOutWithoutLoad_ThenItRecovers()
     {
         _server.Default = ScriptedOpenAiServer.Status(500);
         var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 0, BreakDuration: TimeSpan.FromSeconds(1)));
-        var failures = new List<EndpointProblem>();
-        while (failures.LastOrDefault() != EndpointProblem.CircuitOpen)
+        for (var i = 0; i < 8; i++)
         {
-            failures.Add((await Assert.ThrowsAsync<EndpointException>(() => Ask(client))).Problem);
+            Assert.Equal(EndpointProblem.ServerError, (await Assert.ThrowsAsync<EndpointException>(() => Ask(client))).Problem);
         }
 
-        // Eight server errors open it; while open, calls fail without reaching the endpoint.
-        Assert.Equal([.. Enumerable.Repeat(EndpointProblem.ServerError, 8), EndpointProblem.CircuitOpen], failures);
-        Assert.Equal(8, _server.Requests.Count);
-
-        // Once the endpoint is healthy, the first call after the break closes the circuit again.
+        // Eight server errors opened it: the next call waits out the break, sending nothing, then its attempt (the
+        // probe) succeeds and closes the circuit.
         _server.Default = ScriptedOpenAiServer.Completion("back");
-        await Poll.UntilAsync(async () => (await Ask(client)).Text == "back", TimeSpan.FromSeconds(10), "the circuit to close");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         Assert.Equal("back", (await Ask(client)).Text);
+        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(800), $"answered after {clock.Elapsed.TotalMilliseconds:0} ms, inside the 1 s break");
+        Assert.Equal(9, _server.Requests.Count);
+        Assert.Equal("back", (await Ask(client)).Text);
+        Assert.Equal(10, _server.Requests.Count);
     }
 
     [Fact]
-    public async Task RetriesWaitOutAnOpenCircuit_ThenSucceed()
+    public async Task WaitingOutAnOpenCircuit_UsesNoRetries()
     {
         for (var i = 0; i < 8; i++)
         {
             _server.Then(ScriptedOpenAiServer.Status(503, retryAfter: "0"));
         }
 
-        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 12, BreakDuration: TimeSpan.FromSeconds(1)));
+        // Eight attempts fail and open the circuit; the ninth, after the break, is within a budget of eight retries.
+        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 8, BreakDuration: TimeSpan.FromSeconds(1)));
         Assert.Equal("default answer", (await Ask(client)).Text);
         Assert.Equal(9, _server.Requests.Count);
     }

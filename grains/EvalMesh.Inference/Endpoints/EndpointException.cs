@@ -20,9 +20,6 @@ public enum EndpointProblem
 
     /// <summary>The endpoint refused the request (4xx other than 429); not retried.</summary>
     Rejected,
-
-    /// <summary>The endpoint's circuit breaker is open after repeated failures.</summary>
-    CircuitOpen,
 }
 
 /// <summary>
@@ -49,7 +46,6 @@ public sealed class EndpointException(string endpoint, EndpointProblem problem, 
         EndpointProblem.Unreachable => "unreachable",
         EndpointProblem.BadResponse => "malformed response",
         EndpointProblem.Rejected => "request rejected",
-        EndpointProblem.CircuitOpen => "circuit open",
         _ => problem.ToString(),
     };
 }

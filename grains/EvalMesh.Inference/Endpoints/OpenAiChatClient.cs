@@ -15,7 +15,8 @@ namespace EvalMesh.Inference.Endpoints;
 /// <c>openai</c>: any OpenAI-compatible chat-completions API. Each attempt has a timeout; 429, 5xx, timeouts, dropped
 /// connections and malformed bodies are retried with exponential backoff that honours <c>Retry-After</c>; a request
 /// the endpoint rejects (other 4xx) is not retried. When half the attempts of the last 10 s fail (429s aside) the
-/// circuit opens: calls wait out the break instead of adding load, and one probe closes it again. Concurrency adapts
+/// circuit opens: calls wait out the break instead of adding load (without using up their retries), and one probe
+/// closes it again. Concurrency adapts
 /// to 429s (<see cref="AimdConcurrency"/>). When the retries run out the call throws
 /// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer. Answers are fetched
 /// whole (with their retries), as evals score whole answers.
@@ -25,8 +26,9 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     private static readonly JsonSerializerOptions Json = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
     private readonly HttpClient _http;
     private readonly OpenAiEndpointOptions _options;
-    private readonly ResiliencePipeline _pipeline;
-    private readonly ResiliencePipeline _attemptTimeout;
+    private readonly ResiliencePipeline _retries;
+    private readonly ResiliencePipeline _circuit;
+    private readonly TimeProvider _clock;
     private readonly AimdConcurrency _concurrency;
     private readonly Uri _completions;
 
@@ -42,11 +44,11 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         EndpointMetrics.ConcurrencyLimitIs(options.Name, _concurrency.Limit);
         _concurrency.LimitChanged += limit => EndpointMetrics.ConcurrencyLimitIs(options.Name, limit);
         EndpointMetrics.CircuitIs(options.Name, open: false);
-        var clock = timeProvider ?? TimeProvider.System;
-        var pipeline = new ResiliencePipelineBuilder { TimeProvider = clock };
+        _clock = timeProvider ?? TimeProvider.System;
+        var retries = new ResiliencePipelineBuilder { TimeProvider = _clock };
         if (options.MaxRetries > 0)
         {
-            pipeline.AddRetry(new RetryStrategyOptions
+            retries.AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
@@ -55,24 +57,23 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                 MaxDelay = options.RetryAfterCap,
                 ShouldHandle = new PredicateBuilder()
                     .Handle<AttemptFailedException>(e => e.Retryable)
-                    .Handle<TimeoutRejectedException>()
-                    .Handle<BrokenCircuitException>(),
+                    .Handle<TimeoutRejectedException>(),
                 OnRetry = args =>
                 {
-                    EndpointMetrics.Retried(options.Name, Problem(args.Outcome.Exception));
+                    EndpointMetrics.Retried(options.Name, args.Outcome.Exception is AttemptFailedException failed ? failed.Problem : EndpointProblem.Timeout);
                     return default;
                 },
                 DelayGenerator = args => ValueTask.FromResult(
-                    args.Outcome.Exception switch
-                    {
-                        AttemptFailedException { RetryAfter: { } after } => (TimeSpan?)(after < options.RetryAfterCap ? after : options.RetryAfterCap),
-                        BrokenCircuitException { RetryAfter: { } breakLeft } => breakLeft,
-                        _ => null,
-                    }),
+                    args.Outcome.Exception is AttemptFailedException { RetryAfter: { } after }
+                        ? (TimeSpan?)(after < options.RetryAfterCap ? after : options.RetryAfterCap)
+                        : null),
             });
         }
 
-        _pipeline = pipeline
+        _retries = retries.Build();
+
+        // The timeout covers an attempt, not its wait for a concurrency slot or for the circuit.
+        _circuit = new ResiliencePipelineBuilder { TimeProvider = _clock }
             .AddCircuitBreaker(new CircuitBreakerStrategyOptions
             {
                 FailureRatio = 0.5,
@@ -93,10 +94,8 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                     return default;
                 },
             })
+            .AddTimeout(options.AttemptTimeout)
             .Build();
-
-        // The timeout covers an attempt, not its wait for a concurrency slot.
-        _attemptTimeout = new ResiliencePipelineBuilder { TimeProvider = clock }.AddTimeout(options.AttemptTimeout).Build();
     }
 
     /// <summary>The endpoint's settings.</summary>
@@ -113,12 +112,28 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         var attempts = 0;
         try
         {
-            // Each attempt holds a concurrency slot; waiting out a backoff or Retry-After does not.
-            return await _pipeline.ExecuteAsync(async token =>
+            return await _retries.ExecuteAsync(async token =>
             {
-                using var slot = await _concurrency.AcquireAsync(token).ConfigureAwait(false);
-                attempts++;
-                return await _attemptTimeout.ExecuteAsync(attempt => new ValueTask<ChatResponse>(AttemptAsync(body, attempt)), token).ConfigureAwait(false);
+                // Retries count attempts that reached the endpoint: while the circuit is open, a call waits it out. An
+                // attempt holds a concurrency slot; waiting out a backoff, a Retry-After or the circuit does not.
+                while (true)
+                {
+                    try
+                    {
+                        return await _circuit.ExecuteAsync(
+                            async attempt =>
+                            {
+                                using var slot = await _concurrency.AcquireAsync(attempt).ConfigureAwait(false);
+                                attempts++;
+                                return await AttemptAsync(body, attempt).ConfigureAwait(false);
+                            },
+                            token).ConfigureAwait(false);
+                    }
+                    catch (BrokenCircuitException open)
+                    {
+                        await Task.Delay(open.RetryAfter ?? TimeSpan.FromMilliseconds(250), _clock, token).ConfigureAwait(false);
+                    }
+                }
             }, cancellationToken).ConfigureAwait(false);
         }
         catch (AttemptFailedException ex)
@@ -128,10 +143,6 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         catch (TimeoutRejectedException ex)
         {
             throw new EndpointException(_options.Name, EndpointProblem.Timeout, $"no answer within {_options.AttemptTimeout.TotalSeconds:0.##} s", attempts, ex);
-        }
-        catch (BrokenCircuitException ex)
-        {
-            throw new EndpointException(_options.Name, EndpointProblem.CircuitOpen, "the circuit is open after repeated failures", attempts, ex);
         }
     }
 
@@ -220,12 +231,6 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         }
     }
 
-    private static EndpointProblem Problem(Exception? exception) => exception switch
-    {
-        AttemptFailedException failed => failed.Problem,
-        BrokenCircuitException => EndpointProblem.CircuitOpen,
-        _ => EndpointProblem.Timeout,
-    };
 
     private static ChatResponse Parse(string text)
     {
