@@ -68,27 +68,7 @@ public sealed class EndpointFaultTests : IAsyncLifetime
     [Fact]
     public async Task RunAgainstAFaultyEndpoint_Completes_ErrorsAreNeverWrongAnswers_AndResumeRerunsOnlyTheErrors()
     {
-        var cases = string.Join('\n', Enumerable.Range(1, Cases).Select(i => $"      - {{ id: q{i:00}, question: \"Say OK (q{i:00})\", expected: OK }}"));
-        File.WriteAllText(Path.Combine(_folder, "faults.yaml"), $$$"""
-            datasets:
-              - name: d
-                generate: { kind: slack, messages: 4, seed: 1, cases-per-category: 1 }
-            suites:
-              - name: s
-                dataset: d
-                cases:
-            {{{cases}}}
-            formats: [csv]
-            endpoints:
-              - name: flaky
-                type: openai
-                base-url: {{{_endpoint.BaseUrl}}}
-                model: scripted
-                timeout-seconds: 1
-                max-concurrency: 4
-            prompt: "{{context}}\n{{question}}"
-            repeats: {{{Repeats}}}
-            """);
+        WriteConfig("faults.yaml", Cases, Repeats);
         _endpoint.Default = FaultyAsync;
 
         var first = await Run("run", "faults.yaml", "--json");
@@ -123,25 +103,7 @@ public sealed class EndpointFaultTests : IAsyncLifetime
     [Fact]
     public async Task AnEndpointThatFailsForAWhile_OpensTheCircuit_SoItGetsNoLoad_ThenTheRunRecoversWithEveryCell()
     {
-        var cases = string.Join('\n', Enumerable.Range(1, 12).Select(i => $"      - {{ id: q{i:00}, question: \"Say OK (q{i:00})\", expected: OK }}"));
-        File.WriteAllText(Path.Combine(_folder, "outage.yaml"), $$$"""
-            datasets:
-              - name: d
-                generate: { kind: slack, messages: 4, seed: 1, cases-per-category: 1 }
-            suites:
-              - name: s
-                dataset: d
-                cases:
-            {{{cases}}}
-            formats: [csv]
-            endpoints:
-              - name: down-then-up
-                type: openai
-                base-url: {{{_endpoint.BaseUrl}}}
-                model: scripted
-                max-concurrency: 4
-            prompt: "{{context}}\n{{question}}"
-            """);
+        WriteConfig("outage.yaml", cases: 12, repeats: 1);
 
         // The endpoint answers 503 for its first two seconds, then OK.
         DateTimeOffset? firstRequest = null;
@@ -167,6 +129,28 @@ public sealed class EndpointFaultTests : IAsyncLifetime
         var longestGap = times.Zip(times.Skip(1), (a, b) => b - a).Max();
         Assert.InRange(longestGap, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(10));
     }
+
+    // Questions "Say OK (qNN)" answered OK, against the scripted endpoint (each attempt times out after 1 s).
+    private void WriteConfig(string name, int cases, int repeats) => File.WriteAllText(Path.Combine(_folder, name), $$$"""
+        datasets:
+          - name: d
+            generate: { kind: slack, messages: 4, seed: 1, cases-per-category: 1 }
+        suites:
+          - name: s
+            dataset: d
+            cases:
+        {{{string.Join('\n', Enumerable.Range(1, cases).Select(i => $"      - {{ id: q{i:00}, question: \"Say OK (q{i:00})\", expected: OK }}"))}}}
+        formats: [csv]
+        endpoints:
+          - name: scripted
+            type: openai
+            base-url: {{{_endpoint.BaseUrl}}}
+            model: scripted
+            timeout-seconds: 1
+            max-concurrency: 4
+        prompt: "{{context}}\n{{question}}"
+        repeats: {{{repeats}}}
+        """);
 
     private async Task<List<JsonElement>> ResultsAsync(string runId)
     {

@@ -33,10 +33,8 @@ public sealed class BadInputRestTests : IAsyncLifetime
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
     // The silo runs in the corpus folder, so that relative paths in a posted config find the corpus, as the CLI's do.
-    public async ValueTask InitializeAsync() => _silo = await SiloProcess.StartAsync(
-        ["--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--data-dir", Path.Combine(_folder, "data")],
-        new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") },
-        workingDirectory: _folder);
+    public async ValueTask InitializeAsync() => _silo = await SiloProcess.StartEmbeddedAsync(
+        Path.Combine(_folder, "data"), new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") }, workingDirectory: _folder);
 
     public async ValueTask DisposeAsync()
     {

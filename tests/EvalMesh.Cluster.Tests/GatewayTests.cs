@@ -13,9 +13,8 @@ public sealed class GatewayTests : IAsyncLifetime
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    public async ValueTask InitializeAsync() => _silo = await SiloProcess.StartAsync(
-        ["--silo-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--data-dir", Path.Combine(_folder, "data")],
-        new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
+    public async ValueTask InitializeAsync() => _silo = await SiloProcess.StartEmbeddedAsync(
+        Path.Combine(_folder, "data"), new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
 
     public async ValueTask DisposeAsync()
     {

@@ -19,10 +19,7 @@ public sealed class RedisClusterTests : IAsyncLifetime
     {
         _redis = await RedisServer.StartAsync();
         var environment = new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") };
-        var silos = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.StartAsync(
-            ["--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--advertise", "127.0.0.1",
-             "--silo-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            environment)));
+        var silos = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.StartClusteredAsync(_redis.Address, _clusterId, environment)));
         _silos.AddRange(silos);
     }
 
@@ -70,22 +67,8 @@ public sealed class RedisClusterTests : IAsyncLifetime
         Assert.Equal(20 * 3 * 2 * 2, status.GetProperty("total").GetInt32());
         Assert.Equal(status.GetProperty("total").GetInt32(), status.GetProperty("completed").GetInt32());
 
-        // Results straight from a silo's REST API, streamed as JSON lines.
-        var lines = (await _silos[1].Http.GetStringAsync($"/api/runs/{runId}/results", TestContext.Current.CancellationToken)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        var results = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(240, results.Count);
-        Assert.Equal(240, results.Select(r => r.GetProperty("cellId").GetString()).Distinct().Count());
-        Assert.DoesNotContain(results, r => r.GetProperty("outcome").GetString() == "error");
-
-        foreach (var row in report.RootElement.GetProperty("rows").EnumerateArray())
-        {
-            var cells = results.Where(r => r.GetProperty("format").GetString() == row.GetProperty("format").GetString()
-                && r.GetProperty("endpoint").GetString() == row.GetProperty("endpoint").GetString()).ToList();
-            Assert.Equal(cells.Count, row.GetProperty("cells").GetInt32());
-            Assert.Equal(cells.Count(c => c.GetProperty("outcome").GetString() == "passed"), row.GetProperty("passed").GetInt32());
-            var meanTokens = cells.Average(c => c.GetProperty("promptTokens").GetProperty("o200k_base").GetInt32());
-            Assert.Equal(meanTokens, row.GetProperty("meanPromptTokens").GetProperty("o200k_base").GetDouble(), 6);
-        }
+        // Results straight from a silo's REST API, streamed as JSON lines, agree with the report.
+        await RunChecks.AssertOneResultPerCellAsync(_silos[1], runId, report.RootElement, 240);
 
         // The run is visible from the other silo and from a second CLI invocation.
         var viaRest = await _silos[0].Http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", TestContext.Current.CancellationToken);

@@ -61,9 +61,7 @@ public sealed class SecuredSilo : IAsyncLifetime
             environment[$"EvalMesh__Security__ApiKeys__{i}__Scope"] = scope;
         }
 
-        Silo = await SiloProcess.StartAsync(
-            ["--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--data-dir", Data],
-            environment);
+        Silo = await SiloProcess.StartEmbeddedAsync(Data, environment);
     }
 
     public async ValueTask DisposeAsync()

@@ -87,11 +87,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task RunCompletes_WithOneResultPerCell_AfterLosingASilo(string loss, int attempt)
     {
         var watcher = _silos[0];
-        var earlier = await RunIdsAsync(watcher);
-        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
-        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
-        // Progress is reported in steps, so waiting for a third lands the loss at about 40%.
-        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+        var (cli, runId) = await StartRunPastAThirdAsync(watcher);
 
         // The victim: a silo running shards but not the run grain, the run grain's silo, or (SIGTERM) any silo but the watcher.
         var holdsRun = await Task.WhenAll(_silos.Select(s => GrainsAsync(s, "evalrun")));
@@ -132,19 +128,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(Cells, status.GetProperty("total").GetInt32());
         Assert.Equal(Cells, status.GetProperty("completed").GetInt32());
 
-        var results = (await survivor.Http.GetStringAsync($"/api/runs/{runId}/results", Token))
-            .Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
-        Assert.Equal(Cells, results.Count);
-        Assert.Equal(Cells, results.Select(r => r.GetProperty("cellId").GetString()).Distinct().Count());
-        Assert.DoesNotContain(results, r => r.GetProperty("outcome").GetString() == "error");
-        foreach (var row in report.RootElement.GetProperty("rows").EnumerateArray())
-        {
-            var cells = results.Where(r => r.GetProperty("format").GetString() == row.GetProperty("format").GetString()
-                && r.GetProperty("endpoint").GetString() == row.GetProperty("endpoint").GetString()).ToList();
-            Assert.Equal(cells.Count, row.GetProperty("cells").GetInt32());
-            Assert.Equal(cells.Count(c => c.GetProperty("outcome").GetString() == "passed"), row.GetProperty("passed").GetInt32());
-            Assert.Equal(cells.Average(c => c.GetProperty("promptTokens").GetProperty("o200k_base").GetInt32()), row.GetProperty("meanPromptTokens").GetProperty("o200k_base").GetDouble(), 6);
-        }
+        await RunChecks.AssertOneResultPerCellAsync(survivor, runId, report.RootElement, Cells);
 
         if (loss == "stop a silo")
         {
@@ -161,10 +145,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task RunPausesWhileRedisIsDown_AndCompletesWithOneResultPerCell_WhenItIsBack()
     {
         var watcher = _silos[0];
-        var earlier = await RunIdsAsync(watcher);
-        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
-        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
-        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+        var (cli, runId) = await StartRunPastAThirdAsync(watcher);
 
         _redis.Kill();
         var down = Stopwatch.StartNew();
@@ -173,22 +154,18 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
 
         var run = await cli;
         Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{watcher.Log}");
-        var status = JsonDocument.Parse(run.Stdout).RootElement.GetProperty("run");
+        using var report = JsonDocument.Parse(run.Stdout);
+        var status = report.RootElement.GetProperty("run");
         Assert.Equal("completed", status.GetProperty("state").GetString());
         Assert.Equal(Cells, status.GetProperty("completed").GetInt32());
-        var results = (await watcher.Http.GetStringAsync($"/api/runs/{runId}/results", Token)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(Cells, results.Length);
-        Assert.Equal(Cells, results.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
+        await RunChecks.AssertOneResultPerCellAsync(watcher, runId, report.RootElement, Cells);
     }
 
     [Fact]
     public async Task RunFailsWithAClearError_WhenRedisStaysAwayPastTheStallDeadline()
     {
         var watcher = _silos[0];
-        var earlier = await RunIdsAsync(watcher);
-        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
-        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
-        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+        var (cli, runId) = await StartRunPastAThirdAsync(watcher);
 
         _redis.Kill();
         var run = await cli;
@@ -199,14 +176,25 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.EndsWith($"after fixing the cause, 'evalmesh run --resume {runId}' carries on", line, StringComparison.Ordinal);
     }
 
-    private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartAsync(
-        ["--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--advertise", "127.0.0.1",
-         "--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
+    private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartClusteredAsync(
+        _redis.Address,
+        _clusterId,
         new Dictionary<string, string>
         {
             ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache"),
             ["EvalMesh__StallDeadline"] = StallDeadline.ToString("c", CultureInfo.InvariantCulture),
         });
+
+    // Starts the matrix from the CLI and waits until a third of it is done: the echo half finishes at once, so the
+    // run is then in the middle of the model's half.
+    private async Task<(Task<ProgramResult> Cli, string RunId)> StartRunPastAThirdAsync(SiloProcess watcher)
+    {
+        var earlier = await RunIdsAsync(watcher);
+        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
+        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
+        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+        return (cli, runId);
+    }
 
     private static async Task<List<string>> RunIdsAsync(SiloProcess silo) =>
         [.. (await silo.Http.GetFromJsonAsync<JsonElement>("/api/runs", Token)).EnumerateArray().Select(r => r.GetProperty("runId").GetString()!)];

@@ -32,10 +32,7 @@ public sealed partial class TlsTests : IAsyncLifetime
             ["EvalMesh__TlsCertificate"] = Certificate,
             ["EvalMesh__TlsCertificatePassword"] = Password,
         };
-        _silos.AddRange(await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.StartAsync(
-            ["--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--advertise", "127.0.0.1",
-             "--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture)],
-            environment))));
+        _silos.AddRange(await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.StartClusteredAsync(_redis.Address, _clusterId, environment))));
     }
 
     public async ValueTask DisposeAsync()

@@ -41,9 +41,7 @@ public sealed class ObservedSilo : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        Silo = await SiloProcess.StartAsync(
-            ["--silo-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(CultureInfo.InvariantCulture), "--data-dir", Path.Combine(_folder, "data")],
-            new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
+        Silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(_folder, "data"), new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") });
 
         // The endpoint answers 429 once, then holds its answers until Prometheus has seen the run in progress.
         _endpoint = await ScriptedOpenAiServer.StartAsync();

@@ -34,6 +34,14 @@ public sealed class SiloProcess : IAsyncDisposable
     /// <summary>What the silo printed, for failure messages.</summary>
     public string Log => string.Join('\n', _log);
 
+    /// <summary>Starts an embedded silo (localhost clustering, its own data folder) on free ports.</summary>
+    public static Task<SiloProcess> StartEmbeddedAsync(string dataDirectory, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
+        StartAsync(["--data-dir", dataDirectory, .. FreePorts()], environment, workingDirectory);
+
+    /// <summary>Starts a silo of a cluster formed through Redis, on free ports.</summary>
+    public static Task<SiloProcess> StartClusteredAsync(string redis, string clusterId, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartAsync(["--cluster", "redis", "--redis", redis, "--cluster-id", clusterId, "--service-id", clusterId, "--advertise", "127.0.0.1", .. FreePorts()], environment);
+
     /// <summary>Starts a silo and waits until /healthz answers; relative paths in what it is sent are <paramref name="workingDirectory"/>'s (by default the repository root).</summary>
     public static async Task<SiloProcess> StartAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
     {
@@ -122,4 +130,7 @@ public sealed class SiloProcess : IAsyncDisposable
             }
         }
     }
+
+    private static string[] FreePorts() =>
+        ["--silo-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture), "--gateway-port", FreePort.Next().ToString(System.Globalization.CultureInfo.InvariantCulture)];
 }
