@@ -118,21 +118,26 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                 // attempt holds a concurrency slot; waiting out a backoff, a Retry-After or the circuit does not.
                 while (true)
                 {
-                    try
+                    TimeSpan circuitOpenFor;
+                    using (await _concurrency.AcquireAsync(token).ConfigureAwait(false))
                     {
-                        return await _circuit.ExecuteAsync(
-                            async attempt =>
-                            {
-                                using var slot = await _concurrency.AcquireAsync(attempt).ConfigureAwait(false);
-                                attempts++;
-                                return await AttemptAsync(body, attempt).ConfigureAwait(false);
-                            },
-                            token).ConfigureAwait(false);
+                        try
+                        {
+                            return await _circuit.ExecuteAsync(
+                                async attempt =>
+                                {
+                                    attempts++;
+                                    return await AttemptAsync(body, attempt).ConfigureAwait(false);
+                                },
+                                token).ConfigureAwait(false);
+                        }
+                        catch (BrokenCircuitException open)
+                        {
+                            circuitOpenFor = open.RetryAfter ?? TimeSpan.FromMilliseconds(250);
+                        }
                     }
-                    catch (BrokenCircuitException open)
-                    {
-                        await Task.Delay(open.RetryAfter ?? TimeSpan.FromMilliseconds(250), _clock, token).ConfigureAwait(false);
-                    }
+
+                    await Task.Delay(circuitOpenFor, _clock, token).ConfigureAwait(false);
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
