@@ -172,7 +172,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
 
         Assert.Equal(3, run.ExitCode);
         var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith($"evalmesh: error: run {runId} failed: no cell could be stored for {StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): ", line, StringComparison.Ordinal);
+        Assert.StartsWith($"evalmesh: error: run {runId} failed: its shards kept failing without progress for {StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): ", line, StringComparison.Ordinal);
         Assert.EndsWith($"after fixing the cause, 'evalmesh run --resume {runId}' carries on", line, StringComparison.Ordinal);
     }
 

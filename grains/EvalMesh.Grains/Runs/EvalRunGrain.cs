@@ -1,10 +1,10 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation;
-using EvalMesh.Inference.Endpoints;
 using EvalMesh.Grains.Hosting;
 using EvalMesh.Grains.Inference;
 using EvalMesh.Grains.Routing;
 using EvalMesh.Grains.Storage;
+using EvalMesh.Inference.Endpoints;
 using Microsoft.Extensions.Logging;
 
 namespace EvalMesh.Grains.Runs;
@@ -413,7 +413,7 @@ public sealed partial class EvalRunGrain(
         var now = time.GetUtcNow();
         if (_stalled is { } stall && now - stall.Since > options.StallDeadline)
         {
-            await FailAsync($"no cell could be stored for {options.StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): {stall.Problem}");
+            await FailAsync($"its shards kept failing without progress for {options.StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): {stall.Problem}");
             return;
         }
 
@@ -487,7 +487,7 @@ public sealed partial class EvalRunGrain(
             RunId,
             s.State,
             s.Spec.Description,
-            (int)s.Spec.TotalCells,
+            (int)s.Spec.TotalCells, // within int: runs over MaxCellsPerRun (an int) are refused
             s.Progress.Values.Sum(p => p.Completed),
             matrix.Sum(m => m.Passed),
             matrix.Sum(m => m.Failed),
