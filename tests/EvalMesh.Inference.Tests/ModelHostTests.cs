@@ -132,6 +132,17 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task Prefetch_IntoAFullCache_EvictsNothing()
+    {
+        using var host = TinyModelFixture.Host(o => o.MaxAdapters = 1);
+        await host.InferAsync(Request(tiny.Files.Adapters[0], Prompts[0]), Token);
+        Assert.False(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[1], Token));
+        Assert.True(host.IsResident(tiny.Model, tiny.Files.Adapters[0]));
+        Assert.False(host.IsResident(tiny.Model, tiny.Files.Adapters[1]));
+        Assert.Equal((1L, 0L), (host.AdapterStats.Loads, host.AdapterStats.Evictions));
+    }
+
+    [Fact]
     public async Task FullCache_EvictsTheLeastUsedAdapter_AndAReleasedOneFirst()
     {
         using var host = TinyModelFixture.Host(o => o.MaxAdapters = 2);
@@ -142,13 +153,13 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         }
 
         // The rare adapter was used more recently than the popular one's first uses, but less often: it makes room.
-        await host.PrefetchAsync(tiny.Model, cold, Token);
+        await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
         Assert.True(host.IsResident(tiny.Model, popular));
         Assert.False(host.IsResident(tiny.Model, rare));
 
         // Once released, the popular adapter is the first to go.
         host.Release(tiny.Model, popular);
-        await host.PrefetchAsync(tiny.Model, rare, Token);
+        await host.InferAsync(Request(rare, Prompts[0], maxTokens: 1), Token);
         Assert.False(host.IsResident(tiny.Model, popular));
         Assert.True(host.IsResident(tiny.Model, cold));
     }

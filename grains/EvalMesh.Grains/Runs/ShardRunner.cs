@@ -28,10 +28,10 @@ public sealed partial class ShardRunner : IDisposable
     private readonly ShardServices _services;
     private readonly CancellationTokenSource _cancellation = new();
     private readonly Lock _gate = new();
-    private string? _problem;
     private readonly Dictionary<string, MatrixAggregate> _aggregates = new(StringComparer.Ordinal);
     private int _completed;
     private bool _done;
+    private string? _problem;
     private Task _task = Task.CompletedTask;
 
     private ShardRunner(ShardSpec spec, bool retryErrors, ShardServices services)

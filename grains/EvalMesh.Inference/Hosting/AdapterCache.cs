@@ -106,6 +106,16 @@ internal sealed class AdapterCache : IDisposable
         }
     }
 
+    /// <summary>Whether an adapter file fits beside the loaded ones without evicting any.</summary>
+    public bool HasRoomFor(string adapter)
+    {
+        var bytes = File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
+        lock (_entries)
+        {
+            return _entries.Count < _options.MaxAdapters && _entries.Values.Sum(e => e.Info.Length) + bytes <= _options.AdapterBudgetBytes;
+        }
+    }
+
     /// <summary>Forgets how often an adapter was asked for, so that it is the first to make room (a run is done with it).</summary>
     public void Release(string model, string adapter)
     {

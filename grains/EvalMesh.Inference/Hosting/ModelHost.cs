@@ -102,12 +102,21 @@ public sealed partial class ModelHost : IDisposable
     public Task PreloadAsync(string model, CancellationToken cancellationToken = default) =>
         RunOnSchedulerAsync(() => GetModel(Path.GetFullPath(model)), cancellationToken);
 
-    /// <summary>Loads an adapter into the cache now (validated), so that its first request finds it resident.</summary>
+    /// <summary>
+    /// Loads an adapter into the cache now (validated), so that its first request finds it resident, if it fits without
+    /// evicting anything: a guess about upcoming work never pushes out an adapter that running work may still need.
+    /// </summary>
     /// <returns>Whether it was already resident.</returns>
     public Task<bool> PrefetchAsync(string model, string adapter, CancellationToken cancellationToken = default) =>
         RunOnSchedulerAsync(() =>
         {
-            using var lease = _adapters.Acquire(GetModel(Path.GetFullPath(model)), adapter);
+            var loaded = GetModel(Path.GetFullPath(model));
+            if (!_adapters.IsResident(model, adapter) && !_adapters.HasRoomFor(adapter))
+            {
+                return false;
+            }
+
+            using var lease = _adapters.Acquire(loaded, adapter);
             return lease.WasResident;
         }, cancellationToken);
 
