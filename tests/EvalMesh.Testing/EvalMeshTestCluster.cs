@@ -29,6 +29,9 @@ public class EvalMeshTestCluster(int silos, int adapters, Action<IServiceCollect
         var options = new EvalMeshOptions { DataDirectory = Folder, ModelCache = Path.Combine(Folder, "tiny") };
         var store = new FileResultStore(Folder);
         var builder = new InProcessTestClusterBuilder((short)silos);
+
+        // Orleans would write each silo's log into ./logs of whatever folder the tests or benchmarks run from.
+        builder.Options.ConfigureFileLogging = false;
         builder.ConfigureSilo((_, silo) =>
         {
             silo.Services.AddEvalMeshServices(options);

@@ -1,3 +1,4 @@
+using EvalMesh.Grains.Hosting;
 using Prometheus;
 
 namespace EvalMesh.Grains.Routing;
@@ -14,10 +15,8 @@ internal static class RoutingMetrics
         "decider",
         "reason");
 
-    private static readonly Gauge Replicas = Metrics.CreateGauge(
-        "evalmesh_adapter_replicas", "Replicas an adapter's requests are spread over (1 unless it is hot), for each adapter resident somewhere.", "adapter");
-
-    private static readonly HashSet<string> Exported = new(StringComparer.Ordinal);
+    private static readonly CurrentGauge Replicas = new(Metrics.CreateGauge(
+        "evalmesh_adapter_replicas", "Replicas an adapter's requests are spread over (1 unless it is hot), for each adapter resident somewhere.", "adapter"));
 
     /// <summary>Counts a home or load chosen by the directory.</summary>
     public static void Placed(string reason) => Decisions.WithLabels("directory", reason).Inc();
@@ -26,21 +25,6 @@ internal static class RoutingMetrics
     public static void Activated(string reason) => Decisions.WithLabels("director", reason).Inc();
 
     /// <summary>Sets the replica counts; adapters no longer resident anywhere are dropped.</summary>
-    public static void SetReplicas(IReadOnlyDictionary<string, int> replicas)
-    {
-        lock (Exported)
-        {
-            foreach (var gone in Exported.Where(a => !replicas.ContainsKey(a)).ToList())
-            {
-                Replicas.RemoveLabelled(gone);
-                Exported.Remove(gone);
-            }
-
-            foreach (var (adapter, count) in replicas)
-            {
-                Replicas.WithLabels(adapter).Set(count);
-                Exported.Add(adapter);
-            }
-        }
-    }
+    public static void SetReplicas(IReadOnlyDictionary<string, int> replicas) =>
+        Replicas.Publish(replicas.Select(r => (new[] { r.Key }, (double)r.Value)));
 }

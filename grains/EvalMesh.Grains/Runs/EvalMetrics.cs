@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Grains.Hosting;
 using Prometheus;
 
 namespace EvalMesh.Grains.Runs;
@@ -27,10 +28,8 @@ internal static class EvalMetrics
     private static readonly Gauge Runs = Metrics.CreateGauge(
         "evalmesh_runs", "Runs by state (pending, running, completed, failed, cancelled).", "state");
 
-    private static readonly Gauge RunCells = Metrics.CreateGauge(
-        "evalmesh_run_cells", "Cells of each unfinished run: done (with a result) and planned (the whole matrix).", "run", "state");
-
-    private static readonly HashSet<string> Unfinished = new(StringComparer.Ordinal);
+    private static readonly CurrentGauge RunCells = new(Metrics.CreateGauge(
+        "evalmesh_run_cells", "Cells of each unfinished run: done (with a result) and planned (the whole matrix).", "run", "state"));
 
     /// <summary>
     /// Creates a shard's series at zero when it starts, every outcome included, so that rates and ratios over them
@@ -78,23 +77,11 @@ internal static class EvalMetrics
             Runs.WithLabels(Label(state)).Set(runs.Count(r => r.State == state));
         }
 
-        lock (Unfinished)
+        RunCells.Publish(runs.Where(r => !r.IsFinished).SelectMany(r => new[]
         {
-            var open = runs.Where(r => !r.IsFinished).ToDictionary(r => r.RunId, StringComparer.Ordinal);
-            foreach (var finished in Unfinished.Where(id => !open.ContainsKey(id)).ToList())
-            {
-                RunCells.RemoveLabelled(finished, "done");
-                RunCells.RemoveLabelled(finished, "planned");
-                Unfinished.Remove(finished);
-            }
-
-            foreach (var (id, run) in open)
-            {
-                RunCells.WithLabels(id, "done").Set(run.Completed);
-                RunCells.WithLabels(id, "planned").Set(run.Total);
-                Unfinished.Add(id);
-            }
-        }
+            (new[] { r.RunId, "done" }, (double)r.Completed),
+            (new[] { r.RunId, "planned" }, (double)r.Total),
+        }));
     }
 
     private static string Label(RunState state) => state.ToString().ToLowerInvariant();
