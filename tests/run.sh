@@ -15,7 +15,7 @@ if ! dotnet build EvalMesh.sln -nologo -v:q -clp:ErrorsOnly; then
 fi
 
 log=$(mktemp)
-dotnet test --solution EvalMesh.sln --no-build --no-progress 2>dotnet test --solution EvalMesh.sln --no-build --no-progress --results-directory tests/TestResults 2>&1 | tee "$log"1 | tee "$log"
+dotnet test --solution EvalMesh.sln --no-build --no-progress 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # The closing summary of 'dotnet test' on Microsoft.Testing.Platform sums every test project.
