@@ -85,6 +85,9 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
         }
     }
 
+    public Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default) =>
+        grains.GetGrain<IEvalRunGrain>(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
+
     public Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default) =>
         grains.GetGrain<IEvalRunGrain>(runId).CancelAsync().WaitAsync(cancellationToken);
 

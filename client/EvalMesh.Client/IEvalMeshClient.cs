@@ -42,6 +42,9 @@ public interface IEvalMeshClient
     /// <summary>Every cell result of a run, streamed, one per cell.</summary>
     IAsyncEnumerable<CellResult> GetResultsAsync(string runId, CancellationToken cancellationToken = default);
 
+    /// <summary>The shared head of a run's prompts per suite and format; a cell's whole prompt is its head followed by its <see cref="CellResult.PromptTail"/>.</summary>
+    Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default);
+
     /// <summary>Cancels a run.</summary>
     Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default);
 

@@ -7,11 +7,14 @@ using EvalMesh.Abstractions;
 
 namespace EvalMesh.Client;
 
-/// <summary>Writes a <see cref="RunReport"/> as JSON (for programs), CSV (for spreadsheets) or Markdown (for pull requests).</summary>
+/// <summary>
+/// Writes a run's report as JSON (for programs), CSV (for spreadsheets), Markdown (for pull-request comments), one
+/// self-contained HTML page (for people) or JUnit XML (for CI systems); the last two show every cell.
+/// </summary>
 public static class ReportWriter
 {
     /// <summary>The formats <see cref="Write"/> knows.</summary>
-    public static IReadOnlyList<string> Formats { get; } = ["json", "csv", "md"];
+    public static IReadOnlyList<string> Formats { get; } = ["json", "csv", "md", "html", "junit"];
 
     /// <summary>The JSON settings of reports and REST answers: camelCase, enums as text, non-ASCII kept readable.</summary>
     public static JsonSerializerOptions Json { get; } = new(JsonSerializerDefaults.Web)
@@ -24,15 +27,27 @@ public static class ReportWriter
     /// <summary>The same settings on one line, for JSON lines (one cell result per line).</summary>
     public static JsonSerializerOptions JsonLine { get; } = new(Json) { WriteIndented = false };
 
+    /// <summary>The file a format is written to by <c>evalmesh run</c>: report.json … report.junit.xml.</summary>
+    public static string FileName(string format) => format == "junit" ? "report.junit.xml" : $"report.{format}";
+
+    /// <summary>Whether a format shows cells, so that its document must be loaded with them.</summary>
+    public static bool ShowsCells(string format) => format is "html" or "junit";
+
     /// <summary>The report in a format.</summary>
-    /// <exception cref="Evaluation.UnknownNameException">The format is not json, csv or md.</exception>
-    public static string Write(RunReport report, string format) => format switch
+    /// <exception cref="Evaluation.UnknownNameException">The format is not one of <see cref="Formats"/>.</exception>
+    public static string Write(ReportDocument document, string format)
     {
-        "json" => JsonSerializer.Serialize(report, Json),
-        "csv" => Csv(report),
-        "md" => Markdown(report),
-        _ => throw new Evaluation.UnknownNameException("report format", format, Formats),
-    };
+        ArgumentNullException.ThrowIfNull(document);
+        return format switch
+        {
+            "json" => JsonSerializer.Serialize(document.Report, Json),
+            "csv" => Csv(document.Report),
+            "md" => Markdown(document.Report),
+            "html" => HtmlPages.Report(document),
+            "junit" => JUnitReport.Write(document),
+            _ => throw new Evaluation.UnknownNameException("report format", format, Formats),
+        };
+    }
 
     private static string Csv(RunReport report)
     {

@@ -32,6 +32,8 @@ public enum CellOutcome
 /// <param name="CompletionTokens">Completion tokens, when the endpoint reports them.</param>
 /// <param name="LatencyMs">Time the endpoint took, in milliseconds.</param>
 /// <param name="Silo">The silo that ran the cell.</param>
+/// <param name="PromptTail">The prompt after the context the run's cells of one suite and format share (see <see cref="PromptHead"/>): the question and what follows it.</param>
+/// <param name="Scorer">The scorer that judged the answer (<c>exact</c>, <c>url-set</c> …).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.cell-result"), MessagePackObject]
 public sealed record CellResult(
     [property: Id(0), Key(0)] string CellId,
@@ -49,4 +51,6 @@ public sealed record CellResult(
     [property: Id(12), Key(12)] IReadOnlyDictionary<string, int> PromptTokens,
     [property: Id(13), Key(13)] int? CompletionTokens,
     [property: Id(14), Key(14)] double LatencyMs,
-    [property: Id(15), Key(15)] string? Silo);
+    [property: Id(15), Key(15)] string? Silo,
+    [property: Id(16), Key(16)] string PromptTail,
+    [property: Id(17), Key(17)] string Scorer);

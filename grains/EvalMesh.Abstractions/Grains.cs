@@ -68,6 +68,10 @@ public interface IEvalRunGrain : IGrainWithStringKey
     /// <summary>Every stored result, one per cell, streamed.</summary>
     [Alias("results")]
     IAsyncEnumerable<CellResult> GetResultsAsync();
+
+    /// <summary>The shared head of the prompts of each suite and format; with a cell's tail it is the whole prompt.</summary>
+    [Alias("prompt-heads")]
+    Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync();
 }
 
 /// <summary>A shard of a run (key = run id/shard number): runs its cells, writes results, reports progress.</summary>

@@ -97,3 +97,13 @@ public sealed record RunReport(
     [property: Id(3)] IReadOnlyList<FormatPair> Comparisons,
     [property: Id(4)] IReadOnlyList<Recommendation> Recommendations,
     [property: Id(5)] IReadOnlyList<string> Notes);
+
+/// <summary>The part of a run's prompts that every cell of one suite and format shares: the template up to and including the rendered context.</summary>
+/// <param name="Suite">The suite.</param>
+/// <param name="Format">The format the context is rendered in.</param>
+/// <param name="Head">The shared text; a cell's whole prompt is this followed by its <see cref="CellResult.PromptTail"/>.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.prompt-head")]
+public sealed record PromptHead(
+    [property: Id(0)] string Suite,
+    [property: Id(1)] string Format,
+    [property: Id(2)] string Head);

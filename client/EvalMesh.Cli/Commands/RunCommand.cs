@@ -10,8 +10,8 @@ namespace EvalMesh.Cli.Commands;
 
 /// <summary>
 /// <c>evalmesh run CONFIG</c>: runs a format × model matrix (on the embedded silo, or on a cluster with --cluster redis),
-/// shows progress, prints the results table and writes the report as JSON, CSV and Markdown. Exit code 1 when any cell
-/// failed or errored.
+/// shows progress, prints the results table and writes the report in every format (JSON, CSV, Markdown, HTML, JUnit).
+/// Exit code 1 when any cell failed or errored.
 /// </summary>
 internal static class RunCommand
 {
@@ -20,7 +20,7 @@ internal static class RunCommand
         var config = new Argument<string?>("config") { Description = "The evalmesh.yaml file.", Arity = ArgumentArity.ZeroOrOne };
         var resume = new Option<string?>("--resume") { Description = "Resume a run: re-run its errored and unfinished cells." };
         var runId = new Option<string?>("--run-id") { Description = "Use this run id instead of a generated one." };
-        var output = new Option<string?>("--out") { Description = "Where to write report.json, report.csv and report.md (default ./evalmesh-out/RUN)." };
+        var output = new Option<string?>("--out") { Description = "Where to write the report in every format, report.html among them (default ./evalmesh-out/RUN)." };
         var cluster = new ClusterArguments();
         var command = new Command("run", "Run an evaluation matrix and report on it.") { config, resume, runId, output };
         cluster.AddTo(command);
@@ -52,22 +52,23 @@ internal static class RunCommand
                 throw new RunFailedException(status.RunId, status.Message);
             }
 
-            var report = await session.Client.GetReportAsync(status.RunId, cancellationToken);
+            var document = await ReportDocument.LoadAsync(session.Client, status.RunId, cancellationToken: cancellationToken);
             var folder = parse.GetValue(output) ?? Path.Combine("evalmesh-out", status.RunId);
             Directory.CreateDirectory(folder);
             foreach (var format in ReportWriter.Formats)
             {
-                await File.WriteAllTextAsync(Path.Combine(folder, $"report.{format}"), ReportWriter.Write(report, format), cancellationToken);
+                await File.WriteAllTextAsync(Path.Combine(folder, ReportWriter.FileName(format)), ReportWriter.Write(document, format), cancellationToken);
             }
 
             if (json)
             {
-                Console.WriteLine(ReportWriter.Write(report, "json"));
+                Console.WriteLine(ReportWriter.Write(document, "json"));
             }
             else
             {
-                ReportTable.Print(report);
-                AnsiConsole.MarkupLine($"reports: {Markup.Escape(Path.Combine(folder, "report.{json,csv,md}"))}");
+                ReportTable.Print(document.Report);
+                AnsiConsole.MarkupLine($"reports: {Markup.Escape(Path.Combine(folder, "report.{" + string.Join(',', ReportWriter.Formats.Select(f => ReportWriter.FileName(f)["report.".Length..])) + "}"))}");
+                AnsiConsole.MarkupLine($"open {Markup.Escape(Path.GetFullPath(Path.Combine(folder, ReportWriter.FileName("html"))))} in a browser to see the answer at a glance");
             }
 
             return status.State == RunState.Completed && status.Failed == 0 && status.Errors == 0 ? ExitCodes.Ok : ExitCodes.Failures;

@@ -5,8 +5,8 @@ using Spectre.Console;
 namespace EvalMesh.Cli.Commands;
 
 /// <summary>
-/// <c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c>, <c>results RUN</c> and <c>cancel RUN</c>: look at runs
-/// and their cells, and stop one.
+/// <c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c>, <c>results RUN</c>, <c>export-finetune RUN</c> and
+/// <c>cancel RUN</c>: look at runs and their cells, turn them into training data, and stop one.
 /// </summary>
 internal static class RunsCommand
 {
@@ -16,6 +16,7 @@ internal static class RunsCommand
         yield return Status();
         yield return Report();
         yield return Results();
+        yield return ExportFinetune();
         yield return Cancel();
     }
 
@@ -73,7 +74,7 @@ internal static class RunsCommand
     private static Command Report()
     {
         var run = new Argument<string>("run") { Description = "The run id." };
-        var format = new Option<string>("--format") { Description = "md, json or csv.", DefaultValueFactory = _ => "md" };
+        var format = new Option<string>("--format") { Description = "md, json, csv, html (one self-contained page) or junit (JUnit XML).", DefaultValueFactory = _ => "md" };
         var output = new Option<string?>("--out") { Description = "Write to this file instead of stdout." };
         var cluster = new ClusterArguments();
         var command = new Command("report", "A run's report: accuracy with intervals, tokens, latency, comparisons, recommendation.") { run, format, output };
@@ -86,8 +87,10 @@ internal static class RunsCommand
                 throw new Evaluation.UnknownNameException("report format", chosen, ReportWriter.Formats);
             }
 
+            chosen = parse.GetValue(cluster.Json) ? "json" : chosen;
             await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
-            var text = ReportWriter.Write(await session.Client.GetReportAsync(parse.GetValue(run)!, cancellationToken), parse.GetValue(cluster.Json) ? "json" : chosen);
+            var document = await ReportDocument.LoadAsync(session.Client, parse.GetValue(run)!, ReportWriter.ShowsCells(chosen) ? ReportDocument.DefaultMaxCells : 0, cancellationToken);
+            var text = ReportWriter.Write(document, chosen);
             if (parse.GetValue(output) is { } file)
             {
                 await File.WriteAllTextAsync(file, text, cancellationToken);
@@ -118,6 +121,39 @@ internal static class RunsCommand
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(result, ReportWriter.JsonLine));
             }
 
+            return ExitCodes.Ok;
+        }));
+        return command;
+    }
+
+    private static Command ExportFinetune()
+    {
+        var run = new Argument<string>("run") { Description = "The run id." };
+        var output = new Option<string>("--out") { Description = "The JSONL file to write.", Required = true };
+        var only = new Option<string?>("--only") { Description = "'failed': only the cells the model got wrong." };
+        var endpoint = new Option<string?>("--endpoint") { Description = "Only this endpoint's cells." };
+        var cluster = new ClusterArguments();
+        var command = new Command("export-finetune", "Write a run's cells as OpenAI chat fine-tuning JSONL: each prompt paired with its expected answer.") { run, output, only, endpoint };
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            if (parse.GetValue(only) is { } chosen && chosen != "failed")
+            {
+                throw new Evaluation.UnknownNameException("--only selection", chosen, ["failed"]);
+            }
+
+            await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
+            var id = parse.GetValue(run)!;
+            await session.Client.GetRunAsync(id, cancellationToken);
+            var file = parse.GetValue(output)!;
+            FineTuneSummary summary;
+            await using (var writer = new StreamWriter(file))
+            {
+                summary = await FineTuneExport.WriteAsync(session.Client, id, new FineTuneSelection(parse.GetValue(only) is not null, parse.GetValue(endpoint)), writer, cancellationToken);
+            }
+
+            var skipped = summary.WithoutReference > 0 ? $"; {summary.WithoutReference} prompts left out: their scorer (regex) has no reference answer" : string.Empty;
+            Console.WriteLine($"wrote {summary.Examples} examples from {summary.Cells} cells to {file}{skipped}");
             return ExitCodes.Ok;
         }));
         return command;

@@ -31,4 +31,23 @@ public static class ScorerFactory
             _ => throw new UnknownNameException("scorer", spec.Type, Names),
         };
     }
+
+    /// <summary>
+    /// An answer the scorer passes, written from a case's expected values: every URL, one per line, for <c>url-set</c>;
+    /// the first expected value for the scorers that accept any of them; none for <c>regex</c>, whose expected values
+    /// are patterns, or when nothing is expected.
+    /// </summary>
+    /// <exception cref="UnknownNameException">The scorer name is not known.</exception>
+    public static string? ReferenceAnswer(string scorer, IReadOnlyList<string> expected)
+    {
+        ArgumentNullException.ThrowIfNull(scorer);
+        ArgumentNullException.ThrowIfNull(expected);
+        return scorer.Trim().ToLowerInvariant() switch
+        {
+            "url-set" => string.Join('\n', expected),
+            "regex" => null,
+            var name when Names.Contains(name) => expected.Count > 0 ? expected[0] : null,
+            _ => throw new UnknownNameException("scorer", scorer, Names),
+        };
+    }
 }

@@ -58,6 +58,7 @@ public sealed class EvalRunState
 public sealed partial class EvalRunGrain(
     [PersistentState("run", EvalMeshSilo.StorageName)] IPersistentState<EvalRunState> state,
     IResultStore store,
+    RunInputs inputs,
     EvalMeshOptions options,
     ModelCatalog catalog,
     AdapterRouter router,
@@ -225,6 +226,22 @@ public sealed partial class EvalRunGrain(
 
     /// <inheritdoc />
     public IAsyncEnumerable<CellResult> GetResultsAsync() => store.ReadAsync(RunId, state.State.Shards.Count);
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync()
+    {
+        var spec = state.State.Spec ?? throw new RunNotFoundException(RunId);
+        var heads = new List<PromptHead>(spec.Suites.Count * spec.Formats.Count);
+        foreach (var suite in spec.Suites)
+        {
+            foreach (var format in spec.Formats)
+            {
+                heads.Add(new PromptHead(suite.Name, format, (await inputs.TemplateAsync(spec.Prompt, suite.DatasetId, format)).Head));
+            }
+        }
+
+        return heads;
+    }
 
     private static List<ShardPlan> Plan(RunSpec spec)
     {

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using EvalMesh.Abstractions;
+using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Suites;
 
 namespace EvalMesh.Grains.Runs;
@@ -18,8 +19,12 @@ public sealed class RunInputs(IGrainFactory grains)
     private readonly ConcurrentDictionary<string, Lazy<Task<IReadOnlyList<TestCase>>>> _cases = new(StringComparer.Ordinal);
 
     /// <summary>The dataset rendered in a format.</summary>
-    public Task<string> ContextAsync(string datasetId, string format) =>
+    private Task<string> ContextAsync(string datasetId, string format) =>
         _contexts.GetOrAdd((datasetId, format), key => new Lazy<Task<string>>(() => grains.GetGrain<IDatasetGrain>(key.Dataset).RenderAsync(key.Format))).Value;
+
+    /// <summary>The run's prompt template with a format and the dataset rendered in it filled in.</summary>
+    public async Task<PromptTemplate> TemplateAsync(string prompt, string datasetId, string format) =>
+        PromptTemplate.Compile(prompt, format, await ContextAsync(datasetId, format).ConfigureAwait(false));
 
     /// <summary>A suite's cases.</summary>
     public Task<IReadOnlyList<TestCase>> CasesAsync(string suiteId) =>

@@ -144,7 +144,7 @@ public sealed partial class ShardRunner : IDisposable
         var templates = new Dictionary<string, PromptTemplate>(StringComparer.Ordinal);
         foreach (var format in _spec.Run.Formats)
         {
-            templates[format] = PromptTemplate.Compile(_spec.Run.Prompt, format, await _services.Inputs.ContextAsync(_spec.Suite.DatasetId, format).ConfigureAwait(false));
+            templates[format] = await _services.Inputs.TemplateAsync(_spec.Run.Prompt, _spec.Suite.DatasetId, format).ConfigureAwait(false);
         }
 
         EvalMetrics.Starting(_spec.Run.Formats, _spec.Endpoint.Name, _spec.Run.Tokenizers);
@@ -194,7 +194,7 @@ public sealed partial class ShardRunner : IDisposable
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
         {
-            return Result(cell, testCase, CellOutcome.Error, 0, ErrorText(ex), string.Empty, tokens, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null);
+            return Result(cell, testCase, prompt, CellOutcome.Error, 0, ErrorText(ex), string.Empty, tokens, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null);
         }
 
         var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
@@ -208,19 +208,19 @@ public sealed partial class ShardRunner : IDisposable
         {
             var score = await scorer.ScoreAsync(new ScoreRequest(testCase.Question, response.Text, testCase.Expected), token).ConfigureAwait(false);
             var outcome = score.Passed ? CellOutcome.Passed : CellOutcome.Failed;
-            return Result(cell, testCase, outcome, score.Score, score.Reason, response.Text, tokens, (int?)response.Usage?.OutputTokenCount, latency, silo);
+            return Result(cell, testCase, prompt, outcome, score.Score, score.Reason, response.Text, tokens, (int?)response.Usage?.OutputTokenCount, latency, silo);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
         {
-            return Result(cell, testCase, CellOutcome.Error, 0, "scoring failed: " + ErrorText(ex), response.Text, tokens, (int?)response.Usage?.OutputTokenCount, latency, silo);
+            return Result(cell, testCase, prompt, CellOutcome.Error, 0, "scoring failed: " + ErrorText(ex), response.Text, tokens, (int?)response.Usage?.OutputTokenCount, latency, silo);
         }
     }
 
     /// <summary>The key under which a cell records the prompt tokens its endpoint reported in its own vocabulary.</summary>
     public const string NativeTokenizer = "native";
 
-    private CellResult Result(Cell cell, TestCase testCase, CellOutcome outcome, double score, string reason, string output, Dictionary<string, int> tokens, int? completion, double latency, string? silo) =>
-        new(cell.CellId, _spec.Suite.Name, testCase.Id, cell.Format, _spec.Endpoint.Name, cell.Repeat, testCase.Tags, outcome, score, reason, output, testCase.Expected, tokens, completion, latency, silo);
+    private CellResult Result(Cell cell, TestCase testCase, Prompt prompt, CellOutcome outcome, double score, string reason, string output, Dictionary<string, int> tokens, int? completion, double latency, string? silo) =>
+        new(cell.CellId, _spec.Suite.Name, testCase.Id, cell.Format, _spec.Endpoint.Name, cell.Repeat, testCase.Tags, outcome, score, reason, output, testCase.Expected, tokens, completion, latency, silo, prompt.Tail, testCase.Scorer.Type);
 
     private static string ErrorText(Exception ex) => ex is AggregateException { InnerException: { } inner } ? ErrorText(inner) : $"{ex.GetType().Name}: {ex.Message}";
 

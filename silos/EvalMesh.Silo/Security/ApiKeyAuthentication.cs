@@ -8,7 +8,8 @@ using Microsoft.Extensions.Options;
 namespace EvalMesh.Silo.Security;
 
 /// <summary>
-/// Authenticates callers by API key (<c>Authorization: Bearer KEY</c>, as OpenAI clients send it, or <c>x-api-key</c>).
+/// Authenticates callers by API key (<c>Authorization: Bearer KEY</c>, as OpenAI clients send it, or <c>x-api-key</c>;
+/// a browser that signed in on the run pages sends it as a cookie, honoured for reading only: GET and HEAD).
 /// Keys are compared as SHA-256 digests in constant time, against every configured key, so neither timing nor length
 /// tells anything. With no keys configured every caller is admitted with every scope (loopback only, see
 /// <see cref="SecuritySetup"/>). Refusals are 401 (no or wrong key) and 403 (a key without the scope).
@@ -22,6 +23,7 @@ internal sealed class ApiKeyAuthentication(
 {
     public const string SchemeName = "ApiKey";
     public const string ScopeClaim = "evalmesh:scope";
+    private const string PageCookie = "evalmesh-api-key";
 
     private readonly (string Name, ApiScope Scope, byte[] Digest)[] _keys =
         [.. security.Value.ApiKeys.Select(k => (k.Name, k.Scope, SHA256.HashData(Encoding.UTF8.GetBytes(k.Key))))];
@@ -57,8 +59,19 @@ internal sealed class ApiKeyAuthentication(
             ? "an API key is required: send 'Authorization: Bearer KEY' or 'x-api-key: KEY'"
             : "the API key is not valid";
         Response.Headers.WWWAuthenticate = "Bearer";
-        return ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, message, "invalid_api_key");
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        return IsPage(Request)
+            ? Apis.RunPages.WriteSignInAsync(Context, PresentedKey() is null ? "Sign in with an API key to see the runs." : "That API key is not valid.")
+            : ApiErrors.WriteAsync(Context, StatusCodes.Status401Unauthorized, message, "invalid_api_key");
     }
+
+    /// <summary>Remembers a key a browser signed in with, for the run pages (HTTP only, same site only).</summary>
+    public static void SetPageCookie(HttpContext context, string key) =>
+        context.Response.Cookies.Append(PageCookie, key, new CookieOptions { HttpOnly = true, SameSite = SameSiteMode.Strict, Secure = context.Request.IsHttps, Path = "/" });
+
+    // A page is a browser's GET of /runs…; its data and the list's /api/runs fetches ride on the same cookie.
+    private static bool IsPage(HttpRequest request) =>
+        HttpMethods.IsGet(request.Method) && request.Path.StartsWithSegments("/runs", StringComparison.Ordinal) && !request.Path.Value!.EndsWith("/data", StringComparison.Ordinal);
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         ApiErrors.WriteAsync(Context, StatusCodes.Status403Forbidden, $"the API key '{Context.User.Identity?.Name}' may not do this: it needs the '{RequiredScope(Context)}' scope", "insufficient_scope");
@@ -75,7 +88,8 @@ internal sealed class ApiKeyAuthentication(
             return authorization["Bearer ".Length..].Trim();
         }
 
-        return Request.Headers["x-api-key"].FirstOrDefault();
+        return Request.Headers["x-api-key"].FirstOrDefault()
+            ?? (HttpMethods.IsGet(Request.Method) || HttpMethods.IsHead(Request.Method) ? Request.Cookies[PageCookie] : null);
     }
 
     private static AuthenticateResult Success(string name, ApiScope scope)

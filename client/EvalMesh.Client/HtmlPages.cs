@@ -1,0 +1,60 @@
+using System.Net;
+using System.Reflection;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace EvalMesh.Client;
+
+/// <summary>
+/// The report as HTML: one self-contained page (inline CSS, script and the vendored Apache ECharts; no network needed),
+/// either with the run's data inside it (the offline file) or fetching it from a silo and refreshing while the run goes
+/// (the live page). Also the silo's list of runs and its sign-in form.
+/// </summary>
+public static class HtmlPages
+{
+    // The data sits in a <script> element: '<', '>' and '&' must be escaped there, which the default encoder does.
+    private static readonly JsonSerializerOptions EmbeddedJson = new(ReportWriter.JsonLine) { Encoder = JavaScriptEncoder.Default };
+
+    private static readonly Lazy<string> Style = new(() => Resource("report.css"));
+    private static readonly Lazy<string> Script = new(() => Resource("report.js"));
+    private static readonly Lazy<string> ECharts = new(() => Resource("echarts.min.js"));
+
+    /// <summary>The offline report of a run, with its data inside.</summary>
+    public static string Report(ReportDocument document)
+    {
+        ArgumentNullException.ThrowIfNull(document);
+        return ReportPage($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, JsonSerializer.Serialize(document, EmbeddedJson));
+    }
+
+    /// <summary>The live report of a run, which fetches its data from <paramref name="dataUrl"/> every second until the run ends.</summary>
+    public static string LiveReport(string runId, string dataUrl) => ReportPage($"EvalMesh run {runId}", dataUrl, "null");
+
+    /// <summary>The list of runs, which fetches them from <paramref name="apiUrl"/> and refreshes while any is going.</summary>
+    public static string RunList(string apiUrl) =>
+        Resource("runs.html").Replace("{{style}}", Style.Value, StringComparison.Ordinal).Replace("{{api}}", apiUrl, StringComparison.Ordinal);
+
+    /// <summary>The silo's sign-in form for its pages: it posts the API key (field <c>key</c>) and the page to go back to (field <c>return</c>) to <paramref name="action"/>.</summary>
+    public static string SignIn(string message, string action, string returnPath) =>
+        Resource("signin.html")
+            .Replace("{{style}}", Style.Value, StringComparison.Ordinal)
+            .Replace("{{message}}", WebUtility.HtmlEncode(message), StringComparison.Ordinal)
+            .Replace("{{action}}", WebUtility.HtmlEncode(action), StringComparison.Ordinal)
+            .Replace("{{return}}", WebUtility.HtmlEncode(returnPath), StringComparison.Ordinal);
+
+    private static string ReportPage(string title, string live, string data) =>
+        Resource("report.html")
+            .Replace("{{title}}", WebUtility.HtmlEncode(title), StringComparison.Ordinal)
+            .Replace("{{live}}", WebUtility.HtmlEncode(live), StringComparison.Ordinal)
+            .Replace("{{style}}", Style.Value, StringComparison.Ordinal)
+            .Replace("{{echarts}}", ECharts.Value, StringComparison.Ordinal)
+            .Replace("{{script}}", Script.Value, StringComparison.Ordinal)
+            .Replace("{{data}}", data, StringComparison.Ordinal);
+
+    private static string Resource(string name)
+    {
+        using var stream = Assembly.GetExecutingAssembly().GetManifestResourceStream($"EvalMesh.Client.Html.{name}")
+            ?? throw new InvalidOperationException($"the resource {name} is missing from {Assembly.GetExecutingAssembly().GetName().Name}");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using EvalMesh.Inference.Tiny;
+using EvalMesh.Testing;
+using Microsoft.Playwright;
+
+namespace EvalMesh.Report.Tests;
+
+/// <summary>A silo process with API keys on, its run pages in a real browser while a run on the tiny model goes.</summary>
+public sealed class LivePageTests(Browser browser) : IAsyncLifetime
+{
+    private const string ReadKey = "evalmesh-read-7c1d2e9a";
+    private const string RunKey = "evalmesh-run-4b8f0a63";
+
+    // 160 cells, one at a time, so the run lasts long enough to watch.
+    private const string Config = """
+        description: live page test
+        datasets:
+          - name: slack
+            generate: { kind: slack, messages: 20, seed: 5, cases-per-category: 2 }
+        suites:
+          - name: slack
+            dataset: slack
+            generated: true
+        formats: [csv, yaml]
+        endpoints:
+          - name: tiny
+            type: llama
+            model: tiny
+            max-tokens: 16
+        repeats: 8
+        concurrency: 1
+        """;
+
+    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-live-").FullName;
+    private SiloProcess _silo = null!;
+
+    private static CancellationToken Token => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        var cache = Path.Combine(_folder, "cache");
+        TinyModel.EnsureCached(cache);
+        _silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(_folder, "data"), new Dictionary<string, string>
+        {
+            ["EVALMESH_CACHE"] = cache,
+            ["EvalMesh__Security__ApiKeys__0__Name"] = "reader",
+            ["EvalMesh__Security__ApiKeys__0__Key"] = ReadKey,
+            ["EvalMesh__Security__ApiKeys__0__Scope"] = "Read",
+            ["EvalMesh__Security__ApiKeys__1__Name"] = "runner",
+            ["EvalMesh__Security__ApiKeys__1__Key"] = RunKey,
+            ["EvalMesh__Security__ApiKeys__1__Scope"] = "Run",
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _silo.DisposeAsync();
+        Directory.Delete(_folder, recursive: true);
+    }
+
+    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key, HttpContent? content = null)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        if (key is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
+        }
+
+        return await _silo.Http.SendAsync(request, Token);
+    }
+
+    [Fact]
+    public async Task RunPages_AskForAKey_ListTheRun_AndTheReportAdvancesWhileItGoes()
+    {
+        var page = await browser.NewPageAsync();
+        var signIn = await page.GotoAsync($"http://127.0.0.1:{_silo.HttpPort}/runs");
+        Assert.Equal(401, signIn!.Status);
+        Assert.Equal("Sign in with an API key to see the runs.", await page.Locator("#message").TextContentAsync());
+        await page.Locator("#key").FillAsync("not-a-key");
+        await page.Locator("#sign-in").ClickAsync();
+        await Assertions.Expect(page.Locator("#message")).ToHaveTextAsync("That API key is not valid.");
+        await page.Locator("#key").FillAsync(ReadKey);
+        await page.Locator("#sign-in").ClickAsync();
+        await Assertions.Expect(page.Locator("#runs")).ToBeVisibleAsync();
+
+        // The page's cookie is not a key for anyone else, nor for changing anything.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Get, "/runs", null)).StatusCode);
+        var started = await SendAsync(HttpMethod.Post, "/api/runs", RunKey, new StringContent(Config, System.Text.Encoding.UTF8, "application/yaml"));
+        Assert.Equal(HttpStatusCode.Created, started.StatusCode);
+        var id = JsonDocument.Parse(await started.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("id").GetString()!;
+
+        await page.GotoAsync($"http://127.0.0.1:{_silo.HttpPort}/runs/{id}");
+        var progress = page.Locator("#progress");
+        var seen = new SortedSet<int>();
+        var total = 0;
+        await Poll.UntilAsync(async () =>
+        {
+            var completed = await progress.GetAttributeAsync("data-completed");
+            total = int.Parse(await progress.GetAttributeAsync("data-total") ?? "0", CultureInfo.InvariantCulture);
+            if (completed is not null)
+            {
+                seen.Add(int.Parse(completed, CultureInfo.InvariantCulture));
+            }
+
+            return await progress.GetAttributeAsync("data-state") == "completed";
+        }, TimeSpan.FromMinutes(3), "the run to complete on its live page");
+        Assert.True(seen.Count(c => c > 0 && c < total) >= 2, $"the page showed progress {string.Join(", ", seen)} of {total}: it must advance while the run goes");
+        Assert.Equal(total, seen.Max);
+
+        var report = await SendAsync(HttpMethod.Get, $"/api/runs/{id}/report", ReadKey);
+        await ReportPage.AssertShowsAsync(page, JsonDocument.Parse(await report.Content.ReadAsStringAsync(Token)).RootElement);
+        await Assertions.Expect(page.Locator("#cell-count")).ToHaveAttributeAsync("data-matching", total.ToString(CultureInfo.InvariantCulture));
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.Screenshots, "live-run.png"), FullPage = true });
+
+        await page.GotoAsync($"http://127.0.0.1:{_silo.HttpPort}/runs");
+        await Assertions.Expect(page.Locator($"#runs tr[data-run='{id}'] td[data-key=cells]")).ToHaveTextAsync($"{total}/{total}");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.Screenshots, "runs.png"), FullPage = true });
+    }
+}

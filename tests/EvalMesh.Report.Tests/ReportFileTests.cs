@@ -1,0 +1,85 @@
+using System.Text.Json;
+using System.Xml.Linq;
+using EvalMesh.Evaluation.Scoring;
+
+namespace EvalMesh.Report.Tests;
+
+/// <summary>The report files for machines, through the CLI: JUnit XML for CI systems and fine-tuning JSONL.</summary>
+public sealed class ReportFileTests(ReportRun run)
+{
+    private static readonly string[] Roles = ["system", "user", "assistant"];
+
+    [Fact]
+    public async Task JUnit_HasACasePerCell_WithFailuresAndErrorsAsTheReportCounts()
+    {
+        var file = Path.Combine(run.Folder, "junit.xml");
+        var written = await run.CliAsync("report", run.RunId, "--format", "junit", "--out", file);
+        Assert.Equal(0, written.ExitCode);
+        var root = XDocument.Load(file).Root!;
+        Assert.Equal("testsuites", root.Name.LocalName);
+        var status = run.Report.GetProperty("run");
+        Assert.Equal(status.GetProperty("completed").GetInt32(), (int)root.Attribute("tests")!);
+        Assert.Equal(status.GetProperty("failed").GetInt32(), (int)root.Attribute("failures")!);
+        Assert.Equal(status.GetProperty("errors").GetInt32(), (int)root.Attribute("errors")!);
+        foreach (var row in run.Report.GetProperty("rows").EnumerateArray())
+        {
+            var name = $"probes / {row.GetProperty("endpoint").GetString()} / {row.GetProperty("format").GetString()}";
+            var suite = Assert.Single(root.Elements("testsuite"), s => (string)s.Attribute("name")! == name);
+            Assert.Equal(row.GetProperty("cells").GetInt32(), suite.Elements("testcase").Count());
+            Assert.Equal(row.GetProperty("failed").GetInt32(), suite.Elements("testcase").Count(c => c.Element("failure") is not null));
+            Assert.Equal(row.GetProperty("failed").GetInt32(), (int)suite.Attribute("failures")!);
+            Assert.All(suite.Elements("testcase").Elements("failure"), f => Assert.False(string.IsNullOrEmpty((string?)f.Attribute("message"))));
+        }
+    }
+
+    [Fact]
+    public async Task ExportFinetune_OnlyFailed_PairsEachPromptWithAnAnswerItsScorerPasses()
+    {
+        var file = Path.Combine(run.Folder, "failed.jsonl");
+        var export = await run.CliAsync("export-finetune", run.RunId, "--out", file, "--only", "failed");
+        Assert.True(export.ExitCode == 0, export.Stderr);
+        var failed = run.Cells.Where(c => c.GetProperty("outcome").GetString() == "failed").ToList();
+        var prompts = failed.GroupBy(c => (c.GetProperty("caseId").GetString(), c.GetProperty("format").GetString())).ToList();
+        var withReference = prompts.Count(p => p.First().GetProperty("scorer").GetString() != "regex");
+        Assert.Equal($"wrote {withReference} examples from {failed.Count} cells to {file}; {prompts.Count - withReference} prompts left out: their scorer (regex) has no reference answer", export.Stdout.Trim());
+
+        var lines = await File.ReadAllLinesAsync(file, TestContext.Current.CancellationToken);
+        Assert.Equal(withReference, lines.Length);
+        foreach (var line in lines)
+        {
+            // The OpenAI chat fine-tuning format: an object with only "messages", each message a role and its text,
+            // at least one user message, ending with the assistant's answer.
+            var example = JsonDocument.Parse(line).RootElement;
+            Assert.Equal(["messages"], example.EnumerateObject().Select(p => p.Name));
+            var messages = example.GetProperty("messages").EnumerateArray().ToList();
+            Assert.True(messages.Count >= 2);
+            foreach (var message in messages)
+            {
+                Assert.Equal(["role", "content"], message.EnumerateObject().Select(p => p.Name));
+                Assert.Contains(message.GetProperty("role").GetString(), Roles);
+                Assert.False(string.IsNullOrWhiteSpace(message.GetProperty("content").GetString()));
+            }
+
+            Assert.Equal("assistant", messages[^1].GetProperty("role").GetString());
+            var prompt = Assert.Single(messages, m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString()!;
+            var answer = messages[^1].GetProperty("content").GetString()!;
+
+            // The prompt is the one the model saw (echo answers with its prompt), of a failed cell, and the answer is one
+            // that cell's scorer passes.
+            var echo = Assert.Single(run.Cells, c => c.GetProperty("endpoint").GetString() == "echo" && c.GetProperty("repeat").GetInt32() == 1 && c.GetProperty("output").GetString() == prompt);
+            var cell = Assert.Single(prompts, p => p.Key == (echo.GetProperty("caseId").GetString(), echo.GetProperty("format").GetString())).First();
+            var expected = cell.GetProperty("expected").EnumerateArray().Select(e => e.GetString()!).ToList();
+            var score = await ScorerFactory.Create(new ScorerSpec(cell.GetProperty("scorer").GetString()!)).ScoreAsync(new ScoreRequest(string.Empty, answer, expected), TestContext.Current.CancellationToken);
+            Assert.True(score.Passed, $"{cell.GetProperty("caseId").GetString()}: '{answer}' fails its own scorer: {score.Reason}");
+        }
+    }
+
+    [Fact]
+    public async Task ExportFinetune_UnknownSelection_IsAOneLineError()
+    {
+        var export = await run.CliAsync("export-finetune", run.RunId, "--out", Path.Combine(run.Folder, "x.jsonl"), "--only", "passed");
+        Assert.Equal(2, export.ExitCode);
+        Assert.StartsWith("evalmesh: error: unknown --only selection 'passed'", export.Stderr.Trim());
+        Assert.Single(export.Stderr.Trim().Split('\n'));
+    }
+}

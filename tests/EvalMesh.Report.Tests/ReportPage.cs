@@ -1,0 +1,32 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.Playwright;
+
+namespace EvalMesh.Report.Tests;
+
+/// <summary>What a report page (the offline file or a silo's live page) must show of a run's JSON report.</summary>
+internal static class ReportPage
+{
+    /// <summary>Every row of the matrix table equals the JSON report's row: accuracy, counts and mean prompt tokens.</summary>
+    public static async Task AssertShowsAsync(IPage page, JsonElement report)
+    {
+        var rows = report.GetProperty("rows").EnumerateArray().ToList();
+        await Assertions.Expect(page.Locator("#matrix tbody tr")).ToHaveCountAsync(rows.Count);
+        foreach (var row in rows)
+        {
+            var line = page.Locator($"#matrix tr[data-endpoint='{row.GetProperty("endpoint").GetString()}'][data-format='{row.GetProperty("format").GetString()}']");
+            Assert.Equal(Percent(row.GetProperty("accuracy").GetDouble()), await line.Locator("td[data-key=accuracy]").TextContentAsync());
+            foreach (var key in new[] { "passed", "failed", "errors" })
+            {
+                Assert.Equal(row.GetProperty(key).GetInt32().ToString(CultureInfo.InvariantCulture), await line.Locator($"td[data-key={key}]").TextContentAsync());
+            }
+
+            foreach (var tokens in row.GetProperty("meanPromptTokens").EnumerateObject())
+            {
+                Assert.Equal(tokens.Value.GetDouble().ToString("0.0", CultureInfo.InvariantCulture), await line.Locator($"td[data-key='tokens-{tokens.Name}']").TextContentAsync());
+            }
+        }
+    }
+
+    private static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+}
