@@ -3,7 +3,8 @@
 # system packages with one apt update, and the Node.js packages of the deployment tests' schema validator.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-declare -A needs=([redis-server]=redis-server [prometheus]=prometheus [promtool]=prometheus)   # command -> Debian package
+# command -> Debian packages; chromium, for the report's browser tests, with fonts to draw text in.
+declare -A needs=([redis-server]=redis-server [prometheus]=prometheus [promtool]=prometheus [chromium]="chromium fonts-liberation")
 missing=()
 for command in "${!needs[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${needs[$command]}")
@@ -11,7 +12,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $(printf '%s\n' ${missing[@]} | sort -u) >/dev/null
 fi
 
 # tests/EvalMesh.Deployment.Tests/kubeval: installed again only when its package-lock.json changed.

@@ -110,7 +110,7 @@
       const recommendation = report.recommendations.find(r => r.endpoint === endpoint);
       const tokenizer = recommendation?.tokenizer ?? all.find(t => t !== 'native') ?? all[0];
       const points = rows.filter(r => r.meanPromptTokens[tokenizer] != null).map(r => [r.meanPromptTokens[tokenizer], r.accuracy, r.format, tokenizer]);
-      series.push({ name: endpoint, type: 'scatter', symbolSize: 10, data: points, label: { show: true, position: 'right', formatter: p => p.data[2] } });
+      series.push({ name: endpoint, type: 'scatter', symbolSize: 10, data: points, label: { show: true, position: 'top', formatter: p => p.data[2] } });
       series.push({ name: endpoint, type: 'line', data: paretoFront(points), symbol: 'none', lineStyle: { type: 'dashed' }, tooltip: { show: false } });
       const chosen = points.find(p => p[2] === recommendation?.format);
       if (chosen) {

@@ -145,4 +145,25 @@ public class ScorerTests
         {
         }
     }
+
+    [Theory]
+    [InlineData("exact", new[] { "Paris", "paris" })]
+    [InlineData("contains", new[] { "Tokyo", "Kyoto" })]
+    [InlineData("numeric", new[] { "42.5" })]
+    [InlineData("json-equals", new[] { "{\"a\": [1, 2]}" })]
+    [InlineData("url-set", new[] { "https://a.example/1", "https://b.example/2?x=1&y=2" })]
+    public void ReferenceAnswer_PassesItsOwnScorer(string scorer, string[] expected)
+    {
+        var answer = ScorerFactory.ReferenceAnswer(scorer, expected);
+        Assert.NotNull(answer);
+        Assert.True(Score(new ScorerSpec(scorer), answer, expected).Passed, answer);
+    }
+
+    [Fact]
+    public void ReferenceAnswer_OfPatternsOrNothing_IsNone_AndAnUnknownScorerIsNamed()
+    {
+        Assert.Null(ScorerFactory.ReferenceAnswer("regex", ["^a+$"]));
+        Assert.Null(ScorerFactory.ReferenceAnswer("exact", []));
+        Assert.Equal("unknown scorer 'exakt' (did you mean 'exact'?); known scorers: exact, contains, regex, json-equals, numeric, url-set, llm-judge", Assert.Throws<UnknownNameException>(() => ScorerFactory.ReferenceAnswer("exakt", ["a"])).Message);
+    }
 }
