@@ -12,6 +12,9 @@ namespace EvalMesh.Client;
 /// </summary>
 public static class HtmlPages
 {
+    /// <summary>The most cells a page holds, so that the page of a huge run still opens quickly.</summary>
+    public const int MaxCells = 10_000;
+
     // The data sits in a <script> element: '<', '>' and '&' must be escaped there, which the default encoder does.
     private static readonly JsonSerializerOptions EmbeddedJson = new(ReportWriter.JsonLine) { Encoder = JavaScriptEncoder.Default };
 
@@ -19,11 +22,12 @@ public static class HtmlPages
     private static readonly Lazy<string> Script = new(() => Resource("report.js"));
     private static readonly Lazy<string> ECharts = new(() => Resource("echarts.min.js"));
 
-    /// <summary>The offline report of a run, with its data inside.</summary>
+    /// <summary>The offline report of a run, with its data (and its first <see cref="MaxCells"/> cells) inside.</summary>
     public static string Report(ReportDocument document)
     {
         ArgumentNullException.ThrowIfNull(document);
-        return ReportPage($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, JsonSerializer.Serialize(document, EmbeddedJson));
+        var shown = document.Cells.Count <= MaxCells ? document : document with { Cells = [.. document.Cells.Take(MaxCells)] };
+        return ReportPage($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, JsonSerializer.Serialize(shown, EmbeddedJson));
     }
 
     /// <summary>The live report of a run, which fetches its data from <paramref name="dataUrl"/> every second until the run ends.</summary>

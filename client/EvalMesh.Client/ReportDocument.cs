@@ -4,8 +4,8 @@ using EvalMesh.Abstractions;
 namespace EvalMesh.Client;
 
 /// <summary>
-/// Everything a report page or a JUnit file shows of a run: the report, the shared prompt heads and the cells (up to a
-/// limit, and each output cut to <see cref="MaxOutputChars"/>, so that a page of a huge run stays small enough to open).
+/// Everything a report page or a JUnit file shows of a run: the report, the shared prompt heads and the cells, each
+/// output cut to <see cref="MaxOutputChars"/> (an echo endpoint's output is its whole prompt).
 /// </summary>
 /// <param name="Report">The run's report.</param>
 /// <param name="Prompts">The shared head of the prompts per suite and format.</param>
@@ -13,15 +13,12 @@ namespace EvalMesh.Client;
 /// <param name="CellsTotal">The cells the run has stored; more than <see cref="Cells"/> holds when the limit cut them.</param>
 public sealed record ReportDocument(RunReport Report, IReadOnlyList<PromptHead> Prompts, IReadOnlyList<CellResult> Cells, int CellsTotal)
 {
-    /// <summary>The most cells a document holds unless told otherwise.</summary>
-    public const int DefaultMaxCells = 10_000;
-
-    /// <summary>The most characters of a cell's output a document holds; an echo endpoint's output is its whole prompt.</summary>
+    /// <summary>The most characters of a cell's output a document holds.</summary>
     public const int MaxOutputChars = 2_000;
 
-    /// <summary>Loads a run's document: its report, and its prompt heads and cells when <paramref name="maxCells"/> is above zero.</summary>
+    /// <summary>Loads a run's document: its report, and its prompt heads and up to <paramref name="maxCells"/> cells when that is above zero.</summary>
     /// <exception cref="RunNotFoundException">There is no such run.</exception>
-    public static async Task<ReportDocument> LoadAsync(IEvalMeshClient client, string runId, int maxCells = DefaultMaxCells, CancellationToken cancellationToken = default)
+    public static async Task<ReportDocument> LoadAsync(IEvalMeshClient client, string runId, int maxCells = int.MaxValue, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         var report = await client.GetReportAsync(runId, cancellationToken).ConfigureAwait(false);

@@ -75,11 +75,16 @@ public sealed class ReportFileTests(ReportRun run)
     }
 
     [Fact]
-    public async Task ExportFinetune_UnknownSelection_IsAOneLineError()
+    public async Task ExportFinetune_UnknownSelectionOrEndpoint_IsAOneLineError_AndWritesNothing()
     {
-        var export = await run.CliAsync("export-finetune", run.RunId, "--out", Path.Combine(run.Folder, "x.jsonl"), "--only", "passed");
-        Assert.Equal(2, export.ExitCode);
-        Assert.StartsWith("evalmesh: error: unknown --only selection 'passed'", export.Stderr.Trim());
-        Assert.Single(export.Stderr.Trim().Split('\n'));
+        var file = Path.Combine(run.Folder, "x.jsonl");
+        var selection = await run.CliAsync("export-finetune", run.RunId, "--out", file, "--only", "passed");
+        Assert.Equal(2, selection.ExitCode);
+        Assert.Equal("evalmesh: error: unknown --only selection 'passed'; known --only selections: failed", selection.Stderr.Trim());
+        var endpoint = await run.CliAsync("export-finetune", run.RunId, "--out", file, "--endpoint", "tinny");
+        Assert.Equal(2, endpoint.ExitCode);
+        Assert.StartsWith("evalmesh: error: unknown endpoint 'tinny' (did you mean 'tiny'?)", endpoint.Stderr.Trim());
+        Assert.Single(endpoint.Stderr.Trim().Split('\n'));
+        Assert.False(File.Exists(file));
     }
 }

@@ -67,7 +67,7 @@ internal static class RunCommand
             else
             {
                 ReportTable.Print(document.Report);
-                AnsiConsole.MarkupLine($"reports: {Markup.Escape(Path.Combine(folder, "report.{" + string.Join(',', ReportWriter.Formats.Select(f => ReportWriter.FileName(f)["report.".Length..])) + "}"))}");
+                AnsiConsole.MarkupLine($"reports: {Markup.Escape(string.Join(", ", ReportWriter.Formats.Select(f => Path.Combine(folder, ReportWriter.FileName(f)))))}");
                 AnsiConsole.MarkupLine($"open {Markup.Escape(Path.GetFullPath(Path.Combine(folder, ReportWriter.FileName("html"))))} in a browser to see the answer at a glance");
             }
 

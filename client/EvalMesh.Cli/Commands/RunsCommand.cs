@@ -89,7 +89,7 @@ internal static class RunsCommand
 
             chosen = parse.GetValue(cluster.Json) ? "json" : chosen;
             await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
-            var document = await ReportDocument.LoadAsync(session.Client, parse.GetValue(run)!, ReportWriter.ShowsCells(chosen) ? ReportDocument.DefaultMaxCells : 0, cancellationToken);
+            var document = await ReportDocument.LoadAsync(session.Client, parse.GetValue(run)!, ReportWriter.ShowsCells(chosen) ? int.MaxValue : 0, cancellationToken);
             var text = ReportWriter.Write(document, chosen);
             if (parse.GetValue(output) is { } file)
             {
@@ -144,7 +144,13 @@ internal static class RunsCommand
 
             await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
             var id = parse.GetValue(run)!;
-            await session.Client.GetRunAsync(id, cancellationToken);
+            var status = await session.Client.GetRunAsync(id, cancellationToken);
+            var endpoints = status.Matrix.Select(m => m.Endpoint).Distinct().ToList();
+            if (parse.GetValue(endpoint) is { } name && !endpoints.Contains(name))
+            {
+                throw new Evaluation.UnknownNameException("endpoint", name, endpoints);
+            }
+
             var file = parse.GetValue(output)!;
             FineTuneSummary summary;
             await using (var writer = new StreamWriter(file))

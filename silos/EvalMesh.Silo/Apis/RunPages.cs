@@ -23,7 +23,7 @@ internal static class RunPages
             return Results.Content(HtmlPages.LiveReport(id, $"/runs/{Uri.EscapeDataString(id)}/data"), "text/html; charset=utf-8");
         })).RequireScope(ApiScope.Read);
         pages.MapGet("/{id}/data", (string id, IEvalMeshClient client, CancellationToken ct) => Found(id, async () =>
-            Results.Json(await ReportDocument.LoadAsync(client, id, cancellationToken: ct), ReportWriter.JsonLine))).RequireScope(ApiScope.Read);
+            Results.Json(await ReportDocument.LoadAsync(client, id, HtmlPages.MaxCells, ct), ReportWriter.JsonLine))).RequireScope(ApiScope.Read);
         pages.MapPost("/sign-in", SignInAsync).AllowAnonymous();
         return app;
     }
