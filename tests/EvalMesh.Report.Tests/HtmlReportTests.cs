@@ -53,6 +53,22 @@ public sealed class HtmlReportTests(ReportRun run, Browser browser)
     }
 
     [Fact]
+    public async Task Heatmap_Hover_ShowsTheWilsonInterval()
+    {
+        var page = await OpenAsync([]);
+        var heatmap = page.Locator("#heatmap-0");
+        await heatmap.ScrollIntoViewIfNeededAsync();
+        var box = (await heatmap.BoundingBoxAsync())!;
+
+        // The first endpoint (echo) and format (oneline-json) of the matrix, where ECharts drew it.
+        var at = await page.EvaluateAsync<double[]>("() => echarts.getInstanceByDom(document.getElementById('heatmap-0')).convertToPixel({ seriesIndex: 0 }, [0, 0])");
+        await page.Mouse.MoveAsync(box.X + (float)at[0], box.Y + (float)at[1]);
+        var row = run.Report.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("endpoint").GetString() == "echo" && r.GetProperty("format").GetString() == "oneline-json");
+        var interval = $"Wilson 95%: {ReportPage.Percent(row.GetProperty("accuracyLower").GetDouble())}–{ReportPage.Percent(row.GetProperty("accuracyUpper").GetDouble())}";
+        await Assertions.Expect(heatmap).ToContainTextAsync(interval);
+    }
+
+    [Fact]
     public async Task Report_ShowsTheNumbersOfTheJsonReport()
     {
         var page = await OpenAsync([]);

@@ -28,5 +28,6 @@ internal static class ReportPage
         }
     }
 
-    private static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
+    /// <summary>A fraction as the page shows it: 42.9%.</summary>
+    public static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
 }

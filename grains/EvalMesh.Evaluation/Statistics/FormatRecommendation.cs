@@ -40,8 +40,9 @@ public sealed record FormatRecommendation(string? Format, string? Best, string R
             return new FormatRecommendation(null, null, "no formats were evaluated", []);
         }
 
+        static double Accuracy(FormatOutcome f) => f.Outcomes.Count == 0 ? 0 : (double)f.Passed / f.Outcomes.Count;
         var best = formats
-            .OrderByDescending(f => f.Outcomes.Count == 0 ? 0 : (double)f.Passed / f.Outcomes.Count)
+            .OrderByDescending(Accuracy)
             .ThenBy(f => f.MeanPromptTokens)
             .ThenBy(f => f.Format, StringComparer.Ordinal)
             .First();
@@ -58,9 +59,12 @@ public sealed record FormatRecommendation(string? Format, string? Best, string R
             .ThenBy(c => c.Format, StringComparer.Ordinal)
             .ToList();
         var pick = comparisons.First(c => !c.SignificantlyWorse);
-        var reason = pick.Format == best.Format
-            ? string.Create(CultureInfo.InvariantCulture, $"{pick.Format} is the most accurate format, and no format with fewer tokens is statistically as accurate ({pick.MeanPromptTokens:0} tokens)")
-            : string.Create(CultureInfo.InvariantCulture, $"{pick.Format} uses the fewest tokens ({pick.MeanPromptTokens:0} vs {best.MeanPromptTokens:0} for {best.Format}) and is not significantly less accurate than {best.Format} (McNemar p = {pick.VersusBest.PValue:0.###})");
+        var costliest = comparisons[^1];
+        var reason = pick.Format != best.Format
+            ? string.Create(CultureInfo.InvariantCulture, $"{pick.Format} uses the fewest tokens ({pick.MeanPromptTokens:0} vs {best.MeanPromptTokens:0} for {best.Format}) and is not significantly less accurate than {best.Format} (McNemar p = {pick.VersusBest.PValue:0.###})")
+            : formats.Count(f => Accuracy(f) == Accuracy(best)) > 1
+                ? string.Create(CultureInfo.InvariantCulture, $"{pick.Format} ties for the highest accuracy ({Accuracy(best):0.0%}) and uses the fewest tokens ({pick.MeanPromptTokens:0}, against {costliest.MeanPromptTokens:0} for {costliest.Format})")
+                : string.Create(CultureInfo.InvariantCulture, $"{pick.Format} is the most accurate format, and no format with fewer tokens is statistically as accurate ({pick.MeanPromptTokens:0} tokens)");
         return new FormatRecommendation(pick.Format, best.Format, reason, comparisons);
     }
 }

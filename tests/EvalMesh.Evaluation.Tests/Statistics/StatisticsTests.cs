@@ -78,6 +78,16 @@ public class StatisticsTests
         Assert.Equal("yaml", recommendation.Format);
     }
 
+    [Fact]
+    public void Recommend_FormatsTiedForBest_SaysSo_AndTakesTheCheapest()
+    {
+        var json = Outcome("pretty-json", 900, Enumerable.Repeat(false, 10));
+        var csv = Outcome("csv", 400, Enumerable.Repeat(false, 10));
+        var recommendation = FormatRecommendation.Recommend([json, csv]);
+        Assert.Equal("csv", recommendation.Format);
+        Assert.Equal("csv ties for the highest accuracy (0.0%) and uses the fewest tokens (400, against 900 for pretty-json)", recommendation.Reason);
+    }
+
     private static FormatOutcome Outcome(string format, double tokens, IEnumerable<bool> passes) =>
         new(format, tokens, passes.Select((p, i) => (p, i)).ToDictionary(x => $"case-{x.i}", x => x.p));
 }
