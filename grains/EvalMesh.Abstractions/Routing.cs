@@ -50,16 +50,19 @@ public sealed record SiloReport(
 /// <param name="Version">Increases with every change.</param>
 /// <param name="Pending">Loads promised but not yet reported: adapter-host key → the silo that will load it. Each claims
 /// a slot there, so that concurrent decisions do not all pick the same free slot or the same victim.</param>
+/// <param name="Leased">Adapter keys that running evals still need (see <see cref="IAdapterDirectoryGrain.LeaseAsync"/>):
+/// no load or replica is placed to evict them while anything else could make room.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.directory-snapshot")]
 public sealed record DirectorySnapshot(
     [property: Id(0)] IReadOnlyList<SiloReport> Silos,
     [property: Id(1)] IReadOnlyDictionary<string, string> Homes,
     [property: Id(2)] IReadOnlyDictionary<string, int> Replicas,
     [property: Id(3)] long Version,
-    [property: Id(4)] IReadOnlyDictionary<string, string> Pending)
+    [property: Id(4)] IReadOnlyDictionary<string, string> Pending,
+    [property: Id(5)] IReadOnlySet<string> Leased)
 {
     /// <summary>An empty directory.</summary>
-    public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0, new Dictionary<string, string>());
+    public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0, new Dictionary<string, string>(), new HashSet<string>());
 
     /// <summary>The least queued silo holding an adapter now, if any.</summary>
     public string? HolderOf(string adapterKey) =>
@@ -107,10 +110,18 @@ public interface IAdapterDirectoryGrain : IGrainWithStringKey
 
     /// <summary>
     /// A run is done with an adapter: the silos holding it forget how often it was used, so that it is the first to
-    /// make room, and the directory counts it as free to evict from now on (before the silos' next reports).
+    /// make room, and the directory counts it as idle and unused there from now on, until their reports agree.
     /// </summary>
     [Alias("release")]
     Task ReleaseAsync(string adapterKey);
+
+    /// <summary>
+    /// <paramref name="holder"/> (a run) needs <paramref name="adapterKeys"/> now: until the holder replaces the set or
+    /// it expires, no load or replica is placed to evict them while anything else could make room. A holder renews its
+    /// lease while it works, so that one that dies pins nothing for long.
+    /// </summary>
+    [Alias("lease")]
+    Task LeaseAsync(string holder, IReadOnlyList<string> adapterKeys);
 }
 
 /// <summary>

@@ -13,7 +13,8 @@ namespace EvalMesh.Benchmarks;
 /// Adapter routing on a live four-silo in-process cluster with 64 generated tiny adapters and gateway-style requests
 /// whose adapter popularity is Zipf(1.0): adapter-affinity routing against random placement and round-robin (each
 /// silo evicting LRU), with a popularity oracle and Belady's optimum as lower bounds.
-/// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- routing</c>.
+/// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- routing [scarce|ample] [affinity|random|round-robin]</c>
+/// (by default every regime and policy).
 /// </summary>
 internal static class RoutingBenchmark
 {
@@ -21,6 +22,7 @@ internal static class RoutingBenchmark
     private const int Adapters = 64;
     private const int Requests = 2000;
     private const int Concurrency = 16;
+    private static readonly string[] Policies = ["affinity", "random", "round-robin"];
 
     private sealed record Outcome(string Policy, long Loads, double HitRate, double P50, double P95, double Seconds);
 
@@ -28,12 +30,12 @@ internal static class RoutingBenchmark
     {
         var trace = RoutingTrace.Zipf(Adapters, Requests, exponent: 1.0, seed: 2026);
         var summary = new Dictionary<string, long>();
-        foreach (var (regime, perSilo) in new[] { ("scarce", 8), ("ample", 16) })
+        foreach (var (regime, perSilo) in new[] { ("scarce", 8), ("ample", 16) }.Where(r => args.Length < 1 || args[0] == r.Item1))
         {
             Console.WriteLine($"\n{regime}: {Adapters} adapters, {perSilo} slots per silo ({perSilo * Silos} in all), {Requests} requests, Zipf(1.0), {Concurrency} in flight");
             Console.WriteLine("| policy | adapter loads | hit rate | p50 ms | p95 ms | wall |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-            foreach (var policy in new[] { "affinity", "random", "round-robin" })
+            foreach (var policy in Policies.Where(p => args.Length < 2 || args[1] == p))
             {
                 var outcome = await RunPolicyAsync(policy, perSilo, trace);
                 summary[$"{regime}_{policy}"] = outcome.Loads;
@@ -48,7 +50,7 @@ internal static class RoutingBenchmark
             Console.WriteLine($"| Belady's optimum (one cache of {perSilo * Silos}) | {belady} | {1 - ((double)belady / Requests):P1} | | | |");
         }
 
-        Console.WriteLine($"routing: scarce_affinity={summary["scarce_affinity"]} scarce_random={summary["scarce_random"]} scarce_oracle={summary["scarce_oracle"]} scarce_belady={summary["scarce_belady"]} ample_affinity={summary["ample_affinity"]} ample_random={summary["ample_random"]}");
+        Console.WriteLine($"routing: {string.Join(' ', summary.Select(p => $"{p.Key}={p.Value}"))}");
         return 0;
     }
 

@@ -248,7 +248,7 @@ internal static class RoutingSimulation
                 }
             }
 
-            return new DirectorySnapshot([.. _nodes.Select(n => n.Report!)], new Dictionary<string, string>(), _replicas.Replicas, 0, new Dictionary<string, string>(_pending));
+            return new DirectorySnapshot([.. _nodes.Select(n => n.Report!)], new Dictionary<string, string>(), _replicas.Replicas, 0, new Dictionary<string, string>(_pending), new HashSet<string>());
         }
 
         private void UpdateReplicas(double now)
@@ -259,7 +259,7 @@ internal static class RoutingSimulation
             }
 
             _replicasAt = now;
-            _replicas.Update(Snapshot(now).Silos, DateTimeOffset.UnixEpoch + TimeSpan.FromSeconds(now));
+            _replicas.Update(Snapshot(now), DateTimeOffset.UnixEpoch + TimeSpan.FromSeconds(now));
         }
     }
 }

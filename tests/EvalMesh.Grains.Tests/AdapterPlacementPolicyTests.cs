@@ -13,8 +13,8 @@ public class AdapterPlacementPolicyTests
 
     private static AdapterLoad Resident(string key, int frequency = 1, int queue = 0) => new(key, true, frequency, queue, 1, 0, 0, 100);
 
-    private static DirectorySnapshot Snapshot(IEnumerable<SiloReport> silos, Dictionary<string, string>? homes = null, Dictionary<string, string>? pending = null) =>
-        new([.. silos], homes ?? [], new Dictionary<string, int>(), 1, pending ?? []);
+    private static DirectorySnapshot Snapshot(IEnumerable<SiloReport> silos, Dictionary<string, string>? homes = null, Dictionary<string, string>? pending = null, HashSet<string>? leased = null) =>
+        new([.. silos], homes ?? [], new Dictionary<string, int>(), 1, pending ?? [], leased ?? []);
 
     private static PlacementDecision Choose(DirectorySnapshot snapshot, string key) =>
         AdapterPlacementPolicy.Choose(snapshot, key, Silos, new Random(1));
@@ -47,6 +47,36 @@ public class AdapterPlacementPolicyTests
             Silo("d", 2, 0, Resident("m|7", 20), Resident("m|8", 25)),
         ]);
         Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(snapshot, "m|9"));
+    }
+
+    [Fact]
+    public void Choose_FullCluster_NeverEvictsALeasedAdapter_HoweverSeldomUsed()
+    {
+        var silos = new[]
+        {
+            Silo("a", 2, 0, Resident("m|1", 1), Resident("m|2", 40)),
+            Silo("b", 2, 0, Resident("m|3", 5), Resident("m|4", 30)),
+            Silo("c", 2, 0, Resident("m|5", 20), Resident("m|6", 25)),
+            Silo("d", 2, 0, Resident("m|7", 20), Resident("m|8", 25)),
+        };
+        Assert.Equal("a", Choose(Snapshot(silos), "m|9").Silo);
+        Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(Snapshot(silos, leased: ["m|1"]), "m|9"));
+    }
+
+    [Fact]
+    public void Choose_ReplicaWhereNothingCanBeEvicted_GoesWhereItsAdapterIsResident()
+    {
+        var snapshot = Snapshot(
+            [
+                Silo("a", 2, 0, Resident("m|1"), Resident("m|2")),
+                Silo("b", 2, 4, Resident("m|x", queue: 4), Resident("m|3")),
+                Silo("c", 2, 0, Resident("m|4", queue: 2), Resident("m|5")),
+                Silo("d", 2, 0, Resident("m|6"), Resident("m|7")),
+            ],
+            homes: new Dictionary<string, string> { ["m|x"] = "b" },
+            leased: ["m|1", "m|2", "m|3", "m|5", "m|6", "m|7", "m|x"]);
+        Assert.Equal(new PlacementDecision("b", "resident"), Choose(snapshot, "m|x#2"));
+        Assert.Equal("cheapest-eviction", Choose(snapshot, "m|y").Reason);
     }
 
     [Theory]
@@ -113,7 +143,7 @@ public class AdapterPlacementPolicyTests
     {
         var policy = new ReplicaPolicy(new AdapterAffinityPlacementOptions { HotQueueDepth = 4, HotFor = TimeSpan.FromSeconds(1), CoolQueueDepth = 1, CoolFor = TimeSpan.FromSeconds(2), MaxReplicas = 3 });
         var start = DateTimeOffset.UnixEpoch;
-        SiloReport[] Load(int queue) => [Silo("a", 4, queue, Resident("m|x", queue: queue)), Silo("b", 4, 0), Silo("c", 4, 0)];
+        DirectorySnapshot Load(int queue) => Snapshot([Silo("a", 4, queue, Resident("m|x", queue: queue)), Silo("b", 4, 0), Silo("c", 4, 0)]);
         Assert.Empty(policy.Update(Load(10), start));
         Assert.Empty(policy.Update(Load(10), start.AddMilliseconds(500)));
         Assert.Equal(["m|x"], policy.Update(Load(10), start.AddSeconds(1)));
@@ -122,6 +152,42 @@ public class AdapterPlacementPolicyTests
         Assert.Empty(policy.Update(Load(0), start.AddSeconds(6)));
         Assert.Equal(["m|x"], policy.Update(Load(0), start.AddSeconds(8)));
         Assert.False(policy.Replicas.ContainsKey("m|x"));
+    }
+
+    [Fact]
+    public void ReplicaPolicy_NoRoomWhereTheOnlyVictimIsLeasedOrPromised()
+    {
+        var options = new AdapterAffinityPlacementOptions { HotQueueDepth = 4, HotFor = TimeSpan.Zero, MaxReplicas = 2 };
+        var start = DateTimeOffset.UnixEpoch;
+        SiloReport[] silos = [Silo("a", 1, 10, Resident("m|x", 40, queue: 10)), Silo("b", 1, 0, Resident("m|y", 1))];
+        bool Replicated(DirectorySnapshot snapshot)
+        {
+            var policy = new ReplicaPolicy(options);
+            policy.Update(snapshot, start);
+            return policy.Update(snapshot, start.AddSeconds(1)).Count == 1;
+        }
+
+        Assert.True(Replicated(Snapshot(silos)));
+        Assert.False(Replicated(Snapshot(silos, leased: ["m|y"])));
+        Assert.False(Replicated(Snapshot(silos, pending: new Dictionary<string, string> { ["m|z"] = "b" })));
+    }
+
+    [Fact]
+    public void ReplicaPolicy_LeasedAdapter_GetsAReplicaOnlyInAFreeSlot()
+    {
+        var options = new AdapterAffinityPlacementOptions { HotQueueDepth = 4, HotFor = TimeSpan.Zero, MaxReplicas = 2 };
+        var start = DateTimeOffset.UnixEpoch;
+        bool Replicated(params SiloReport[] silos)
+        {
+            var policy = new ReplicaPolicy(options);
+            var snapshot = Snapshot(silos, leased: ["m|x"]);
+            policy.Update(snapshot, start);
+            return policy.Update(snapshot, start.AddSeconds(1)).Count == 1;
+        }
+
+        // An idle, unused adapter elsewhere is room for a serving replica, but for a run it is the room its next load takes.
+        Assert.False(Replicated(Silo("a", 1, 10, Resident("m|x", 40, queue: 10)), Silo("b", 1, 0, Resident("m|y", 0))));
+        Assert.True(Replicated(Silo("a", 1, 10, Resident("m|x", 40, queue: 10)), Silo("b", 2, 0, Resident("m|y", 0))));
     }
 
     [Fact]

@@ -88,6 +88,26 @@ public sealed class RoutingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task LeaseAndRelease_ReachTheSnapshotEverySiloPlacesFrom()
+    {
+        await Ask(Adapter(6));
+        var key = Key(Adapter(6));
+        await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident");
+        var directory = _cluster.Cluster.Client.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
+
+        await directory.LeaseAsync("run-1", [key]);
+        Assert.Contains(key, (await Client.GetResidencyAsync(Token)).Leased);
+
+        // Released: idle and unused at once, whatever the silo's last report said.
+        await directory.ReleaseAsync(key);
+        var released = (await Client.GetResidencyAsync(Token)).Silos.SelectMany(s => s.Adapters).Single(a => a.Key == key && a.Resident);
+        Assert.Equal((0, 0), (released.Frequency, released.Queue));
+
+        await directory.LeaseAsync("run-1", []);
+        Assert.DoesNotContain(key, (await Client.GetResidencyAsync(Token)).Leased);
+    }
+
+    [Fact]
     public async Task KilledSilo_ItsAdaptersAreReloadedElsewhere_AndRequestsSucceed()
     {
         // Three cold adapters land on three different silos; the test host cannot kill its first silo, so the victim is

@@ -8,8 +8,9 @@ namespace EvalMesh.Grains.Routing;
 /// The residency directory. It keeps the latest report of each live silo, the home of each adapter host (the single
 /// place where homes are chosen, so that concurrent first requests on different silos agree) and the replica counts.
 /// It also keeps the loads it has promised until the silo reports the adapter resident (or a few seconds pass), so
-/// that concurrent decisions share out free slots and victims instead of all picking the same one. All of it is soft
-/// state rebuilt from reports, so it needs no storage.
+/// that concurrent decisions share out free slots and victims instead of all picking the same one, and what running
+/// evals need and are done with (<see cref="AdapterLeases"/>). All of it is soft state rebuilt from reports and
+/// renewed leases, so it needs no storage.
 /// </summary>
 public sealed partial class AdapterDirectoryGrain(
     IClusterMembershipService membership,
@@ -23,10 +24,14 @@ public sealed partial class AdapterDirectoryGrain(
     /// <summary>How long a promised load claims its slot if the silo never reports the adapter resident.</summary>
     public static readonly TimeSpan PromiseLifetime = TimeSpan.FromSeconds(5);
 
+    /// <summary>How long a lease lasts unless renewed (runs renew theirs every couple of seconds), and a release counts if the silo's reports never agree.</summary>
+    public static readonly TimeSpan LeaseLifetime = TimeSpan.FromSeconds(10);
+
     private readonly Dictionary<string, SiloReport> _reports = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _homes = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Silo, DateTimeOffset At)> _pending = new(StringComparer.Ordinal);
     private readonly ReplicaPolicy _replicas = new(options.Value);
+    private readonly AdapterLeases _leases = new(LeaseLifetime);
     private readonly Random _random = new();
     private long _version;
 
@@ -36,7 +41,7 @@ public sealed partial class AdapterDirectoryGrain(
         ArgumentNullException.ThrowIfNull(report);
         _reports[report.Silo] = report;
         Prune();
-        foreach (var adapter in _replicas.Update([.. _reports.Values], time.GetUtcNow()))
+        foreach (var adapter in _replicas.Update(Snapshot(), time.GetUtcNow()))
         {
             var replicas = _replicas.Replicas.GetValueOrDefault(adapter, 1);
             LogReplicas(adapter, replicas);
@@ -114,29 +119,36 @@ public sealed partial class AdapterDirectoryGrain(
     /// <inheritdoc />
     public async Task ReleaseAsync(string adapterKey)
     {
-        var holders = _reports.Values.Where(r => r.Adapters.Any(a => a.Key == adapterKey && a.Resident)).ToList();
-        foreach (var report in holders)
-        {
-            _reports[report.Silo] = report with { Adapters = [.. report.Adapters.Select(a => a.Key == adapterKey ? a with { Frequency = 0 } : a)] };
-        }
-
+        var holders = _reports.Values.Where(r => r.Adapters.Any(a => a.Key == adapterKey && a.Resident)).Select(r => r.Silo).ToList();
+        _leases.Release(adapterKey, holders, time.GetUtcNow());
         _version++;
-        await Task.WhenAll(holders.Select(r => GrainFactory.GetGrain<ISiloAgentGrain>(r.Silo).ReleaseAsync(adapterKey)));
+        await Task.WhenAll(holders.Select(silo => GrainFactory.GetGrain<ISiloAgentGrain>(silo).ReleaseAsync(adapterKey)));
     }
 
+    /// <inheritdoc />
+    public Task LeaseAsync(string holder, IReadOnlyList<string> adapterKeys)
+    {
+        _leases.Lease(holder, adapterKeys, time.GetUtcNow());
+        _version++;
+        return Task.CompletedTask;
+    }
+
+    // The reports show what runs have released since as idle and unused.
     private DirectorySnapshot Snapshot() =>
         new(
-            [.. _reports.Values],
+            [.. _reports.Values.Select(_leases.Apply)],
             new Dictionary<string, string>(_homes, StringComparer.Ordinal),
             new Dictionary<string, int>(_replicas.Replicas, StringComparer.Ordinal),
             _version,
-            _pending.ToDictionary(p => p.Key, p => p.Value.Silo, StringComparer.Ordinal));
+            _pending.ToDictionary(p => p.Key, p => p.Value.Silo, StringComparer.Ordinal),
+            _leases.Leased);
 
     private IEnumerable<string> Alive() =>
         membership.CurrentSnapshot.Members.Values.Where(m => m.Status == SiloStatus.Active).Select(m => m.SiloAddress.ToParsableString());
 
     // A silo that left or died is forgotten as soon as membership knows, and its adapters' homes are chosen again.
-    // A promise ends when its silo reports the adapter resident, or after PromiseLifetime.
+    // A promise ends when its silo reports the adapter resident, or after PromiseLifetime; leases and releases as
+    // AdapterLeases says.
     private void Prune()
     {
         var now = time.GetUtcNow();
@@ -159,6 +171,11 @@ public sealed partial class AdapterDirectoryGrain(
         foreach (var orphan in _homes.Where(h => !alive.Contains(h.Value)).Select(h => h.Key).ToList())
         {
             _homes.Remove(orphan);
+            _version++;
+        }
+
+        if (_leases.Prune(_reports, now))
+        {
             _version++;
         }
     }

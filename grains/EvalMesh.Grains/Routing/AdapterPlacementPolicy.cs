@@ -12,9 +12,11 @@ namespace EvalMesh.Grains.Routing;
 /// <item>else the silo whose least often used idle adapter is the least used of all: the load evicts what matters
 /// least cluster-wide, so the cluster's slots together behave like one frequency-aware cache; loads already promised
 /// to a silo claim its cheapest victims first, so concurrent cold adapters spread instead of evicting each other on
-/// one silo; a silo whose adapters are all busy comes last, as it could evict nothing now.</item>
+/// one silo; adapters leased by running evals are never victims; a silo whose adapters are all busy or leased comes
+/// last, as it could evict nothing now.</item>
 /// </list>
-/// Replicas of an adapter avoid the silos hosting its other replicas.
+/// Replicas of an adapter avoid the silos hosting its other replicas; a replica for which no silo could evict anything
+/// now goes to a silo already holding its adapter instead, where it costs no load and evicts nothing in use.
 /// </summary>
 public static class AdapterPlacementPolicy
 {
@@ -56,6 +58,11 @@ public static class AdapterPlacementPolicy
         }
 
         var lowest = eligible.Min(slots.Cost);
+        if (lowest == int.MaxValue && ReplicaKey.NumberOf(hostKey) > 1 && snapshot.HolderOf(adapter) is { } holder && candidates.Contains(holder))
+        {
+            return new PlacementDecision(holder, "resident");
+        }
+
         var cheapest = eligible.Where(s => slots.Cost(s) == lowest).ToList();
         return new PlacementDecision(TwoChoices(cheapest, s => slots.ReportOf(s).QueueDepth, random), "cheapest-eviction");
     }
@@ -99,14 +106,16 @@ public static class AdapterPlacementPolicy
     }
 
     /// <summary>A silo's free slots and eviction cost, net of the loads already promised to it.</summary>
-    private sealed class Slots
+    internal sealed class Slots
     {
         private readonly Dictionary<string, SiloReport> _reports;
         private readonly Dictionary<string, int> _promised;
+        private readonly IReadOnlySet<string> _leased;
 
         public Slots(DirectorySnapshot snapshot, string hostKey)
         {
             _reports = snapshot.Silos.ToDictionary(s => s.Silo, StringComparer.Ordinal);
+            _leased = snapshot.Leased;
             _promised = snapshot.Pending
                 .Where(p => p.Key != hostKey && !ReportOf(p.Value).Adapters.Any(a => a.Key == ReplicaKey.AdapterOf(p.Key) && a.Resident))
                 .GroupBy(p => p.Value, StringComparer.Ordinal)
@@ -124,14 +133,14 @@ public static class AdapterPlacementPolicy
         }
 
         /// <summary>
-        /// What a load there would evict: nothing (0) while a slot is free, else the frequency of the idle adapter next
-        /// in line once promised loads have taken the cheapest ones (int.MaxValue when none is idle).
+        /// What a load there would evict: nothing (0) while a slot is free, else the frequency of the idle, unleased
+        /// adapter next in line once promised loads have taken the cheapest ones (int.MaxValue when there is none).
         /// </summary>
         public int Cost(string silo)
         {
             var free = Free(silo);
             return free > 0 ? 0 : ReportOf(silo).Adapters
-                .Where(a => a.Resident && a.Queue == 0)
+                .Where(a => a.Resident && a.Queue == 0 && !_leased.Contains(a.Key))
                 .Select(a => a.Frequency)
                 .Order()
                 .Skip(-free)

@@ -5,9 +5,11 @@ namespace EvalMesh.Grains.Routing;
 /// <summary>
 /// How many replicas each adapter gets: another when its requests per replica stay above the hot threshold for a
 /// while and some silo has room for it (a free slot, or an idle adapter used at most a quarter as often, so that a
-/// replica never pushes out an adapter about as busy as the one it relieves), one fewer when they stay at or below the
-/// cool threshold for a while. Pure and stateful (the hysteresis clocks); the directory and the simulation use the
-/// same code.
+/// replica never pushes out an adapter about as busy as the one it relieves; neither claimed by a promised load nor
+/// leased by a running eval), one fewer when they stay at or below the cool threshold for a while. An adapter leased by
+/// a running eval gets a replica only in a free slot: the run fits its window to the cluster's slots, so the adapters
+/// resident elsewhere are either its own or the room its next loads will take. Pure and stateful (the hysteresis
+/// clocks); the directory and the simulation use the same code.
 /// </summary>
 public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
 {
@@ -18,10 +20,11 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
     /// <summary>The current replica counts (only adapters with more than one).</summary>
     public IReadOnlyDictionary<string, int> Replicas => _replicas;
 
-    /// <summary>Updates the counts from the silos' reports; returns the adapters whose count changed.</summary>
-    public IReadOnlyList<string> Update(IReadOnlyList<SiloReport> silos, DateTimeOffset now)
+    /// <summary>Updates the counts from the directory; returns the adapters whose count changed.</summary>
+    public IReadOnlyList<string> Update(DirectorySnapshot snapshot, DateTimeOffset now)
     {
-        ArgumentNullException.ThrowIfNull(silos);
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var silos = snapshot.Silos;
         var queues = silos.SelectMany(s => s.Adapters).GroupBy(a => a.Key, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Sum(a => a.Queue), StringComparer.Ordinal);
         var changed = new List<string>();
         var ceiling = Math.Max(1, Math.Min(options.MaxReplicas, silos.Count));
@@ -36,7 +39,7 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
                 {
                     _hotSince[adapter] = now;
                 }
-                else if (now - since >= options.HotFor && HasRoom(silos, adapter))
+                else if (now - since >= options.HotFor && HasRoom(snapshot, adapter, replicas + 1))
                 {
                     Set(adapter, replicas + 1);
                     _hotSince.Remove(adapter);
@@ -67,12 +70,14 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
         return changed;
     }
 
-    private static bool HasRoom(IReadOnlyList<SiloReport> silos, string adapter)
+    private static bool HasRoom(DirectorySnapshot snapshot, string adapter, int replica)
     {
-        var frequency = silos.SelectMany(s => s.Adapters).Where(a => a.Key == adapter).Select(a => a.Frequency).DefaultIfEmpty(0).Max();
-        return silos
+        var frequency = snapshot.Silos.SelectMany(s => s.Adapters).Where(a => a.Key == adapter).Select(a => a.Frequency).DefaultIfEmpty(0).Max();
+        var slots = new AdapterPlacementPolicy.Slots(snapshot, ReplicaKey.Of(adapter, replica));
+        var leased = snapshot.Leased.Contains(adapter);
+        return snapshot.Silos
             .Where(s => !s.Adapters.Any(a => a.Key == adapter && a.Resident))
-            .Any(s => s.Free > 0 || s.Adapters.Any(a => a.Resident && a.Queue == 0 && a.Frequency * 4 <= frequency));
+            .Any(s => leased ? slots.Free(s.Silo) > 0 : (long)slots.Cost(s.Silo) * 4 <= frequency);
     }
 
     private void Set(string adapter, int replicas)

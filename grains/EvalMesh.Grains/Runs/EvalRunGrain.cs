@@ -125,6 +125,7 @@ public sealed partial class EvalRunGrain(
         };
         await PersistAsync();
         LogStarted(RunId, spec.TotalCells, state.State.Shards.Count);
+        await LeaseWindowAsync();
         await DispatchAsync(Window());
         StartTimer();
         return Status();
@@ -144,6 +145,7 @@ public sealed partial class EvalRunGrain(
         state.State.State = RunState.Cancelled;
         _timer?.Dispose();
         await PersistAsync();
+        await LeaseWindowAsync();
         await Task.WhenAll(state.State.Shards.Select((_, i) => Shard(i).CancelAsync()));
         return Status();
     }
@@ -171,6 +173,7 @@ public sealed partial class EvalRunGrain(
         }
 
         await PersistAsync();
+        await LeaseWindowAsync();
         await DispatchAsync(Window());
         StartTimer();
         return Status();
@@ -213,6 +216,7 @@ public sealed partial class EvalRunGrain(
         else
         {
             // A shard finished: the next one in the window starts now rather than at the next tick.
+            await LeaseWindowAsync();
             await DispatchAsync(Window().Where(i => !_lastHeard.ContainsKey(i)));
         }
     }
@@ -369,6 +373,32 @@ public sealed partial class EvalRunGrain(
         }
     }
 
+    /// <summary>
+    /// Leases the adapters of the window's shards, so that no load or replica is placed to evict one of them while its
+    /// shards run (between two of their requests it may look idle); renewed every tick, and ended when the run ends.
+    /// </summary>
+    private async Task LeaseWindowAsync()
+    {
+        var spec = state.State.Spec!;
+        if (spec.Schedule == "fifo")
+        {
+            return;
+        }
+
+        var adapters = state.State.State == RunState.Running
+            ? Window().Select(i => AdapterOf(spec, state.State.Shards[i])).OfType<string>().Distinct().ToList()
+            : [];
+        try
+        {
+            await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).LeaseAsync(RunId, adapters);
+        }
+        catch (Exception ex)
+        {
+            // Only a hint: without it, placement goes by the silos' reports alone.
+            LogLeaseFailed(ex, RunId, adapters.Count);
+        }
+    }
+
     private async Task DispatchAsync(IEnumerable<int> shards)
     {
         var retry = state.State.RetryErrors;
@@ -435,6 +465,7 @@ public sealed partial class EvalRunGrain(
         }
 
         _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
+        await LeaseWindowAsync();
         PrefetchUpcoming();
         var stale = Window().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
         if (stale.Count > 0)
@@ -458,6 +489,7 @@ public sealed partial class EvalRunGrain(
         state.State.UpdatedAt = time.GetUtcNow();
         _timer?.Dispose();
         await PersistAsync();
+        await LeaseWindowAsync();
         var completed = Status().Completed;
         LogCompleted(RunId, completed);
     }
@@ -469,6 +501,7 @@ public sealed partial class EvalRunGrain(
         state.State.UpdatedAt = time.GetUtcNow();
         _timer?.Dispose();
         LogFailed(RunId, message);
+        await LeaseWindowAsync();
         try
         {
             await PersistAsync();
@@ -529,6 +562,9 @@ public sealed partial class EvalRunGrain(
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Run {RunId}: {Action} adapter {Adapter} failed")]
     private partial void LogAdapterHintFailed(Exception exception, string runId, string action, string adapter);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "Run {RunId}: leasing its window's {Count} adapter(s) failed")]
+    private partial void LogLeaseFailed(Exception exception, string runId, int count);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Run {RunId}: shard {Shard} could not be reached; retrying on the next tick")]
     private partial void LogDispatchFailed(Exception exception, string runId, int shard);
