@@ -44,10 +44,18 @@ internal static class RoutingBenchmark
 
             var oracle = RoutingTrace.PopularityOracle(trace, perSilo * Silos);
             var belady = RoutingTrace.Belady(trace, perSilo * Silos);
+            var lfu = RoutingTrace.IdealLfu(trace, perSilo * Silos);
             summary[$"{regime}_oracle"] = oracle;
             summary[$"{regime}_belady"] = belady;
+            summary[$"{regime}_lfu"] = lfu;
             Console.WriteLine($"| popularity oracle (one cache of {perSilo * Silos}) | {oracle} | {1 - ((double)oracle / Requests):P1} | | | |");
             Console.WriteLine($"| Belady's optimum (one cache of {perSilo * Silos}) | {belady} | {1 - ((double)belady / Requests):P1} | | | |");
+            Console.WriteLine($"| ideal LFU, exact counts (one cache of {perSilo * Silos}) | {lfu} | {1 - ((double)lfu / Requests):P1} | | | |");
+
+            // How much learning popularities online costs in general, not just on this trace.
+            var ratios = Enumerable.Range(1, 20).Select(seed => RoutingTrace.Zipf(Adapters, Requests, 1.0, seed))
+                .Select(t => (double)RoutingTrace.IdealLfu(t, perSilo * Silos) / RoutingTrace.PopularityOracle(t, perSilo * Silos)).ToList();
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ideal LFU / oracle on this trace: {(double)lfu / oracle:0.000}; on 20 other seeds: mean {ratios.Average():0.000}, {ratios.Min():0.000}-{ratios.Max():0.000}"));
         }
 
         Console.WriteLine($"routing: {string.Join(' ', summary.Select(p => $"{p.Key}={p.Value}"))}");

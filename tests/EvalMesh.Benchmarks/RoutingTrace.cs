@@ -52,6 +52,37 @@ internal static class RoutingTrace
         return loads;
     }
 
+    /// <summary>
+    /// Loads of an ideal least-frequently-used cache of <paramref name="slots"/>: exact counts of every request so far,
+    /// never forgotten; on a miss it evicts the least requested resident adapter, the least recently used among equals.
+    /// This is what the cluster's frequency-aware placement approximates, with one cache and perfect counts: the cost
+    /// of learning popularities online, which the oracle does not pay.
+    /// </summary>
+    public static int IdealLfu(int[] trace, int slots)
+    {
+        var counts = new Dictionary<int, int>();
+        var lastUsed = new Dictionary<int, int>();
+        var resident = new HashSet<int>();
+        var loads = 0;
+        for (var i = 0; i < trace.Length; i++)
+        {
+            var adapter = trace[i];
+            counts[adapter] = counts.GetValueOrDefault(adapter) + 1;
+            if (resident.Add(adapter))
+            {
+                loads++;
+                if (resident.Count > slots)
+                {
+                    resident.Remove(resident.Where(a => a != adapter).MinBy(a => ((long)counts[a] << 32) + lastUsed[a]));
+                }
+            }
+
+            lastUsed[adapter] = i;
+        }
+
+        return loads;
+    }
+
     /// <summary>Loads of Belady's offline optimum for one cache of <paramref name="slots"/>: evict the adapter used furthest in the future.</summary>
     public static int Belady(int[] trace, int slots)
     {
