@@ -27,11 +27,14 @@ public static class HtmlPages
     {
         ArgumentNullException.ThrowIfNull(document);
         var shown = document.Cells.Count <= MaxCells ? document : document with { Cells = [.. document.Cells.Take(MaxCells)] };
-        return ReportPage($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, JsonSerializer.Serialize(shown, EmbeddedJson));
+        return ReportPage($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, status: string.Empty, JsonSerializer.Serialize(shown, EmbeddedJson));
     }
 
-    /// <summary>The live report of a run, which fetches its data from <paramref name="dataUrl"/> every second until the run ends.</summary>
-    public static string LiveReport(string runId, string dataUrl) => ReportPage($"EvalMesh run {runId}", dataUrl, "null");
+    /// <summary>
+    /// The live report of a run: it shows the run's status from <paramref name="statusUrl"/> every second, and its data
+    /// from <paramref name="dataUrl"/> every few seconds and when the run ends.
+    /// </summary>
+    public static string LiveReport(string runId, string dataUrl, string statusUrl) => ReportPage($"EvalMesh run {runId}", dataUrl, statusUrl, "null");
 
     /// <summary>The list of runs, which fetches them from <paramref name="apiUrl"/> and refreshes while any is going.</summary>
     public static string RunList(string apiUrl) =>
@@ -45,10 +48,11 @@ public static class HtmlPages
             .Replace("{{action}}", WebUtility.HtmlEncode(action), StringComparison.Ordinal)
             .Replace("{{return}}", WebUtility.HtmlEncode(returnPath), StringComparison.Ordinal);
 
-    private static string ReportPage(string title, string live, string data) =>
+    private static string ReportPage(string title, string live, string status, string data) =>
         Resource("report.html")
             .Replace("{{title}}", WebUtility.HtmlEncode(title), StringComparison.Ordinal)
             .Replace("{{live}}", WebUtility.HtmlEncode(live), StringComparison.Ordinal)
+            .Replace("{{status}}", WebUtility.HtmlEncode(status), StringComparison.Ordinal)
             .Replace("{{style}}", Style.Value, StringComparison.Ordinal)
             .Replace("{{echarts}}", ECharts.Value, StringComparison.Ordinal)
             .Replace("{{script}}", Script.Value, StringComparison.Ordinal)

@@ -1,8 +1,12 @@
-// Draws an EvalMesh run report from its data: embedded in the page (the offline file), or fetched and refreshed
-// from the silo while the run is going (the live page, whose body names the data's URL in data-live).
+// Draws an EvalMesh run report from its data: embedded in the page (the offline file), or fetched from the silo
+// while the run is going (the live page, whose body names the data's URL in data-live and the run's status URL in
+// data-status). The status is cheap and refreshes the progress every second; the data is built from every stored
+// result, so it is fetched again only every few seconds (never more often than four times its own fetch time) and
+// once more when the run ends.
 (function () {
   'use strict';
   const live = document.body.dataset.live;
+  const statusUrl = document.body.dataset.status;
   const charts = {};
   const shownCells = 200;
   let data = null;
@@ -32,8 +36,7 @@
       + '</tbody>';
   }
 
-  function header(report) {
-    const run = report.run;
+  function header(run) {
     document.title = `EvalMesh run ${run.runId}`;
     $('title').textContent = `EvalMesh run ${run.runId}`;
     $('description').textContent = run.description || '';
@@ -228,7 +231,7 @@
 
   function render() {
     const report = data.report;
-    header(report);
+    header(report.run);
     answer(report);
     heatmaps(report);
     scatter(report);
@@ -248,14 +251,27 @@
     $(id).addEventListener('input', cells);
   }
 
+  async function fetchJson(url) {
+    const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+    if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
+    return response.json();
+  }
+
+  let fetchedAt = 0;
+  let fetchEvery = 2000;
   async function poll() {
     try {
-      const response = await fetch(live, { credentials: 'same-origin', cache: 'no-store' });
-      if (!response.ok) throw new Error(`${response.status} ${response.statusText}`);
-      data = await response.json();
-      render();
-      const state = data.report.run.state;
-      if (state === 'pending' || state === 'running') setTimeout(poll, 1000);
+      const status = await fetchJson(statusUrl);
+      const going = status.state === 'pending' || status.state === 'running';
+      if (!data || !going || Date.now() - fetchedAt >= fetchEvery) {
+        const started = Date.now();
+        data = await fetchJson(live);
+        fetchedAt = Date.now();
+        fetchEvery = Math.max(2000, 4 * (fetchedAt - started));
+        render();
+      }
+      header(status);
+      if (going) setTimeout(poll, 1000);
     } catch (error) {
       $('progress').textContent = `could not refresh (${error.message}); retrying`;
       setTimeout(poll, 3000);

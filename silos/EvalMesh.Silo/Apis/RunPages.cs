@@ -6,7 +6,7 @@ namespace EvalMesh.Silo.Apis;
 
 /// <summary>
 /// The run pages for people: <c>GET /runs</c> lists runs with live progress, <c>GET /runs/{id}</c> is the run's HTML
-/// report refreshed every second while the run goes (its data from <c>GET /runs/{id}/data</c>). Where API keys are
+/// report, its progress refreshed every second while the run goes (its data from <c>GET /runs/{id}/data</c>). Where API keys are
 /// on, a browser signs in once with a key (<c>POST /runs/sign-in</c>), which it then sends as a cookie.
 /// </summary>
 internal static class RunPages
@@ -20,7 +20,8 @@ internal static class RunPages
         pages.MapGet("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(id, async () =>
         {
             await client.GetRunAsync(id, ct);
-            return Results.Content(HtmlPages.LiveReport(id, $"/runs/{Uri.EscapeDataString(id)}/data"), "text/html; charset=utf-8");
+            var escaped = Uri.EscapeDataString(id);
+            return Results.Content(HtmlPages.LiveReport(id, $"/runs/{escaped}/data", $"/api/runs/{escaped}"), "text/html; charset=utf-8");
         })).RequireScope(ApiScope.Read);
         pages.MapGet("/{id}/data", (string id, IEvalMeshClient client, CancellationToken ct) => Found(id, async () =>
             Results.Json(await ReportDocument.LoadAsync(client, id, HtmlPages.MaxCells, ct), ReportWriter.JsonLine))).RequireScope(ApiScope.Read);
