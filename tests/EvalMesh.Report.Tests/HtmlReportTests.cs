@@ -118,5 +118,17 @@ public sealed class HtmlReportTests(ReportRun run, Browser browser)
         Assert.Equal(cell.GetProperty("reason").GetString(), await page.Locator("#detail-reason").TextContentAsync());
     }
 
+    [Fact]
+    public async Task MarkupInPromptsAndOutputs_IsShownAsText()
+    {
+        var page = await OpenAsync([]);
+        await page.Locator("#cell-filter").FillAsync("onerror");
+        await Assertions.Expect(page.Locator("#cells tbody tr").First).ToBeVisibleAsync();
+        await page.Locator("#cells tbody tr").First.ClickAsync();
+        Assert.Contains("<img src=x onerror=", await page.Locator("#detail-prompt").TextContentAsync());
+        Assert.Equal(0, await page.Locator("main img").CountAsync());
+        Assert.StartsWith("EvalMesh run", await page.TitleAsync());
+    }
+
     private static string Count(int value) => value.ToString("N0", CultureInfo.GetCultureInfo("en-US"));
 }

@@ -58,7 +58,7 @@ public sealed class ReportRun : IAsyncLifetime
             scorer: contains
             tags: [content]
           - id: absent
-            question: Which message mentions the moon?
+            question: Which message mentions the moon <img src=x onerror="document.title='pwned'">?
             expected: the moon landing was staged
             scorer: contains
             tags: [compound]

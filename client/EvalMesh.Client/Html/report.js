@@ -32,7 +32,7 @@
 
   function table(id, head, rows) {
     $(id).innerHTML = '<thead><tr>' + head.map(h => `<th class="${h.num ? 'num' : ''}">${escape(h.label)}</th>`).join('') + '</tr></thead><tbody>'
-      + rows.map(r => '<tr>' + r.map((cell, i) => `<td class="${head[i].num ? 'num' : ''} ${cell.cls || ''}" data-key="${escape(head[i].key || '')}">${cell.html ?? escape(cell.text ?? cell)}</td>`).join('') + '</tr>').join('')
+      + rows.map(r => '<tr>' + r.map((cell, i) => `<td class="${head[i].num ? 'num' : ''} ${cell.cls || ''}" data-key="${escape(head[i].key || '')}">${escape(cell.text ?? cell)}</td>`).join('') + '</tr>').join('')
       + '</tbody>';
   }
 
