@@ -92,9 +92,14 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         var id = JsonDocument.Parse(await started.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("id").GetString()!;
 
+        // The list (in a second tab, signed in through the same cookie) and the run's page, watched while the run goes.
+        var list = await page.Context.NewPageAsync();
+        await list.GotoAsync($"http://127.0.0.1:{_silo.HttpPort}/runs");
         await page.GotoAsync($"http://127.0.0.1:{_silo.HttpPort}/runs/{id}");
         var progress = page.Locator("#progress");
+        var listed = list.Locator($"#runs tr[data-run='{id}'] td[data-key=cells]");
         var seen = new SortedSet<int>();
+        var seenListed = new SortedSet<string>(StringComparer.Ordinal);
         var total = 0;
         await Poll.UntilAsync(async () =>
         {
@@ -105,18 +110,23 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
                 seen.Add(int.Parse(completed, CultureInfo.InvariantCulture));
             }
 
+            if (await listed.CountAsync() == 1)
+            {
+                seenListed.Add(await listed.TextContentAsync() ?? string.Empty);
+            }
+
             return await progress.GetAttributeAsync("data-state") == "completed";
         }, TimeSpan.FromMinutes(3), "the run to complete on its live page");
         Assert.True(seen.Count(c => c > 0 && c < total) >= 2, $"the page showed progress {string.Join(", ", seen)} of {total}: it must advance while the run goes");
         Assert.Equal(total, seen.Max);
+        Assert.True(seenListed.Any(c => c != $"0/{total}" && c != $"{total}/{total}"), $"the list showed {string.Join(", ", seenListed)}: it must show the run's progress while it goes");
 
         var report = await SendAsync(HttpMethod.Get, $"/api/runs/{id}/report", ReadKey);
         await ReportPage.AssertShowsAsync(page, JsonDocument.Parse(await report.Content.ReadAsStringAsync(Token)).RootElement);
         await Assertions.Expect(page.Locator("#cell-count")).ToHaveAttributeAsync("data-matching", total.ToString(CultureInfo.InvariantCulture));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.Screenshots, "live-run.png"), FullPage = true });
 
-        await page.GotoAsync($"http://127.0.0.1:{_silo.HttpPort}/runs");
-        await Assertions.Expect(page.Locator($"#runs tr[data-run='{id}'] td[data-key=cells]")).ToHaveTextAsync($"{total}/{total}");
-        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.Screenshots, "runs.png"), FullPage = true });
+        await Assertions.Expect(listed).ToHaveTextAsync($"{total}/{total}");
+        await list.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.Screenshots, "runs.png"), FullPage = true });
     }
 }
