@@ -1,9 +1,12 @@
+using System.Runtime.CompilerServices;
+
 namespace EvalMesh.Abstractions;
 
 /// <summary>One adapter as a silo sees it.</summary>
 /// <param name="Key">The adapter key, <c>model|adapter</c>.</param>
 /// <param name="Resident">Whether it is loaded on the silo now.</param>
-/// <param name="Frequency">How often it has been asked for there lately.</param>
+/// <param name="Frequency">How often it has been asked for there lately, also once evicted there (a ghost count); the
+/// silos' counts together make its cluster-wide frequency (<see cref="DirectorySnapshot.FrequencyOf"/>).</param>
 /// <param name="Queue">Requests for it waiting or running there.</param>
 /// <param name="Loads">Times it was loaded there.</param>
 /// <param name="Hits">Requests that found it loaded there.</param>
@@ -24,7 +27,7 @@ public sealed record AdapterLoad(
 /// <param name="Silo">The silo's address.</param>
 /// <param name="Capacity">The most adapters it keeps loaded.</param>
 /// <param name="QueueDepth">Inference requests waiting or running on it.</param>
-/// <param name="Adapters">The adapters it has loaded or served.</param>
+/// <param name="Adapters">The adapters it has loaded, served or still counts.</param>
 /// <param name="Hosts">The adapter-host grains active on it (their keys).</param>
 /// <param name="At">When the report was made.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.silo-report")]
@@ -64,12 +67,42 @@ public sealed record DirectorySnapshot(
     /// <summary>An empty directory.</summary>
     public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0, new Dictionary<string, string>(), new HashSet<string>());
 
+    // The sums, computed once per list of reports (a snapshot's reports never change; a copy made with `with` that
+    // replaces them gets its own).
+    private static readonly ConditionalWeakTable<IReadOnlyList<SiloReport>, Dictionary<string, int>> Frequencies = new();
+
     /// <summary>The least queued silo holding an adapter now, if any.</summary>
     public string? HolderOf(string adapterKey) =>
         Silos.Where(s => s.Adapters.Any(a => a.Key == adapterKey && a.Resident)).OrderBy(s => s.QueueDepth).FirstOrDefault()?.Silo;
 
     /// <summary>The replica count of an adapter.</summary>
     public int ReplicasOf(string adapterKey) => Replicas.TryGetValue(adapterKey, out var n) ? n : 1;
+
+    /// <summary>
+    /// An adapter's cluster-wide frequency: the sum of every live silo's count for it, resident or evicted there. Both
+    /// placement's eviction cost and each silo's own choice of victim use it, so that the cluster's slots together
+    /// behave like one frequency-aware cache: an adapter evicted on one silo and loaded on another keeps its history
+    /// instead of starting again at one, as the cheapest victim there.
+    /// </summary>
+    public int FrequencyOf(string adapterKey) => Frequencies.GetValue(Silos, Sum).GetValueOrDefault(adapterKey);
+
+    /// <summary>
+    /// What the silos other than <paramref name="silo"/> add to its own count of an adapter to make
+    /// <see cref="FrequencyOf"/>: a silo adds its live count to this and ranks its victims as the directory does.
+    /// </summary>
+    public int FrequencyElsewhere(string adapterKey, string silo) =>
+        FrequencyOf(adapterKey) - Silos.Where(s => s.Silo == silo).SelectMany(s => s.Adapters).Where(a => a.Key == adapterKey).Sum(a => a.Frequency);
+
+    private static Dictionary<string, int> Sum(IReadOnlyList<SiloReport> silos)
+    {
+        var sums = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var adapter in silos.SelectMany(s => s.Adapters))
+        {
+            sums[adapter.Key] = sums.GetValueOrDefault(adapter.Key) + adapter.Frequency;
+        }
+
+        return sums;
+    }
 }
 
 /// <summary>Where an adapter-host key was placed, and why.</summary>

@@ -8,8 +8,9 @@ namespace EvalMesh.Benchmarks;
 /// <summary>
 /// Adapter routing at a scale this machine cannot host: a discrete-event simulation of up to 100 GPU nodes and 10,000
 /// adapters, driven by the real decision code: <see cref="AdapterPlacementPolicy"/> (homes, following the adapter,
-/// promised loads), <see cref="AdapterFrequency"/> (each node's eviction) and <see cref="ReplicaPolicy"/> (hot-adapter
-/// replicas), against random placement and round-robin with LRU eviction.
+/// promised loads), <see cref="AdapterFrequency"/> (each node's eviction, by cluster-wide frequency from its view of the
+/// directory) and <see cref="ReplicaPolicy"/> (hot-adapter replicas), against random placement and round-robin with LRU
+/// eviction.
 /// Model (from the anchors): a rank-16 adapter of a 7B model is about 40 MB and a node keeps 32 of them (1.25 GB); a
 /// cold load takes 300 ms and a request 40 ms of decode on one of 8 batch lanes; Poisson arrivals at 30% of the
 /// cluster's decode capacity, adapter popularity Zipf(1.0); nodes report to the directory every 200 ms, and at once
@@ -98,6 +99,7 @@ internal static class RoutingSimulation
         private readonly Dictionary<string, string> _pending = new(StringComparer.Ordinal);
         private readonly ReplicaPolicy _replicas = new(new AdapterAffinityPlacementOptions { MaxReplicas = MaxReplicas });
         private readonly List<string> _names;
+        private List<SiloReport> _reports = [];
         private double _replicasAt;
         private long _loads;
         private long _clock;
@@ -216,7 +218,8 @@ internal static class RoutingSimulation
             }
             else if (_policy == "affinity")
             {
-                var chosen = node.Frequency.Victim(idle.Select(a => (_keys[a.Key], a.Value.LastUsed)))!;
+                var snapshot = Snapshot(now);
+                var chosen = node.Frequency.Victim(idle.Select(a => (_keys[a.Key], a.Value.LastUsed)), key => snapshot.FrequencyElsewhere(key, node.Name))!;
                 victim = idle.First(a => _keys[a.Key] == chosen).Key;
             }
             else
@@ -229,16 +232,20 @@ internal static class RoutingSimulation
             return ready;
         }
 
-        // The directory as nodes last reported it: a node reports every interval, and at once after a load or eviction.
+        // The directory as nodes last reported it: a node reports every interval, and at once after a load or eviction;
+        // it reports its resident adapters and its counts of those it evicted.
         private DirectorySnapshot Snapshot(double now)
         {
-            foreach (var node in _nodes.Where(n => now - n.ReportedAt >= ReportInterval.TotalSeconds))
+            var reporting = _nodes.Where(n => now - n.ReportedAt >= ReportInterval.TotalSeconds).ToList();
+            foreach (var node in reporting)
             {
+                var resident = node.Adapters.Select(a => new AdapterLoad(_keys[a.Key], true, node.Frequency.Of(_keys[a.Key]), a.Value.InFlight(now), 0, 0, 0, AdapterBytes)).ToList();
+                var held = resident.Select(a => a.Key).ToHashSet(StringComparer.Ordinal);
                 node.Report = new SiloReport(
                     node.Name,
                     SlotsPerNode,
                     node.QueueDepth(now),
-                    [.. node.Adapters.Select(a => new AdapterLoad(_keys[a.Key], true, node.Frequency.Of(_keys[a.Key]), a.Value.InFlight(now), 0, 0, 0, AdapterBytes))],
+                    [.. resident, .. node.Frequency.Counts.Where(c => !held.Contains(c.Key)).Select(c => new AdapterLoad(c.Key, false, c.Value, 0, 0, 0, 0, 0))],
                     [],
                     default);
                 node.ReportedAt = now;
@@ -248,7 +255,13 @@ internal static class RoutingSimulation
                 }
             }
 
-            return new DirectorySnapshot([.. _nodes.Select(n => n.Report!)], new Dictionary<string, string>(), _replicas.Replicas, 0, new Dictionary<string, string>(_pending), new HashSet<string>());
+            // The same list while no node has reported again, so that the snapshots share their cluster-wide frequencies.
+            if (reporting.Count > 0)
+            {
+                _reports = [.. _nodes.Select(n => n.Report!)];
+            }
+
+            return new DirectorySnapshot(_reports, new Dictionary<string, string>(), _replicas.Replicas, 0, new Dictionary<string, string>(_pending), new HashSet<string>());
         }
 
         private void UpdateReplicas(double now)

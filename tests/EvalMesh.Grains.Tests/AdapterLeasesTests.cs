@@ -54,6 +54,18 @@ public class AdapterLeasesTests
     }
 
     [Fact]
+    public void Release_OnASiloThatEvictedTheAdapter_HidesItsCountUntilTheSiloForgetsIt()
+    {
+        var leases = Leases();
+        var counted = Silo("b", new AdapterLoad("m|1", false, 7, 0, 1, 0, 1, 0));
+        leases.Release("m|1", ["b"], Start);
+        Assert.False(leases.Prune(Reports(counted), Start.AddSeconds(1)));
+        Assert.Equal(0, leases.Apply(counted).Adapters[0].Frequency);
+        Assert.True(leases.Prune(Reports(Silo("b", new AdapterLoad("m|1", false, 0, 0, 1, 0, 1, 0))), Start.AddSeconds(2)));
+        Assert.Same(counted, leases.Apply(counted));
+    }
+
+    [Fact]
     public void Release_EndsAfterTheLifetime_OrWhenItsSiloIsGone()
     {
         var leases = Leases();

@@ -13,6 +13,8 @@ public class AdapterPlacementPolicyTests
 
     private static AdapterLoad Resident(string key, int frequency = 1, int queue = 0) => new(key, true, frequency, queue, 1, 0, 0, 100);
 
+    private static AdapterLoad Evicted(string key, int frequency) => new(key, false, frequency, 0, 1, 0, 1, 0);
+
     private static DirectorySnapshot Snapshot(IEnumerable<SiloReport> silos, Dictionary<string, string>? homes = null, Dictionary<string, string>? pending = null, HashSet<string>? leased = null) =>
         new([.. silos], homes ?? [], new Dictionary<string, int>(), 1, pending ?? [], leased ?? []);
 
@@ -47,6 +49,31 @@ public class AdapterPlacementPolicyTests
             Silo("d", 2, 0, Resident("m|7", 20), Resident("m|8", 25)),
         ]);
         Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(snapshot, "m|9"));
+    }
+
+    [Fact]
+    public void Choose_FullCluster_RanksVictimsByClusterWideFrequency_CountsOfEvictedAdaptersIncluded()
+    {
+        // m|1 is new on a, but b asked for it 30 times before evicting it: a's cheapest victim is m|2 at 31, not 1.
+        var snapshot = Snapshot([
+            Silo("a", 2, 0, Resident("m|1", 1), Resident("m|2", 40)),
+            Silo("b", 2, 0, Resident("m|3", 5), Resident("m|4", 30), Evicted("m|1", 30)),
+            Silo("c", 2, 0, Resident("m|5", 20), Resident("m|6", 25)),
+            Silo("d", 2, 0, Resident("m|7", 20), Resident("m|8", 25)),
+        ]);
+        Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(snapshot, "m|9"));
+    }
+
+    [Fact]
+    public void FrequencyOf_SumsEverySilosCount_AndFrequencyElsewhere_LeavesOneSiloOut()
+    {
+        var snapshot = Snapshot([Silo("a", 2, 0, Resident("m|1", 3)), Silo("b", 2, 0, Evicted("m|1", 30), Resident("m|2", 4))]);
+        Assert.Equal((33, 4, 0), (snapshot.FrequencyOf("m|1"), snapshot.FrequencyOf("m|2"), snapshot.FrequencyOf("m|9")));
+        Assert.Equal((30, 3, 4), (snapshot.FrequencyElsewhere("m|1", "a"), snapshot.FrequencyElsewhere("m|1", "b"), snapshot.FrequencyElsewhere("m|2", "a")));
+
+        // A copy with other reports sums its own.
+        Assert.Equal(3, (snapshot with { Silos = [snapshot.Silos[0]] }).FrequencyOf("m|1"));
+        Assert.Equal(33, (snapshot with { Version = 2 }).FrequencyOf("m|1"));
     }
 
     [Fact]
@@ -173,6 +200,23 @@ public class AdapterPlacementPolicyTests
     }
 
     [Fact]
+    public void ReplicaPolicy_NoRoomWhereTheVictimIsBusyClusterWide()
+    {
+        var options = new AdapterAffinityPlacementOptions { HotQueueDepth = 4, HotFor = TimeSpan.Zero, MaxReplicas = 2 };
+        var start = DateTimeOffset.UnixEpoch;
+        bool Replicated(params SiloReport[] silos)
+        {
+            var policy = new ReplicaPolicy(options);
+            policy.Update(Snapshot(silos), start);
+            return policy.Update(Snapshot(silos), start.AddSeconds(1)).Count == 1;
+        }
+
+        // m|y is new on b, which makes it look like room, but c asked for it 20 times: not a quarter of m|x's 40.
+        Assert.True(Replicated(Silo("a", 1, 10, Resident("m|x", 40, queue: 10)), Silo("b", 1, 0, Resident("m|y", 1))));
+        Assert.False(Replicated(Silo("a", 1, 10, Resident("m|x", 40, queue: 10)), Silo("b", 1, 0, Resident("m|y", 1)), Silo("c", 0, 0, Evicted("m|y", 20))));
+    }
+
+    [Fact]
     public void ReplicaPolicy_LeasedAdapter_GetsAReplicaOnlyInAFreeSlot()
     {
         var options = new AdapterAffinityPlacementOptions { HotQueueDepth = 4, HotFor = TimeSpan.Zero, MaxReplicas = 2 };
@@ -211,5 +255,21 @@ public class AdapterPlacementPolicyTests
 
         Assert.Equal(15, frequency.Of("popular"));
         Assert.Equal(0, frequency.Of("once"));
+    }
+
+    [Fact]
+    public void AdapterFrequency_Victim_AddsTheOtherCachesCounts()
+    {
+        var frequency = new AdapterFrequency();
+        frequency.Touch("moved");
+        for (var i = 0; i < 5; i++)
+        {
+            frequency.Touch("local");
+        }
+
+        // New here, "moved" looks like a one-off; the other caches asked for it 30 times, so "local" is cheaper.
+        Assert.Equal("moved", frequency.Victim([("moved", 2), ("local", 1)]));
+        Assert.Equal("local", frequency.Victim([("moved", 2), ("local", 1)], key => key == "moved" ? 30 : 0));
+        Assert.Equal([new("local", 5), new KeyValuePair<string, int>("moved", 1)], frequency.Counts.OrderBy(c => c.Key, StringComparer.Ordinal));
     }
 }

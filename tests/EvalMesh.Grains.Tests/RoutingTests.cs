@@ -84,7 +84,45 @@ public sealed class RoutingTests : IAsyncLifetime
         var evicted = await Client.EvictAdapterAsync(Adapter(5), Token);
         Assert.Single(evicted);
         var snapshot = await WaitForAsync(s => Holder(s, key) is null, "the eviction to reach the directory");
-        Assert.Contains(snapshot.Silos.SelectMany(s => s.Adapters), a => a.Key == key && a.Evictions == 1 && !a.Resident);
+
+        // Its count stays: it is part of the adapter's cluster-wide frequency wherever it is loaded next.
+        Assert.Contains(snapshot.Silos.SelectMany(s => s.Adapters), a => a.Key == key && a.Evictions == 1 && !a.Resident && a.Frequency == 1);
+        Assert.Equal(1, snapshot.FrequencyOf(key));
+    }
+
+    [Fact]
+    public async Task SiloEviction_RanksAnAdapterByWhatEverySiloAskedForIt()
+    {
+        var (a, b) = (_cluster.Cluster.Silos[0].SiloAddress.ToParsableString(), _cluster.Cluster.Silos[1].SiloAddress.ToParsableString());
+        ISiloAgentGrain Agent(string silo) => _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(silo);
+        var call = new InferenceCall("Which messages mention BigQuery?", 0, 1, 0, 0, null);
+        var (moved, local, cold) = (Key(Adapter(1)), Key(Adapter(2)), Key(Adapter(3)));
+
+        // a serves `moved` three times and evicts it; then b serves `local` twice and `moved` once, which fills it.
+        for (var i = 0; i < 3; i++)
+        {
+            await Agent(a).InferAsync(moved, call);
+        }
+
+        Assert.True(await Agent(a).EvictAsync(moved));
+        foreach (var key in new[] { local, local, moved })
+        {
+            await Agent(b).InferAsync(key, call);
+        }
+
+        // Once b has reported twice since the directory knew both counts, its model host has a's count too.
+        await WaitForAsync(s => s.FrequencyOf(moved) == 4 && s.FrequencyOf(local) == 2, "both silos' counts of the adapters");
+        var since = DateTimeOffset.UtcNow;
+        for (var i = 0; i < 2; i++)
+        {
+            since = (await WaitForAsync(s => s.Silos.Any(x => x.Silo == b && x.At > since), "b to report")).Silos.Single(x => x.Silo == b).At;
+        }
+
+        // New on b, `moved` looks cheaper there (1 against 2), but the cluster asked for it four times: `local` goes.
+        await Agent(b).InferAsync(cold, call);
+        var report = (await WaitForAsync(s => s.Silos.Single(x => x.Silo == b).Adapters.Any(x => x.Key == cold && x.Resident), "cold to be resident on b")).Silos.Single(x => x.Silo == b);
+        Assert.Contains(report.Adapters, x => x.Key == moved && x.Resident);
+        Assert.Contains(report.Adapters, x => x.Key == local && !x.Resident && x.Evictions == 1);
     }
 
     [Fact]

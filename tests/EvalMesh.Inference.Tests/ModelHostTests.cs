@@ -165,6 +165,30 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task FullCache_RanksVictimsByClusterWideFrequency_AndKeepsTheCountOfAnEvictedAdapter()
+    {
+        using var host = TinyModelFixture.Host(o => o.MaxAdapters = 2);
+        var (local, moved, cold) = (tiny.Files.Adapters[0], tiny.Files.Adapters[1], tiny.Files.Adapters[2]);
+        foreach (var adapter in new[] { local, local, local, moved })
+        {
+            await host.InferAsync(Request(adapter, Prompts[0], maxTokens: 1), Token);
+        }
+
+        // New here, the moved adapter looks like a one-off, but other silos asked for it ten times: the local one goes.
+        host.SetFrequenciesElsewhere(new Dictionary<(string Model, string Adapter), int> { [(tiny.Model, moved)] = 10 });
+        await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
+        Assert.True(host.IsResident(tiny.Model, moved));
+        Assert.False(host.IsResident(tiny.Model, local));
+        Assert.Equal((3, 1), (host.FrequencyOf(tiny.Model, local), host.FrequencyOf(tiny.Model, moved)));
+
+        // Released, it forgets the other silos' count too: it is the first to go.
+        host.Release(tiny.Model, moved);
+        await host.InferAsync(Request(local, Prompts[0], maxTokens: 1), Token);
+        Assert.False(host.IsResident(tiny.Model, moved));
+        Assert.True(host.IsResident(tiny.Model, cold));
+    }
+
+    [Fact]
     public async Task CorruptAdapter_FailsWithItsTypedError_AndTheHostKeepsServing()
     {
         using var host = TinyModelFixture.Host();

@@ -119,10 +119,11 @@ public sealed partial class AdapterDirectoryGrain(
     /// <inheritdoc />
     public async Task ReleaseAsync(string adapterKey)
     {
-        var holders = _reports.Values.Where(r => r.Adapters.Any(a => a.Key == adapterKey && a.Resident)).Select(r => r.Silo).ToList();
-        _leases.Release(adapterKey, holders, time.GetUtcNow());
+        // Its count on silos that evicted it is part of its cluster-wide frequency too.
+        var silos = _reports.Values.Where(r => r.Adapters.Any(a => a.Key == adapterKey && (a.Resident || a.Frequency > 0))).Select(r => r.Silo).ToList();
+        _leases.Release(adapterKey, silos, time.GetUtcNow());
         _version++;
-        await Task.WhenAll(holders.Select(silo => GrainFactory.GetGrain<ISiloAgentGrain>(silo).ReleaseAsync(adapterKey)));
+        await Task.WhenAll(silos.Select(silo => GrainFactory.GetGrain<ISiloAgentGrain>(silo).ReleaseAsync(adapterKey)));
     }
 
     /// <inheritdoc />

@@ -9,11 +9,11 @@ namespace EvalMesh.Grains.Routing;
 /// <c>lifetime</c> after it was last renewed, so a run that dies pins nothing for long. Placement and replicas never
 /// count a leased adapter as a victim, however briefly idle or seldom used it looks (a just-loaded adapter reports a
 /// frequency of 1, and one between two of its shard's requests an empty queue).</item>
-/// <item>releases: the adapters a run is done with, on the silos holding them when it said so. Until a silo's own report
-/// agrees (the adapter idle and unused there, or gone), or <c>lifetime</c> passes, each counts as idle and unused on
-/// that silo, so that the next load takes its slot; otherwise the report a silo made while the run's last requests
-/// were still queued makes it look busy, and a load placed in that moment finds no victim and lands beside adapters
-/// the run still needs.</item>
+/// <item>releases: the adapters a run is done with, on the silos holding or counting them when it said so. Until a
+/// silo's own report agrees (the adapter idle and unused there, or no longer reported), or <c>lifetime</c> passes, each
+/// counts as idle and unused on that silo (its count no part of the adapter's cluster-wide frequency), so that the next
+/// load takes its slot; otherwise the report a silo made while the run's last requests were still queued makes it look
+/// busy, and a load placed in that moment finds no victim and lands beside adapters the run still needs.</item>
 /// </list>
 /// Pure and stateful, like <see cref="ReplicaPolicy"/>.
 /// </summary>
@@ -41,7 +41,7 @@ public sealed class AdapterLeases(TimeSpan lifetime)
         }
     }
 
-    /// <summary>Records that a run is done with <paramref name="adapterKey"/>, held now by <paramref name="silos"/>.</summary>
+    /// <summary>Records that a run is done with <paramref name="adapterKey"/>, held or counted now by <paramref name="silos"/>.</summary>
     public void Release(string adapterKey, IEnumerable<string> silos, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(silos);
@@ -65,7 +65,7 @@ public sealed class AdapterLeases(TimeSpan lifetime)
         }
 
         var agreed = _released
-            .Where(r => now - r.Value > lifetime || !reports.TryGetValue(r.Key.Silo, out var report) || !report.Adapters.Any(a => a.Key == r.Key.Adapter && a.Resident && (a.Queue > 0 || a.Frequency > 0)))
+            .Where(r => now - r.Value > lifetime || !reports.TryGetValue(r.Key.Silo, out var report) || !report.Adapters.Any(a => a.Key == r.Key.Adapter && (a.Queue > 0 || a.Frequency > 0)))
             .Select(r => r.Key)
             .ToList();
         foreach (var key in agreed)

@@ -9,11 +9,12 @@ namespace EvalMesh.Grains.Routing;
 /// <item>a silo that already holds the adapter (least queued first): no load at all;</item>
 /// <item>else the silo with the most free slots, counting loads already promised to it (two random choices break
 /// ties by queue depth): a load, but no eviction;</item>
-/// <item>else the silo whose least often used idle adapter is the least used of all: the load evicts what matters
-/// least cluster-wide, so the cluster's slots together behave like one frequency-aware cache; loads already promised
-/// to a silo claim its cheapest victims first, so concurrent cold adapters spread instead of evicting each other on
-/// one silo; adapters leased by running evals are never victims; a silo whose adapters are all busy or leased comes
-/// last, as it could evict nothing now.</item>
+/// <item>else the silo whose least often used idle adapter is the least used of all, by cluster-wide frequency
+/// (<see cref="DirectorySnapshot.FrequencyOf"/>, which each silo's own eviction ranks by too): the load evicts what
+/// matters least cluster-wide, so the cluster's slots together behave like one frequency-aware cache; loads already
+/// promised to a silo claim its cheapest victims first, so concurrent cold adapters spread instead of evicting each
+/// other on one silo; adapters leased by running evals are never victims; a silo whose adapters are all busy or leased
+/// comes last, as it could evict nothing now.</item>
 /// </list>
 /// Replicas of an adapter avoid the silos hosting its other replicas; a replica for which no silo could evict anything
 /// now goes to a silo already holding its adapter instead, where it costs no load and evicts nothing in use.
@@ -108,12 +109,14 @@ public static class AdapterPlacementPolicy
     /// <summary>A silo's free slots and eviction cost, net of the loads already promised to it.</summary>
     internal sealed class Slots
     {
+        private readonly DirectorySnapshot _snapshot;
         private readonly Dictionary<string, SiloReport> _reports;
         private readonly Dictionary<string, int> _promised;
         private readonly IReadOnlySet<string> _leased;
 
         public Slots(DirectorySnapshot snapshot, string hostKey)
         {
+            _snapshot = snapshot;
             _reports = snapshot.Silos.ToDictionary(s => s.Silo, StringComparer.Ordinal);
             _leased = snapshot.Leased;
             _promised = snapshot.Pending
@@ -133,15 +136,16 @@ public static class AdapterPlacementPolicy
         }
 
         /// <summary>
-        /// What a load there would evict: nothing (0) while a slot is free, else the frequency of the idle, unleased
-        /// adapter next in line once promised loads have taken the cheapest ones (int.MaxValue when there is none).
+        /// What a load there would evict: nothing (0) while a slot is free, else the cluster-wide frequency of the
+        /// idle, unleased adapter next in line once promised loads have taken the cheapest ones (int.MaxValue when
+        /// there is none).
         /// </summary>
         public int Cost(string silo)
         {
             var free = Free(silo);
             return free > 0 ? 0 : ReportOf(silo).Adapters
                 .Where(a => a.Resident && a.Queue == 0 && !_leased.Contains(a.Key))
-                .Select(a => a.Frequency)
+                .Select(a => _snapshot.FrequencyOf(a.Key))
                 .Order()
                 .Skip(-free)
                 .DefaultIfEmpty(int.MaxValue)

@@ -72,7 +72,7 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
 
     private static bool HasRoom(DirectorySnapshot snapshot, string adapter, int replica)
     {
-        var frequency = snapshot.Silos.SelectMany(s => s.Adapters).Where(a => a.Key == adapter).Select(a => a.Frequency).DefaultIfEmpty(0).Max();
+        var frequency = snapshot.FrequencyOf(adapter);
         var slots = new AdapterPlacementPolicy.Slots(snapshot, ReplicaKey.Of(adapter, replica));
         var leased = snapshot.Leased.Contains(adapter);
         return snapshot.Silos

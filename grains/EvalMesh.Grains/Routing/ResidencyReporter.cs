@@ -8,8 +8,9 @@ namespace EvalMesh.Grains.Routing;
 
 /// <summary>
 /// Several times a second, and at once when an adapter is loaded, evicted or released: tells the residency directory
-/// what this silo holds (adapters, frequencies, queue depths, active adapter hosts) and refreshes this silo's view of
-/// the directory, which placement directors read.
+/// what this silo holds (adapters, frequencies — evicted adapters' too —, queue depths, active adapter hosts),
+/// refreshes this silo's view of the directory, which placement directors read, and gives the model host the other
+/// silos' frequencies of its adapters, so that it evicts by cluster-wide frequency as placement does.
 /// </summary>
 internal sealed partial class ResidencyReporter(
     IGrainFactory grains,
@@ -39,8 +40,11 @@ internal sealed partial class ResidencyReporter(
 
                 try
                 {
-                    await directory.ReportAsync(await ReportAsync(stoppingToken));
-                    view.Update(await directory.GetSnapshotAsync());
+                    var report = await ReportAsync(stoppingToken);
+                    await directory.ReportAsync(report);
+                    var snapshot = await directory.GetSnapshotAsync();
+                    view.Update(snapshot);
+                    host.SetFrequenciesElsewhere(FrequenciesElsewhere(report, snapshot));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
@@ -78,10 +82,25 @@ internal sealed partial class ResidencyReporter(
 
             var loaded = resident.GetValueOrDefault(files);
             var counts = counters.GetValueOrDefault((files.Item1, files.Item2!));
-            adapters.Add(new AdapterLoad(key, loaded is not null, loaded?.Frequency ?? 0, depths.GetValueOrDefault(files), counts?.Loads ?? 0, counts?.Hits ?? 0, counts?.Evictions ?? 0, loaded?.Bytes ?? 0));
+            adapters.Add(new AdapterLoad(key, loaded is not null, host.FrequencyOf(files.Item1, files.Item2), depths.GetValueOrDefault(files), counts?.Loads ?? 0, counts?.Hits ?? 0, counts?.Evictions ?? 0, loaded?.Bytes ?? 0));
         }
 
         return new SiloReport(silo.SiloAddress.ToParsableString(), host.AdapterCapacity, depths.Values.Sum(), adapters, keys.ActiveHosts, time.GetUtcNow());
+    }
+
+    // The other silos' counts of every adapter this silo reported: any of them may be its next victim.
+    private Dictionary<(string Model, string Adapter), int> FrequenciesElsewhere(SiloReport report, DirectorySnapshot snapshot)
+    {
+        var counts = new Dictionary<(string Model, string Adapter), int>();
+        foreach (var adapter in report.Adapters)
+        {
+            if (keys.FilesOf(adapter.Key) is { Adapter: { } file } files)
+            {
+                counts[(files.Model, file)] = snapshot.FrequencyElsewhere(adapter.Key, report.Silo);
+            }
+        }
+
+        return counts;
     }
 
     [LoggerMessage(Level = LogLevel.Debug, Message = "Residency report failed; retrying on the next tick")]

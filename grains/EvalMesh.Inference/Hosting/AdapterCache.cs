@@ -38,7 +38,8 @@ public sealed record AdapterCounters
 }
 
 /// <summary>
-/// Loaded LoRA adapters, bounded by a byte budget and a count, least recently used first out. An adapter in use is
+/// Loaded LoRA adapters, bounded by a byte budget and a count, the least often used first out (see
+/// <see cref="AdapterFrequency"/>; or the least recently used, as configured). An adapter in use is
 /// never unloaded (unloading an adapter that is still attached crashes llama.cpp). Every file is copied to a private
 /// snapshot and validated there before llama.cpp loads it, so a file that changes meanwhile cannot reach it.
 /// Only the model host's scheduler thread calls into it, except for <see cref="Stats"/>. Its counts and residency are
@@ -49,6 +50,7 @@ internal sealed class AdapterCache : IDisposable
     private readonly ModelHostOptions _options;
     private readonly Dictionary<(string Model, string Adapter), Entry> _entries = [];
     private readonly AdapterFrequency _frequency = new();
+    private Dictionary<string, int> _elsewhere = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Model, string Adapter), Tally> _tallies = [];
     private readonly string _snapshots = Directory.CreateTempSubdirectory($"evalmesh-adapters-{Environment.ProcessId}-").FullName;
     private long _clock;
@@ -116,16 +118,46 @@ internal sealed class AdapterCache : IDisposable
         }
     }
 
-    /// <summary>Forgets how often an adapter was asked for, so that it is the first to make room (a run is done with it).</summary>
+    /// <summary>
+    /// Forgets how often an adapter was asked for, here and (until they say otherwise) on other silos, so that it is
+    /// the first to make room (a run is done with it).
+    /// </summary>
     public void Release(string model, string adapter)
     {
+        var key = FrequencyKey(model, adapter);
         lock (_entries)
         {
-            _frequency.Forget(FrequencyKey((Path.GetFullPath(model), Path.GetFullPath(adapter))));
+            _frequency.Forget(key);
+            _elsewhere.Remove(key);
+        }
+    }
+
+    /// <summary>How often an adapter has been asked for here lately, also once evicted (a ghost count).</summary>
+    public int FrequencyOf(string model, string adapter)
+    {
+        var key = FrequencyKey(model, adapter);
+        lock (_entries)
+        {
+            return _frequency.Of(key);
+        }
+    }
+
+    /// <summary>
+    /// How often other silos have asked for adapters lately (absent means never): eviction ranks an adapter by its
+    /// count here plus theirs, its cluster-wide frequency, as placement does. Replaces the previous counts.
+    /// </summary>
+    public void SetFrequenciesElsewhere(IReadOnlyDictionary<(string Model, string Adapter), int> counts)
+    {
+        var elsewhere = counts.ToDictionary(c => FrequencyKey(c.Key.Model, c.Key.Adapter), c => c.Value, StringComparer.Ordinal);
+        lock (_entries)
+        {
+            _elsewhere = elsewhere;
         }
     }
 
     private static string FrequencyKey((string Model, string Adapter) key) => $"{key.Model}|{key.Adapter}";
+
+    private static string FrequencyKey(string model, string adapter) => FrequencyKey((Path.GetFullPath(model), Path.GetFullPath(adapter)));
 
     private Tally TallyOf((string Model, string Adapter) key)
     {
@@ -232,7 +264,7 @@ internal sealed class AdapterCache : IDisposable
         return true;
     }
 
-    /// <summary>Unloads the least often used idle adapters until the cache is within its budget and count.</summary>
+    /// <summary>Unloads the least often used idle adapters (cluster-wide) until the cache is within its budget and count.</summary>
     public void EvictOverBudget()
     {
         while (true)
@@ -250,7 +282,7 @@ internal sealed class AdapterCache : IDisposable
 
                 var chosen = _options.Eviction == "lru"
                     ? FrequencyKey(idle.MinBy(e => e.Value.LastUsed).Key)
-                    : _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)));
+                    : _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)), _elsewhere.GetValueOrDefault);
                 victim = idle.First(e => FrequencyKey(e.Key) == chosen);
                 _entries.Remove(victim.Key);
                 TallyOf(victim.Key).Evict();

@@ -5,7 +5,10 @@ namespace EvalMesh.Inference.Hosting;
 /// <c>period</c> requests) so that yesterday's favourite does not stay forever, and adapters that were evicted keep their
 /// count for a while (ghosts) so that a popular adapter coming back is recognised. The cache evicts the idle adapter
 /// with the lowest count, the least recently used first among equals; a one-off adapter therefore never pushes out a
-/// popular one. Pure and single-threaded: the adapter cache and the routing simulation use the same code.
+/// popular one. In a cluster each cache counts its own requests, and ranks its victims by its count plus the other
+/// caches' counts (their sum is the adapter's cluster-wide frequency), so that an adapter that moved here from another
+/// silo is not mistaken for a one-off. Pure and single-threaded: the adapter cache and the routing simulation use the
+/// same code.
 /// </summary>
 public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
 {
@@ -46,10 +49,16 @@ public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
     /// <summary>Forgets an adapter's count, so that it is the first candidate to evict.</summary>
     public void Forget(string key) => _counts.Remove(key);
 
-    /// <summary>An adapter's current count (0 when never or long ago asked for).</summary>
+    /// <summary>An adapter's current count here (0 when never or long ago asked for).</summary>
     public int Of(string key) => _counts.GetValueOrDefault(key);
 
-    /// <summary>The candidate to evict: the lowest count, then the least recently used.</summary>
-    public string? Victim(IEnumerable<(string Key, long LastUsed)> candidates) =>
-        candidates.OrderBy(c => Of(c.Key)).ThenBy(c => c.LastUsed).Select(c => c.Key).FirstOrDefault();
+    /// <summary>Every adapter counted here, evicted ones (ghosts) included.</summary>
+    public IEnumerable<KeyValuePair<string, int>> Counts => _counts;
+
+    /// <summary>
+    /// The candidate to evict: the lowest count, then the least recently used. The count is this one's plus
+    /// <paramref name="elsewhere"/>'s, the other caches' counts of the same adapter (none when omitted).
+    /// </summary>
+    public string? Victim(IEnumerable<(string Key, long LastUsed)> candidates, Func<string, int>? elsewhere = null) =>
+        candidates.OrderBy(c => Of(c.Key) + (elsewhere?.Invoke(c.Key) ?? 0)).ThenBy(c => c.LastUsed).Select(c => c.Key).FirstOrDefault();
 }

@@ -159,6 +159,20 @@ public sealed partial class ModelHost : IDisposable
     /// <summary>Loads, hits, misses and evictions per adapter.</summary>
     public IReadOnlyDictionary<(string Model, string Adapter), AdapterCounters> AdapterCounters => _adapters.Counters();
 
+    /// <summary>How often an adapter has been asked for here lately, also once evicted (a ghost count).</summary>
+    public int FrequencyOf(string model, string adapter) => _adapters.FrequencyOf(model, adapter);
+
+    /// <summary>
+    /// How often the rest of the cluster has asked for adapters lately: this host evicts the adapter whose count here
+    /// plus these is lowest, the least used cluster-wide, so that it evicts what the cluster's placement expects.
+    /// Replaces the previous counts.
+    /// </summary>
+    public void SetFrequenciesElsewhere(IReadOnlyDictionary<(string Model, string Adapter), int> counts)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        _adapters.SetFrequenciesElsewhere(counts);
+    }
+
     /// <summary>Stops the scheduler; queued requests fail with <see cref="InferenceProblem.Stopped"/>.</summary>
     public void Dispose()
     {
