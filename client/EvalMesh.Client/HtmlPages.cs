@@ -18,9 +18,13 @@ public static class HtmlPages
     // The data sits in a <script> element: '<', '>' and '&' must be escaped there, which the default encoder does.
     private static readonly JsonSerializerOptions EmbeddedJson = new(ReportWriter.JsonLine) { Encoder = JavaScriptEncoder.Default };
 
-    private static readonly Lazy<string> Style = new(() => Resource("report.css"));
-    private static readonly Lazy<string> Script = new(() => Resource("report.js"));
-    private static readonly Lazy<string> ECharts = new(() => Resource("echarts.min.js"));
+    // Each page's template with its fixed parts (style, script, ECharts) inlined, read from the assembly once.
+    private static readonly Lazy<string> ReportTemplate = new(() => Inlined("report.html")
+        .Replace("{{echarts}}", Resource("echarts.min.js"), StringComparison.Ordinal)
+        .Replace("{{script}}", Resource("report.js"), StringComparison.Ordinal));
+
+    private static readonly Lazy<string> RunListTemplate = new(() => Inlined("runs.html"));
+    private static readonly Lazy<string> SignInTemplate = new(() => Inlined("signin.html"));
 
     /// <summary>The offline report of a run, with its data (and its first <see cref="MaxCells"/> cells) inside.</summary>
     public static string Report(ReportDocument document)
@@ -38,25 +42,23 @@ public static class HtmlPages
 
     /// <summary>The list of runs, which fetches them from <paramref name="apiUrl"/> and refreshes while any is going.</summary>
     public static string RunList(string apiUrl) =>
-        Resource("runs.html").Replace("{{style}}", Style.Value, StringComparison.Ordinal).Replace("{{api}}", apiUrl, StringComparison.Ordinal);
+        RunListTemplate.Value.Replace("{{api}}", apiUrl, StringComparison.Ordinal);
 
     /// <summary>The silo's sign-in form for its pages: it posts the API key (field <c>key</c>) and the page to go back to (field <c>return</c>) to <paramref name="action"/>.</summary>
     public static string SignIn(string message, string action, string returnPath) =>
-        Resource("signin.html")
-            .Replace("{{style}}", Style.Value, StringComparison.Ordinal)
+        SignInTemplate.Value
             .Replace("{{message}}", WebUtility.HtmlEncode(message), StringComparison.Ordinal)
             .Replace("{{action}}", WebUtility.HtmlEncode(action), StringComparison.Ordinal)
             .Replace("{{return}}", WebUtility.HtmlEncode(returnPath), StringComparison.Ordinal);
 
     private static string ReportPage(string title, string live, string status, string data) =>
-        Resource("report.html")
+        ReportTemplate.Value
             .Replace("{{title}}", WebUtility.HtmlEncode(title), StringComparison.Ordinal)
             .Replace("{{live}}", WebUtility.HtmlEncode(live), StringComparison.Ordinal)
             .Replace("{{status}}", WebUtility.HtmlEncode(status), StringComparison.Ordinal)
-            .Replace("{{style}}", Style.Value, StringComparison.Ordinal)
-            .Replace("{{echarts}}", ECharts.Value, StringComparison.Ordinal)
-            .Replace("{{script}}", Script.Value, StringComparison.Ordinal)
             .Replace("{{data}}", data, StringComparison.Ordinal);
+
+    private static string Inlined(string page) => Resource(page).Replace("{{style}}", Resource("report.css"), StringComparison.Ordinal);
 
     private static string Resource(string name)
     {

@@ -72,16 +72,8 @@ public sealed class SecuredSilo : IAsyncLifetime
     }
 
     /// <summary>Sends a request with an API key (or none).</summary>
-    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key, HttpContent? content = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = content };
-        if (key is not null)
-        {
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", key);
-        }
-
-        return Silo.Http.SendAsync(request, TestContext.Current.CancellationToken);
-    }
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key, HttpContent? content = null) =>
+        Silo.SendAsync(method, path, key, content, TestContext.Current.CancellationToken);
 }
 
 /// <summary>API keys and scopes, limits, allowed model folders and secrets, against a real silo process.</summary>

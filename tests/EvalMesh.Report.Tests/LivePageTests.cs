@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text.Json;
 using EvalMesh.Inference.Tiny;
 using EvalMesh.Testing;
@@ -61,17 +60,6 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private async Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? key, HttpContent? content = null)
-    {
-        var request = new HttpRequestMessage(method, path) { Content = content };
-        if (key is not null)
-        {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", key);
-        }
-
-        return await _silo.Http.SendAsync(request, Token);
-    }
-
     [Fact]
     public async Task RunPages_AskForAKey_ListTheRun_AndTheReportAdvancesWhileItGoes()
     {
@@ -87,8 +75,8 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
         await Assertions.Expect(page.Locator("#runs")).ToBeVisibleAsync();
 
         // The page's cookie is not a key for anyone else, nor for changing anything.
-        Assert.Equal(HttpStatusCode.Unauthorized, (await SendAsync(HttpMethod.Get, "/runs", null)).StatusCode);
-        var started = await SendAsync(HttpMethod.Post, "/api/runs", RunKey, new StringContent(Config, System.Text.Encoding.UTF8, "application/yaml"));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await _silo.SendAsync(HttpMethod.Get, "/runs", null, cancellationToken: Token)).StatusCode);
+        var started = await _silo.SendAsync(HttpMethod.Post, "/api/runs", RunKey, new StringContent(Config, System.Text.Encoding.UTF8, "application/yaml"), Token);
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         var id = JsonDocument.Parse(await started.Content.ReadAsStringAsync(Token)).RootElement.GetProperty("id").GetString()!;
 
@@ -121,7 +109,7 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
         Assert.Equal(total, seen.Max);
         Assert.True(seenListed.Any(c => c != $"0/{total}" && c != $"{total}/{total}"), $"the list showed {string.Join(", ", seenListed)}: it must show the run's progress while it goes");
 
-        var report = await SendAsync(HttpMethod.Get, $"/api/runs/{id}/report", ReadKey);
+        var report = await _silo.SendAsync(HttpMethod.Get, $"/api/runs/{id}/report", ReadKey, cancellationToken: Token);
         await ReportPage.AssertShowsAsync(page, JsonDocument.Parse(await report.Content.ReadAsStringAsync(Token)).RootElement);
         await Assertions.Expect(page.Locator("#cell-count")).ToHaveAttributeAsync("data-matching", total.ToString(CultureInfo.InvariantCulture));
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(Browser.Screenshots, "live-run.png"), FullPage = true });

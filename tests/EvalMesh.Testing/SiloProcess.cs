@@ -84,6 +84,18 @@ public sealed class SiloProcess : IAsyncDisposable
         return silo;
     }
 
+    /// <summary>Sends a request to the silo with an API key (<c>Authorization: Bearer KEY</c>), or none.</summary>
+    public Task<HttpResponseMessage> SendAsync(HttpMethod method, string path, string? apiKey, HttpContent? content = null, CancellationToken cancellationToken = default)
+    {
+        var request = new HttpRequestMessage(method, path) { Content = content };
+        if (apiKey is not null)
+        {
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return Http.SendAsync(request, cancellationToken);
+    }
+
     /// <summary>Kills the process at once (SIGKILL), as a crash would.</summary>
     public void Kill()
     {
