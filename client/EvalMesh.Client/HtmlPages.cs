@@ -19,12 +19,9 @@ public static class HtmlPages
     private static readonly JsonSerializerOptions EmbeddedJson = new(ReportWriter.JsonLine) { Encoder = JavaScriptEncoder.Default };
 
     // Each page's template with its fixed parts (style, script, ECharts) inlined, read from the assembly once.
-    private static readonly Lazy<string> ReportTemplate = new(() => Inlined("report.html")
-        .Replace("{{echarts}}", Resource("echarts.min.js"), StringComparison.Ordinal)
-        .Replace("{{script}}", Resource("report.js"), StringComparison.Ordinal));
-
-    private static readonly Lazy<string> RunListTemplate = new(() => Inlined("runs.html"));
-    private static readonly Lazy<string> SignInTemplate = new(() => Inlined("signin.html"));
+    private static readonly Lazy<PageTemplate> ReportTemplate = new(() => Template("report.html", ("echarts", "echarts.min.js"), ("script", "report.js")));
+    private static readonly Lazy<PageTemplate> RunListTemplate = new(() => Template("runs.html"));
+    private static readonly Lazy<PageTemplate> SignInTemplate = new(() => Template("signin.html"));
 
     /// <summary>The offline report of a run, with its data (and its first <see cref="MaxCells"/> cells) inside.</summary>
     public static string Report(ReportDocument document)
@@ -42,23 +39,28 @@ public static class HtmlPages
 
     /// <summary>The list of runs, which fetches them from <paramref name="apiUrl"/> and refreshes while any is going.</summary>
     public static string RunList(string apiUrl) =>
-        RunListTemplate.Value.Replace("{{api}}", apiUrl, StringComparison.Ordinal);
+        RunListTemplate.Value.Fill(new Dictionary<string, string> { ["api"] = apiUrl });
 
     /// <summary>The silo's sign-in form for its pages: it posts the API key (field <c>key</c>) and the page to go back to (field <c>return</c>) to <paramref name="action"/>.</summary>
     public static string SignIn(string message, string action, string returnPath) =>
-        SignInTemplate.Value
-            .Replace("{{message}}", WebUtility.HtmlEncode(message), StringComparison.Ordinal)
-            .Replace("{{action}}", WebUtility.HtmlEncode(action), StringComparison.Ordinal)
-            .Replace("{{return}}", WebUtility.HtmlEncode(returnPath), StringComparison.Ordinal);
+        SignInTemplate.Value.Fill(new Dictionary<string, string>
+        {
+            ["message"] = WebUtility.HtmlEncode(message),
+            ["action"] = WebUtility.HtmlEncode(action),
+            ["return"] = WebUtility.HtmlEncode(returnPath),
+        });
 
     private static string ReportPage(string title, string live, string status, string data) =>
-        ReportTemplate.Value
-            .Replace("{{title}}", WebUtility.HtmlEncode(title), StringComparison.Ordinal)
-            .Replace("{{live}}", WebUtility.HtmlEncode(live), StringComparison.Ordinal)
-            .Replace("{{status}}", WebUtility.HtmlEncode(status), StringComparison.Ordinal)
-            .Replace("{{data}}", data, StringComparison.Ordinal);
+        ReportTemplate.Value.Fill(new Dictionary<string, string>
+        {
+            ["title"] = WebUtility.HtmlEncode(title),
+            ["live"] = WebUtility.HtmlEncode(live),
+            ["status"] = WebUtility.HtmlEncode(status),
+            ["data"] = data,
+        });
 
-    private static string Inlined(string page) => Resource(page).Replace("{{style}}", Resource("report.css"), StringComparison.Ordinal);
+    private static PageTemplate Template(string page, params (string Hole, string Resource)[] scripts) =>
+        new(Resource(page), scripts.Append((Hole: "style", Resource: "report.css")).ToDictionary(s => s.Hole, s => Resource(s.Resource)));
 
     private static string Resource(string name)
     {
