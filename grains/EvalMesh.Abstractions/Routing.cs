@@ -67,9 +67,11 @@ public sealed record DirectorySnapshot(
     /// <summary>An empty directory.</summary>
     public static DirectorySnapshot Empty { get; } = new([], new Dictionary<string, string>(), new Dictionary<string, int>(), 0, new Dictionary<string, string>(), new HashSet<string>());
 
-    // The sums, computed once per list of reports (a snapshot's reports never change; a copy made with `with` that
-    // replaces them gets its own).
+    // The sums and indexes, computed once per list of reports or homes (a snapshot's never change; a copy made with
+    // `with` that replaces them gets its own).
     private static readonly ConditionalWeakTable<IReadOnlyList<SiloReport>, Dictionary<string, int>> Frequencies = new();
+    private static readonly ConditionalWeakTable<IReadOnlyList<SiloReport>, Dictionary<string, HashSet<string>>> ResidentBySilo = new();
+    private static readonly ConditionalWeakTable<IReadOnlyDictionary<string, string>, Dictionary<string, HashSet<string>>> HomesByAdapter = new();
 
     /// <summary>The least queued silo holding an adapter now, if any.</summary>
     public string? HolderOf(string adapterKey) =>
@@ -92,6 +94,27 @@ public sealed record DirectorySnapshot(
     /// </summary>
     public int FrequencyElsewhere(string adapterKey, string silo) =>
         FrequencyOf(adapterKey) - Silos.Where(s => s.Silo == silo).SelectMany(s => s.Adapters).Where(a => a.Key == adapterKey).Sum(a => a.Frequency);
+
+    /// <summary>
+    /// Whether a silo's copy of an adapter is surplus: no host of the adapter (replicas included) lives on the silo,
+    /// while another silo that is home to one holds the adapter too. Such a copy, typically left behind by a retired
+    /// replica, only serves requests that the other copy would serve, so evicting it costs no load.
+    /// </summary>
+    public bool IsSurplus(string adapterKey, string silo)
+    {
+        var homes = HomesByAdapter.GetValue(Homes, ByAdapter).GetValueOrDefault(adapterKey);
+        return homes is not null && !homes.Contains(silo) && homes.Any(home => home != silo && ResidentBySilo.GetValue(Silos, BySilo).GetValueOrDefault(home)?.Contains(adapterKey) == true);
+    }
+
+    /// <summary>What evicting an adapter from a silo puts at risk: its <see cref="FrequencyOf"/>, or nothing for a surplus copy (<see cref="IsSurplus"/>).</summary>
+    public int EvictionCostOf(string adapterKey, string silo) => IsSurplus(adapterKey, silo) ? 0 : FrequencyOf(adapterKey);
+
+    private static Dictionary<string, HashSet<string>> ByAdapter(IReadOnlyDictionary<string, string> homes) =>
+        homes.GroupBy(h => ReplicaKey.AdapterOf(h.Key), StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.Select(h => h.Value).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+
+    private static Dictionary<string, HashSet<string>> BySilo(IReadOnlyList<SiloReport> silos) =>
+        silos.ToDictionary(s => s.Silo, s => s.Adapters.Where(a => a.Resident).Select(a => a.Key).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
 
     private static Dictionary<string, int> Sum(IReadOnlyList<SiloReport> silos)
     {

@@ -219,7 +219,7 @@ internal static class RoutingSimulation
             else if (_policy == "affinity")
             {
                 var snapshot = Snapshot(now);
-                var chosen = node.Frequency.Victim(idle.Select(a => (_keys[a.Key], a.Value.LastUsed)), key => snapshot.FrequencyElsewhere(key, node.Name))!;
+                var chosen = node.Frequency.Victim(idle.Select(a => (_keys[a.Key], a.Value.LastUsed)), key => new Elsewhere(snapshot.FrequencyElsewhere(key, node.Name)))!;
                 victim = idle.First(a => _keys[a.Key] == chosen).Key;
             }
             else

@@ -77,6 +77,30 @@ public class AdapterPlacementPolicyTests
     }
 
     [Fact]
+    public void Choose_FullCluster_EvictsFirstACopyLeftBehindByARetiredReplica()
+    {
+        // m|1 is the most used adapter; its host lives on a, and b still holds the copy its retired replica loaded.
+        var silos = new[]
+        {
+            Silo("a", 2, 0, Resident("m|1", 60), Resident("m|2", 40)),
+            Silo("b", 2, 0, Resident("m|1", 30), Resident("m|3", 5)),
+            Silo("c", 2, 0, Resident("m|4", 3), Resident("m|5", 25)),
+            Silo("d", 2, 0, Resident("m|6", 20), Resident("m|7", 25)),
+        };
+        var retired = Snapshot(silos, homes: new Dictionary<string, string> { ["m|1"] = "a" });
+        Assert.Equal((false, true), (retired.IsSurplus("m|1", "a"), retired.IsSurplus("m|1", "b")));
+        Assert.Equal((90, 0, 5), (retired.EvictionCostOf("m|1", "a"), retired.EvictionCostOf("m|1", "b"), retired.EvictionCostOf("m|3", "b")));
+        Assert.Equal(new PlacementDecision("b", "cheapest-eviction"), Choose(retired, "m|9"));
+
+        // While the replica serves, b's copy counts in full; with no home on a holder, no copy is surplus.
+        var serving = Snapshot(silos, homes: new Dictionary<string, string> { ["m|1"] = "a", ["m|1#2"] = "b" });
+        Assert.Equal((90, false), (serving.EvictionCostOf("m|1", "b"), serving.IsSurplus("m|1", "a")));
+        Assert.Equal(new PlacementDecision("c", "cheapest-eviction"), Choose(serving, "m|9"));
+        var homeless = Snapshot(silos, homes: new Dictionary<string, string> { ["m|1"] = "c" });
+        Assert.Equal((false, false), (homeless.IsSurplus("m|1", "a"), homeless.IsSurplus("m|1", "b")));
+    }
+
+    [Fact]
     public void Choose_FullCluster_NeverEvictsALeasedAdapter_HoweverSeldomUsed()
     {
         var silos = new[]
@@ -269,7 +293,10 @@ public class AdapterPlacementPolicyTests
 
         // New here, "moved" looks like a one-off; the other caches asked for it 30 times, so "local" is cheaper.
         Assert.Equal("moved", frequency.Victim([("moved", 2), ("local", 1)]));
-        Assert.Equal("local", frequency.Victim([("moved", 2), ("local", 1)], key => key == "moved" ? 30 : 0));
+        Assert.Equal("local", frequency.Victim([("moved", 2), ("local", 1)], key => new Elsewhere(key == "moved" ? 30 : 0)));
+
+        // A surplus copy (another silo serves it) costs no load to evict, however popular.
+        Assert.Equal("moved", frequency.Victim([("moved", 2), ("local", 1)], key => new Elsewhere(key == "moved" ? 30 : 0, Surplus: key == "moved")));
         Assert.Equal([new("local", 5), new KeyValuePair<string, int>("moved", 1)], frequency.Counts.OrderBy(c => c.Key, StringComparer.Ordinal));
     }
 }

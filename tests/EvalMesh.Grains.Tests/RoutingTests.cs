@@ -196,6 +196,32 @@ public sealed class RoutingTests : IAsyncLifetime
 
         // Greedy output is the same wherever the adapter runs.
         Assert.All(texts, t => Assert.Equal(expected.Text, t));
-        await WaitForAsync(s => s.ReplicasOf(key) == 1, "the replica to be retired");
+        var retired = await WaitForAsync(s => s.ReplicasOf(key) == 1 && !s.Homes.ContainsKey(ReplicaKey.Of(key, 2)), "the replica to be retired");
+
+        // The copy the replica left behind serves nothing the home's copy does not: however popular the adapter, it
+        // is the first to go when its silo needs room.
+        var home = retired.Homes[key];
+        var copies = retired.Silos.Where(x => x.Silo != home && x.Adapters.Any(a => a.Key == key && a.Resident)).Select(x => x.Silo).ToList();
+        Assert.NotEmpty(copies);
+        Assert.All(copies, silo => Assert.True(retired.IsSurplus(key, silo)));
+        Assert.False(retired.IsSurplus(key, home));
+        var left = copies[0];
+
+        // Once the silo has reported twice since, its model host has the snapshot without the replica's home.
+        var since = retired.Silos.Single(x => x.Silo == left).At;
+        for (var i = 0; i < 2; i++)
+        {
+            since = (await WaitForAsync(s => s.Silos.Single(x => x.Silo == left).At > since, "the replica's silo to report")).Silos.Single(x => x.Silo == left).At;
+        }
+
+        var call = new InferenceCall("Which messages mention BigQuery?", 0, 1, 0, 0, null);
+        foreach (var cold in new[] { Key(Adapter(4)), Key(Adapter(5)) })
+        {
+            await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(left).InferAsync(cold, call);
+        }
+
+        var after = await WaitForAsync(s => s.Silos.Single(x => x.Silo == left).Adapters.Count(a => a.Resident) == 2 && s.Silos.Single(x => x.Silo == left).Adapters.Any(a => a.Key == Key(Adapter(5)) && a.Resident), "the cold adapters on the replica's silo");
+        Assert.Contains(after.Silos.Single(x => x.Silo == left).Adapters, a => a.Key == key && !a.Resident);
+        Assert.Contains(after.Silos.Single(x => x.Silo == home).Adapters, a => a.Key == key && a.Resident);
     }
 }

@@ -175,7 +175,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         }
 
         // New here, the moved adapter looks like a one-off, but other silos asked for it ten times: the local one goes.
-        host.SetFrequenciesElsewhere(new Dictionary<(string Model, string Adapter), int> { [(tiny.Model, moved)] = 10 });
+        host.SetElsewhere(new Dictionary<(string Model, string Adapter), Elsewhere> { [(tiny.Model, moved)] = new(10) });
         await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
         Assert.True(host.IsResident(tiny.Model, moved));
         Assert.False(host.IsResident(tiny.Model, local));

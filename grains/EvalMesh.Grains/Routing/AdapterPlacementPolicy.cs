@@ -10,8 +10,9 @@ namespace EvalMesh.Grains.Routing;
 /// <item>else the silo with the most free slots, counting loads already promised to it (two random choices break
 /// ties by queue depth): a load, but no eviction;</item>
 /// <item>else the silo whose least often used idle adapter is the least used of all, by cluster-wide frequency
-/// (<see cref="DirectorySnapshot.FrequencyOf"/>, which each silo's own eviction ranks by too): the load evicts what
-/// matters least cluster-wide, so the cluster's slots together behave like one frequency-aware cache; loads already
+/// (<see cref="DirectorySnapshot.EvictionCostOf"/>, which each silo's own eviction ranks by too; a surplus copy costs
+/// nothing): the load evicts what matters least cluster-wide, so the cluster's slots together behave like one
+/// frequency-aware cache; loads already
 /// promised to a silo claim its cheapest victims first, so concurrent cold adapters spread instead of evicting each
 /// other on one silo; adapters leased by running evals are never victims; a silo whose adapters are all busy or leased
 /// comes last, as it could evict nothing now.</item>
@@ -136,16 +137,16 @@ public static class AdapterPlacementPolicy
         }
 
         /// <summary>
-        /// What a load there would evict: nothing (0) while a slot is free, else the cluster-wide frequency of the
-        /// idle, unleased adapter next in line once promised loads have taken the cheapest ones (int.MaxValue when
-        /// there is none).
+        /// What a load there would evict: nothing (0) while a slot is free, else the eviction cost
+        /// (<see cref="DirectorySnapshot.EvictionCostOf"/>) of the idle, unleased adapter next in line once promised
+        /// loads have taken the cheapest ones (int.MaxValue when there is none).
         /// </summary>
         public int Cost(string silo)
         {
             var free = Free(silo);
             return free > 0 ? 0 : ReportOf(silo).Adapters
                 .Where(a => a.Resident && a.Queue == 0 && !_leased.Contains(a.Key))
-                .Select(a => _snapshot.FrequencyOf(a.Key))
+                .Select(a => _snapshot.EvictionCostOf(a.Key, silo))
                 .Order()
                 .Skip(-free)
                 .DefaultIfEmpty(int.MaxValue)

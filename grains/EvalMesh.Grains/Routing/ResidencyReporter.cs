@@ -44,7 +44,7 @@ internal sealed partial class ResidencyReporter(
                     await directory.ReportAsync(report);
                     var snapshot = await directory.GetSnapshotAsync();
                     view.Update(snapshot);
-                    host.SetFrequenciesElsewhere(FrequenciesElsewhere(report, snapshot));
+                    host.SetElsewhere(ClusterView(report, snapshot));
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
@@ -88,15 +88,15 @@ internal sealed partial class ResidencyReporter(
         return new SiloReport(silo.SiloAddress.ToParsableString(), host.AdapterCapacity, depths.Values.Sum(), adapters, keys.ActiveHosts, time.GetUtcNow());
     }
 
-    // The other silos' counts of every adapter this silo reported: any of them may be its next victim.
-    private Dictionary<(string Model, string Adapter), int> FrequenciesElsewhere(SiloReport report, DirectorySnapshot snapshot)
+    // How the other silos see every adapter this silo reported: any of them may be its next victim.
+    private Dictionary<(string Model, string Adapter), Elsewhere> ClusterView(SiloReport report, DirectorySnapshot snapshot)
     {
-        var counts = new Dictionary<(string Model, string Adapter), int>();
+        var counts = new Dictionary<(string Model, string Adapter), Elsewhere>();
         foreach (var adapter in report.Adapters)
         {
             if (keys.FilesOf(adapter.Key) is { Adapter: { } file } files)
             {
-                counts[(files.Model, file)] = snapshot.FrequencyElsewhere(adapter.Key, report.Silo);
+                counts[(files.Model, file)] = new Elsewhere(snapshot.FrequencyElsewhere(adapter.Key, report.Silo), snapshot.IsSurplus(adapter.Key, report.Silo));
             }
         }
 

@@ -50,7 +50,7 @@ internal sealed class AdapterCache : IDisposable
     private readonly ModelHostOptions _options;
     private readonly Dictionary<(string Model, string Adapter), Entry> _entries = [];
     private readonly AdapterFrequency _frequency = new();
-    private Dictionary<string, int> _elsewhere = new(StringComparer.Ordinal);
+    private Dictionary<string, Elsewhere> _elsewhere = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Model, string Adapter), Tally> _tallies = [];
     private readonly string _snapshots = Directory.CreateTempSubdirectory($"evalmesh-adapters-{Environment.ProcessId}-").FullName;
     private long _clock;
@@ -143,12 +143,13 @@ internal sealed class AdapterCache : IDisposable
     }
 
     /// <summary>
-    /// How often other silos have asked for adapters lately (absent means never): eviction ranks an adapter by its
-    /// count here plus theirs, its cluster-wide frequency, as placement does. Replaces the previous counts.
+    /// How the other silos see adapters (absent means never asked for and not surplus): eviction ranks an adapter by
+    /// its count here plus theirs, its cluster-wide frequency, or a surplus copy as never asked for, as placement does.
+    /// Replaces the previous view.
     /// </summary>
-    public void SetFrequenciesElsewhere(IReadOnlyDictionary<(string Model, string Adapter), int> counts)
+    public void SetElsewhere(IReadOnlyDictionary<(string Model, string Adapter), Elsewhere> view)
     {
-        var elsewhere = counts.ToDictionary(c => FrequencyKey(c.Key.Model, c.Key.Adapter), c => c.Value, StringComparer.Ordinal);
+        var elsewhere = view.ToDictionary(c => FrequencyKey(c.Key.Model, c.Key.Adapter), c => c.Value, StringComparer.Ordinal);
         lock (_entries)
         {
             _elsewhere = elsewhere;

@@ -1,5 +1,11 @@
 namespace EvalMesh.Inference.Hosting;
 
+/// <summary>How the rest of a cluster sees an adapter that a cache holds.</summary>
+/// <param name="Count">The other caches' counts of it; with this cache's, its cluster-wide frequency.</param>
+/// <param name="Surplus">Whether this cache's copy is surplus: another silo serves the adapter too, so evicting this
+/// copy costs no load and it ranks as if never asked for.</param>
+public readonly record struct Elsewhere(int Count, bool Surplus = false);
+
 /// <summary>
 /// How often each adapter is asked for, in the spirit of TinyLFU: counts age (all halve every
 /// <c>period</c> requests) so that yesterday's favourite does not stay forever, and adapters that were evicted keep their
@@ -7,7 +13,7 @@ namespace EvalMesh.Inference.Hosting;
 /// with the lowest count, the least recently used first among equals; a one-off adapter therefore never pushes out a
 /// popular one. In a cluster each cache counts its own requests, and ranks its victims by its count plus the other
 /// caches' counts (their sum is the adapter's cluster-wide frequency), so that an adapter that moved here from another
-/// silo is not mistaken for a one-off. Pure and single-threaded: the adapter cache and the routing simulation use the
+/// silo is not mistaken for a one-off; a surplus copy (one another silo serves too) ranks lowest. Pure and single-threaded: the adapter cache and the routing simulation use the
 /// same code.
 /// </summary>
 public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
@@ -56,9 +62,11 @@ public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
     public IEnumerable<KeyValuePair<string, int>> Counts => _counts;
 
     /// <summary>
-    /// The candidate to evict: the lowest count, then the least recently used. The count is this one's plus
-    /// <paramref name="elsewhere"/>'s, the other caches' counts of the same adapter (none when omitted).
+    /// The candidate to evict: the lowest count, then the least recently used. The count is this one's plus the other
+    /// caches' counts of the same adapter from <paramref name="elsewhere"/> (none when omitted), or 0 for a surplus copy.
     /// </summary>
-    public string? Victim(IEnumerable<(string Key, long LastUsed)> candidates, Func<string, int>? elsewhere = null) =>
-        candidates.OrderBy(c => Of(c.Key) + (elsewhere?.Invoke(c.Key) ?? 0)).ThenBy(c => c.LastUsed).Select(c => c.Key).FirstOrDefault();
+    public string? Victim(IEnumerable<(string Key, long LastUsed)> candidates, Func<string, Elsewhere>? elsewhere = null) =>
+        candidates.OrderBy(c => Rank(c.Key, elsewhere?.Invoke(c.Key) ?? default)).ThenBy(c => c.LastUsed).Select(c => c.Key).FirstOrDefault();
+
+    private int Rank(string key, Elsewhere elsewhere) => elsewhere.Surplus ? 0 : Of(key) + elsewhere.Count;
 }

@@ -163,14 +163,14 @@ public sealed partial class ModelHost : IDisposable
     public int FrequencyOf(string model, string adapter) => _adapters.FrequencyOf(model, adapter);
 
     /// <summary>
-    /// How often the rest of the cluster has asked for adapters lately: this host evicts the adapter whose count here
-    /// plus these is lowest, the least used cluster-wide, so that it evicts what the cluster's placement expects.
-    /// Replaces the previous counts.
+    /// How the rest of the cluster sees adapters: this host evicts a surplus copy first, else the adapter whose count
+    /// here plus the others' is lowest, the least used cluster-wide, so that it evicts what the cluster's placement
+    /// expects. Replaces the previous view.
     /// </summary>
-    public void SetFrequenciesElsewhere(IReadOnlyDictionary<(string Model, string Adapter), int> counts)
+    public void SetElsewhere(IReadOnlyDictionary<(string Model, string Adapter), Elsewhere> view)
     {
-        ArgumentNullException.ThrowIfNull(counts);
-        _adapters.SetFrequenciesElsewhere(counts);
+        ArgumentNullException.ThrowIfNull(view);
+        _adapters.SetElsewhere(view);
     }
 
     /// <summary>Stops the scheduler; queued requests fail with <see cref="InferenceProblem.Stopped"/>.</summary>
