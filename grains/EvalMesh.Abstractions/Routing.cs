@@ -103,7 +103,8 @@ public sealed record DirectorySnapshot(
     public bool IsSurplus(string adapterKey, string silo)
     {
         var homes = HomesByAdapter.GetValue(Homes, ByAdapter).GetValueOrDefault(adapterKey);
-        return homes is not null && !homes.Contains(silo) && homes.Any(home => home != silo && ResidentBySilo.GetValue(Silos, BySilo).GetValueOrDefault(home)?.Contains(adapterKey) == true);
+        var resident = ResidentBySilo.GetValue(Silos, BySilo);
+        return homes is not null && !homes.Contains(silo) && homes.Any(home => resident.GetValueOrDefault(home)?.Contains(adapterKey) == true);
     }
 
     /// <summary>What evicting an adapter from a silo puts at risk: its <see cref="FrequencyOf"/>, or nothing for a surplus copy (<see cref="IsSurplus"/>).</summary>

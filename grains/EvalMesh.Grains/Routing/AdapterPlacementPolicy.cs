@@ -12,10 +12,9 @@ namespace EvalMesh.Grains.Routing;
 /// <item>else the silo whose least often used idle adapter is the least used of all, by cluster-wide frequency
 /// (<see cref="DirectorySnapshot.EvictionCostOf"/>, which each silo's own eviction ranks by too; a surplus copy costs
 /// nothing): the load evicts what matters least cluster-wide, so the cluster's slots together behave like one
-/// frequency-aware cache; loads already
-/// promised to a silo claim its cheapest victims first, so concurrent cold adapters spread instead of evicting each
-/// other on one silo; adapters leased by running evals are never victims; a silo whose adapters are all busy or leased
-/// comes last, as it could evict nothing now.</item>
+/// frequency-aware cache; loads already promised to a silo claim its cheapest victims first, so concurrent cold
+/// adapters spread instead of evicting each other on one silo; adapters leased by running evals are never victims; a
+/// silo whose adapters are all busy or leased comes last, as it could evict nothing now.</item>
 /// </list>
 /// Replicas of an adapter avoid the silos hosting its other replicas; a replica for which no silo could evict anything
 /// now goes to a silo already holding its adapter instead, where it costs no load and evicts nothing in use.

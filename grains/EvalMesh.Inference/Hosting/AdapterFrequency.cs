@@ -13,8 +13,8 @@ public readonly record struct Elsewhere(int Count, bool Surplus = false);
 /// with the lowest count, the least recently used first among equals; a one-off adapter therefore never pushes out a
 /// popular one. In a cluster each cache counts its own requests, and ranks its victims by its count plus the other
 /// caches' counts (their sum is the adapter's cluster-wide frequency), so that an adapter that moved here from another
-/// silo is not mistaken for a one-off; a surplus copy (one another silo serves too) ranks lowest. Pure and single-threaded: the adapter cache and the routing simulation use the
-/// same code.
+/// silo is not mistaken for a one-off; a surplus copy (one another silo serves too) ranks as if never asked for. Pure
+/// and single-threaded: the adapter cache and the routing simulation use the same code.
 /// </summary>
 public sealed class AdapterFrequency(int period = 1024, int ghosts = 4096)
 {
