@@ -13,20 +13,6 @@ namespace EvalMesh.Cluster.Tests;
 /// </summary>
 public sealed class BadInputRestTests : IAsyncLifetime
 {
-    private const string Good = """
-        datasets:
-          - name: slack
-            generate: { kind: slack, messages: 10, seed: 1, cases-per-category: 1 }
-        suites:
-          - name: slack
-            dataset: slack
-            generated: true
-        formats: [csv]
-        endpoints:
-          - name: echo
-            type: echo
-        """;
-
     private readonly string _folder = BadInputCorpus.CopyToTemporaryFolder();
     private SiloProcess _silo = null!;
 
@@ -62,7 +48,7 @@ public sealed class BadInputRestTests : IAsyncLifetime
 
         Assert.True(wrong.Count == 0, string.Join('\n', wrong) + "\n" + _silo.Log);
 
-        var created = await _silo.Http.PostAsync("/api/runs", new StringContent(Good), Token);
+        var created = await _silo.Http.PostAsync("/api/runs", new StringContent(TestConfigs.SmallEchoRun), Token);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("id").GetString()!;
         JsonElement status = default;

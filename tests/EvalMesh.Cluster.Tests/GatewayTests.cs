@@ -117,20 +117,7 @@ public sealed class GatewayTests : IAsyncLifetime
     [Fact]
     public async Task RestApi_StartsARun_StreamsItsResults_AndRejectsBadConfigs()
     {
-        var config = """
-            datasets:
-              - name: slack
-                generate: { kind: slack, messages: 10, seed: 1, cases-per-category: 1 }
-            suites:
-              - name: slack
-                dataset: slack
-                generated: true
-            formats: [csv]
-            endpoints:
-              - name: echo
-                type: echo
-            """;
-        var created = await _silo.Http.PostAsync("/api/runs", new StringContent(config), Token);
+        var created = await _silo.Http.PostAsync("/api/runs", new StringContent(TestConfigs.SmallEchoRun), Token);
         Assert.Equal(HttpStatusCode.Created, created.StatusCode);
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("id").GetString()!;
         JsonElement status = default;
@@ -147,7 +134,7 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Contains(metrics, l => l.StartsWith("evalmesh_prompt_tokens_total{", StringComparison.Ordinal) && l.Contains("tokenizer=\"o200k_base\"", StringComparison.Ordinal));
         Assert.Contains(metrics, l => l.StartsWith("evalmesh_cell_latency_seconds_bucket{", StringComparison.Ordinal));
 
-        var bad = await _silo.Http.PostAsync("/api/runs", new StringContent(config.Replace("formats: [csv]", "formats: [csvv]")), Token);
+        var bad = await _silo.Http.PostAsync("/api/runs", new StringContent(TestConfigs.SmallEchoRun.Replace("formats: [csv]", "formats: [csvv]", StringComparison.Ordinal)), Token);
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
         Assert.Contains("unknown format 'csvv'", (await bad.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.NotFound, (await _silo.Http.GetAsync("/api/runs/nope", Token)).StatusCode);

@@ -10,56 +10,18 @@ namespace EvalMesh.Cluster.Tests;
 /// </summary>
 public sealed class RedisClusterTests : IAsyncLifetime
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-redis-cluster-").FullName;
-    private readonly string _clusterId = "test-" + Guid.NewGuid().ToString("N")[..8];
-    private RedisServer _redis = null!;
-    private readonly List<SiloProcess> _silos = [];
+    private readonly SiloProcessCluster _cluster = new("redis-cluster");
 
-    public async ValueTask InitializeAsync()
-    {
-        _redis = await RedisServer.StartAsync();
-        var environment = new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache") };
-        var silos = await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.StartClusteredAsync(_redis.Address, _clusterId, environment)));
-        _silos.AddRange(silos);
-    }
+    public ValueTask InitializeAsync() => new(_cluster.StartAsync(silos: 2));
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var silo in _silos)
-        {
-            await silo.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task CliRunOnTwoSiloProcesses_GivesOneResultPerCell_AndAReportThatMatchesThem()
     {
-        var config = Path.Combine(_folder, "matrix.yaml");
-        await File.WriteAllTextAsync(config, """
-            datasets:
-              - name: slack
-                generate: { kind: slack, messages: 20, seed: 5, cases-per-category: 4 }
-            suites:
-              - name: slack
-                dataset: slack
-                generated: true
-            formats: [oneline-json, csv, toon]
-            tokenizers: [o200k_base]
-            endpoints:
-              - name: echo
-                type: echo
-              - name: tiny-a1
-                type: llama
-                model: tiny
-                adapter: adapter-1
-                max-tokens: 4
-            repeats: 2
-            """, TestContext.Current.CancellationToken);
-        var run = await CliRunner.RunAsync(_folder, "run", config, "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
-        Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{_silos[0].Log}");
+        var config = await ClusterMatrix.WriteAsync(_cluster.Folder, messages: 20, seed: 5, casesPerCategory: 4, maxTokens: 4, repeats: 2);
+        var run = await CliRunner.RunAsync(_cluster.Folder, ["run", config, .. _cluster.CliArguments, "--json"]);
+        Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{_cluster.Silos[0].Log}");
         using var report = JsonDocument.Parse(run.Stdout);
         var status = report.RootElement.GetProperty("run");
         var runId = status.GetProperty("runId").GetString()!;
@@ -68,12 +30,12 @@ public sealed class RedisClusterTests : IAsyncLifetime
         Assert.Equal(status.GetProperty("total").GetInt32(), status.GetProperty("completed").GetInt32());
 
         // Results straight from a silo's REST API, streamed as JSON lines, agree with the report.
-        await RunChecks.AssertOneResultPerCellAsync(_silos[1], runId, report.RootElement, 240);
+        await RunChecks.AssertOneResultPerCellAsync(_cluster.Silos[1], runId, report.RootElement, 240);
 
         // The run is visible from the other silo and from a second CLI invocation.
-        var viaRest = await _silos[0].Http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", TestContext.Current.CancellationToken);
+        var viaRest = await _cluster.Silos[0].Http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", TestContext.Current.CancellationToken);
         Assert.Equal("completed", viaRest.GetProperty("state").GetString());
-        var runs = await CliRunner.RunAsync(_folder, "runs", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
+        var runs = await CliRunner.RunAsync(_cluster.Folder, ["runs", .. _cluster.CliArguments, "--json"]);
         Assert.Contains(runId, runs.Stdout);
     }
 }

@@ -19,49 +19,19 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
 
     // Longer than a silo's loss or the Redis outage below take to recover from, short enough for a test.
     private static readonly TimeSpan StallDeadline = TimeSpan.FromSeconds(30);
-    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-silo-loss-").FullName;
-    private readonly string _clusterId = "loss-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<SiloProcess> _silos = [];
-    private RedisServer _redis = null!;
+    private readonly SiloProcessCluster _cluster = new("silo-loss");
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
+    private List<SiloProcess> Silos => _cluster.Silos;
+
     public async ValueTask InitializeAsync()
     {
-        _redis = await RedisServer.StartAsync();
-        _silos.AddRange(await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => StartSiloAsync())));
-        await File.WriteAllTextAsync(Path.Combine(_folder, "matrix.yaml"), """
-            datasets:
-              - name: slack
-                generate: { kind: slack, messages: 12, seed: 9, cases-per-category: 10 }
-            suites:
-              - name: slack
-                dataset: slack
-                generated: true
-            formats: [oneline-json, csv, toon]
-            tokenizers: [o200k_base]
-            endpoints:
-              - name: echo
-                type: echo
-              - name: tiny-a1
-                type: llama
-                model: tiny
-                adapter: adapter-1
-                max-tokens: 2
-            repeats: 10
-            """, Token);
+        await _cluster.StartAsync(silos: 3, new Dictionary<string, string> { ["EvalMesh__StallDeadline"] = StallDeadline.ToString("c", CultureInfo.InvariantCulture) });
+        await ClusterMatrix.WriteAsync(_cluster.Folder, messages: 12, seed: 9, casesPerCategory: 10, maxTokens: 2, repeats: 10);
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var silo in _silos)
-        {
-            await silo.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     // EVALMESH_SILO_LOSS_REPEATS=N runs every case N times (the on-demand version; CI runs each once).
     public static TheoryData<string, int> Losses
@@ -86,17 +56,17 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
     [MemberData(nameof(Losses))]
     public async Task RunCompletes_WithOneResultPerCell_AfterLosingASilo(string loss, int attempt)
     {
-        var watcher = _silos[0];
+        var watcher = Silos[0];
         var (cli, runId) = await StartRunPastAThirdAsync(watcher);
 
         // The victim: a silo running shards but not the run grain, the run grain's silo, or (SIGTERM) any silo but the watcher.
-        var holdsRun = await Task.WhenAll(_silos.Select(s => GrainsAsync(s, "evalrun")));
+        var holdsRun = await Task.WhenAll(Silos.Select(s => GrainsAsync(s, "evalrun")));
         var victim = loss switch
         {
-            "kill the run's silo" => _silos[Array.FindIndex(holdsRun, n => n > 0)],
-            _ => _silos.Skip(1).First(s => holdsRun[_silos.IndexOf(s)] == 0),
+            "kill the run's silo" => Silos[Array.FindIndex(holdsRun, n => n > 0)],
+            _ => Silos.Skip(1).First(s => holdsRun[Silos.IndexOf(s)] == 0),
         };
-        var survivor = _silos.First(s => s != victim);
+        var survivor = Silos.First(s => s != victim);
         var before = await CompletedAsync(survivor, runId);
         var clock = Stopwatch.StartNew();
         if (loss == "stop a silo")
@@ -136,21 +106,21 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         }
 
         // The next case starts with three silos again.
-        _silos.Remove(victim);
+        Silos.Remove(victim);
         await victim.DisposeAsync();
-        _silos.Add(await StartSiloAsync());
+        Silos.Add(await _cluster.StartSiloAsync());
     }
 
     [Fact]
     public async Task RunPausesWhileRedisIsDown_AndCompletesWithOneResultPerCell_WhenItIsBack()
     {
-        var watcher = _silos[0];
+        var watcher = Silos[0];
         var (cli, runId) = await StartRunPastAThirdAsync(watcher);
 
-        _redis.Kill();
+        _cluster.Redis.Kill();
         var down = Stopwatch.StartNew();
         await Poll.UntilAsync(() => Task.FromResult(down.Elapsed >= TimeSpan.FromSeconds(10)), TimeSpan.FromSeconds(20), "Redis to stay away for 10 s");
-        await _redis.RestartAsync();
+        await _cluster.Redis.RestartAsync();
 
         var run = await cli;
         Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{watcher.Log}");
@@ -164,10 +134,10 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task RunFailsWithAClearError_WhenRedisStaysAwayPastTheStallDeadline()
     {
-        var watcher = _silos[0];
+        var watcher = Silos[0];
         var (cli, runId) = await StartRunPastAThirdAsync(watcher);
 
-        _redis.Kill();
+        _cluster.Redis.Kill();
         var run = await cli;
 
         Assert.Equal(3, run.ExitCode);
@@ -176,21 +146,12 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.EndsWith($"after fixing the cause, 'evalmesh run --resume {runId}' carries on", line, StringComparison.Ordinal);
     }
 
-    private Task<SiloProcess> StartSiloAsync() => SiloProcess.StartClusteredAsync(
-        _redis.Address,
-        _clusterId,
-        new Dictionary<string, string>
-        {
-            ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache"),
-            ["EvalMesh__StallDeadline"] = StallDeadline.ToString("c", CultureInfo.InvariantCulture),
-        });
-
     // Starts the matrix from the CLI and waits until a third of it is done: the echo half finishes at once, so the
     // run is then in the middle of the model's half.
     private async Task<(Task<ProgramResult> Cli, string RunId)> StartRunPastAThirdAsync(SiloProcess watcher)
     {
         var earlier = await RunIdsAsync(watcher);
-        var cli = CliRunner.RunAsync(_folder, "run", "matrix.yaml", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, "--json");
+        var cli = CliRunner.RunAsync(_cluster.Folder, ["run", "matrix.yaml", .. _cluster.CliArguments, "--json"]);
         var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
         await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
         return (cli, runId);

@@ -14,44 +14,29 @@ namespace EvalMesh.Cluster.Tests;
 public sealed partial class TlsTests : IAsyncLifetime
 {
     private const string Password = "tls-test-password";
-    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-tls-").FullName;
-    private readonly string _clusterId = "tls-" + Guid.NewGuid().ToString("N")[..8];
-    private readonly List<SiloProcess> _silos = [];
-    private RedisServer _redis = null!;
+    private readonly SiloProcessCluster _cluster = new("tls");
 
-    private string Certificate => Path.Combine(_folder, "cluster.pfx");
+    private string Certificate => Path.Combine(_cluster.Folder, "cluster.pfx");
 
     public async ValueTask InitializeAsync()
     {
         WriteSelfSigned(Certificate, "evalmesh-cluster");
-        WriteSelfSigned(Path.Combine(_folder, "stranger.pfx"), "evalmesh-cluster");
-        _redis = await RedisServer.StartAsync();
-        var environment = new Dictionary<string, string>
+        WriteSelfSigned(Path.Combine(_cluster.Folder, "stranger.pfx"), "evalmesh-cluster");
+        await _cluster.StartAsync(silos: 2, new Dictionary<string, string>
         {
-            ["EVALMESH_CACHE"] = Path.Combine(_folder, "cache"),
             ["EvalMesh__TlsCertificate"] = Certificate,
             ["EvalMesh__TlsCertificatePassword"] = Password,
-        };
-        _silos.AddRange(await Task.WhenAll(Enumerable.Range(0, 2).Select(_ => SiloProcess.StartClusteredAsync(_redis.Address, _clusterId, environment))));
+        });
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var silo in _silos)
-        {
-            await silo.DisposeAsync();
-        }
-
-        await _redis.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
-    }
+    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task SilosWithTheCertificate_FormOneCluster_AClientNeedsTheSameCertificate()
     {
         // Both silos see a ring of two: they talk to each other over TLS.
         await Poll.UntilAsync(
-            async () => (await Task.WhenAll(_silos.Select(RingSizeAsync))).All(size => size == 2),
+            async () => (await Task.WhenAll(_cluster.Silos.Select(RingSizeAsync))).All(size => size == 2),
             TimeSpan.FromSeconds(60),
             "both silos to see each other");
 
@@ -59,7 +44,7 @@ public sealed partial class TlsTests : IAsyncLifetime
         Assert.True(with.ExitCode == 0, $"exit {with.ExitCode}: {with.Stderr}");
         Assert.Equal("[]", with.Stdout.Trim());
 
-        foreach (var refused in new[] { await Cli(null), await Cli(Path.Combine(_folder, "stranger.pfx")) })
+        foreach (var refused in new[] { await Cli(null), await Cli(Path.Combine(_cluster.Folder, "stranger.pfx")) })
         {
             Assert.Equal(3, refused.ExitCode);
             Assert.StartsWith("evalmesh: error: the cluster is unavailable", refused.Stderr, StringComparison.Ordinal);
@@ -67,9 +52,9 @@ public sealed partial class TlsTests : IAsyncLifetime
     }
 
     private Task<ProgramResult> Cli(string? certificate) => CliRunner.RunAsync(
-        _folder,
+        _cluster.Folder,
         new Dictionary<string, string> { ["EVALMESH_TLS_PASSWORD"] = Password },
-        ["runs", "--json", "--cluster", "redis", "--redis", _redis.Address, "--cluster-id", _clusterId, "--service-id", _clusterId, .. certificate is null ? Array.Empty<string>() : ["--tls-certificate", certificate]]);
+        ["runs", "--json", .. _cluster.CliArguments, .. certificate is null ? Array.Empty<string>() : ["--tls-certificate", certificate]]);
 
     private static async Task<int> RingSizeAsync(SiloProcess silo)
     {
