@@ -14,7 +14,8 @@ namespace EvalMesh.Benchmarks;
 /// whose adapter popularity is Zipf(1.0): adapter-affinity routing against random placement and round-robin (each
 /// silo evicting LRU), with a popularity oracle and Belady's optimum as lower bounds.
 /// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- routing [scarce|ample] [affinity|random|round-robin]</c>
-/// (by default every regime and policy).
+/// (by default every regime and policy), or <c>-- routing seeds [N]</c> for the scarce regime's affinity loads on N other
+/// traces (10 by default) against each trace's oracle and ideal LFU.
 /// </summary>
 internal static class RoutingBenchmark
 {
@@ -28,6 +29,12 @@ internal static class RoutingBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args.FirstOrDefault() == "seeds")
+        {
+            await AcrossSeedsAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
+            return 0;
+        }
+
         var trace = RoutingTrace.Zipf(Adapters, Requests, exponent: 1.0, seed: 2026);
         var summary = new Dictionary<string, long>();
         foreach (var (regime, perSilo) in new[] { ("scarce", 8), ("ample", 16) }.Where(r => args.Length < 1 || args[0] == r.Item1))
@@ -60,6 +67,28 @@ internal static class RoutingBenchmark
 
         Console.WriteLine($"routing: {string.Join(' ', summary.Select(p => $"{p.Key}={p.Value}"))}");
         return 0;
+    }
+
+    // The scarce regime's figure is one trace's; this shows how the cluster compares with the oracle and the ideal LFU
+    // on others.
+    private static async Task AcrossSeedsAsync(int seeds)
+    {
+        const int Slots = 8;
+        Console.WriteLine($"\nscarce, affinity, {seeds} other traces: {Adapters} adapters, {Slots} slots per silo, {Requests} requests, Zipf(1.0), {Concurrency} in flight");
+        Console.WriteLine("| seed | affinity loads | oracle | ideal LFU | affinity / oracle | affinity / ideal LFU |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        var (toOracle, toLfu) = (new List<double>(), new List<double>());
+        for (var seed = 1; seed <= seeds; seed++)
+        {
+            var trace = RoutingTrace.Zipf(Adapters, Requests, 1.0, seed);
+            var loads = (await RunPolicyAsync("affinity", Slots, trace)).Loads;
+            var (oracle, lfu) = (RoutingTrace.PopularityOracle(trace, Slots * Silos), RoutingTrace.IdealLfu(trace, Slots * Silos));
+            toOracle.Add((double)loads / oracle);
+            toLfu.Add((double)loads / lfu);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {seed} | {loads} | {oracle} | {lfu} | {toOracle[^1]:0.000} | {toLfu[^1]:0.000} |"));
+        }
+
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"routing-seeds: affinity/oracle mean {toOracle.Average():0.000} ({toOracle.Min():0.000}-{toOracle.Max():0.000}), affinity/lfu mean {toLfu.Average():0.000} ({toLfu.Min():0.000}-{toLfu.Max():0.000})"));
     }
 
     private static async Task<Outcome> RunPolicyAsync(string policy, int perSilo, int[] trace)
