@@ -14,8 +14,8 @@ namespace EvalMesh.Benchmarks;
 /// whose adapter popularity is Zipf(1.0): adapter-affinity routing against random placement and round-robin (each
 /// silo evicting LRU), with a popularity oracle and Belady's optimum as lower bounds.
 /// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- routing [scarce|ample] [affinity|random|round-robin]</c>
-/// (by default every regime and policy), or <c>-- routing seeds [N]</c> for the scarce regime's affinity loads on N other
-/// traces (10 by default) against each trace's oracle and ideal LFU.
+/// (by default every regime and policy), or <c>-- routing seeds [N] [IN-FLIGHT]</c> for the scarce regime's affinity
+/// loads on N other traces (10 by default; 16 requests in flight by default) against each trace's oracle and ideal LFU.
 /// </summary>
 internal static class RoutingBenchmark
 {
@@ -31,7 +31,9 @@ internal static class RoutingBenchmark
     {
         if (args.FirstOrDefault() == "seeds")
         {
-            await AcrossSeedsAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10);
+            await AcrossSeedsAsync(
+                args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 10,
+                args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Concurrency);
             return 0;
         }
 
@@ -44,7 +46,7 @@ internal static class RoutingBenchmark
             Console.WriteLine("|---|---:|---:|---:|---:|---:|");
             foreach (var policy in Policies.Where(p => args.Length < 2 || args[1] == p))
             {
-                var outcome = await RunPolicyAsync(policy, perSilo, trace);
+                var outcome = await RunPolicyAsync(policy, perSilo, trace, Concurrency);
                 summary[$"{regime}_{policy}"] = outcome.Loads;
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {policy} | {outcome.Loads} | {outcome.HitRate:P1} | {outcome.P50:0.0} | {outcome.P95:0.0} | {outcome.Seconds:0.0} s |"));
             }
@@ -71,17 +73,17 @@ internal static class RoutingBenchmark
 
     // The scarce regime's figure is one trace's; this shows how the cluster compares with the oracle and the ideal LFU
     // on others.
-    private static async Task AcrossSeedsAsync(int seeds)
+    private static async Task AcrossSeedsAsync(int seeds, int inFlight)
     {
         const int Slots = 8;
-        Console.WriteLine($"\nscarce, affinity, {seeds} other traces: {Adapters} adapters, {Slots} slots per silo, {Requests} requests, Zipf(1.0), {Concurrency} in flight");
+        Console.WriteLine($"\nscarce, affinity, {seeds} other traces: {Adapters} adapters, {Slots} slots per silo, {Requests} requests, Zipf(1.0), {inFlight} in flight");
         Console.WriteLine("| seed | affinity loads | oracle | ideal LFU | affinity / oracle | affinity / ideal LFU |");
         Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
         var (toOracle, toLfu) = (new List<double>(), new List<double>());
         for (var seed = 1; seed <= seeds; seed++)
         {
             var trace = RoutingTrace.Zipf(Adapters, Requests, 1.0, seed);
-            var loads = (await RunPolicyAsync("affinity", Slots, trace)).Loads;
+            var loads = (await RunPolicyAsync("affinity", Slots, trace, inFlight)).Loads;
             var (oracle, lfu) = (RoutingTrace.PopularityOracle(trace, Slots * Silos), RoutingTrace.IdealLfu(trace, Slots * Silos));
             toOracle.Add((double)loads / oracle);
             toLfu.Add((double)loads / lfu);
@@ -91,7 +93,7 @@ internal static class RoutingBenchmark
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"routing-seeds: affinity/oracle mean {toOracle.Average():0.000} ({toOracle.Min():0.000}-{toOracle.Max():0.000}), affinity/lfu mean {toLfu.Average():0.000} ({toLfu.Min():0.000}-{toLfu.Max():0.000})"));
     }
 
-    private static async Task<Outcome> RunPolicyAsync(string policy, int perSilo, int[] trace)
+    private static async Task<Outcome> RunPolicyAsync(string policy, int perSilo, int[] trace, int inFlight)
     {
         await using var cluster = new EvalMeshTestCluster(Silos, Adapters, services =>
         {
@@ -112,7 +114,7 @@ internal static class RoutingBenchmark
         var latencies = new double[trace.Length];
         var next = -1;
         var watch = Stopwatch.StartNew();
-        await Task.WhenAll(Enumerable.Range(0, Concurrency).Select(async worker =>
+        await Task.WhenAll(Enumerable.Range(0, inFlight).Select(async worker =>
         {
             int i;
             while ((i = Interlocked.Increment(ref next)) < trace.Length)
