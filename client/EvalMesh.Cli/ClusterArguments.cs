@@ -22,7 +22,7 @@ internal sealed class ClusterArguments
     private readonly Option<string?> _redis = new("--redis") { Description = "With --cluster redis: the Redis address, such as 127.0.0.1:6379." };
     private readonly Option<string> _clusterId = new("--cluster-id") { Description = "The cluster id the silos use.", DefaultValueFactory = _ => "evalmesh" };
     private readonly Option<string> _serviceId = new("--service-id") { Description = "The service id the silos use.", DefaultValueFactory = _ => "evalmesh" };
-    private readonly Option<string?> _dataDir = new("--data-dir") { Description = "Embedded mode: where runs and results are kept (default $EVALMESH_HOME or the user's data folder)." };
+    private readonly Option<string?> _dataDir = new("--data-dir") { Description = "Where the embedded silo keeps runs and results, and where logs/cli.log is written (default $EVALMESH_HOME or the user's data folder)." };
     private readonly Option<string?> _tls = new("--tls-certificate") { Description = "With --cluster redis: the cluster's certificate (PKCS#12) when the silos require mutual TLS; its password comes from EVALMESH_TLS_PASSWORD." };
     private readonly Option<bool> _json = new("--json") { Description = "Print JSON for programs instead of tables." };
 
@@ -44,7 +44,13 @@ internal sealed class ClusterArguments
     {
         var cluster = parse.GetValue(_cluster);
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
-        builder.Logging.AddFilter(level => level >= LogLevel.Error).AddSimpleConsole(o => o.SingleLine = true);
+        var dataDirectory = parse.GetValue(_dataDir) ?? EvalMeshOptions.DefaultDataDirectory;
+        builder.Logging.AddFilter(level => level >= LogLevel.Warning);
+        if (FileLoggerProvider.TryOpen(Path.Combine(dataDirectory, "logs", "cli.log")) is { } log)
+        {
+            builder.Logging.AddProvider(log);
+        }
+
         switch (cluster)
         {
             case null:
@@ -53,7 +59,7 @@ internal sealed class ClusterArguments
                     Cluster = "local",
                     ClusterId = parse.GetValue(_clusterId)!,
                     ServiceId = parse.GetValue(_serviceId)!,
-                    DataDirectory = parse.GetValue(_dataDir) ?? EvalMeshOptions.DefaultDataDirectory,
+                    DataDirectory = dataDirectory,
                     SiloPort = FreePort(),
                     GatewayPort = FreePort(),
                     Passive = !working,

@@ -36,6 +36,19 @@ public sealed class RunCliTests : IDisposable
         """;
 
     [Fact]
+    public async Task TheHostedSilosLogs_GoToTheLogFile_NotToTheConsole()
+    {
+        var runs = await Run("runs");
+        Assert.Equal(0, runs.ExitCode);
+        Assert.Equal(string.Empty, runs.Stderr);
+
+        // Orleans warns at start-up that server GC is off: the warning is in the data folder's log, not on the console.
+        var log = await File.ReadAllTextAsync(Path.Combine(_folder, "home", "logs", "cli.log"), TestContext.Current.CancellationToken);
+        Assert.Contains("Warning Orleans.Runtime.Silo: Note: Silo not running with ServerGC", log);
+        Assert.DoesNotContain("ServerGC", runs.Stdout);
+    }
+
+    [Fact]
     public async Task Run_OnTheEmbeddedSilo_PrintsTheTable_WritesReports_AndTheRunOutlivesTheProcess()
     {
         var config = Write("echo.yaml", Echo);
