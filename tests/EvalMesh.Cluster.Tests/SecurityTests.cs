@@ -85,19 +85,6 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
 
     private static StringContent Yaml(string yaml) => new(yaml, System.Text.Encoding.UTF8, "application/yaml");
 
-    private static string RunConfig(string endpoints, int messages = 20) => $$"""
-        datasets:
-          - name: slack
-            generate: { kind: slack, messages: {{messages}}, seed: 3, cases-per-category: 1 }
-        suites:
-          - name: slack
-            dataset: slack
-            generated: true
-        formats: [csv]
-        endpoints:
-        {{endpoints}}
-        """;
-
     [Fact]
     public async Task NoKeyOrAWrongKey_Is401_InProblemDetailsForRest_AndOpenAisShapeForTheGateway()
     {
@@ -167,7 +154,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
         Assert.Equal(HttpStatusCode.BadRequest, await Register("linked-folder", Path.Combine(linkedFolder, "adapter-1.gguf")));
 
         // A run naming a local file outside the folder is refused before it starts.
-        using var run = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(RunConfig($"  - {{ name: local, type: llama, model: tiny, adapter: {secured.Tiny.Adapters[0]} }}")));
+        using var run = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(TestConfigs.SmallRun($"  - {{ name: local, type: llama, model: tiny, adapter: {secured.Tiny.Adapters[0]} }}")));
         Assert.Equal(HttpStatusCode.BadRequest, run.StatusCode);
         Assert.Contains("EvalMesh:ModelRoots", await run.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
     }
@@ -196,7 +183,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
 
         // 5 cases × 1 format × 9 endpoints = 45 cells, over the limit of 40.
         var endpoints = string.Join('\n', Enumerable.Range(1, 9).Select(i => $"  - {{ name: echo-{i}, type: echo }}"));
-        using var tooBig = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(RunConfig(endpoints)));
+        using var tooBig = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(TestConfigs.SmallRun(endpoints)));
         Assert.Equal(HttpStatusCode.BadRequest, tooBig.StatusCode);
         Assert.Contains("EvalMesh:MaxCellsPerRun", await tooBig.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
     }
@@ -205,7 +192,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
     public async Task Secrets_NeverAppearInLogsResultsReportsMetricsOrStoredState()
     {
         var endpoint = $"  - {{ name: remote, type: openai, base-url: {secured.Endpoint.BaseUrl}, model: scripted, api-key-env: EVALMESH_TEST_SECRET }}";
-        using var started = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(RunConfig(endpoint)));
+        using var started = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(TestConfigs.SmallRun(endpoint)));
         Assert.Equal(HttpStatusCode.Created, started.StatusCode);
         var run = (await started.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("id").GetString()!;
         await Poll.UntilAsync(

@@ -1,10 +1,13 @@
 namespace EvalMesh.Testing;
 
-/// <summary>Run configs that several tests start as they are.</summary>
+/// <summary>Run configs that several tests start.</summary>
 public static class TestConfigs
 {
-    /// <summary>A small run that completes in a moment: ten generated Slack messages, one case per category, CSV, on echo.</summary>
-    public const string SmallEchoRun = """
+    /// <summary>
+    /// A small run on <paramref name="endpoints"/> (YAML list items, indented two spaces): ten generated Slack messages,
+    /// one case per category (five cases), CSV.
+    /// </summary>
+    public static string SmallRun(string endpoints) => $$"""
         datasets:
           - name: slack
             generate: { kind: slack, messages: 10, seed: 1, cases-per-category: 1 }
@@ -14,7 +17,9 @@ public static class TestConfigs
             generated: true
         formats: [csv]
         endpoints:
-          - name: echo
-            type: echo
+        {{endpoints}}
         """;
+
+    /// <summary>A small run that completes in a moment: <see cref="SmallRun"/> on echo.</summary>
+    public static string SmallEchoRun { get; } = SmallRun("  - { name: echo, type: echo }");
 }
