@@ -103,8 +103,19 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     public Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
+        return _router.InferAsync(AdapterHostKey.FromModelName(model), Call(prompt, options), cancellationToken);
+    }
+
+    public IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        return _router.StreamAsync(AdapterHostKey.FromModelName(model), Call(prompt, options), cancellationToken);
+    }
+
+    private static InferenceCall Call(string prompt, InferenceOptions? options)
+    {
         options ??= new InferenceOptions();
-        return _router.InferAsync(AdapterHostKey.FromModelName(model), new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop), cancellationToken);
+        return new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop);
     }
 
     public Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default) =>

@@ -60,6 +60,12 @@ public interface IEvalMeshClient
     /// <summary>Runs one completion on <c>model</c> or <c>model:adapter</c>, on the silo that serves that adapter.</summary>
     Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Runs one completion like <see cref="InferAsync"/>, streamed: its text as it is generated, then a last chunk with
+    /// the whole reply. Stopping the enumeration stops the generation.
+    /// </summary>
+    IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>The residency directory: per silo, its capacity, load and adapters (resident or not, loads, hits, evictions).</summary>
     Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default);
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 
 namespace EvalMesh.Abstractions;
 
@@ -21,6 +22,34 @@ public sealed class AdapterRouter(IGrainFactory grains, TimeProvider? time = nul
     /// <summary>Runs a completion on the adapter host <paramref name="hostKey"/> (<c>model|adapter</c>).</summary>
     public Task<InferenceReply> InferAsync(string hostKey, InferenceCall call, CancellationToken cancellationToken = default) =>
         CallAsync(hostKey, grain => grain.InferAsync(call, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Streams a completion from the adapter host <paramref name="hostKey"/>. A silo's loss is ridden out until the first
+    /// chunk arrives; after that the caller has part of the answer, and the loss ends the stream with its exception.
+    /// </summary>
+    public async IAsyncEnumerable<InferenceChunk> StreamAsync(string hostKey, InferenceCall call, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var (chunks, any) = await CallAsync(hostKey, async grain =>
+        {
+            var enumerator = grain.StreamAsync(call, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            try
+            {
+                return (enumerator, await enumerator.MoveNextAsync().ConfigureAwait(false));
+            }
+            catch
+            {
+                await enumerator.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+        }, cancellationToken).ConfigureAwait(false);
+        await using (chunks.ConfigureAwait(false))
+        {
+            for (var more = any; more; more = await chunks.MoveNextAsync().ConfigureAwait(false))
+            {
+                yield return chunks.Current;
+            }
+        }
+    }
 
     /// <summary>Has the adapter host load its adapter now (for upcoming work); returns whether it was already resident.</summary>
     public Task<bool> PrefetchAsync(string hostKey, CancellationToken cancellationToken = default) =>

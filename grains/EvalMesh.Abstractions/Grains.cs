@@ -111,6 +111,10 @@ public interface IAdapterHostGrain : IGrainWithStringKey
     [Alias("infer")]
     Task<InferenceReply> InferAsync(InferenceCall request, CancellationToken cancellationToken = default);
 
+    /// <summary>Runs one completion and streams it as it is generated; a caller that stops listening stops the generation.</summary>
+    [Alias("stream")]
+    IAsyncEnumerable<InferenceChunk> StreamAsync(InferenceCall request, CancellationToken cancellationToken = default);
+
     /// <summary>Loads this host's adapter now, for work that is coming; returns whether it was already resident.</summary>
     [Alias("prefetch")]
     Task<bool> PrefetchAsync();

@@ -34,6 +34,14 @@ public sealed record InferenceReply(
     [property: Id(5)] bool AdapterWasResident,
     [property: Id(6)] bool PrefixReused);
 
+/// <summary>A piece of a streamed completion: text as it is generated, then a last chunk with the whole reply.</summary>
+/// <param name="Text">New text (empty on the last chunk).</param>
+/// <param name="Reply">On the last chunk only: the whole completion, its usage and where it ran.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.inference-chunk")]
+public sealed record InferenceChunk(
+    [property: Id(0)] string Text,
+    [property: Id(1)] InferenceReply? Reply);
+
 /// <summary>A LoRA adapter registered with the cluster.</summary>
 /// <param name="Model">The base model's name (or path).</param>
 /// <param name="Name">The adapter's name, used as <c>model:name</c>.</param>

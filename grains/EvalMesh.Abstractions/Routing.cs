@@ -202,6 +202,10 @@ public interface ISiloAgentGrain : IGrainWithStringKey
     /// <summary>Runs a completion on this silo, whatever holds the adapter (for pinned requests and routing baselines).</summary>
     [Alias("infer")]
     Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request);
+
+    /// <summary>Streams a completion on this silo, whatever holds the adapter (see <see cref="IAdapterHostGrain.StreamAsync"/>).</summary>
+    [Alias("stream")]
+    IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceCall request, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Adapter host keys: <c>model|adapter</c> for the primary, <c>model|adapter#N</c> for replica N ≥ 2.</summary>

@@ -219,6 +219,46 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task Streaming_PiecesAddUpToTheText_AndHoldBackWhatCouldStartAStopSequence()
+    {
+        using var host = TinyModelFixture.Host();
+        foreach (var prompt in Prompts)
+        {
+            var pieces = new List<string>();
+            var free = await host.InferAsync(Request(null, prompt, maxTokens: 24), pieces.Add, Token);
+            Assert.Equal(free.Text, string.Concat(pieces));
+            Assert.True(pieces.Count > 1, $"one piece for 24 tokens: '{free.Text}'");
+
+            // A stop sequence that straddles two pieces: the pieces end before it, and none shows any of it.
+            var middle = pieces.Count / 2;
+            var stop = string.Concat(pieces[middle - 1][^1], pieces[middle][0]);
+            pieces.Clear();
+            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop]) }, pieces.Add, Token);
+            Assert.Equal("stop", stopped.FinishReason);
+            Assert.Equal(stopped.Text, string.Concat(pieces));
+            Assert.DoesNotContain(stop, string.Concat(pieces), StringComparison.Ordinal);
+
+            // One that never completes: what was held back while it might have is sent at the end.
+            pieces.Clear();
+            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop + "\u0001"]) }, pieces.Add, Token);
+            Assert.Equal(free.Text, almost.Text);
+            Assert.Equal(free.Text, string.Concat(pieces));
+        }
+    }
+
+    [Fact]
+    public async Task Streaming_CancelledAfterTheFirstPiece_StopsGeneratingAtTheNextStep()
+    {
+        using var host = TinyModelFixture.Host();
+        using var listener = new CancellationTokenSource();
+        var before = host.Stats.TokensGenerated;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => host.InferAsync(Request(null, Prompts[0], maxTokens: 500), _ => listener.Cancel(), listener.Token));
+        Assert.InRange(host.Stats.TokensGenerated - before, 1, 3);
+        var fine = await host.InferAsync(Request(null, Prompts[0]), Token);
+        Assert.Equal(12, fine.CompletionTokens);
+    }
+
+    [Fact]
     public async Task SeededSampling_IsReproducibleAndDependsOnTheSeed()
     {
         using var host = TinyModelFixture.Host();

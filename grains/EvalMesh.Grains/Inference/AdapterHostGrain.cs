@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EvalMesh.Abstractions;
 using EvalMesh.Grains.Routing;
 using EvalMesh.Inference.Endpoints;
@@ -65,20 +66,37 @@ public sealed class AdapterHostGrain(
         _inFlight[replica] = _inFlight.GetValueOrDefault(replica) + 1;
         try
         {
-            if (replica != 1)
+            return await RouteAsync(replica) switch
             {
-                return await router.InferAsync(ReplicaKey.Of(_adapterKey, replica), request, cancellationToken);
-            }
+                { Replica: { } key } => await router.InferAsync(key, request, cancellationToken),
+                { Silo: { } target } => await grains.GetGrain<ISiloAgentGrain>(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken),
+                _ => await host.InferAsync(_model, _adapter, request, silo.SiloAddress.ToString(), null, cancellationToken),
+            };
+        }
+        finally
+        {
+            _inFlight[replica]--;
+        }
+    }
 
-            if (await ElsewhereAsync() is { } target)
+    /// <inheritdoc />
+    public async IAsyncEnumerable<InferenceChunk> StreamAsync(InferenceCall request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var replica = ChooseReplica();
+        _inFlight[replica] = _inFlight.GetValueOrDefault(replica) + 1;
+        try
+        {
+            var chunks = await RouteAsync(replica) switch
             {
-                return await grains.GetGrain<ISiloAgentGrain>(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken);
+                { Replica: { } key } => router.StreamAsync(key, request, cancellationToken),
+                { Silo: { } target } => grains.GetGrain<ISiloAgentGrain>(target).StreamAsync(_adapterKey, request, cancellationToken),
+                _ => host.StreamAsync(_model, _adapter, request, silo.SiloAddress.ToString(), cancellationToken),
+            };
+            await foreach (var chunk in chunks.WithCancellation(cancellationToken))
+            {
+                yield return chunk;
             }
-
-            var result = await host.InferAsync(
-                new InferenceRequest(_model, _adapter, request.Prompt, new GenerationOptions(request.MaxTokens, request.Temperature, request.Seed, request.Stop), request.PrefixLength),
-                cancellationToken);
-            return new InferenceReply(result.Text, result.PromptTokens, result.CompletionTokens, result.FinishReason, silo.SiloAddress.ToString(), result.AdapterWasResident, result.PrefixReused);
         }
         finally
         {
@@ -93,8 +111,16 @@ public sealed class AdapterHostGrain(
             : await host.PrefetchAsync(_model, _adapter));
 
     /// <summary>
+    /// Where a request goes: to replica <paramref name="replica"/>'s host when that is not this one; else to another
+    /// silo where the adapter is resident, or where the directory plans to load it (see
+    /// <see cref="AdapterPlacementPolicy.ServeAt"/>); else (both null) it is served here.
+    /// </summary>
+    private async Task<(string? Replica, string? Silo)> RouteAsync(int replica) =>
+        replica != 1 ? (ReplicaKey.Of(_adapterKey, replica), null) : (null, await ElsewhereAsync());
+
+    /// <summary>
     /// The silo to send a request to instead of serving it here, or null to serve it here: where the adapter is
-    /// resident, else where the directory plans to load it (see <see cref="AdapterPlacementPolicy.ServeAt"/>).
+    /// resident, else where the directory plans to load it.
     /// </summary>
     private async Task<string?> ElsewhereAsync()
     {

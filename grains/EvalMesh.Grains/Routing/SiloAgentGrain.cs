@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Grains.Inference;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
 using Orleans.Concurrency;
@@ -27,16 +28,23 @@ public sealed class SiloAgentGrain(ModelHost host, ModelCatalog catalog, Adapter
 
     /// <inheritdoc />
     public Task<bool> PrefetchAsync(string adapterKey) =>
-        (keys.FilesOf(adapterKey) ?? Resolve(adapterKey)) is { Adapter: { } adapter } files ? host.PrefetchAsync(files.Model, adapter) : Task.FromResult(true);
+        FilesOf(adapterKey) is { Adapter: { } adapter } files ? host.PrefetchAsync(files.Model, adapter) : Task.FromResult(true);
 
     /// <inheritdoc />
-    public async Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request)
+    public Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        var (model, adapter) = keys.FilesOf(adapterKey) ?? Resolve(adapterKey);
-        var result = await host.InferAsync(new InferenceRequest(model, adapter, request.Prompt, new GenerationOptions(request.MaxTokens, request.Temperature, request.Seed, request.Stop), request.PrefixLength));
-        return new InferenceReply(result.Text, result.PromptTokens, result.CompletionTokens, result.FinishReason, silo.SiloAddress.ToString(), result.AdapterWasResident, result.PrefixReused);
+        var (model, adapter) = FilesOf(adapterKey);
+        return host.InferAsync(model, adapter, request, silo.SiloAddress.ToString(), null, CancellationToken.None);
     }
+
+    /// <inheritdoc />
+    public IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceCall request, CancellationToken cancellationToken = default)
+    {
+        var (model, adapter) = FilesOf(adapterKey);
+        return host.StreamAsync(model, adapter, request, silo.SiloAddress.ToString(), cancellationToken);
+    }
+
+    private (string Model, string? Adapter) FilesOf(string adapterKey) => keys.FilesOf(adapterKey) ?? Resolve(adapterKey);
 
     private (string Model, string? Adapter) Resolve(string adapterKey)
     {

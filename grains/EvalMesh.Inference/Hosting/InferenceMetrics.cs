@@ -17,7 +17,7 @@ internal static class InferenceMetrics
         new HistogramConfiguration { LabelNames = ["base", "adapter"], Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
 
     public static readonly Counter GeneratedTokens = Metrics.CreateCounter(
-        "evalmesh_inference_generated_tokens_total", "Tokens generated, by base model and adapter.", "base", "adapter");
+        "evalmesh_inference_generated_tokens_total", "Tokens generated (also for requests cancelled before their end), by base model and adapter.", "base", "adapter");
 
     public static readonly Counter PromptTokens = Metrics.CreateCounter(
         "evalmesh_inference_prompt_tokens_total", "Prompt tokens decoded, by base model; a reused shared prefix counts once.", "base");

@@ -81,11 +81,23 @@ public sealed partial class ModelHost : IDisposable
     /// <summary>Runs one completion; concurrent calls for the same base and adapter are batched.</summary>
     /// <exception cref="GgufException">The model or adapter file failed validation.</exception>
     /// <exception cref="InferenceException">The request could not be served.</exception>
-    public Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
+    public Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) => InferAsync(request, null, cancellationToken);
+
+    /// <summary>Runs one completion, streaming its text; concurrent calls for the same base and adapter are batched.</summary>
+    /// <param name="request">What to complete.</param>
+    /// <param name="onText">
+    /// For streaming: called with each new piece of the completion as it is generated (never a piece of a stop
+    /// sequence); the pieces add up to the result's text. It runs on the scheduler thread, so it must be quick and must
+    /// not throw.
+    /// </param>
+    /// <param name="cancellationToken">Stops the request, also mid-generation (its sequence leaves the batch at the next step).</param>
+    /// <exception cref="GgufException">The model or adapter file failed validation.</exception>
+    /// <exception cref="InferenceException">The request could not be served.</exception>
+    public Task<InferenceResult> InferAsync(InferenceRequest request, Action<string>? onText, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Options.MaxTokens, 1);
-        var pending = new PendingRequest(request, cancellationToken);
+        var pending = new PendingRequest(request, onText, cancellationToken);
         if (!_work.Writer.TryWrite(pending))
         {
             throw new InferenceException(InferenceProblem.Stopped, "the model host is shutting down");
@@ -487,6 +499,7 @@ public sealed partial class ModelHost : IDisposable
             }
 
             var token = sequence.Sample(context.Native.GetLogitsIth(sequence.BatchIndex));
+            sequence.Pending.CountToken();
             var end = (eos is { } e && token == (int)e) || (eot is { } t && token == (int)t);
             if (sequence.Accept(token, end) is { } reason)
             {

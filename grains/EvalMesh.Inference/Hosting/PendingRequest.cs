@@ -7,7 +7,7 @@ namespace EvalMesh.Inference.Hosting;
 /// A request waiting for, or in, the scheduler, with the task its caller awaits. Its end is counted in the metrics,
 /// whose series for its base and adapter exist from its arrival.
 /// </summary>
-internal sealed class PendingRequest(InferenceRequest request, CancellationToken cancellationToken)
+internal sealed class PendingRequest(InferenceRequest request, Action<string>? onText, CancellationToken cancellationToken)
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _arrived = Stopwatch.GetTimestamp();
@@ -16,7 +16,8 @@ internal sealed class PendingRequest(InferenceRequest request, CancellationToken
 
     public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
 
-    public CancellationToken CancellationToken => cancellationToken;
+    /// <summary>Called on the scheduler thread with each new piece of the completion, for streaming.</summary>
+    public Action<string>? OnText => onText;
 
     /// <summary>The prompt's tokens (shared prefix, rest), tokenized once when the request is first considered.</summary>
     public (int[] Prefix, int[] Question)? Tokens { get; set; }
@@ -27,12 +28,14 @@ internal sealed class PendingRequest(InferenceRequest request, CancellationToken
 
     public bool SameGroup(PendingRequest other) => Request.Model == other.Request.Model && Request.Adapter == other.Request.Adapter;
 
+    /// <summary>Counts a token generated for this request as it is sampled, so that a cancelled request's work counts too.</summary>
+    public void CountToken() => _generated.Inc();
+
     public void Complete(InferenceResult result)
     {
         if (_completion.TrySetResult(result))
         {
             _duration.Observe(Stopwatch.GetElapsedTime(_arrived).TotalSeconds);
-            _generated.Inc(result.CompletionTokens);
         }
     }
 

@@ -12,6 +12,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     private readonly Random _random = new(pending.Request.Options.Seed);
     private int[] _toFeed = toFeed;
     private int _fed;
+    private int _streamed;
 
     public PendingRequest Pending => pending;
 
@@ -84,29 +85,29 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         return logits.Length - 1;
     }
 
-    /// <summary>Appends a generated token; returns the finish reason when generation should end, else null.</summary>
+    /// <summary>
+    /// Appends a generated token; returns the finish reason when generation should end, else null. Text that can no
+    /// longer become part of a stop sequence goes to the request's listener as it appears.
+    /// </summary>
     public string? Accept(int token, bool endOfGeneration)
     {
         _tokens.Add(token);
-        if (endOfGeneration)
-        {
-            return "stop";
-        }
+        var finish = endOfGeneration ? "stop" : Append(token);
+        Stream(finish is null ? _text.Length - StopPrefixLength() : _text.Length);
+        return finish;
+    }
 
+    private string? Append(int token)
+    {
         decoder.Add(token);
         _text.Append(decoder.Read());
-        var stops = pending.Request.Options.Stop;
-        if (stops is not null)
+        foreach (var stop in Stops)
         {
-            var text = _text.ToString();
-            foreach (var stop in stops.Where(s => s.Length > 0))
+            var at = _text.ToString().IndexOf(stop, StringComparison.Ordinal);
+            if (at >= 0)
             {
-                var at = text.IndexOf(stop, StringComparison.Ordinal);
-                if (at >= 0)
-                {
-                    _text.Length = at;
-                    return "stop";
-                }
+                _text.Length = at;
+                return "stop";
             }
         }
 
@@ -118,6 +119,36 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         _toFeed = [token];
         _fed = 0;
         return null;
+    }
+
+    private IEnumerable<string> Stops => pending.Request.Options.Stop?.Where(s => s.Length > 0) ?? [];
+
+    // How many characters at the end of the text could be the start of a stop sequence, so must wait for more.
+    private int StopPrefixLength()
+    {
+        var longest = 0;
+        foreach (var stop in Stops)
+        {
+            for (var length = Math.Min(stop.Length - 1, _text.Length - _streamed); length > longest; length--)
+            {
+                if (_text.ToString(_text.Length - length, length).AsSpan().SequenceEqual(stop.AsSpan(0, length)))
+                {
+                    longest = length;
+                    break;
+                }
+            }
+        }
+
+        return longest;
+    }
+
+    private void Stream(int upTo)
+    {
+        if (pending.OnText is { } listener && upTo > _streamed)
+        {
+            listener(_text.ToString(_streamed, upTo - _streamed));
+            _streamed = upTo;
+        }
     }
 
     public InferenceResult Result(string finishReason) =>

@@ -9,9 +9,10 @@ namespace EvalMesh.Silo.Apis;
 
 /// <summary>
 /// The OpenAI-compatible gateway: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>,
-/// streamed (server-sent events) or not. <c>model</c> is <c>BASE</c> or <c>BASE:ADAPTER</c>; requests go through the
-/// same <see cref="IAdapterHostGrain"/> as evaluation traffic, so they land where the adapter is. The response names
-/// the serving silo and whether the adapter was already resident (headers and an <c>evalmesh</c> field).
+/// streamed token by token (server-sent events) or not. <c>model</c> is <c>BASE</c> or <c>BASE:ADAPTER</c>; requests go
+/// through the same <see cref="IAdapterHostGrain"/> as evaluation traffic, so they land where the adapter is. The
+/// response names the serving silo and whether the adapter was already resident (an <c>evalmesh</c> field, in the last
+/// chunk of a stream; and headers, when the response is not streamed). A client that disconnects stops the generation.
 /// Errors use OpenAI's shape.
 /// </summary>
 internal static class OpenAiGateway
@@ -64,30 +65,25 @@ internal static class OpenAiGateway
             return;
         }
 
-        InferenceReply reply;
-        try
-        {
-            reply = await router.InferAsync(AdapterHostKey.FromModelName(request.Model), new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop), context.RequestAborted);
-        }
-        catch (InferenceException ex) when (ex.Problem == InferenceProblem.ContextOverflow)
-        {
-            await Error(context, 400, ex.Message, "invalid_request_error", "messages", "context_length_exceeded");
-            return;
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            await Error(context, 500, $"inference failed: {ex.Message}", "server_error", null, null);
-            return;
-        }
-
-        context.Response.Headers[SiloHeader] = reply.Silo;
-        context.Response.Headers[ResidentHeader] = reply.AdapterWasResident ? "true" : "false";
+        var hostKey = AdapterHostKey.FromModelName(request.Model);
+        var call = new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop);
         var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        var usage = new JsonObject { ["prompt_tokens"] = reply.PromptTokens, ["completion_tokens"] = reply.CompletionTokens, ["total_tokens"] = reply.PromptTokens + reply.CompletionTokens };
-        var routing = new JsonObject { ["silo"] = reply.Silo, ["adapter_resident"] = reply.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
         if (!request.Stream)
         {
+            InferenceReply reply;
+            try
+            {
+                reply = await router.InferAsync(hostKey, call, context.RequestAborted);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                await InferenceError(context, ex);
+                return;
+            }
+
+            context.Response.Headers[SiloHeader] = reply.Silo;
+            context.Response.Headers[ResidentHeader] = reply.AdapterWasResident ? "true" : "false";
             var choice = chat
                 ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["finish_reason"] = reply.FinishReason }
                 : new JsonObject { ["index"] = 0, ["text"] = reply.Text, ["finish_reason"] = reply.FinishReason };
@@ -98,10 +94,22 @@ internal static class OpenAiGateway
                 ["created"] = created,
                 ["model"] = request.Model,
                 ["choices"] = new JsonArray(choice),
-                ["usage"] = usage,
-                ["evalmesh"] = routing,
+                ["usage"] = Usage(reply),
+                ["evalmesh"] = Routing(reply),
             };
             await Results.Text(body.ToJsonString(Wire), "application/json").ExecuteAsync(context);
+            return;
+        }
+
+        // The stream's first chunk comes with the first generated text: until then a failure is still a plain HTTP error.
+        await using var chunks = router.StreamAsync(hostKey, call, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        try
+        {
+            await chunks.MoveNextAsync();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await InferenceError(context, ex);
             return;
         }
 
@@ -109,26 +117,50 @@ internal static class OpenAiGateway
         context.Response.Headers.CacheControl = "no-cache";
         var objectName = chat ? "chat.completion.chunk" : "text_completion";
         JsonObject Chunk(JsonObject choice) => new() { ["id"] = id, ["object"] = objectName, ["created"] = created, ["model"] = request.Model, ["choices"] = new JsonArray(choice) };
+        JsonObject Choice(string? text, string? finishReason) => chat
+            ? new JsonObject { ["index"] = 0, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["finish_reason"] = finishReason }
+            : new JsonObject { ["index"] = 0, ["text"] = text ?? string.Empty, ["finish_reason"] = finishReason };
         if (chat)
         {
             await Event(context, Chunk(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["role"] = "assistant" }, ["finish_reason"] = null }));
         }
 
-        foreach (var piece in Pieces(reply.Text))
+        try
         {
-            await Event(context, Chunk(chat
-                ? new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["content"] = piece }, ["finish_reason"] = null }
-                : new JsonObject { ["index"] = 0, ["text"] = piece, ["finish_reason"] = null }));
+            do
+            {
+                if (chunks.Current.Reply is { } reply)
+                {
+                    var last = Chunk(Choice(null, reply.FinishReason));
+                    last["usage"] = Usage(reply);
+                    last["evalmesh"] = Routing(reply);
+                    await Event(context, last);
+                }
+                else if (chunks.Current.Text.Length > 0)
+                {
+                    await Event(context, Chunk(Choice(chunks.Current.Text, null)));
+                }
+            }
+            while (await chunks.MoveNextAsync());
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // Part of the answer is out: the failure can only be told in the stream, the way OpenAI does.
+            await Event(context, new JsonObject { ["error"] = new JsonObject { ["message"] = $"inference failed: {ex.Message}", ["type"] = "server_error", ["param"] = null, ["code"] = null } });
         }
 
-        var last = Chunk(chat
-            ? new JsonObject { ["index"] = 0, ["delta"] = new JsonObject(), ["finish_reason"] = reply.FinishReason }
-            : new JsonObject { ["index"] = 0, ["text"] = string.Empty, ["finish_reason"] = reply.FinishReason });
-        last["usage"] = usage;
-        last["evalmesh"] = routing;
-        await Event(context, last);
         await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
     }
+
+    private static JsonObject Usage(InferenceReply reply) =>
+        new() { ["prompt_tokens"] = reply.PromptTokens, ["completion_tokens"] = reply.CompletionTokens, ["total_tokens"] = reply.PromptTokens + reply.CompletionTokens };
+
+    private static JsonObject Routing(InferenceReply reply) =>
+        new() { ["silo"] = reply.Silo, ["adapter_resident"] = reply.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
+
+    private static Task InferenceError(HttpContext context, Exception exception) => exception is InferenceException { Problem: InferenceProblem.ContextOverflow }
+        ? Error(context, 400, exception.Message, "invalid_request_error", "messages", "context_length_exceeded")
+        : Error(context, 500, $"inference failed: {exception.Message}", "server_error", null, null);
 
     private static async Task<bool> ExistsAsync(string model, ModelCatalog catalog, IGrainFactory grains)
     {
@@ -142,20 +174,6 @@ internal static class OpenAiGateway
         return adapter is null
             || ModelCatalog.IsBuiltInAdapter(name, adapter)
             || await grains.GetGrain<ILoraAdapterGrain>(model).GetAsync() is not null;
-    }
-
-    // The completion arrives whole from the model host; it is sent as word-sized deltas in the streaming wire format.
-    private static IEnumerable<string> Pieces(string text)
-    {
-        var start = 0;
-        for (var i = 1; i <= text.Length; i++)
-        {
-            if (i == text.Length || char.IsWhiteSpace(text[i]))
-            {
-                yield return text[start..i];
-                start = i;
-            }
-        }
     }
 
     private static async Task Event(HttpContext context, JsonObject data)
