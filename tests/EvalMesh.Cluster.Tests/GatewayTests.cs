@@ -97,6 +97,36 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streaming_SendsTokensAsTheyAreGenerated_AndAClientThatLeavesStopsTheGeneration()
+    {
+        object Completion(bool stream) => new { model = "tiny", prompt = "Count to a thousand:", max_tokens = 4000, stream };
+        var whole = await (await _silo.Http.PostAsJsonAsync("/v1/completions", Completion(stream: false), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
+        Assert.Equal("length", whole.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        var before = await MetricAsync("evalmesh_inference_generated_tokens_total");
+
+        // Read the first event, then hang up (cancelling the request; disposing it would read the rest to reuse the
+        // connection): had the answer been generated whole before it was sent, all 4,000 tokens would be counted.
+        using var leave = CancellationTokenSource.CreateLinkedTokenSource(Token);
+        using (var response = await _silo.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = JsonContent.Create(Completion(stream: true)) }, HttpCompletionOption.ResponseHeadersRead, leave.Token))
+        {
+            using var events = new StreamReader(await response.Content.ReadAsStreamAsync(leave.Token));
+            var first = await events.ReadLineAsync(leave.Token) ?? string.Empty;
+            Assert.StartsWith("data: {", first, StringComparison.Ordinal);
+            Assert.NotEmpty(JsonDocument.Parse(first["data: ".Length..]).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!);
+            await leave.CancelAsync();
+        }
+
+        await Poll.UntilAsync(async () => await MetricAsync("evalmesh_inference_queue_depth_requests", "state=\"running\"") == 0, TimeSpan.FromSeconds(30), "the model host to stop generating");
+        Assert.InRange(await MetricAsync("evalmesh_inference_generated_tokens_total") - before, 1, 3999);
+    }
+
+    // The sum of a metric's series whose labels contain every one of the filters.
+    private async Task<double> MetricAsync(string name, params string[] filters) =>
+        (await _silo.Http.GetStringAsync("/metrics", Token)).Split('\n')
+            .Where(l => (l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)) && filters.All(f => l.Contains(f, StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
+    [Fact]
     public async Task UnknownModel_Is404InOpenAisErrorShape_AndMalformedBodiesAre400()
     {
         var unknown = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-9"), Token);
@@ -128,9 +158,8 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal(5, lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
 
         // The silo's metrics count the stored cells by outcome, format and endpoint.
+        Assert.Equal(5, await MetricAsync("evalmesh_cells_total", "endpoint=\"echo\"", "format=\"csv\""));
         var metrics = (await _silo.Http.GetStringAsync("/metrics", Token)).Split('\n');
-        var cells = metrics.Where(l => l.StartsWith("evalmesh_cells_total{", StringComparison.Ordinal) && l.Contains("endpoint=\"echo\"", StringComparison.Ordinal) && l.Contains("format=\"csv\"", StringComparison.Ordinal));
-        Assert.Equal(5, cells.Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)));
         Assert.Contains(metrics, l => l.StartsWith("evalmesh_prompt_tokens_total{", StringComparison.Ordinal) && l.Contains("tokenizer=\"o200k_base\"", StringComparison.Ordinal));
         Assert.Contains(metrics, l => l.StartsWith("evalmesh_cell_latency_seconds_bucket{", StringComparison.Ordinal));
 

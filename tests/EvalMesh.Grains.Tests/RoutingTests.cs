@@ -41,6 +41,24 @@ public sealed class RoutingTests : IAsyncLifetime
     private Task<InferenceReply> Ask(string model, int maxTokens = 4) =>
         Client.InferAsync(model, "Which messages mention BigQuery?", new InferenceOptions(maxTokens), Token);
 
+    // The streamed pieces must add up to the reply's text: the reply comes back with the text the stream showed.
+    private async Task<InferenceReply> AskStreamed(string model, int maxTokens = 4)
+    {
+        var (text, pieces) = (string.Empty, 0);
+        await foreach (var chunk in Client.StreamInferenceAsync(model, "Which messages mention BigQuery?", new InferenceOptions(maxTokens), Token))
+        {
+            if (chunk.Reply is { } reply)
+            {
+                Assert.True(pieces > 1 || reply.CompletionTokens < 2, $"{reply.CompletionTokens} tokens came in {pieces} piece(s)");
+                return reply with { Text = text };
+            }
+
+            (text, pieces) = (text + chunk.Text, pieces + 1);
+        }
+
+        throw new InvalidOperationException("the stream ended without a reply");
+    }
+
     private async Task<DirectorySnapshot> WaitForAsync(Func<DirectorySnapshot, bool> condition, string what)
     {
         DirectorySnapshot snapshot = null!;
@@ -146,6 +164,29 @@ public sealed class RoutingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Streaming_FollowsTheAdapter_ToTheSiloThatHoldsIt()
+    {
+        var model = Adapter(6);
+        var key = Key(model);
+        var whole = await Ask(model, maxTokens: 16);
+        var streamed = await AskStreamed(model, maxTokens: 16);
+        Assert.Equal(whole.Text, streamed.Text);
+        Assert.Equal(whole.Silo, streamed.Silo);
+        Assert.True(streamed.AdapterWasResident);
+
+        // Moved to another silo behind its host's back: the host forwards the stream to the silo that holds it now.
+        var holder = Holder(await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident"), key)!;
+        var other = _cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).First(s => s != holder);
+        Assert.True(await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(holder).EvictAsync(key));
+        Assert.False(await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(other).PrefetchAsync(key));
+        await WaitForAsync(s => Holder(s, key) == other, "adapter 6 to be resident on the other silo only");
+        var moved = await AskStreamed(model, maxTokens: 16);
+        Assert.Equal(whole.Text, moved.Text);
+        Assert.NotEqual(whole.Silo, moved.Silo);
+        Assert.True(moved.AdapterWasResident);
+    }
+
+    [Fact]
     public async Task KilledSilo_ItsAdaptersAreReloadedElsewhere_AndRequestsSucceed()
     {
         // Three cold adapters land on three different silos; the test host cannot kill its first silo, so the victim is
@@ -180,11 +221,11 @@ public sealed class RoutingTests : IAsyncLifetime
         using var stop = new CancellationTokenSource();
         var silos = new System.Collections.Concurrent.ConcurrentBag<string>();
         var texts = new System.Collections.Concurrent.ConcurrentBag<string>();
-        var load = Enumerable.Range(0, 24).Select(async _ =>
+        var load = Enumerable.Range(0, 24).Select(async worker =>
         {
             while (!stop.IsCancellationRequested)
             {
-                var reply = await Ask(model, maxTokens: 24);
+                var reply = worker % 2 == 0 ? await Ask(model, maxTokens: 24) : await AskStreamed(model, maxTokens: 24);
                 silos.Add(reply.Silo);
                 texts.Add(reply.Text);
             }
@@ -194,7 +235,7 @@ public sealed class RoutingTests : IAsyncLifetime
         await stop.CancelAsync();
         await Task.WhenAll(load);
 
-        // Greedy output is the same wherever the adapter runs.
+        // Greedy output is the same wherever the adapter runs, streamed or not.
         Assert.All(texts, t => Assert.Equal(expected.Text, t));
         var retired = await WaitForAsync(s => s.ReplicasOf(key) == 1 && !s.Homes.ContainsKey(ReplicaKey.Of(key, 2)), "the replica to be retired");
 
