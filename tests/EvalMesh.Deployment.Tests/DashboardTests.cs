@@ -198,6 +198,7 @@ public sealed partial class DashboardTests(ObservedSilo observed) : IClassFixtur
         // have prefetched its adapter) a miss.
         var adapterRequests = ObservedSilo.Cells / 3 + ObservedSilo.GatewayAdapterRequests;
         Assert.Equal(adapterRequests, await Value("sum(evalmesh_inference_request_duration_seconds_count{adapter=~\"adapter-.*\"})"));
+        Assert.Equal(adapterRequests, await Value("sum(evalmesh_inference_time_to_first_token_seconds_count{adapter=~\"adapter-.*\"})"));
         Assert.Equal(2, await Value("sum(evalmesh_adapter_loads_total)"));
         Assert.Equal(2, await Value("evalmesh_adapters_resident"));
         Assert.Equal(adapterRequests, await Value("sum(evalmesh_adapter_hits_total) + sum(evalmesh_adapter_misses_total)"));

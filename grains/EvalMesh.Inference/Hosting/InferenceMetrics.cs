@@ -16,6 +16,11 @@ internal static class InferenceMetrics
         "Time from a request's arrival at the model host to its last token, by base model and adapter.",
         new HistogramConfiguration { LabelNames = ["base", "adapter"], Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
 
+    public static readonly Histogram TimeToFirstToken = Metrics.CreateHistogram(
+        "evalmesh_inference_time_to_first_token_seconds",
+        "Time from a request's arrival at the model host to its first generated token (waiting, adapter load, prompt decode), by base model and adapter.",
+        new HistogramConfiguration { LabelNames = ["base", "adapter"], Buckets = Histogram.ExponentialBuckets(0.005, 2, 14) });
+
     public static readonly Counter GeneratedTokens = Metrics.CreateCounter(
         "evalmesh_inference_generated_tokens_total", "Tokens generated (also for requests cancelled before their end), by base model and adapter.", "base", "adapter");
 

@@ -13,6 +13,8 @@ internal sealed class PendingRequest(InferenceRequest request, Action<string>? o
     private readonly long _arrived = Stopwatch.GetTimestamp();
     private readonly Histogram.Child _duration = InferenceMetrics.RequestDuration.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
     private readonly Counter.Child _generated = InferenceMetrics.GeneratedTokens.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
+    private readonly Histogram.Child _firstToken = InferenceMetrics.TimeToFirstToken.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
+    private bool _started;
 
     public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
 
@@ -28,8 +30,16 @@ internal sealed class PendingRequest(InferenceRequest request, Action<string>? o
 
     public bool SameGroup(PendingRequest other) => Request.Model == other.Request.Model && Request.Adapter == other.Request.Adapter;
 
-    /// <summary>Counts a token generated for this request as it is sampled, so that a cancelled request's work counts too.</summary>
-    public void CountToken() => _generated.Inc();
+    /// <summary>Counts a token generated for this request as it is sampled (so that a cancelled request's work counts too); the first one's time is its time to first token.</summary>
+    public void CountToken()
+    {
+        _generated.Inc();
+        if (!_started)
+        {
+            _started = true;
+            _firstToken.Observe(Stopwatch.GetElapsedTime(_arrived).TotalSeconds);
+        }
+    }
 
     public void Complete(InferenceResult result)
     {
