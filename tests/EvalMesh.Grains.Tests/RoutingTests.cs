@@ -205,9 +205,10 @@ public sealed class RoutingTests : IAsyncLifetime
         var victim = _cluster.Cluster.Silos.Single(s => s.SiloAddress.ToParsableString() == holder);
         await _cluster.Cluster.KillSiloAsync(victim, Token);
 
-        // Requests keep succeeding; once membership has declared the silo dead they are served elsewhere.
+        // Requests keep succeeding, streamed or not; once membership has declared the silo dead they are served elsewhere.
         InferenceReply after = null!;
-        await Poll.UntilAsync(async () => (after = await Ask(Adapter(chosen))).Silo != first.Silo, TimeSpan.FromSeconds(90), "a request served by a survivor");
+        var streamed = false;
+        await Poll.UntilAsync(async () => (after = (streamed = !streamed) ? await AskStreamed(Adapter(chosen)) : await Ask(Adapter(chosen))).Silo != first.Silo, TimeSpan.FromSeconds(90), "a request served by a survivor");
         Assert.Equal(first.Text, after.Text);
         await WaitForAsync(s => s.Silos.All(x => x.Silo != holder) && Holder(s, key) is not null, "the dead silo to leave the directory");
     }
