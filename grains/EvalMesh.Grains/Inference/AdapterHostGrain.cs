@@ -70,7 +70,7 @@ public sealed class AdapterHostGrain(
             {
                 { Replica: { } key } => await router.InferAsync(key, request, cancellationToken),
                 { Silo: { } target } => await grains.GetGrain<ISiloAgentGrain>(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken),
-                _ => await host.InferAsync(_model, _adapter, request, silo.SiloAddress.ToString(), null, cancellationToken),
+                _ => await host.InferAsync(_model, _adapter, request, silo.SiloAddress.ToString(), cancellationToken),
             };
         }
         finally

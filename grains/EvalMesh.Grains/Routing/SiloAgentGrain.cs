@@ -34,7 +34,7 @@ public sealed class SiloAgentGrain(ModelHost host, ModelCatalog catalog, Adapter
     public Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request)
     {
         var (model, adapter) = FilesOf(adapterKey);
-        return host.InferAsync(model, adapter, request, silo.SiloAddress.ToString(), null, CancellationToken.None);
+        return host.InferAsync(model, adapter, request, silo.SiloAddress.ToString(), CancellationToken.None);
     }
 
     /// <inheritdoc />

@@ -100,13 +100,12 @@ public class PrefixTokenCountTests
     {
         // The chunks themselves, not only their counts, which could agree by chance.
         var counter = new TiktokenCounter(name);
-        var pattern = Pattern(name);
         Gen.Select(Prefix, Suffix).Sample((prefix, suffix) =>
         {
             var split = counter.SplitPoint(prefix);
             Assert.InRange(split, 0, Math.Max(0, prefix.Length - 1));
-            var expected = Chunks(prefix, pattern).TakeWhile(c => c.Offset < split).ToList();
-            var actual = Chunks(prefix + suffix, pattern).TakeWhile(c => c.Offset < split).ToList();
+            var expected = TiktokenPreTokenizerTests.Chunks(name, prefix).TakeWhile(c => c.Offset < split).ToList();
+            var actual = TiktokenPreTokenizerTests.Chunks(name, prefix + suffix).TakeWhile(c => c.Offset < split).ToList();
             Assert.Equal(expected, actual);
             Assert.Equal(split, actual.Count == 0 ? 0 : actual[^1].Offset + actual[^1].Length);
         }, iter: 20_000, print: Show);
@@ -209,22 +208,6 @@ public class PrefixTokenCountTests
         ITokenCounter counter = new PairCounter();
         Assert.Equal(2, counter.CountTokens("ab", "ba"));
         Assert.Equal(1, counter.CountTokens(string.Empty, "aa"));
-    }
-
-    private static TiktokenPattern Pattern(string name) =>
-        name == TokenizerRegistry.O200kBase ? TiktokenPattern.O200kBase : TiktokenPattern.Cl100kBase;
-
-    private static List<(int Offset, int Length)> Chunks(string text, TiktokenPattern pattern)
-    {
-        var chunks = new List<(int Offset, int Length)>();
-        for (var offset = 0; offset < text.Length;)
-        {
-            var length = TiktokenPreTokenizer.ChunkLength(text.AsSpan(offset), pattern);
-            chunks.Add((offset, length));
-            offset += length;
-        }
-
-        return chunks;
     }
 
     private static string Show((string Prefix, string Suffix) pair) => $"\"{Escape(pair.Prefix)}\" + \"{Escape(pair.Suffix)}\"";

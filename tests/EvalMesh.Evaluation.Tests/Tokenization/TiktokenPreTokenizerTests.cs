@@ -147,7 +147,8 @@ public class TiktokenPreTokenizerTests
     private static List<(int Offset, int Length)> LibraryChunks(string name, string text) =>
         [.. Reference[name].Value.PreTokenizer!.PreTokenize(text)];
 
-    private static List<(int Offset, int Length)> Chunks(string name, string text)
+    /// <summary>The chunks EvalMesh's scanner splits a text into, for a tokenizer's name.</summary>
+    internal static List<(int Offset, int Length)> Chunks(string name, string text)
     {
         var pattern = name == TokenizerRegistry.O200kBase ? TiktokenPattern.O200kBase : TiktokenPattern.Cl100kBase;
         var chunks = new List<(int Offset, int Length)>();
