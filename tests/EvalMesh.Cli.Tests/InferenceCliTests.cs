@@ -28,6 +28,11 @@ public sealed class InferenceCliTests : IDisposable
         using var b = JsonDocument.Parse(adapted.Stdout);
         Assert.Equal(6, a.RootElement.GetProperty("completionTokens").GetInt32());
         Assert.NotEqual(a.RootElement.GetProperty("text").GetString(), b.RootElement.GetProperty("text").GetString());
+
+        // Without --json the text is printed as it is generated: the same text.
+        var streamed = await Run("infer", "--model", "models/tiny-llama.gguf", "--max-tokens", "6", "--prompt", "Which messages mention BigQuery?");
+        Assert.Equal(0, streamed.ExitCode);
+        Assert.Equal(a.RootElement.GetProperty("text").GetString() + Environment.NewLine, streamed.Stdout);
     }
 
     [Fact]

@@ -104,16 +104,16 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.Equal("length", whole.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         var before = await MetricAsync("evalmesh_inference_generated_tokens_total");
 
-        // Read the first event, then hang up (cancelling the request; disposing it would read the rest to reuse the
-        // connection): had the answer been generated whole before it was sent, all 4,000 tokens would be counted.
-        using var leave = CancellationTokenSource.CreateLinkedTokenSource(Token);
-        using (var response = await _silo.Http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = JsonContent.Create(Completion(stream: true)) }, HttpCompletionOption.ResponseHeadersRead, leave.Token))
+        // Read the first event, then hang up (a client that drains nothing: by default .NET reads up to 1 MB of an
+        // abandoned response to reuse the connection). Had the answer been generated whole before it was sent, or the
+        // generation gone on without a listener, all 4,000 tokens would be counted.
+        using (var hangsUp = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = _silo.Http.BaseAddress })
+        using (var response = await hangsUp.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/v1/completions") { Content = JsonContent.Create(Completion(stream: true)) }, HttpCompletionOption.ResponseHeadersRead, Token))
         {
-            using var events = new StreamReader(await response.Content.ReadAsStreamAsync(leave.Token));
-            var first = await events.ReadLineAsync(leave.Token) ?? string.Empty;
+            using var events = new StreamReader(await response.Content.ReadAsStreamAsync(Token));
+            var first = await events.ReadLineAsync(Token) ?? string.Empty;
             Assert.StartsWith("data: {", first, StringComparison.Ordinal);
             Assert.NotEmpty(JsonDocument.Parse(first["data: ".Length..]).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!);
-            await leave.CancelAsync();
         }
 
         await Poll.UntilAsync(async () => await MetricAsync("evalmesh_inference_queue_depth_requests", "state=\"running\"") == 0, TimeSpan.FromSeconds(30), "the model host to stop generating");

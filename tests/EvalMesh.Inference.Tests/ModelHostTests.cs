@@ -3,6 +3,7 @@ using EvalMesh.Evaluation.Generation;
 using EvalMesh.Inference.Gguf;
 using EvalMesh.Inference.Hosting;
 using EvalMesh.Inference.Tiny;
+using EvalMesh.Testing;
 
 namespace EvalMesh.Inference.Tests;
 
@@ -256,6 +257,33 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.InRange(host.Stats.TokensGenerated - before, 1, 3);
         var fine = await host.InferAsync(Request(null, Prompts[0]), Token);
         Assert.Equal(12, fine.CompletionTokens);
+    }
+
+    [Fact]
+    public async Task StreamAsync_YieldsThePiecesThenTheResult_AndLeavingEarlyStopsTheGeneration()
+    {
+        using var host = TinyModelFixture.Host();
+        var updates = new List<InferenceUpdate>();
+        await foreach (var update in host.StreamAsync(Request(null, Prompts[3], maxTokens: 24), Token))
+        {
+            updates.Add(update);
+        }
+
+        var result = updates[^1].Result!;
+        Assert.All(updates[..^1], u => Assert.Null(u.Result));
+        Assert.Equal(result.Text, string.Concat(updates.Select(u => u.Text)));
+
+        var whole = await host.InferAsync(Request(null, Prompts[3], maxTokens: 2000), Token);
+        Assert.Equal("length", whole.FinishReason);
+        var before = host.Stats.TokensGenerated;
+        await foreach (var update in host.StreamAsync(Request(null, Prompts[3], maxTokens: 2000), Token))
+        {
+            Assert.Equal(whole.Text[..update.Text.Length], update.Text);
+            break;
+        }
+
+        await Poll.UntilAsync(async () => (await host.GetQueueDepthsAsync(Token)).Values.Sum() == 0, TimeSpan.FromSeconds(30), "the host to drop the request");
+        Assert.InRange(host.Stats.TokensGenerated - before, 1, 1999);
     }
 
     [Fact]

@@ -22,7 +22,7 @@ internal static class InferCommand
         var temperature = new Option<float>("--temperature") { Description = "0 is greedy.", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "A stop sequence (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var json = new Option<bool>("--json") { Description = "Print JSON with token counts instead of the text." };
+        var json = new Option<bool>("--json") { Description = "Print JSON with token counts instead of the text as it is generated." };
         var command = new Command("infer", "Run one completion.") { model, adapter, endpoint, modelName, apiKeyEnv, prompt, maxTokens, temperature, seed, stop, json };
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
@@ -65,22 +65,26 @@ internal static class InferCommand
                     client = new LlamaChatClient(host, modelFile, catalog.ResolveAdapter(modelArg, parse.GetValue(adapter)));
                 }
 
-                var response = await client.GetResponseAsync(parse.GetValue(prompt)!, options, cancellationToken);
-                if (parse.GetValue(json))
+                if (!parse.GetValue(json))
                 {
-                    CliJson.Print(new
+                    // Text as it is generated (a local model streams token by token).
+                    await foreach (var update in client.GetStreamingResponseAsync(parse.GetValue(prompt)!, options, cancellationToken))
                     {
-                        text = response.Text,
-                        promptTokens = response.Usage?.InputTokenCount,
-                        completionTokens = response.Usage?.OutputTokenCount,
-                        finishReason = response.FinishReason?.Value,
-                    });
-                }
-                else
-                {
-                    Console.WriteLine(response.Text);
+                        Console.Write(update.Text);
+                    }
+
+                    Console.WriteLine();
+                    return ExitCodes.Ok;
                 }
 
+                var response = await client.GetResponseAsync(parse.GetValue(prompt)!, options, cancellationToken);
+                CliJson.Print(new
+                {
+                    text = response.Text,
+                    promptTokens = response.Usage?.InputTokenCount,
+                    completionTokens = response.Usage?.OutputTokenCount,
+                    finishReason = response.FinishReason?.Value,
+                });
                 return ExitCodes.Ok;
             }
             finally

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Threading.Channels;
 using EvalMesh.Abstractions;
 using EvalMesh.Inference.Hosting;
 
@@ -9,36 +8,24 @@ namespace EvalMesh.Grains.Inference;
 internal static class LocalInference
 {
     /// <summary>Runs the call on the host.</summary>
-    public static Task<InferenceReply> InferAsync(this ModelHost host, string model, string? adapter, InferenceCall call, string silo, CancellationToken cancellationToken) =>
-        RunAsync(host, model, adapter, call, silo, null, cancellationToken);
+    public static async Task<InferenceReply> InferAsync(this ModelHost host, string model, string? adapter, InferenceCall call, string silo, CancellationToken cancellationToken) =>
+        Reply(await host.InferAsync(Request(model, adapter, call), cancellationToken), silo);
 
     /// <summary>Runs the call on the host and yields its text as it is generated, then the reply; stopping early stops the generation.</summary>
     public static async IAsyncEnumerable<InferenceChunk> StreamAsync(this ModelHost host, string model, string? adapter, InferenceCall call, string silo, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
-        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        using var generation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var reply = RunAsync(host, model, adapter, call, silo, piece => pieces.Writer.TryWrite(piece), generation.Token);
-        _ = reply.ContinueWith(_ => pieces.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-        try
+        await foreach (var update in host.StreamAsync(Request(model, adapter, call), cancellationToken))
         {
-            await foreach (var piece in pieces.Reader.ReadAllAsync(cancellationToken))
-            {
-                yield return new InferenceChunk(piece, null);
-            }
-
-            yield return new InferenceChunk(string.Empty, await reply);
-        }
-        finally
-        {
-            await generation.CancelAsync();
+            yield return new InferenceChunk(update.Text, update.Result is { } result ? Reply(result, silo) : null);
         }
     }
 
-    private static async Task<InferenceReply> RunAsync(ModelHost host, string model, string? adapter, InferenceCall call, string silo, Action<string>? onText, CancellationToken cancellationToken)
+    private static InferenceRequest Request(string model, string? adapter, InferenceCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        var request = new InferenceRequest(model, adapter, call.Prompt, new GenerationOptions(call.MaxTokens, call.Temperature, call.Seed, call.Stop), call.PrefixLength);
-        var result = await host.InferAsync(request, onText, cancellationToken);
-        return new InferenceReply(result.Text, result.PromptTokens, result.CompletionTokens, result.FinishReason, silo, result.AdapterWasResident, result.PrefixReused);
+        return new InferenceRequest(model, adapter, call.Prompt, new GenerationOptions(call.MaxTokens, call.Temperature, call.Seed, call.Stop), call.PrefixLength);
     }
+
+    private static InferenceReply Reply(InferenceResult result, string silo) =>
+        new(result.Text, result.PromptTokens, result.CompletionTokens, result.FinishReason, silo, result.AdapterWasResident, result.PrefixReused);
 }

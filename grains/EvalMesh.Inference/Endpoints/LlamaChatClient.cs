@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using EvalMesh.Inference.Hosting;
 using Microsoft.Extensions.AI;
 
@@ -18,11 +19,34 @@ public sealed class LlamaChatClient(ModelHost host, string model, string? adapte
     }
 
     /// <inheritdoc />
-    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default) =>
+        Response(await host.InferAsync(ToRequest(messages, options), cancellationToken).ConfigureAwait(false), withText: true);
+
+    /// <summary>The completion's text as the model host generates it, then its usage, finish reason and residency.</summary>
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var result = await host.InferAsync(ToRequest(messages, options), cancellationToken).ConfigureAwait(false);
-        var response = HostResponse(result.Text, result.FinishReason, result.PromptTokens, result.CompletionTokens, result.AdapterWasResident, result.PrefixReused);
-        response.ModelId = adapter is null ? Path.GetFileNameWithoutExtension(model) : $"{Path.GetFileNameWithoutExtension(model)}:{Path.GetFileNameWithoutExtension(adapter)}";
+        await foreach (var update in host.StreamAsync(ToRequest(messages, options), cancellationToken).ConfigureAwait(false))
+        {
+            if (update.Result is { } result)
+            {
+                foreach (var last in Response(result, withText: false).ToChatResponseUpdates())
+                {
+                    yield return last;
+                }
+            }
+            else
+            {
+                yield return new ChatResponseUpdate(ChatRole.Assistant, update.Text) { ModelId = ModelId };
+            }
+        }
+    }
+
+    private string ModelId => adapter is null ? Path.GetFileNameWithoutExtension(model) : $"{Path.GetFileNameWithoutExtension(model)}:{Path.GetFileNameWithoutExtension(adapter)}";
+
+    private ChatResponse Response(InferenceResult result, bool withText)
+    {
+        var response = HostResponse(withText ? result.Text : string.Empty, result.FinishReason, result.PromptTokens, result.CompletionTokens, result.AdapterWasResident, result.PrefixReused);
+        response.ModelId = ModelId;
         return response;
     }
 }

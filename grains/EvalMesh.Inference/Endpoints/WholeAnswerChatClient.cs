@@ -5,9 +5,9 @@ using Microsoft.Extensions.AI;
 namespace EvalMesh.Inference.Endpoints;
 
 /// <summary>
-/// The base of EvalMesh's chat clients. Evals score whole answers, so a client produces the whole answer and streaming
-/// hands it out as updates. Clients of the model host, local or through the cluster, read generation settings from
-/// chat options and describe a completion the same way.
+/// The base of EvalMesh's chat clients. Evals score whole answers, so a client produces the whole answer, and unless it
+/// streams for real (the local model host does) streaming hands that answer out as updates. Clients of the model host,
+/// local or through the cluster, read generation settings from chat options and describe a completion the same way.
 /// </summary>
 public abstract class WholeAnswerChatClient : IChatClient
 {
@@ -24,7 +24,7 @@ public abstract class WholeAnswerChatClient : IChatClient
     public abstract Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <inheritdoc />
-    public async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public virtual async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var response = await GetResponseAsync(messages, options, cancellationToken).ConfigureAwait(false);
         foreach (var update in response.ToChatResponseUpdates())

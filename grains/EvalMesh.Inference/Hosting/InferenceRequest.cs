@@ -43,6 +43,11 @@ public sealed record InferenceResult(
     IReadOnlyList<int> Tokens,
     IReadOnlyList<float> Margins);
 
+/// <summary>A piece of a streamed completion (see <see cref="ModelHost.StreamAsync"/>).</summary>
+/// <param name="Text">New text (empty on the last update).</param>
+/// <param name="Result">On the last update only: the whole completion.</param>
+public sealed record InferenceUpdate(string Text, InferenceResult? Result);
+
 /// <summary>What a model host has done since it started.</summary>
 /// <param name="PromptTokensDecoded">Prompt tokens decoded; a reused prefix counts once.</param>
 /// <param name="TokensGenerated">Tokens sampled.</param>

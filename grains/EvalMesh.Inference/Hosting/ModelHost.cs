@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
 using EvalMesh.Evaluation.Tokenization;
@@ -83,17 +84,34 @@ public sealed partial class ModelHost : IDisposable
     /// <exception cref="InferenceException">The request could not be served.</exception>
     public Task<InferenceResult> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default) => InferAsync(request, null, cancellationToken);
 
-    /// <summary>Runs one completion, streaming its text; concurrent calls for the same base and adapter are batched.</summary>
-    /// <param name="request">What to complete.</param>
-    /// <param name="onText">
-    /// For streaming: called with each new piece of the completion as it is generated (never a piece of a stop
-    /// sequence); the pieces add up to the result's text. It runs on the scheduler thread, so it must be quick and must
-    /// not throw.
-    /// </param>
-    /// <param name="cancellationToken">Stops the request, also mid-generation (its sequence leaves the batch at the next step).</param>
-    /// <exception cref="GgufException">The model or adapter file failed validation.</exception>
-    /// <exception cref="InferenceException">The request could not be served.</exception>
-    public Task<InferenceResult> InferAsync(InferenceRequest request, Action<string>? onText, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Runs one completion like <see cref="InferAsync(InferenceRequest, CancellationToken)"/> and yields its text as it is
+    /// generated (text that could still become a stop sequence waits until it cannot), then the result. Leaving the
+    /// enumeration early stops the generation at the next decode step.
+    /// </summary>
+    public async IAsyncEnumerable<InferenceUpdate> StreamAsync(InferenceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        using var generation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var result = InferAsync(request, piece => pieces.Writer.TryWrite(piece), generation.Token);
+        _ = result.ContinueWith(_ => pieces.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await foreach (var piece in pieces.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+            {
+                yield return new InferenceUpdate(piece, null);
+            }
+
+            yield return new InferenceUpdate(string.Empty, await result.ConfigureAwait(false));
+        }
+        finally
+        {
+            await generation.CancelAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Runs one completion; <paramref name="onText"/> is called on the scheduler thread with each new piece of its text.</summary>
+    internal Task<InferenceResult> InferAsync(InferenceRequest request, Action<string>? onText, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Options.MaxTokens, 1);
