@@ -42,6 +42,47 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Compare_FlagsASignificantRegressionOnTheSameCells_AndExitsOneForIt()
+    {
+        string[] capitals = ["Paris", "Tokyo", "Lima", "Oslo", "Cairo", "Quito", "Hanoi", "Dakar", "Bern", "Riga", "Sofia", "Doha"];
+        Write("capitals.jsonl", string.Concat(capitals.Select((c, i) => $"{{\"country\":\"c{i}\",\"capital\":\"{c}\"}}\n")));
+        Write("blanked.jsonl", string.Concat(capitals.Select((_, i) => $"{{\"country\":\"c{i}\",\"capital\":\"?\"}}\n")));
+        string Config(string name, string dataset) => Write(name, $$"""
+            datasets:
+              - { name: capitals, path: {{dataset}} }
+            suites:
+              - name: capitals
+                dataset: capitals
+                cases:
+            {{string.Join('\n', capitals.Select((c, i) => $"      - {{ id: q{i}, question: \"Capital of c{i}?\", expected: {c}, scorer: contains }}"))}}
+            formats: [csv]
+            endpoints:
+              - { name: model, type: echo }
+            """);
+
+        // The echo endpoint answers with its prompt: right while the records hold the capitals, wrong once they do not.
+        Assert.Equal(0, (await Run("run", Config("good.yaml", "capitals.jsonl"), "--run-id", "good")).ExitCode);
+        Assert.Equal(0, (await Run("run", Config("again.yaml", "capitals.jsonl"), "--run-id", "again")).ExitCode);
+        Assert.Equal(1, (await Run("run", Config("bad.yaml", "blanked.jsonl"), "--run-id", "bad")).ExitCode);
+
+        var same = await Run("compare", "good", "again");
+        Assert.Equal(0, same.ExitCode);
+        Assert.Contains("0 regressed, 0 improved, 1 the same", same.Stdout);
+
+        var regressed = await Run("compare", "good", "bad", "--json");
+        Assert.Equal(1, regressed.ExitCode);
+        var row = Assert.Single(JsonDocument.Parse(regressed.Stdout).RootElement.EnumerateArray());
+        Assert.Equal("regressed", row.GetProperty("verdict").GetString());
+        Assert.Equal(12, row.GetProperty("paired").GetInt32());
+        Assert.Equal(12, row.GetProperty("onlyBaselinePassed").GetInt32());
+        Assert.True(row.GetProperty("pValue").GetDouble() < 0.001);
+
+        Assert.Equal(0, (await Run("compare", "bad", "good")).ExitCode);
+        AssertOneClearLine(await Run("compare", "good", "nope"), "nope");
+        AssertOneClearLine(await Run("compare", "good", "bad", "--alpha", "2"), "--alpha");
+    }
+
+    [Fact]
     public async Task Convert_JsonLinesToCsv_PrintsFlattenedColumns()
     {
         var file = Write("people.jsonl", "{\"id\":1,\"user\":{\"name\":\"ゆき\"},\"note\":\"a,b\"}\n");

@@ -5,8 +5,9 @@ using Spectre.Console;
 namespace EvalMesh.Cli.Commands;
 
 /// <summary>
-/// <c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c>, <c>results RUN</c>, <c>export-finetune RUN</c> and
-/// <c>cancel RUN</c>: look at runs and their cells, turn them into training data, and stop one.
+/// <c>evalmesh runs</c>, <c>status RUN</c>, <c>report RUN</c>, <c>results RUN</c>, <c>compare BASELINE CANDIDATE</c>,
+/// <c>export-finetune RUN</c> and <c>cancel RUN</c>: look at runs and their cells, compare two, turn them into training
+/// data, and stop one.
 /// </summary>
 internal static class RunsCommand
 {
@@ -16,6 +17,7 @@ internal static class RunsCommand
         yield return Status();
         yield return Report();
         yield return Results();
+        yield return Compare();
         yield return ExportFinetune();
         yield return Cancel();
     }
@@ -124,6 +126,61 @@ internal static class RunsCommand
             return ExitCodes.Ok;
         }));
         return command;
+    }
+
+    private static Command Compare()
+    {
+        var baseline = new Argument<string>("baseline") { Description = "The run compared against." };
+        var candidate = new Argument<string>("candidate") { Description = "The run under test." };
+        var alpha = new Option<double>("--alpha") { Description = "The significance level of the McNemar test.", DefaultValueFactory = _ => 0.05 };
+        var cluster = new ClusterArguments();
+        var command = new Command("compare", "Compare two runs cell by cell: what regressed or improved significantly (exit code 1 when anything regressed).") { baseline, candidate, alpha };
+        cluster.AddTo(command);
+        command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
+        {
+            var level = parse.GetValue(alpha);
+            if (level is <= 0 or >= 1)
+            {
+                throw new Evaluation.EvalMeshInputException("must be between 0 and 1 (exclusive)", setting: "--alpha");
+            }
+
+            await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
+            var rows = await RunComparison.CompareAsync(session.Client, parse.GetValue(baseline)!, parse.GetValue(candidate)!, level, cancellationToken);
+            if (parse.GetValue(cluster.Json))
+            {
+                Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(rows, ReportWriter.Json));
+            }
+            else
+            {
+                var table = new Table().AddColumn("suite").AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("paired").RightAligned())
+                    .AddColumn(new TableColumn("baseline").RightAligned()).AddColumn(new TableColumn("candidate").RightAligned())
+                    .AddColumn(new TableColumn("only baseline\npassed").RightAligned()).AddColumn(new TableColumn("only candidate\npassed").RightAligned())
+                    .AddColumn(new TableColumn("p").RightAligned()).AddColumn("verdict");
+                foreach (var row in rows)
+                {
+                    table.AddRow(
+                        Markup.Escape(row.Suite), Markup.Escape(row.Endpoint), Markup.Escape(row.Format), Number(row.Paired),
+                        Percent(row.BaselineAccuracy), Percent(row.CandidateAccuracy), Number(row.OnlyBaselinePassed), Number(row.OnlyCandidatePassed),
+                        row.PValue.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
+                        row.Verdict switch
+                        {
+                            ComparisonVerdict.Regressed => "[red]regressed[/]",
+                            ComparisonVerdict.Improved => "[green]improved[/]",
+                            ComparisonVerdict.NotComparable => "not comparable",
+                            _ => "same",
+                        });
+                }
+
+                AnsiConsole.Write(table);
+                Console.WriteLine($"{rows.Count(r => r.Verdict == ComparisonVerdict.Regressed)} regressed, {rows.Count(r => r.Verdict == ComparisonVerdict.Improved)} improved, {rows.Count(r => r.Verdict == ComparisonVerdict.Same)} the same, {rows.Count(r => r.Verdict == ComparisonVerdict.NotComparable)} not comparable (McNemar, alpha {level.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+            }
+
+            return rows.Any(r => r.Verdict == ComparisonVerdict.Regressed) ? ExitCodes.Failures : ExitCodes.Ok;
+        }));
+        return command;
+
+        static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        static string Percent(double value) => value.ToString("0.0%", System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static Command ExportFinetune()
