@@ -93,7 +93,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     {
         _tokens.Add(token);
         var finish = endOfGeneration ? "stop" : Append(token);
-        Stream(finish is null ? _text.Length - StopPrefixLength() : _text.Length);
+        Stream(finished: finish is not null);
         return finish;
     }
 
@@ -142,9 +142,15 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         return longest;
     }
 
-    private void Stream(int upTo)
+    private void Stream(bool finished)
     {
-        if (pending.OnText is { } listener && upTo > _streamed)
+        if (pending.OnText is not { } listener)
+        {
+            return;
+        }
+
+        var upTo = finished ? _text.Length : _text.Length - StopPrefixLength();
+        if (upTo > _streamed)
         {
             listener(_text.ToString(_streamed, upTo - _streamed));
             _streamed = upTo;
