@@ -157,6 +157,13 @@ public sealed class GatewayTests : IAsyncLifetime
         var lines = (await _silo.Http.GetStringAsync($"/api/runs/{id}/results", Token)).Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(5, lines.Select(l => JsonDocument.Parse(l).RootElement.GetProperty("cellId").GetString()).Distinct().Count());
 
+        // A run compared with itself: every cell paired, nothing changed.
+        var compared = Assert.Single((await _silo.Http.GetFromJsonAsync<JsonElement>($"/api/runs/{id}/compare/{id}", Token)).EnumerateArray());
+        Assert.Equal(5, compared.GetProperty("paired").GetInt32());
+        Assert.Equal("same", compared.GetProperty("verdict").GetString());
+        Assert.Equal(HttpStatusCode.NotFound, (await _silo.Http.GetAsync($"/api/runs/{id}/compare/nope", Token)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await _silo.Http.GetAsync($"/api/runs/{id}/compare/{id}?alpha=0", Token)).StatusCode);
+
         // The silo's metrics count the stored cells by outcome, format and endpoint.
         Assert.Equal(5, await MetricAsync("evalmesh_cells_total", "endpoint=\"echo\"", "format=\"csv\""));
         var metrics = (await _silo.Http.GetStringAsync("/metrics", Token)).Split('\n');

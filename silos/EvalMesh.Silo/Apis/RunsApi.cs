@@ -11,6 +11,7 @@ namespace EvalMesh.Silo.Apis;
 /// The runs REST API: <c>POST /api/runs</c> (the config as YAML or JSON) answers <c>{"id": ...}</c>;
 /// <c>GET /api/runs</c>, <c>GET /api/runs/{id}</c> (state, total, completed, aggregates),
 /// <c>GET /api/runs/{id}/report</c>, <c>GET /api/runs/{id}/results</c> (JSON lines, one per cell),
+/// <c>GET /api/runs/{id}/compare/{baseline}</c> (<see cref="RunComparison"/>; <c>?alpha=</c>),
 /// <c>DELETE /api/runs/{id}</c> (cancel) and <c>POST /api/runs/{id}/resume</c>.
 /// </summary>
 internal static class RunsApi
@@ -23,6 +24,7 @@ internal static class RunsApi
         runs.MapGet("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetRunAsync(id, ct))).RequireScope(ApiScope.Read);
         runs.MapGet("/{id}/report", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetReportAsync(id, ct))).RequireScope(ApiScope.Read);
         runs.MapGet("/{id}/results", ResultsAsync).RequireScope(ApiScope.Read);
+        runs.MapGet("/{id}/compare/{baseline}", CompareAsync).RequireScope(ApiScope.Read);
         runs.MapDelete("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.CancelRunAsync(id, ct))).RequireScope(ApiScope.Run);
         runs.MapPost("/{id}/resume", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.ResumeRunAsync(id, ct))).RequireScope(ApiScope.Run);
         return app;
@@ -44,6 +46,11 @@ internal static class RunsApi
             return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "invalid run config");
         }
     }
+
+    private static async Task<IResult> CompareAsync(string id, string baseline, double? alpha, IEvalMeshClient client, CancellationToken cancellationToken) =>
+        alpha is <= 0 or >= 1
+            ? Results.Problem("'alpha' must be between 0 and 1 (exclusive)", statusCode: StatusCodes.Status400BadRequest)
+            : await Found(() => RunComparison.CompareAsync(client, baseline, id, alpha ?? 0.05, cancellationToken));
 
     private static async Task ResultsAsync(string id, HttpContext context, IEvalMeshClient client, CancellationToken cancellationToken)
     {
