@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Caching.Distributed;
 using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Grains;
@@ -36,6 +37,7 @@ public class EvalMeshTestCluster(int silos, int adapters, Action<IServiceCollect
         {
             silo.Services.AddEvalMeshServices(options);
             silo.Services.AddSingleton<IResultStore>(store);
+            silo.Services.AddSingleton<IDistributedCache>(new FileResponseCache(Folder, TimeProvider.System));
             Orleans.Runtime.Hosting.StorageProviderExtensions.AddGrainStorage(silo.Services, EvalMeshSilo.StorageName, (sp, _) => new FileGrainStorage(Folder, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             configure?.Invoke(silo.Services);
         });

@@ -21,8 +21,9 @@ internal static class RunCommand
         var resume = new Option<string?>("--resume") { Description = "Resume a run: re-run its errored and unfinished cells." };
         var runId = new Option<string?>("--run-id") { Description = "Use this run id instead of a generated one." };
         var output = new Option<string?>("--out") { Description = "Where to write the report in every format, report.html among them (default ./evalmesh-out/RUN)." };
+        var noCache = new Option<bool>("--no-cache") { Description = "Ask OpenAI-compatible endpoints again instead of answering from the response cache." };
         var cluster = new ClusterArguments();
-        var command = new Command("run", "Run an evaluation matrix and report on it.") { config, resume, runId, output };
+        var command = new Command("run", "Run an evaluation matrix and report on it.") { config, resume, runId, output, noCache };
         cluster.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
@@ -31,6 +32,10 @@ internal static class RunCommand
             if (resumeId is null)
             {
                 parsed = ConfigLoader.Load(parse.GetValue(config) ?? throw new EvalMeshInputException("give a config file (or --resume RUN)", setting: "config"));
+                if (parse.GetValue(noCache))
+                {
+                    parsed = parsed with { Endpoints = [.. parsed.Endpoints.Select(e => e with { Cache = false })], Judge = parsed.Judge is { } judge ? judge with { Cache = false } : null };
+                }
 
                 // Tokenizers take a moment to build; build them while the silo starts.
                 _ = Task.Run(() => parsed.Tokenizers.ToList().ForEach(t => TokenizerRegistry.Shared.Get(t).CountTokens("warm up")), cancellationToken);

@@ -160,7 +160,7 @@ public static class ConfigLoader
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
     {
-        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "timeout-seconds", "max-concurrency");
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "timeout-seconds", "max-concurrency", "cache");
         var type = item.RequiredText("type");
         if (!EndpointTypes.Contains(type, StringComparer.Ordinal))
         {
@@ -205,7 +205,8 @@ public static class ConfigLoader
             item.WholeNumber("max-tokens", 1, 1_000_000) ?? 32,
             item.Number("temperature", 0, 2) ?? 0,
             item.WholeNumber("timeout-seconds", 1, 3600) ?? 60,
-            item.WholeNumber("max-concurrency", 1, 4096) ?? 16);
+            item.WholeNumber("max-concurrency", 1, 4096) ?? 16,
+            item.Flag("cache") ?? true);
     }
 
     // Built-in names (the generated tiny model and its adapters) are not paths.

@@ -74,6 +74,10 @@ public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool
 /// <param name="Temperature">Sampling temperature; 0 is greedy.</param>
 /// <param name="TimeoutSeconds">Per-request timeout.</param>
 /// <param name="MaxConcurrency">The most requests in flight at once to this endpoint.</param>
+/// <param name="Cache">
+/// openai: answers are kept for two weeks and a request asked again (same URL, model, prompt and settings) is answered
+/// from the cache; errors are not kept. Local and echo endpoints cost nothing to ask again and are never cached.
+/// </param>
 public sealed record EndpointConfig(
     string Name,
     string Type,
@@ -84,7 +88,8 @@ public sealed record EndpointConfig(
     int MaxTokens,
     double Temperature,
     int TimeoutSeconds,
-    int MaxConcurrency);
+    int MaxConcurrency,
+    bool Cache = true);
 
 /// <summary>A LoRA adapter file for a base model.</summary>
 /// <param name="Name">The name endpoints refer to.</param>

@@ -9,6 +9,7 @@ using EvalMesh.Grains.Runs;
 using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
+using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -56,6 +57,7 @@ public static class EvalMeshSilo
             silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort, serviceId: options.ServiceId, clusterId: options.ClusterId);
             services.AddGrainStorage(StorageName, (sp, _) => new FileGrainStorage(options.DataDirectory, sp.GetRequiredService<Orleans.Serialization.Serializer>()));
             services.AddSingleton<IResultStore>(new FileResultStore(options.DataDirectory));
+            services.AddSingleton<IDistributedCache>(sp => new FileResponseCache(options.DataDirectory, sp.GetRequiredService<TimeProvider>()));
         }
         else
         {
@@ -72,6 +74,7 @@ public static class EvalMeshSilo
             }));
             services.AddSingleton<IConnectionMultiplexer>(_ => ConnectionMultiplexer.Connect(redis.Clone()));
             services.AddSingleton<IResultStore>(sp => new RedisResultStore(sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId));
+            services.AddSingleton<IDistributedCache>(sp => new RedisResponseCache(sp.GetRequiredService<IConnectionMultiplexer>(), options.ServiceId));
         }
 
         services.AddEvalMeshServices(options);
@@ -79,8 +82,8 @@ public static class EvalMeshSilo
     }
 
     /// <summary>
-    /// The services EvalMesh's grains use, without clustering, grain storage or the result store (which
-    /// <see cref="AddEvalMesh"/> chooses, and tests replace).
+    /// The services EvalMesh's grains use, without clustering, grain storage, the result store or the response cache
+    /// (which <see cref="AddEvalMesh"/> chooses, and tests replace).
     /// </summary>
     public static IServiceCollection AddEvalMeshServices(this IServiceCollection services, EvalMeshOptions options)
     {
