@@ -8,6 +8,7 @@ public sealed class SiloProcess : IAsyncDisposable
 {
     private readonly Process _process;
     private readonly ConcurrentQueue<string> _log = new();
+    private volatile bool _listening;
 
     private SiloProcess(Process process, int httpPort)
     {
@@ -36,14 +37,48 @@ public sealed class SiloProcess : IAsyncDisposable
 
     /// <summary>Starts an embedded silo (localhost clustering, its own data folder) on free ports.</summary>
     public static Task<SiloProcess> StartEmbeddedAsync(string dataDirectory, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null) =>
-        StartAsync(["--data-dir", dataDirectory, .. FreePorts()], environment, workingDirectory);
+        StartAsync(["--data-dir", dataDirectory], environment, workingDirectory);
 
     /// <summary>Starts a silo of a cluster formed through Redis, on free ports.</summary>
     public static Task<SiloProcess> StartClusteredAsync(string redis, string clusterId, IReadOnlyDictionary<string, string>? environment = null) =>
-        StartAsync(["--cluster", "redis", "--redis", redis, "--cluster-id", clusterId, "--service-id", clusterId, "--advertise", "127.0.0.1", .. FreePorts()], environment);
+        StartAsync(["--cluster", "redis", "--redis", redis, "--cluster-id", clusterId, "--service-id", clusterId, "--advertise", "127.0.0.1"], environment);
 
-    /// <summary>Starts a silo and waits until /healthz answers; relative paths in what it is sent are <paramref name="workingDirectory"/>'s (by default the repository root).</summary>
-    public static async Task<SiloProcess> StartAsync(IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null)
+    /// <summary>
+    /// Starts a silo on free ports and waits until it listens and /healthz answers; relative paths in what it is sent
+    /// are <paramref name="workingDirectory"/>'s (by default the repository root). A port found free can be taken by
+    /// another test's server before the silo binds it: the silo then exits, and it is started again on other ports.
+    /// That the silo's own log says it listens on its port proves that the server answering is this one.
+    /// </summary>
+    private static async Task<SiloProcess> StartAsync(string[] args, IReadOnlyDictionary<string, string>? environment, string? workingDirectory = null)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            var silo = Launch(args, environment, workingDirectory);
+            try
+            {
+                await Poll.UntilAsync(async () => silo.HasExited || (silo._listening && (await silo.Http.GetAsync("/healthz")).IsSuccessStatusCode), TimeSpan.FromSeconds(90), $"silo on port {silo.HttpPort}");
+            }
+            catch (TimeoutException ex)
+            {
+                await silo.DisposeAsync();
+                throw new TimeoutException($"{ex.Message}\n{silo.Log}", ex);
+            }
+
+            if (!silo.HasExited)
+            {
+                return silo;
+            }
+
+            var log = silo.Log;
+            await silo.DisposeAsync();
+            if (attempt == 3 || !log.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new InvalidOperationException($"the silo exited while starting:\n{log}");
+            }
+        }
+    }
+
+    private static SiloProcess Launch(string[] args, IReadOnlyDictionary<string, string>? environment, string? workingDirectory)
     {
         var httpPort = FreePort.Next();
         var start = new ProcessStartInfo("dotnet")
@@ -55,12 +90,13 @@ public sealed class SiloProcess : IAsyncDisposable
         };
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(RepoPaths.Silo);
-        foreach (var arg in args.Concat(["--urls", $"http://127.0.0.1:{httpPort}"]))
+        foreach (var arg in args.Concat(FreePorts()).Concat(["--urls", $"http://127.0.0.1:{httpPort}"]))
         {
             start.ArgumentList.Add(arg);
         }
 
         start.Environment["Logging__LogLevel__Default"] = "Warning";
+        start.Environment["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information";
         foreach (var (key, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[key] = value;
@@ -72,15 +108,6 @@ public sealed class SiloProcess : IAsyncDisposable
         process.ErrorDataReceived += (_, e) => silo.Record(e.Data);
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        try
-        {
-            await Poll.UntilAsync(async () => !process.HasExited && (await silo.Http.GetAsync("/healthz")).IsSuccessStatusCode, TimeSpan.FromSeconds(90), $"silo on port {httpPort}");
-        }
-        catch (TimeoutException ex)
-        {
-            throw new TimeoutException($"{ex.Message}\n{silo.Log}", ex);
-        }
-
         return silo;
     }
 
@@ -136,6 +163,7 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         if (line is not null)
         {
+            _listening |= line.Contains($"Now listening on: http://127.0.0.1:{HttpPort}", StringComparison.Ordinal);
             _log.Enqueue(line);
             while (_log.Count > 400 && _log.TryDequeue(out _))
             {
