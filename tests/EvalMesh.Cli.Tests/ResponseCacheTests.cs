@@ -1,10 +1,11 @@
+using System.Text.Json;
 using EvalMesh.Testing;
 
 namespace EvalMesh.Cli.Tests;
 
 /// <summary>
-/// OpenAI-compatible answers are cached (as promptfoo does): a run asked again is answered from the cache, the same; an
-/// error is never cached; <c>--no-cache</c> and <c>cache: false</c> ask the endpoint again.
+/// OpenAI-compatible answers are cached (as promptfoo does): a run asked again is answered from the cache, the same and
+/// with the endpoint's latency; an error is never cached; <c>--no-cache</c> and <c>cache: false</c> ask the endpoint again.
 /// </summary>
 public sealed class ResponseCacheTests : IAsyncLifetime
 {
@@ -50,7 +51,7 @@ public sealed class ResponseCacheTests : IAsyncLifetime
     public async Task ARunAskedAgain_IsAnsweredFromTheCache_ButNotItsErrors_NorWithNoCache()
     {
         File.WriteAllText(Path.Combine(_folder, "facts.jsonl"), "{\"fact\":\"the answer is OK\"}\n");
-        _endpoint.Default = ScriptedOpenAiServer.Completion("OK");
+        _endpoint.Default = ScriptedOpenAiServer.SlowCompletion("OK", TimeSpan.FromMilliseconds(300));
         _endpoint.Then(ScriptedOpenAiServer.Status(400));
 
         // The first run: one request per cell; the first answer is a 400 (not retried), so that cell is an error.
@@ -58,10 +59,15 @@ public sealed class ResponseCacheTests : IAsyncLifetime
         Assert.Equal(1, first.ExitCode);
         Assert.Equal(Cases, _endpoint.Requests.Count);
 
-        // Asked again: only the errored cell reaches the endpoint; every answer is the same.
+        // Asked again: only the errored cell reaches the endpoint; every answer is the same, and each cell reports the
+        // latency the endpoint took to give it (300 ms), not the cache's.
         var second = await Run("run", Config("a.yaml"), "--run-id", "second", "--json");
         Assert.Equal(0, second.ExitCode);
         Assert.Equal(Cases + 1, _endpoint.Requests.Count);
+        var cells = (await Run("results", "second")).Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(Cases, cells.Count);
+        Assert.All(cells, c => Assert.Equal("OK", c.GetProperty("output").GetString()));
+        Assert.All(cells, c => Assert.True(c.GetProperty("latencyMs").GetDouble() >= 300, $"latency {c.GetProperty("latencyMs").GetDouble()} ms"));
 
         Assert.Equal(0, (await Run("run", Config("a.yaml"), "--run-id", "third", "--no-cache")).ExitCode);
         Assert.Equal(2 * Cases + 1, _endpoint.Requests.Count);

@@ -39,7 +39,7 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
     }
 
     private IChatClient Cached(EndpointConfig endpoint, IChatClient client) =>
-        endpoint.Cache ? new DistributedCachingChatClient(client, cache) { CacheKeyAdditionalValues = [endpoint.BaseUrl!, endpoint.Model!] } : client;
+        endpoint.Cache ? new CachedEndpointClient(client, cache) { CacheKeyAdditionalValues = [endpoint.BaseUrl!, endpoint.Model!] } : client;
 
     /// <summary>The adapter-host grain key of a llama endpoint: model and adapter names, resolved on the silo that serves them.</summary>
     public static string LlamaKey(EndpointConfig endpoint, IReadOnlyList<AdapterConfig> adapters)

@@ -197,7 +197,7 @@ public sealed partial class ShardRunner : IDisposable
             return Result(cell, testCase, prompt, CellOutcome.Error, 0, ErrorText(ex), string.Empty, tokens, null, Stopwatch.GetElapsedTime(started).TotalMilliseconds, null);
         }
 
-        var latency = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+        var latency = CachedEndpointClient.LatencyOf(response) ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds;
         if (response.Usage?.InputTokenCount is { } native)
         {
             tokens[NativeTokenizer] = (int)native;
