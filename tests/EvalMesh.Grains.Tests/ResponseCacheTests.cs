@@ -27,7 +27,7 @@ public sealed class ResponseCacheTests
     }
 
     [Fact]
-    public async Task FileCache_KeepsAnAnswerAcrossInstances_UntilTwoWeeksHavePassed()
+    public async Task FileCache_KeepsAnAnswerAcrossInstances_UntilTwoWeeksHavePassed_ThenDeletesIt()
     {
         var folder = Directory.CreateTempSubdirectory("evalmesh-response-cache-").FullName;
         try
@@ -42,6 +42,7 @@ public sealed class ResponseCacheTests
             Assert.NotNull(await later.GetAsync("any key: /, *, ..", Token));
             clock.Now += TimeSpan.FromMinutes(2);
             Assert.Null(await later.GetAsync("any key: /, *, ..", Token));
+            Assert.Empty(Directory.GetFiles(Path.Combine(folder, "cache", "responses")));
         }
         finally
         {

@@ -15,7 +15,8 @@ public static class ResponseCache
 
 /// <summary>
 /// The embedded silo's cache of endpoint answers: one file per key under <c>cache/responses/</c>, holding its expiry
-/// and the answer. Writes go to a temporary file first, so that a reader never sees half an answer.
+/// and the answer; an expired one is deleted when it is next asked for. Writes go to a temporary file first, so that a
+/// reader never sees half an answer.
 /// </summary>
 public sealed class FileResponseCache(string root, TimeProvider time) : IDistributedCache
 {
@@ -35,7 +36,13 @@ public sealed class FileResponseCache(string root, TimeProvider time) : IDistrib
             return null;
         }
 
-        return bytes.Length >= 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) > time.GetUtcNow().UtcTicks ? bytes[8..] : null;
+        if (bytes.Length >= 8 && BinaryPrimitives.ReadInt64LittleEndian(bytes) > time.GetUtcNow().UtcTicks)
+        {
+            return bytes[8..];
+        }
+
+        File.Delete(path);
+        return null;
     }
 
     /// <inheritdoc />
