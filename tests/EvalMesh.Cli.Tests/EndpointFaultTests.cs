@@ -12,25 +12,12 @@ namespace EvalMesh.Cli.Tests;
 /// cell that got an answer is right, the doomed ones are errors (never wrong answers), a 429's retry waits for its
 /// Retry-After, and <c>evalmesh run --resume</c> re-runs exactly the errored cells once the endpoint is healthy.
 /// </summary>
-public sealed class EndpointFaultTests : IAsyncLifetime
+public sealed class EndpointFaultTests : ScriptedEndpointRuns
 {
     private const int Cases = 24, Repeats = 2;
     private const string Doomed = "q05";
-    private readonly string _folder = Directory.CreateTempSubdirectory("evalmesh-faults-").FullName;
     private readonly ConcurrentDictionary<string, DateTimeOffset> _rateLimitedAt = new(StringComparer.Ordinal);
-    private ScriptedOpenAiServer _endpoint = null!;
     private int _requests;
-
-    public async ValueTask InitializeAsync() => _endpoint = await ScriptedOpenAiServer.StartAsync();
-
-    public async ValueTask DisposeAsync()
-    {
-        await _endpoint.DisposeAsync();
-        Directory.Delete(_folder, recursive: true);
-    }
-
-    private Task<ProgramResult> Run(params string[] args) =>
-        CliRunner.RunAsync(_folder, new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_folder, "home") }, args);
 
     // Each request's identity: its prompt and seed (the repeat).
     private static string Identity(JsonObject body) => $"{body["messages"]![0]!["content"]}#{body["seed"]}";
@@ -68,8 +55,8 @@ public sealed class EndpointFaultTests : IAsyncLifetime
     [Fact]
     public async Task RunAgainstAFaultyEndpoint_Completes_ErrorsAreNeverWrongAnswers_AndResumeRerunsOnlyTheErrors()
     {
-        WriteConfig("faults.yaml", Cases, Repeats);
-        _endpoint.Default = FaultyAsync;
+        WriteConfig("faults.yaml", Cases, Repeats, "timeout-seconds: 1", "max-concurrency: 4");
+        Endpoint.Default = FaultyAsync;
 
         var first = await Run("run", "faults.yaml", "--json");
         Assert.True(first.ExitCode == 1, $"exit {first.ExitCode}: {first.Stderr}");
@@ -87,27 +74,27 @@ public sealed class EndpointFaultTests : IAsyncLifetime
         Assert.NotEmpty(_rateLimitedAt);
         foreach (var (identity, at) in _rateLimitedAt)
         {
-            var retry = _endpoint.Requests.Where(r => Identity(r.Body) == identity && r.At > at).Min(r => r.At);
+            var retry = Endpoint.Requests.Where(r => Identity(r.Body) == identity && r.At > at).Min(r => r.At);
             Assert.True(retry - at >= TimeSpan.FromMilliseconds(950), $"retried {(retry - at).TotalMilliseconds:0} ms after a 429 with Retry-After: 1");
         }
 
         // Healthy again: resuming asks the endpoint for the errored cells only, and they pass.
-        _endpoint.Default = ScriptedOpenAiServer.Completion("OK");
-        var before = _endpoint.Requests.Count;
+        Endpoint.Default = ScriptedOpenAiServer.Completion("OK");
+        var before = Endpoint.Requests.Count;
         var resumed = await Run("run", "--resume", runId, "--json");
         Assert.True(resumed.ExitCode == 0, $"exit {resumed.ExitCode}: {resumed.Stderr}");
-        Assert.Equal(errored.Count, _endpoint.Requests.Count - before);
+        Assert.Equal(errored.Count, Endpoint.Requests.Count - before);
         Assert.All(await ResultsAsync(runId), r => Assert.Equal("passed", r.GetProperty("outcome").GetString()));
     }
 
     [Fact]
     public async Task AnEndpointThatFailsForAWhile_OpensTheCircuit_SoItGetsNoLoad_ThenTheRunRecoversWithEveryCell()
     {
-        WriteConfig("outage.yaml", cases: 12, repeats: 1);
+        WriteConfig("outage.yaml", cases: 12, repeats: 1, "timeout-seconds: 1", "max-concurrency: 4");
 
         // The endpoint answers 503 for its first two seconds, then OK.
         DateTimeOffset? firstRequest = null;
-        _endpoint.Default = context =>
+        Endpoint.Default = context =>
         {
             lock (_rateLimitedAt)
             {
@@ -125,32 +112,10 @@ public sealed class EndpointFaultTests : IAsyncLifetime
         Assert.Equal(12, JsonDocument.Parse(run.Stdout).RootElement.GetProperty("run").GetProperty("passed").GetInt32());
 
         // While the circuit was open the endpoint got nothing: a gap of about the 5 s break between requests.
-        var times = _endpoint.Requests.Select(r => r.At).Order().ToList();
+        var times = Endpoint.Requests.Select(r => r.At).Order().ToList();
         var longestGap = times.Zip(times.Skip(1), (a, b) => b - a).Max();
         Assert.InRange(longestGap, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(10));
     }
-
-    // Questions "Say OK (qNN)" answered OK, against the scripted endpoint (each attempt times out after 1 s).
-    private void WriteConfig(string name, int cases, int repeats) => File.WriteAllText(Path.Combine(_folder, name), $$$"""
-        datasets:
-          - name: d
-            generate: { kind: slack, messages: 4, seed: 1, cases-per-category: 1 }
-        suites:
-          - name: s
-            dataset: d
-            cases:
-        {{{string.Join('\n', Enumerable.Range(1, cases).Select(i => $"      - {{ id: q{i:00}, question: \"Say OK (q{i:00})\", expected: OK }}"))}}}
-        formats: [csv]
-        endpoints:
-          - name: scripted
-            type: openai
-            base-url: {{{_endpoint.BaseUrl}}}
-            model: scripted
-            timeout-seconds: 1
-            max-concurrency: 4
-        prompt: "{{context}}\n{{question}}"
-        repeats: {{{repeats}}}
-        """);
 
     private async Task<List<JsonElement>> ResultsAsync(string runId)
     {
