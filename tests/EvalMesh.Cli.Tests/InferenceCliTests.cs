@@ -36,6 +36,47 @@ public sealed class InferenceCliTests : IDisposable
     }
 
     [Fact]
+    public async Task InferAgainstTheGateway_StreamsTheSameAnswerAsTheLocalModel()
+    {
+        var cache = Path.Combine(_folder, "cache");
+        await using var silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(_folder, "data"), new Dictionary<string, string> { ["EVALMESH_CACHE"] = cache });
+        var environment = new Dictionary<string, string> { ["EVALMESH_CACHE"] = cache };
+        string[] prompt = ["--prompt", "Which messages mention BigQuery?", "--max-tokens", "24"];
+        var local = await CliRunner.RunAsync(_folder, environment, ["infer", "--model", "tiny", "--adapter", "adapter-1", .. prompt, "--json"]);
+        Assert.Equal(0, local.ExitCode);
+        var text = JsonDocument.Parse(local.Stdout).RootElement.GetProperty("text").GetString();
+
+        // Streamed through EvalMesh's own OpenAI-compatible gateway (server-sent events), and whole.
+        string[] gateway = ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny:adapter-1", .. prompt];
+        var streamed = await CliRunner.RunAsync(_folder, environment, gateway);
+        Assert.True(streamed.ExitCode == 0, streamed.Stderr);
+        Assert.Equal(text + Environment.NewLine, streamed.Stdout);
+        var whole = await CliRunner.RunAsync(_folder, environment, [.. gateway, "--json"]);
+        Assert.Equal(text, JsonDocument.Parse(whole.Stdout).RootElement.GetProperty("text").GetString());
+        Assert.Equal(24, JsonDocument.Parse(whole.Stdout).RootElement.GetProperty("completionTokens").GetInt32());
+
+        // A model the gateway does not have is one clear line, streamed or not.
+        var unknown = await CliRunner.RunAsync(_folder, environment, ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny:adapter-9", .. prompt]);
+        Assert.NotEqual(0, unknown.ExitCode);
+        Assert.Contains("tiny:adapter-9", unknown.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", unknown.Stderr + unknown.Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task InferAgainstAStreamThatBreaksOff_PrintsWhatCame_ThenOneClearLine()
+    {
+        await using var endpoint = await ScriptedOpenAiServer.StartAsync();
+        endpoint.Default = ScriptedOpenAiServer.Body("data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\ndata: {\"error\":{\"message\":\"the model crashed\"}}\n\n");
+        var result = await Run("infer", "--endpoint", endpoint.BaseUrl.ToString(), "--model-name", "scripted", "--prompt", "hi");
+        Assert.Equal(3, result.ExitCode);
+        Assert.StartsWith("Hel", result.Stdout, StringComparison.Ordinal);
+        var line = Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("the model crashed", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", result.Stderr + result.Stdout, StringComparison.Ordinal);
+        Assert.True(endpoint.Requests.Single().Body["stream"]!.GetValue<bool>());
+    }
+
+    [Fact]
     public async Task CorruptFiles_ExitWithOneClearLine()
     {
         await Run("models", "make-tiny", "--out", "models", "--adapters", "1");

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -18,8 +19,8 @@ namespace EvalMesh.Inference.Endpoints;
 /// circuit opens: calls wait out the break instead of adding load (without using up their retries), and one probe
 /// closes it again. Concurrency adapts
 /// to 429s (<see cref="AimdConcurrency"/>). When the retries run out the call throws
-/// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer. Answers are fetched
-/// whole (with their retries), as evals score whole answers.
+/// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer. Evals fetch answers
+/// whole (with their retries); streaming reads the endpoint's server-sent events as they come.
 /// </summary>
 public sealed class OpenAiChatClient : WholeAnswerChatClient
 {
@@ -105,17 +106,43 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     public int ConcurrencyLimit => _concurrency.Limit;
 
     /// <inheritdoc />
-    public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
+    public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
-        var body = RequestBody(messages, options);
+        var body = RequestBody(messages, options, stream: false);
+        return SendAsync(token => AttemptAsync(body, token), cancellationToken);
+    }
+
+    /// <summary>
+    /// The answer as the endpoint streams it (server-sent events). The request is retried as a whole answer's is until
+    /// the endpoint accepts it; after that a failure ends the stream with <see cref="EndpointException"/>.
+    /// </summary>
+    public override async IAsyncEnumerable<ChatResponseUpdate> GetStreamingResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var body = RequestBody(messages, options, stream: true);
+        using var response = await SendAsync(async token =>
+        {
+            var opened = await OpenAsync(body, token).ConfigureAwait(false);
+            _concurrency.Succeeded();
+            return opened;
+        }, cancellationToken).ConfigureAwait(false);
+        using var events = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
+        while (await NextEventAsync(events, cancellationToken).ConfigureAwait(false) is { } data && data != "[DONE]")
+        {
+            yield return ParseChunk(data);
+        }
+    }
+
+    // Retries count attempts that reached the endpoint: while the circuit is open, a call waits it out. An attempt holds
+    // a concurrency slot; waiting out a backoff, a Retry-After or the circuit does not.
+    private async Task<T> SendAsync<T>(Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    {
         var attempts = 0;
         try
         {
             return await _retries.ExecuteAsync(async token =>
             {
-                // Retries count attempts that reached the endpoint: while the circuit is open, a call waits it out. An
-                // attempt holds a concurrency slot; waiting out a backoff, a Retry-After or the circuit does not.
                 while (true)
                 {
                     TimeSpan circuitOpenFor;
@@ -124,10 +151,10 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                         try
                         {
                             return await _circuit.ExecuteAsync(
-                                async attempt =>
+                                async inner =>
                                 {
                                     attempts++;
-                                    return await AttemptAsync(body, attempt).ConfigureAwait(false);
+                                    return await attempt(inner).ConfigureAwait(false);
                                 },
                                 token).ConfigureAwait(false);
                         }
@@ -151,13 +178,13 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         }
     }
 
-    private string RequestBody(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    private string RequestBody(IEnumerable<ChatMessage> messages, ChatOptions? options, bool stream)
     {
         var body = new JsonObject
         {
             ["model"] = _options.Model,
             ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role.Value, ["content"] = m.Text })]),
-            ["stream"] = false,
+            ["stream"] = stream,
         };
         if (options?.MaxOutputTokens is { } max)
         {
@@ -184,6 +211,15 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
 
     private async Task<ChatResponse> AttemptAsync(string body, CancellationToken cancellationToken)
     {
+        using var response = await OpenAsync(body, cancellationToken).ConfigureAwait(false);
+        var answer = Parse(await ReadAsync(response, cancellationToken).ConfigureAwait(false));
+        _concurrency.Succeeded();
+        return answer;
+    }
+
+    // Sends the request and returns the response once the endpoint has accepted it, its body still to read.
+    private async Task<HttpResponseMessage> OpenAsync(string body, CancellationToken cancellationToken)
+    {
         using var request = new HttpRequestMessage(HttpMethod.Post, _completions) { Content = new StringContent(body, Encoding.UTF8, "application/json") };
         if (_options.ApiKey is { Length: > 0 } key)
         {
@@ -200,18 +236,14 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
             throw new AttemptFailedException(EndpointProblem.Unreachable, $"cannot connect to {_options.BaseUrl}: {ex.Message}", retryable: true);
         }
 
+        if (response.IsSuccessStatusCode)
+        {
+            return response;
+        }
+
         using (response)
         {
-            string text;
-            try
-            {
-                text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception ex) when (ex is HttpRequestException or IOException)
-            {
-                throw new AttemptFailedException(EndpointProblem.Unreachable, $"the connection dropped while reading the answer: {ex.Message}", retryable: true);
-            }
-
+            var text = await ReadAsync(response, cancellationToken).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
@@ -220,22 +252,84 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
                 throw new AttemptFailedException(EndpointProblem.RateLimited, "HTTP 429", retryable: true, RetryAfter(response));
             }
 
-            if (status >= 500)
-            {
-                throw new AttemptFailedException(EndpointProblem.ServerError, $"HTTP {status}: {Snippet(text)}", retryable: true, RetryAfter(response));
-            }
-
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new AttemptFailedException(EndpointProblem.Rejected, $"HTTP {status}: {Snippet(text)}", retryable: false);
-            }
-
-            var answer = Parse(text);
-            _concurrency.Succeeded();
-            return answer;
+            throw status >= 500
+                ? new AttemptFailedException(EndpointProblem.ServerError, $"HTTP {status}: {Snippet(text)}", retryable: true, RetryAfter(response))
+                : new AttemptFailedException(EndpointProblem.Rejected, $"HTTP {status}: {Snippet(text)}", retryable: false);
         }
     }
 
+    private static async Task<string> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw new AttemptFailedException(EndpointProblem.Unreachable, $"the connection dropped while reading the answer: {ex.Message}", retryable: true);
+        }
+    }
+
+    // The data of the next server-sent event, or null at the end of the stream.
+    private async Task<string?> NextEventAsync(StreamReader events, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (await events.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            {
+                if (line.StartsWith("data:", StringComparison.Ordinal))
+                {
+                    return line["data:".Length..].Trim();
+                }
+            }
+
+            return null;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or IOException)
+        {
+            throw new EndpointException(_options.Name, EndpointProblem.Unreachable, $"the connection dropped while streaming the answer: {ex.Message}", 1, ex);
+        }
+    }
+
+    private ChatResponseUpdate ParseChunk(string data)
+    {
+        JsonObject root;
+        try
+        {
+            root = JsonNode.Parse(data) as JsonObject ?? throw new JsonException("not an object");
+        }
+        catch (JsonException ex)
+        {
+            throw new EndpointException(_options.Name, EndpointProblem.BadResponse, $"the stream sent something that is not a chunk: {Snippet(data)}", 1, ex);
+        }
+
+        if (root["error"] is JsonObject error)
+        {
+            throw new EndpointException(_options.Name, EndpointProblem.ServerError, $"the stream ended with an error: {error["message"]?.ToString() ?? Snippet(data)}", 1);
+        }
+
+        var choice = root["choices"] is JsonArray { Count: > 0 } choices ? choices[0] : null;
+        var update = new ChatResponseUpdate(ChatRole.Assistant, choice?["delta"]?["content"]?.GetValue<string>() ?? choice?["text"]?.GetValue<string>())
+        {
+            ModelId = root["model"]?.GetValue<string>(),
+            FinishReason = choice?["finish_reason"]?.GetValue<string>() is { } reason ? new ChatFinishReason(reason) : null,
+        };
+        if (Usage(root) is { } usage)
+        {
+            update.Contents.Add(new UsageContent(usage));
+        }
+
+        return update;
+    }
+
+    private static UsageDetails? Usage(JsonObject root) => root["usage"] is JsonObject usage
+        ? new UsageDetails
+        {
+            InputTokenCount = usage["prompt_tokens"]?.GetValue<long>(),
+            OutputTokenCount = usage["completion_tokens"]?.GetValue<long>(),
+            TotalTokenCount = usage["total_tokens"]?.GetValue<long>(),
+        }
+        : null;
 
     private static ChatResponse Parse(string text)
     {
@@ -245,17 +339,11 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
             var choice = root?["choices"] is JsonArray { Count: > 0 } choices ? choices[0] : null;
             var content = choice?["message"]?["content"]?.GetValue<string>()
                 ?? throw new AttemptFailedException(EndpointProblem.BadResponse, $"no choices[0].message.content in {Snippet(text)}", retryable: true);
-            var usage = root!["usage"];
             return new ChatResponse(new ChatMessage(ChatRole.Assistant, content))
             {
-                ModelId = root["model"]?.GetValue<string>(),
+                ModelId = root!["model"]?.GetValue<string>(),
                 FinishReason = choice!["finish_reason"]?.GetValue<string>() is { } reason ? new ChatFinishReason(reason) : null,
-                Usage = usage is null ? null : new UsageDetails
-                {
-                    InputTokenCount = usage["prompt_tokens"]?.GetValue<long>(),
-                    OutputTokenCount = usage["completion_tokens"]?.GetValue<long>(),
-                    TotalTokenCount = usage["total_tokens"]?.GetValue<long>(),
-                },
+                Usage = Usage(root),
             };
         }
         catch (Exception ex) when (ex is JsonException or InvalidOperationException or FormatException)
