@@ -1,4 +1,5 @@
 using EvalMesh.Testing;
+using Microsoft.AspNetCore.Http;
 
 using System.Text.Json;
 
@@ -74,6 +75,22 @@ public sealed class InferenceCliTests : IDisposable
         Assert.Contains("the model crashed", line, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Stderr + result.Stdout, StringComparison.Ordinal);
         Assert.True(endpoint.Requests.Single().Body["stream"]!.GetValue<bool>());
+    }
+
+    [Fact]
+    public async Task InferAgainstAStreamThatStalls_PrintsWhatCame_ThenGivesUpAfterTheTimeout()
+    {
+        await using var endpoint = await ScriptedOpenAiServer.StartAsync();
+        endpoint.Default = async context =>
+        {
+            await context.Response.WriteAsync("data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n", context.RequestAborted);
+            await context.Response.Body.FlushAsync(context.RequestAborted);
+            await ScriptedOpenAiServer.Hang(TimeSpan.FromSeconds(30))(context);
+        };
+        var result = await Run("infer", "--endpoint", endpoint.BaseUrl.ToString(), "--model-name", "scripted", "--prompt", "hi", "--timeout-seconds", "1");
+        Assert.Equal(3, result.ExitCode);
+        Assert.StartsWith("Hel", result.Stdout, StringComparison.Ordinal);
+        Assert.Contains("the stream sent nothing for 1 s", Assert.Single(result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
     }
 
     [Fact]

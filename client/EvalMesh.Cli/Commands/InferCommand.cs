@@ -17,13 +17,14 @@ internal static class InferCommand
         var endpoint = new Option<string?>("--endpoint") { Description = "An OpenAI-compatible base URL instead of a local model, such as http://127.0.0.1:8080/v1." };
         var modelName = new Option<string?>("--model-name") { Description = "With --endpoint: the model name to ask for." };
         var apiKeyEnv = new Option<string?>("--api-key-env") { Description = "With --endpoint: the environment variable holding the API key." };
+        var timeout = new Option<int>("--timeout-seconds") { Description = "With --endpoint: how long to wait for the server to answer, or for more of a streamed answer.", DefaultValueFactory = _ => 60 };
         var prompt = new Option<string>("--prompt") { Description = "The prompt.", Required = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The most tokens to generate.", DefaultValueFactory = _ => 32 };
         var temperature = new Option<float>("--temperature") { Description = "0 is greedy.", DefaultValueFactory = _ => 0 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "A stop sequence (repeatable).", AllowMultipleArgumentsPerToken = false };
         var json = new Option<bool>("--json") { Description = "Print JSON with token counts instead of the text as it is generated." };
-        var command = new Command("infer", "Run one completion.") { model, adapter, endpoint, modelName, apiKeyEnv, prompt, maxTokens, temperature, seed, stop, json };
+        var command = new Command("infer", "Run one completion.") { model, adapter, endpoint, modelName, apiKeyEnv, timeout, prompt, maxTokens, temperature, seed, stop, json };
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
             if (parse.GetValue(maxTokens) < 1)
@@ -54,7 +55,12 @@ internal static class InferCommand
                     var key = parse.GetValue(apiKeyEnv) is { } variable
                         ? Environment.GetEnvironmentVariable(variable) ?? throw new EvalMeshInputException($"the environment variable {variable} is not set", setting: "--api-key-env")
                         : null;
-                    client = new OpenAiChatClient(http, new OpenAiEndpointOptions("cli", uri, name, key));
+                    if (parse.GetValue(timeout) is < 1 or > 3600)
+                    {
+                        throw new EvalMeshInputException("must be between 1 and 3600", setting: "--timeout-seconds");
+                    }
+
+                    client = new OpenAiChatClient(http, new OpenAiEndpointOptions("cli", uri, name, key, TimeSpan.FromSeconds(parse.GetValue(timeout))));
                 }
                 else
                 {

@@ -270,24 +270,34 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         }
     }
 
-    // The data of the next server-sent event, or null at the end of the stream.
+    // The data of the next server-sent event, or null at the end of the stream. A stream silent for an attempt's
+    // timeout has stalled.
     private async Task<string?> NextEventAsync(StreamReader events, CancellationToken cancellationToken)
     {
         try
         {
-            while (await events.ReadLineAsync(cancellationToken).ConfigureAwait(false) is { } line)
+            while (true)
             {
+                using var quiet = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                quiet.CancelAfter(_options.AttemptTimeout);
+                if (await events.ReadLineAsync(quiet.Token).ConfigureAwait(false) is not { } line)
+                {
+                    return null;
+                }
+
                 if (line.StartsWith("data:", StringComparison.Ordinal))
                 {
                     return line["data:".Length..].Trim();
                 }
             }
-
-            return null;
         }
         catch (Exception ex) when (ex is HttpRequestException or IOException)
         {
             throw new EndpointException(_options.Name, EndpointProblem.Unreachable, $"the connection dropped while streaming the answer: {ex.Message}", 1, ex);
+        }
+        catch (OperationCanceledException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            throw new EndpointException(_options.Name, EndpointProblem.Timeout, $"the stream sent nothing for {_options.AttemptTimeout.TotalSeconds:0.##} s", 1, ex);
         }
     }
 
