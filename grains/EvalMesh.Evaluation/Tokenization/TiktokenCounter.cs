@@ -35,8 +35,8 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
     // Building a tokenizer reads and indexes its vocabulary (~0.5-1 s), so it happens once, on first use.
     private readonly Lazy<Vocabulary> _vocabulary = new(() => new Vocabulary(Create(name)));
 
-    // A test once saw a tokenizer count special tokens as text while vocabularies were being built on parallel
-    // threads (not reproduced since); building them one at a time rules that out, and happens once per process.
+    // The library's tokenizers of one encoding share its decoder, which each new one writes its special tokens into:
+    // building them one at a time keeps that dictionary whole.
     private static readonly Lock Creation = new();
 
     private readonly TiktokenPattern? _pattern = name switch
@@ -89,13 +89,23 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
         }
 
         var vocabulary = _vocabulary.Value;
-        if (_pattern is not { } pattern || vocabulary.ContainsSpecialToken(text))
+        if (_pattern is not { } pattern)
         {
-            // The library splits special tokens out before the regex runs, and ends the regex's text at each one.
             return vocabulary.Tokenizer.CountTokens(text);
         }
 
-        return CountChunks(text, pattern, vocabulary.Tokenizer);
+        // As the library does, each special token is one token and ends the regex's text. The library itself cannot be
+        // asked: it keeps special tokens in its LRU cache of encoded words, so once enough words have been encoded they
+        // are forgotten and counted as text.
+        var count = 0;
+        var rest = text.AsSpan();
+        while (vocabulary.NextSpecialToken(rest) is ({ } at, { } length))
+        {
+            count += CountChunks(rest[..at], pattern, vocabulary.Tokenizer) + 1;
+            rest = rest[(at + length)..];
+        }
+
+        return count + CountChunks(rest, pattern, vocabulary.Tokenizer);
     }
 
     public int CountTokens(string prefix, string suffix)
@@ -273,6 +283,22 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
         private readonly string[] _specialTokens = tokenizer is TiktokenTokenizer { SpecialTokens: { } special } ? [.. special.Keys] : [];
 
         public Tokenizer Tokenizer => tokenizer;
+
+        /// <summary>Where the first special token in <paramref name="text"/> starts, and its length (nulls when there is none).</summary>
+        public (int? At, int? Length) NextSpecialToken(ReadOnlySpan<char> text)
+        {
+            (int? At, int? Length) first = (null, null);
+            foreach (var token in _specialTokens)
+            {
+                var at = text.IndexOf(token, StringComparison.Ordinal);
+                if (at >= 0 && (first.At is null || at < first.At))
+                {
+                    first = (at, token.Length);
+                }
+            }
+
+            return first;
+        }
 
         public bool ContainsSpecialToken(string text)
         {

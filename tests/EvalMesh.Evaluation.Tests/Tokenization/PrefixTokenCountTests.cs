@@ -66,10 +66,9 @@ public class PrefixTokenCountTests
         // One text cut at every point, special tokens included: a cut can fall inside a word, a white-space run, a
         // surrogate pair or a special token.
         var counter = TokenizerRegistry.Shared.Get(name);
-        var reference = TiktokenPreTokenizerTests.Reference[name].Value;
         PieceOrSpecial.Array[1, 25].Select(string.Concat).Sample(text =>
         {
-            var expected = reference.CountTokens(text);
+            var expected = TiktokenPreTokenizerTests.LibraryCount(name, text);
             Assert.Equal(expected, counter.CountTokens(text));
             for (var cut = 0; cut <= text.Length; cut++)
             {
@@ -168,7 +167,7 @@ public class PrefixTokenCountTests
     [InlineData("cl100k_base", "<|not_special|> <", "|")]
     public void CountTokens_SpecialTokenInOrAcrossTheParts_EqualsTheLibrary(string name, string prefix, string suffix)
     {
-        var expected = TiktokenPreTokenizerTests.Reference[name].Value.CountTokens(prefix + suffix);
+        var expected = TiktokenPreTokenizerTests.LibraryCount(name, prefix + suffix);
         var counter = TokenizerRegistry.Shared.Get(name);
         Assert.Equal(expected, counter.CountTokens(prefix, suffix));
         Assert.Equal(expected, counter.CountTokens(prefix, suffix));
