@@ -125,7 +125,7 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
         var split = SplitOf(prefix, pattern, vocabulary);
         if (split.HasSpecialToken || vocabulary.ContainsSpecialToken(suffix) || vocabulary.SpansSpecialToken(prefix, suffix))
         {
-            // The library's special-token handling cuts the text at each one, which the split does not account for.
+            // A special token cuts the text, which the split does not account for.
             return CountTokens(prefix + suffix);
         }
 
@@ -300,18 +300,7 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
             return first;
         }
 
-        public bool ContainsSpecialToken(string text)
-        {
-            foreach (var token in _specialTokens)
-            {
-                if (text.Contains(token, StringComparison.Ordinal))
-                {
-                    return true;
-                }
-            }
-
-            return false;
-        }
+        public bool ContainsSpecialToken(string text) => NextSpecialToken(text).At is not null;
 
         /// <summary>Whether a special token starts in <paramref name="prefix"/> and ends in <paramref name="suffix"/>.</summary>
         public bool SpansSpecialToken(string prefix, string suffix)
@@ -334,7 +323,7 @@ internal sealed class TiktokenCounter(string name) : ITokenCounter
 
     /// <summary>
     /// A remembered prefix: its chunks before <paramref name="HeadLength"/> are the same whatever follows it, and cost
-    /// <paramref name="HeadTokens"/>; when it contains a special token every count goes to the library whole.
+    /// <paramref name="HeadTokens"/>; when it contains a special token every count is of the whole text.
     /// </summary>
     private sealed record PrefixSplit(string Prefix, int HeadLength, int HeadTokens, bool HasSpecialToken);
 }
