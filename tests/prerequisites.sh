@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests need (real servers, not stand-ins; packages pinned by lock files), only what is missing:
-# system packages with one apt update, and the Node.js packages of the deployment tests' schema validator.
+# system packages with one apt update, and the Node.js packages of the manifests' schema validator and of the gateway's
+# OpenAI SDK test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # command -> Debian packages; chromium, for the report's browser tests, with fonts to draw text in.
@@ -15,9 +16,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends $(printf '%s\n' ${missing[@]} | sort -u) >/dev/null
 fi
 
-# tests/EvalMesh.Deployment.Tests/kubeval: installed again only when its package-lock.json changed.
-kubeval=tests/EvalMesh.Deployment.Tests/kubeval
-if ! cmp -s "$kubeval/package-lock.json" "$kubeval/node_modules/.installed-package-lock.json"; then
-  npm ci --prefix "$kubeval" --no-audit --no-fund --loglevel=error >/dev/null
-  cp "$kubeval/package-lock.json" "$kubeval/node_modules/.installed-package-lock.json"
-fi
+# Node.js packages (the manifests' schema validator; OpenAI's SDK, which drives the gateway), each installed again only
+# when its package-lock.json changed.
+for folder in tests/EvalMesh.Deployment.Tests/kubeval tests/EvalMesh.Cluster.Tests/openai-sdk; do
+  if ! cmp -s "$folder/package-lock.json" "$folder/node_modules/.installed-package-lock.json"; then
+    npm ci --prefix "$folder" --no-audit --no-fund --loglevel=error >/dev/null
+    cp "$folder/package-lock.json" "$folder/node_modules/.installed-package-lock.json"
+  fi
+done

@@ -7,6 +7,7 @@ namespace EvalMesh.Abstractions;
 /// <param name="Temperature">0 is greedy.</param>
 /// <param name="Seed">Sampling seed.</param>
 /// <param name="Stop">Stop sequences.</param>
+/// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.inference-call")]
 public sealed record InferenceCall(
     [property: Id(0)] string Prompt,
@@ -14,7 +15,8 @@ public sealed record InferenceCall(
     [property: Id(2)] int MaxTokens,
     [property: Id(3)] float Temperature,
     [property: Id(4)] int Seed,
-    [property: Id(5)] IReadOnlyList<string>? Stop);
+    [property: Id(5)] IReadOnlyList<string>? Stop,
+    [property: Id(6)] float TopP = 1);
 
 /// <summary>What an <see cref="IAdapterHostGrain"/> answered, and where.</summary>
 /// <param name="Text">The completion.</param>

@@ -120,6 +120,134 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.InRange(await MetricAsync("evalmesh_inference_generated_tokens_total") - before, 1, 7999);
     }
 
+    [Fact]
+    public async Task ManyChoices_EachSamplesWithItsOwnSeed_AndTheUsageCountsThePromptOnce()
+    {
+        async Task<JsonElement> CompleteAsync(object request) =>
+            await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", request, Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
+        object Sampled(int n, int seed, double topP = 1) => new
+        {
+            model = "tiny:adapter-1",
+            messages = new[] { new { role = "user", content = "Which messages mention BigQuery?" } },
+            max_tokens = 6,
+            temperature = 1.5,
+            top_p = topP,
+            seed,
+            n,
+        };
+        static string Text(JsonElement choice) => choice.GetProperty("message").GetProperty("content").GetString()!;
+
+        var three = await CompleteAsync(Sampled(3, seed: 7));
+        var choices = three.GetProperty("choices").EnumerateArray().ToList();
+        Assert.Equal([0, 1, 2], choices.Select(c => c.GetProperty("index").GetInt32()));
+        for (var i = 0; i < 3; i++)
+        {
+            var alone = await CompleteAsync(Sampled(1, seed: 7 + i));
+            Assert.Equal(Text(alone.GetProperty("choices")[0]), Text(choices[i]));
+            Assert.Equal(alone.GetProperty("usage").GetProperty("prompt_tokens").GetInt32(), three.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        }
+
+        Assert.True(choices.Select(Text).Distinct().Count() > 1, "seeds 7, 8 and 9 sampled the same text");
+        Assert.Equal(18, three.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        // A nucleus of (almost) nothing but the likeliest token is greedy, whatever the temperature and seed.
+        var greedy = Text((await CompleteAsync(Chat("tiny:adapter-1"))).GetProperty("choices")[0]);
+        var nucleus = await CompleteAsync(Sampled(3, seed: 7, topP: 1e-6));
+        Assert.All(nucleus.GetProperty("choices").EnumerateArray(), c => Assert.Equal(greedy, Text(c)));
+    }
+
+    [Fact]
+    public async Task StreamedChoices_AddUpToTheWholeAnswers_AndUsageComesLastWhenAskedFor()
+    {
+        object Request(bool stream, bool? includeUsage) => new Dictionary<string, object?>
+        {
+            ["model"] = "tiny",
+            ["prompt"] = "Count to ten:",
+            ["max_tokens"] = 5,
+            ["temperature"] = 1.0,
+            ["seed"] = 3,
+            ["n"] = 2,
+            ["stream"] = stream,
+            ["stream_options"] = includeUsage is { } include ? new { include_usage = include } : null,
+        };
+        async Task<List<JsonElement>> StreamAsync(bool? includeUsage)
+        {
+            var response = await _silo.Http.PostAsJsonAsync("/v1/completions", Request(stream: true, includeUsage), Token);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var events = (await response.Content.ReadAsStringAsync(Token)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal("data: [DONE]", events[^1]);
+            return [.. events[..^1].Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement)];
+        }
+
+        var whole = await (await _silo.Http.PostAsJsonAsync("/v1/completions", Request(stream: false, null), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
+        var chunks = await StreamAsync(includeUsage: true);
+        for (var index = 0; index < 2; index++)
+        {
+            var mine = chunks.SelectMany(c => c.GetProperty("choices").EnumerateArray()).Where(c => c.GetProperty("index").GetInt32() == index).ToList();
+            Assert.Equal(whole.GetProperty("choices")[index].GetProperty("text").GetString(), string.Concat(mine.Select(c => c.GetProperty("text").GetString())));
+            Assert.Equal("length", mine[^1].GetProperty("finish_reason").GetString());
+            Assert.StartsWith("S127.0.0.1:", mine[^1].GetProperty("evalmesh").GetProperty("silo").GetString());
+        }
+
+        Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
+        Assert.Equal(whole.GetProperty("usage").ToString(), chunks[^1].GetProperty("usage").ToString());
+        Assert.Single(chunks, c => c.TryGetProperty("usage", out _));
+        Assert.DoesNotContain(await StreamAsync(includeUsage: false), c => c.TryGetProperty("usage", out _));
+        Assert.DoesNotContain(await StreamAsync(includeUsage: null), c => c.TryGetProperty("usage", out _));
+    }
+
+    [Theory]
+    [InlineData("\"logprobs\":true", "logprobs")]
+    [InlineData("\"top_logprobs\":3", "top_logprobs")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools")]
+    [InlineData("\"response_format\":{\"type\":\"json_object\"}", "response_format")]
+    [InlineData("\"presence_penalty\":0.5", "presence_penalty")]
+    [InlineData("\"logit_bias\":{\"42\":10}", "logit_bias")]
+    [InlineData("\"n\":0", "n")]
+    [InlineData("\"n\":129", "n")]
+    [InlineData("\"top_p\":0", "top_p")]
+    [InlineData("\"top_p\":1.5", "top_p")]
+    [InlineData("\"stream_options\":{\"include_usage\":true}", "stream_options")]
+    [InlineData("\"stream\":\"yes\"", "stream")]
+    public async Task FieldsThatWouldChangeTheAnswerButAreNotHonoured_AreRefusedByName(string field, string param)
+    {
+        var body = $$"""{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":2,{{field}}}""";
+        var response = await _silo.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Token);
+        Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+        var error = (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error");
+        Assert.Equal(param, error.GetProperty("param").GetString());
+        Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
+    }
+
+    [Fact]
+    public async Task DefaultValuesOfFieldsNotHonoured_AndNulls_Pass()
+    {
+        const string body = """
+            {"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":2,"logprobs":false,"top_logprobs":null,
+             "tools":[],"response_format":{"type":"text"},"presence_penalty":0,"frequency_penalty":0,"logit_bias":{},"n":1,
+             "top_p":1,"user":"someone","stream_options":null,"seed":null}
+            """;
+        var response = await _silo.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Token);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Fact]
+    public async Task OpenAisOwnNodeSdk_ListsCompletesStreamsAndFailsAsItExpects()
+    {
+        var sdk = RepoPaths.Under("tests/EvalMesh.Cluster.Tests/openai-sdk");
+        Assert.True(Directory.Exists(Path.Combine(sdk, "node_modules")), $"{sdk} has no node_modules: run tests/prerequisites.sh");
+        var before = await MetricAsync("evalmesh_inference_generated_tokens_total");
+
+        var run = await ProgramRunner.RunAsync("node", [Path.Combine(sdk, "check.mjs"), _silo.Http.BaseAddress!.ToString().TrimEnd('/')]);
+
+        Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
+        Assert.Equal(["models", "chat", "chat-stream", "chat-stream-helper", "choices", "completions", "errors", "hang-up"], run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l["ok ".Length..]));
+
+        // The hang-up scenario left a 4,000-token stream after three pieces: had the generation gone on, it would count.
+        await Poll.UntilAsync(async () => await MetricAsync("evalmesh_inference_queue_depth_requests", "state=\"running\"") == 0, TimeSpan.FromSeconds(30), "the model host to stop generating");
+        Assert.InRange(await MetricAsync("evalmesh_inference_generated_tokens_total") - before, 1, 3999);
+    }
+
     // The sum of a metric's series whose labels contain every one of the filters.
     private async Task<double> MetricAsync(string name, params string[] filters) =>
         (await _silo.Http.GetStringAsync("/metrics", Token)).Split('\n')

@@ -299,6 +299,18 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task TopP_SamplesOnlyFromTheNucleus_SoATinyOneIsGreedy()
+    {
+        using var host = TinyModelFixture.Host();
+        var greedy = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16), Token);
+        foreach (var seed in new[] { 1, 2, 3 })
+        {
+            var nucleus = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16) with { Options = new GenerationOptions(16, Temperature: 1.5f, Seed: seed, TopP: 1e-6f) }, Token);
+            Assert.Equal(greedy.Tokens, nucleus.Tokens);
+        }
+    }
+
+    [Fact]
     public async Task Cancellation_CancelsTheRequest()
     {
         using var host = TinyModelFixture.Host();

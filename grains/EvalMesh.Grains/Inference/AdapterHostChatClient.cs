@@ -17,7 +17,7 @@ public sealed class AdapterHostChatClient(AdapterRouter router, string hostKey) 
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         var (prefix, generation) = HostSettings(options);
-        var call = new InferenceCall(ChatPrompt.Render(messages), prefix, generation.MaxTokens, generation.Temperature, generation.Seed, generation.Stop);
+        var call = new InferenceCall(ChatPrompt.Render(messages), prefix, generation.MaxTokens, generation.Temperature, generation.Seed, generation.Stop, generation.TopP);
         var reply = await router.InferAsync(hostKey, call, cancellationToken).ConfigureAwait(false);
         var response = HostResponse(reply.Text, reply.FinishReason, reply.PromptTokens, reply.CompletionTokens, reply.AdapterWasResident, reply.PrefixReused);
         response.AdditionalProperties![SiloKey] = reply.Silo;

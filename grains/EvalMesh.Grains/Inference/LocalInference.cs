@@ -23,7 +23,7 @@ internal static class LocalInference
     private static InferenceRequest Request(string model, string? adapter, InferenceCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return new InferenceRequest(model, adapter, call.Prompt, new GenerationOptions(call.MaxTokens, call.Temperature, call.Seed, call.Stop), call.PrefixLength);
+        return new InferenceRequest(model, adapter, call.Prompt, new GenerationOptions(call.MaxTokens, call.Temperature, call.Seed, call.Stop, call.TopP), call.PrefixLength);
     }
 
     private static InferenceReply Reply(InferenceResult result, string silo) =>

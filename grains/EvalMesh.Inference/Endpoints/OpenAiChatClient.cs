@@ -186,6 +186,11 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
             ["messages"] = new JsonArray([.. messages.Select(m => (JsonNode)new JsonObject { ["role"] = m.Role.Value, ["content"] = m.Text })]),
             ["stream"] = stream,
         };
+        if (stream)
+        {
+            body["stream_options"] = new JsonObject { ["include_usage"] = true };
+        }
+
         if (options?.MaxOutputTokens is { } max)
         {
             body["max_tokens"] = max;
@@ -194,6 +199,11 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         if (options?.Temperature is { } temperature)
         {
             body["temperature"] = temperature;
+        }
+
+        if (options?.TopP is { } topP)
+        {
+            body["top_p"] = topP;
         }
 
         if (options?.Seed is { } seed)

@@ -56,7 +56,8 @@ public abstract class WholeAnswerChatClient : IChatClient
             options?.MaxOutputTokens ?? GenerationOptions.Greedy.MaxTokens,
             options?.Temperature ?? 0,
             (int)(options?.Seed ?? 0),
-            options?.StopSequences is { Count: > 0 } stops ? [.. stops] : null);
+            options?.StopSequences is { Count: > 0 } stops ? [.. stops] : null,
+            options?.TopP ?? 1);
         return (prefix, generation);
     }
 

@@ -5,7 +5,8 @@ namespace EvalMesh.Inference.Hosting;
 /// <param name="Temperature">0 is greedy; above 0 samples from the softmax at this temperature.</param>
 /// <param name="Seed">The sampling seed (used when <paramref name="Temperature"/> is above 0).</param>
 /// <param name="Stop">Stop sequences: generation ends before the first one that appears.</param>
-public sealed record GenerationOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null)
+/// <param name="TopP">Nucleus sampling: below 1, samples only among the likeliest tokens whose probabilities add up to it.</param>
+public sealed record GenerationOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null, float TopP = 1)
 {
     /// <summary>Greedy decoding of up to 32 tokens.</summary>
     public static GenerationOptions Greedy { get; } = new();

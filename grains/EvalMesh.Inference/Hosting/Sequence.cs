@@ -10,6 +10,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     private readonly List<int> _tokens = [];
     private readonly List<float> _margins = [];
     private readonly Random _random = new(pending.Request.Options.Seed);
+    private double[]? _weights;
     private int[] _toFeed = toFeed;
     private int _fed;
     private int _streamed;
@@ -64,25 +65,48 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         return temperature <= 0 ? best : SampleSoftmax(logits, temperature, logits[best]);
     }
 
+    // Seeded sampling from the softmax at a temperature; below a top_p of 1, only from the nucleus: the most likely
+    // tokens whose probabilities add up to top_p.
     private int SampleSoftmax(ReadOnlySpan<float> logits, float temperature, float max)
     {
+        var weights = _weights ??= new double[logits.Length];
         var total = 0.0;
         for (var i = 0; i < logits.Length; i++)
         {
-            total += Math.Exp((logits[i] - max) / temperature);
+            total += weights[i] = Math.Exp((logits[i] - max) / temperature);
         }
 
-        var target = _random.NextDouble() * total;
-        for (var i = 0; i < logits.Length; i++)
+        var topP = pending.Request.Options.TopP;
+        if (topP >= 1)
         {
-            target -= Math.Exp((logits[i] - max) / temperature);
+            return Pick(weights, Enumerable.Range(0, weights.Length), total);
+        }
+
+        var likeliest = Enumerable.Range(0, weights.Length).OrderByDescending(i => weights[i]).ToArray();
+        var (kept, mass) = (0, 0.0);
+        while (kept < likeliest.Length && mass < topP * total)
+        {
+            mass += weights[likeliest[kept++]];
+        }
+
+        return Pick(weights, likeliest.Take(kept), mass);
+    }
+
+    private int Pick(double[] weights, IEnumerable<int> tokens, double total)
+    {
+        var target = _random.NextDouble() * total;
+        var last = 0;
+        foreach (var token in tokens)
+        {
+            last = token;
+            target -= weights[token];
             if (target <= 0)
             {
-                return i;
+                return token;
             }
         }
 
-        return logits.Length - 1;
+        return last;
     }
 
     /// <summary>

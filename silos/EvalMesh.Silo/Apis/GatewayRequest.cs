@@ -11,9 +11,18 @@ internal sealed class GatewayRequestException(string message, string param) : Ex
     public string Param { get; } = param;
 }
 
-/// <summary>The fields of a chat or text completion request the gateway honours, checked.</summary>
-internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, int Seed, IReadOnlyList<string>? Stop, bool Stream)
+/// <summary>
+/// The fields of a chat or text completion request the gateway honours, checked. Fields it does not honour are refused
+/// when they would change the answer (log probabilities, tools, a response format, penalties, echo), rather than
+/// ignored; fields that change nothing (user, metadata, their default values) pass.
+/// </summary>
+/// <param name="Choices">How many completions to generate (OpenAI's <c>n</c>); choice i samples with seed + i.</param>
+/// <param name="IncludeUsage">Whether a stream ends with a chunk of usage (<c>stream_options.include_usage</c>).</param>
+internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, float TopP, int Seed, IReadOnlyList<string>? Stop, int Choices, bool Stream, bool IncludeUsage)
 {
+    /// <summary>The most choices one request may ask for, as OpenAI allows.</summary>
+    public const int MaxChoices = 128;
+
     private static readonly JsonDocumentOptions NoDuplicateKeys = new() { AllowDuplicateProperties = false };
 
     public static GatewayRequest Parse(JsonNode? body, bool chat)
@@ -45,9 +54,61 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
             JsonArray many => [.. many.Select(s => s is JsonValue v && v.GetValueKind() == JsonValueKind.String ? v.GetValue<string>() : throw new GatewayRequestException("'stop' must be a string or a list of strings", "stop"))],
             _ => throw new GatewayRequestException("'stop' must be a string or a list of strings", "stop"),
         };
-        var stream = json["stream"] is JsonValue s && s.GetValueKind() == JsonValueKind.True;
-        return new GatewayRequest(model, prompt, maxTokens, (float)temperature, Integer(json, "seed") ?? 0, stop, stream);
+        var topP = Number(json, "top_p") ?? 1;
+        if (topP is <= 0 or > 1)
+        {
+            throw new GatewayRequestException("'top_p' must be above 0 and at most 1", "top_p");
+        }
+
+        var choices = Integer(json, "n") ?? 1;
+        if (choices is < 1 or > MaxChoices)
+        {
+            throw new GatewayRequestException($"'n' must be between 1 and {MaxChoices}", "n");
+        }
+
+        Refuse(json, chat);
+        var stream = Boolean(json, "stream") ?? false;
+        var includeUsage = json["stream_options"] switch
+        {
+            null => false,
+            JsonObject options when stream => Boolean(options, "include_usage") ?? false,
+            JsonObject => throw new GatewayRequestException("'stream_options' is only allowed when 'stream' is true", "stream_options"),
+            _ => throw new GatewayRequestException("'stream_options' must be an object", "stream_options"),
+        };
+        return new GatewayRequest(model, prompt, maxTokens, (float)temperature, (float)topP, Integer(json, "seed") ?? 0, stop, choices, stream, includeUsage);
     }
+
+    // Fields that would change the answer in ways the gateway does not implement: a clear 400 instead of an answer
+    // that silently ignores them. (A field set to null is absent.)
+    private static void Refuse(JsonObject json, bool chat)
+    {
+        void Unless(string key, bool honoured, string what)
+        {
+            if (json[key] is not null && !honoured)
+            {
+                throw new GatewayRequestException($"'{key}' is not supported: {what}", key);
+            }
+        }
+
+        Unless("logprobs", chat && Boolean(json, "logprobs") == false, "this gateway does not return log probabilities");
+        Unless("top_logprobs", false, "this gateway does not return log probabilities");
+        Unless("tools", json["tools"] is JsonArray { Count: 0 }, "this gateway does not call tools");
+        Unless("functions", json["functions"] is JsonArray { Count: 0 }, "this gateway does not call functions");
+        Unless("response_format", json["response_format"] is JsonObject format && StringOf(format["type"]) == "text", "only the 'text' response format is supported");
+        Unless("presence_penalty", Number(json, "presence_penalty") == 0, "penalties are not supported");
+        Unless("frequency_penalty", Number(json, "frequency_penalty") == 0, "penalties are not supported");
+        Unless("logit_bias", json["logit_bias"] is JsonObject { Count: 0 }, "logit biases are not supported");
+        Unless("echo", Boolean(json, "echo") != true, "the prompt is not echoed");
+        Unless("best_of", Integer(json, "best_of") == 1, "choose among choices with 'n'");
+        Unless("suffix", StringOf(json["suffix"]) == string.Empty, "insertion is not supported");
+    }
+
+    private static bool? Boolean(JsonObject json, string key) => json[key] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
+        _ => throw new GatewayRequestException($"'{key}' must be true or false", key),
+    };
 
     // JsonNode parses lazily: a duplicate key or an unpaired surrogate escape ("\ud800") passes JsonNode.Parse and throws
     // wherever it is first read. Reading the body once more, completely and strictly, makes it a 400 instead of a 500.

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Threading.Channels;
 using EvalMesh.Abstractions;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
@@ -11,9 +12,10 @@ namespace EvalMesh.Silo.Apis;
 /// The OpenAI-compatible gateway: <c>GET /v1/models</c>, <c>POST /v1/chat/completions</c> and <c>POST /v1/completions</c>,
 /// streamed token by token (server-sent events) or not. <c>model</c> is <c>BASE</c> or <c>BASE:ADAPTER</c>; requests go
 /// through the same <see cref="IAdapterHostGrain"/> as evaluation traffic, so they land where the adapter is. The
-/// response names the serving silo and whether the adapter was already resident (an <c>evalmesh</c> field, in the last
-/// chunk of a stream; and headers, when the response is not streamed). A client that disconnects stops the generation.
-/// Errors use OpenAI's shape.
+/// response names the serving silo and whether the adapter was already resident (an <c>evalmesh</c> field, in each
+/// choice's last chunk of a stream; and headers, when the response is not streamed). <c>n</c> choices are generated
+/// side by side (choice i samples with seed + i). A client that disconnects stops the generation. Errors use OpenAI's
+/// shape.
 /// </summary>
 internal static class OpenAiGateway
 {
@@ -66,46 +68,20 @@ internal static class OpenAiGateway
         }
 
         var hostKey = AdapterHostKey.FromModelName(request.Model);
-        var call = new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed, request.Stop);
-        var id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N");
-        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        if (!request.Stream)
+        var calls = Enumerable.Range(0, request.Choices)
+            .Select(i => new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed + i, request.Stop, request.TopP))
+            .ToList();
+        var response = new Response((chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.Model, chat);
+        if (request.Stream)
         {
-            InferenceReply reply;
-            try
-            {
-                reply = await router.InferAsync(hostKey, call, context.RequestAborted);
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                await InferenceError(context, ex);
-                return;
-            }
-
-            context.Response.Headers[SiloHeader] = reply.Silo;
-            context.Response.Headers[ResidentHeader] = reply.AdapterWasResident ? "true" : "false";
-            var choice = chat
-                ? new JsonObject { ["index"] = 0, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["finish_reason"] = reply.FinishReason }
-                : new JsonObject { ["index"] = 0, ["text"] = reply.Text, ["finish_reason"] = reply.FinishReason };
-            var body = new JsonObject
-            {
-                ["id"] = id,
-                ["object"] = chat ? "chat.completion" : "text_completion",
-                ["created"] = created,
-                ["model"] = request.Model,
-                ["choices"] = new JsonArray(choice),
-                ["usage"] = Usage(reply),
-                ["evalmesh"] = Routing(reply),
-            };
-            await Results.Text(body.ToJsonString(Wire), "application/json").ExecuteAsync(context);
+            await StreamAsync(context, router, hostKey, calls, response, request.IncludeUsage);
             return;
         }
 
-        // The stream's first chunk comes with the first generated text: until then a failure is still a plain HTTP error.
-        await using var chunks = router.StreamAsync(hostKey, call, context.RequestAborted).GetAsyncEnumerator(context.RequestAborted);
+        InferenceReply[] replies;
         try
         {
-            await chunks.MoveNextAsync();
+            replies = await Task.WhenAll(calls.Select(call => router.InferAsync(hostKey, call, context.RequestAborted)));
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -113,47 +89,119 @@ internal static class OpenAiGateway
             return;
         }
 
-        context.Response.ContentType = "text/event-stream";
-        context.Response.Headers.CacheControl = "no-cache";
-        var objectName = chat ? "chat.completion.chunk" : "text_completion";
-        JsonObject Chunk(JsonObject choice) => new() { ["id"] = id, ["object"] = objectName, ["created"] = created, ["model"] = request.Model, ["choices"] = new JsonArray(choice) };
-        JsonObject Choice(string? text, string? finishReason) => chat
-            ? new JsonObject { ["index"] = 0, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["finish_reason"] = finishReason }
-            : new JsonObject { ["index"] = 0, ["text"] = text ?? string.Empty, ["finish_reason"] = finishReason };
-        if (chat)
-        {
-            await Event(context, Chunk(new JsonObject { ["index"] = 0, ["delta"] = new JsonObject { ["role"] = "assistant" }, ["finish_reason"] = null }));
-        }
-
-        try
-        {
-            do
-            {
-                if (chunks.Current.Reply is { } reply)
-                {
-                    var last = Chunk(Choice(null, reply.FinishReason));
-                    last["usage"] = Usage(reply);
-                    last["evalmesh"] = Routing(reply);
-                    await Event(context, last);
-                }
-                else if (chunks.Current.Text.Length > 0)
-                {
-                    await Event(context, Chunk(Choice(chunks.Current.Text, null)));
-                }
-            }
-            while (await chunks.MoveNextAsync());
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            // Part of the answer is out: the failure can only be told in the stream, the way OpenAI does.
-            await Event(context, new JsonObject { ["error"] = new JsonObject { ["message"] = $"inference failed: {ex.Message}", ["type"] = "server_error", ["param"] = null, ["code"] = null } });
-        }
-
-        await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        context.Response.Headers[SiloHeader] = replies[0].Silo;
+        context.Response.Headers[ResidentHeader] = replies[0].AdapterWasResident ? "true" : "false";
+        var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) => chat
+            ? new JsonObject { ["index"] = index, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["finish_reason"] = reply.FinishReason }
+            : new JsonObject { ["index"] = index, ["text"] = reply.Text, ["finish_reason"] = reply.FinishReason }));
+        body["usage"] = Usage(replies);
+        body["evalmesh"] = Routing(replies[0]);
+        await Results.Text(body.ToJsonString(Wire), "application/json").ExecuteAsync(context);
     }
 
-    private static JsonObject Usage(InferenceReply reply) =>
-        new() { ["prompt_tokens"] = reply.PromptTokens, ["completion_tokens"] = reply.CompletionTokens, ["total_tokens"] = reply.PromptTokens + reply.CompletionTokens };
+    // Streams every choice's text as it is generated, as server-sent events: each chunk names its choice's index, each
+    // choice ends with its finish reason and where it ran, and, when asked, a last chunk without choices has the usage.
+    // Until the first text arrives a failure is still a plain HTTP error; after it, an error event ends the stream.
+    private static async Task StreamAsync(HttpContext context, AdapterRouter router, string hostKey, IReadOnlyList<InferenceCall> calls, Response response, bool includeUsage)
+    {
+        using var generation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
+        var merged = Channel.CreateUnbounded<(int Index, InferenceChunk Chunk)>(new UnboundedChannelOptions { SingleReader = true });
+        async Task PumpAsync(int index)
+        {
+            try
+            {
+                await foreach (var chunk in router.StreamAsync(hostKey, calls[index], generation.Token))
+                {
+                    await merged.Writer.WriteAsync((index, chunk), generation.Token);
+                }
+            }
+            catch (Exception ex)
+            {
+                merged.Writer.TryComplete(ex);
+            }
+        }
+
+        var pumps = Task.WhenAll(calls.Select((_, index) => PumpAsync(index)));
+        _ = pumps.ContinueWith(_ => merged.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await using var chunks = merged.Reader.ReadAllAsync(generation.Token).GetAsyncEnumerator(generation.Token);
+            try
+            {
+                await chunks.MoveNextAsync();
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                await InferenceError(context, ex);
+                return;
+            }
+
+            context.Response.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            var objectName = response.Chat ? "chat.completion.chunk" : "text_completion";
+            JsonObject Choice(int index, string? text, string? finishReason) => response.Chat
+                ? new JsonObject { ["index"] = index, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["finish_reason"] = finishReason }
+                : new JsonObject { ["index"] = index, ["text"] = text ?? string.Empty, ["finish_reason"] = finishReason };
+            if (response.Chat)
+            {
+                await Event(context, response.Body(objectName, calls.Select((_, index) => new JsonObject { ["index"] = index, ["delta"] = new JsonObject { ["role"] = "assistant" }, ["finish_reason"] = null })));
+            }
+
+            var replies = new List<InferenceReply>();
+            try
+            {
+                do
+                {
+                    var (index, chunk) = chunks.Current;
+                    if (chunk.Reply is { } reply)
+                    {
+                        replies.Add(reply);
+                        var last = Choice(index, null, reply.FinishReason);
+                        last["evalmesh"] = Routing(reply);
+                        await Event(context, response.Body(objectName, [last]));
+                    }
+                    else if (chunk.Text.Length > 0)
+                    {
+                        await Event(context, response.Body(objectName, [Choice(index, chunk.Text, null)]));
+                    }
+                }
+                while (await chunks.MoveNextAsync());
+
+                if (includeUsage)
+                {
+                    var usage = response.Body(objectName, []);
+                    usage["usage"] = Usage(replies);
+                    await Event(context, usage);
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Part of the answer is out: the failure can only be told in the stream, the way OpenAI does.
+                await Event(context, new JsonObject { ["error"] = new JsonObject { ["message"] = $"inference failed: {ex.Message}", ["type"] = "server_error", ["param"] = null, ["code"] = null } });
+            }
+
+            await context.Response.WriteAsync("data: [DONE]\n\n", context.RequestAborted);
+        }
+        finally
+        {
+            await generation.CancelAsync();
+            await pumps;
+        }
+    }
+
+    /// <summary>What every response and chunk of one request shares.</summary>
+    private sealed record Response(string Id, long Created, string Model, bool Chat)
+    {
+        public JsonObject Body(string objectName, IEnumerable<JsonObject> choices) =>
+            new() { ["id"] = Id, ["object"] = objectName, ["created"] = Created, ["model"] = Model, ["choices"] = new JsonArray([.. choices]) };
+    }
+
+    // The prompt is counted once, as OpenAI does for n choices; the completions of every choice add up.
+    private static JsonObject Usage(IReadOnlyList<InferenceReply> replies)
+    {
+        var (prompt, completion) = (replies.Count == 0 ? 0 : replies[0].PromptTokens, replies.Sum(r => r.CompletionTokens));
+        return new JsonObject { ["prompt_tokens"] = prompt, ["completion_tokens"] = completion, ["total_tokens"] = prompt + completion };
+    }
 
     private static JsonObject Routing(InferenceReply reply) =>
         new() { ["silo"] = reply.Silo, ["adapter_resident"] = reply.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
