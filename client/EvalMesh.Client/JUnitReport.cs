@@ -8,57 +8,62 @@ namespace EvalMesh.Client;
 /// <summary>
 /// A run as JUnit XML, the format CI systems read: a test suite per (suite, endpoint, format), a test case per cell;
 /// failed cells are failures, errored cells errors, with the scorer's reason as the message and the output as the text.
+/// Every cell is in it, however many: cells are read once from the run's results and set aside in a temporary file,
+/// with only their places kept in memory, then written suite by suite.
 /// </summary>
 internal static class JUnitReport
 {
-    public static string Write(ReportDocument document)
+    public static async Task WriteAsync(IEvalMeshClient client, string runId, Stream output, CancellationToken cancellationToken)
     {
-        var run = document.Report.Run;
-        // Written as UTF-8 by the caller; a StringBuilder's writer would declare UTF-16.
-        var text = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        using (var xml = XmlWriter.Create(text, new XmlWriterSettings { Indent = true, OmitXmlDeclaration = true }))
+        await using var spill = new FileStream(Path.GetTempFileName(), FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.DeleteOnClose);
+        var suites = new Dictionary<(string Suite, string Endpoint, string Format), TestSuite>();
+        var order = new List<TestSuite>();
+        using (var cells = new BinaryWriter(spill, Encoding.UTF8, leaveOpen: true))
         {
-            xml.WriteStartElement("testsuites");
-            xml.WriteAttributeString("name", $"EvalMesh run {run.RunId}");
-            Counts(xml, document.Cells);
-            foreach (var group in document.Cells.GroupBy(c => (c.Suite, c.Endpoint, c.Format)))
+            await foreach (var cell in client.GetResultsAsync(runId, cancellationToken).ConfigureAwait(false))
             {
-                xml.WriteStartElement("testsuite");
-                xml.WriteAttributeString("name", $"{group.Key.Suite} / {group.Key.Endpoint} / {group.Key.Format}");
-                Counts(xml, [.. group]);
-                foreach (var cell in group)
+                if (!suites.TryGetValue((cell.Suite, cell.Endpoint, cell.Format), out var suite))
                 {
-                    xml.WriteStartElement("testcase");
-                    xml.WriteAttributeString("classname", Clean($"{cell.Suite}.{cell.Endpoint}.{cell.Format}"));
-                    xml.WriteAttributeString("name", Clean($"{cell.CaseId} #{cell.Repeat}"));
-                    xml.WriteAttributeString("time", Seconds(cell.LatencyMs));
-                    if (cell.Outcome != CellOutcome.Passed)
-                    {
-                        xml.WriteStartElement(cell.Outcome == CellOutcome.Failed ? "failure" : "error");
-                        xml.WriteAttributeString("message", Clean(cell.Reason));
-                        xml.WriteAttributeString("type", cell.Outcome == CellOutcome.Failed ? cell.Scorer : "error");
-                        xml.WriteString(Clean($"expected: {string.Join(" | ", cell.Expected)}\noutput: {cell.Output}"));
-                        xml.WriteEndElement();
-                    }
-
-                    xml.WriteEndElement();
+                    order.Add(suites[(cell.Suite, cell.Endpoint, cell.Format)] = suite = new TestSuite(cell.Suite, cell.Endpoint, cell.Format));
                 }
 
-                xml.WriteEndElement();
+                suite.Add(spill.Position, cell);
+                TestCase.From(ReportDocument.Cut(cell)).Write(cells);
+            }
+        }
+
+        using var reader = new BinaryReader(spill, Encoding.UTF8, leaveOpen: true);
+        // UTF-8 without a byte order mark, as CI systems expect.
+        using var xml = XmlWriter.Create(output, new XmlWriterSettings { Indent = true, Encoding = new UTF8Encoding(false) });
+        xml.WriteStartDocument();
+        xml.WriteStartElement("testsuites");
+        xml.WriteAttributeString("name", $"EvalMesh run {runId}");
+        Counts(xml, order.Sum(s => s.Places.Count), order.Sum(s => s.Failures), order.Sum(s => s.Errors), order.Sum(s => s.Milliseconds));
+        foreach (var suite in order)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            xml.WriteStartElement("testsuite");
+            xml.WriteAttributeString("name", $"{suite.Suite} / {suite.Endpoint} / {suite.Format}");
+            Counts(xml, suite.Places.Count, suite.Failures, suite.Errors, suite.Milliseconds);
+            var classname = Clean($"{suite.Suite}.{suite.Endpoint}.{suite.Format}");
+            foreach (var place in suite.Places)
+            {
+                spill.Position = place;
+                TestCase.Read(reader).Write(xml, classname);
             }
 
             xml.WriteEndElement();
         }
 
-        return text.ToString();
+        xml.WriteEndElement();
     }
 
-    private static void Counts(XmlWriter xml, IReadOnlyCollection<CellResult> cells)
+    private static void Counts(XmlWriter xml, int tests, int failures, int errors, double milliseconds)
     {
-        xml.WriteAttributeString("tests", cells.Count.ToString(CultureInfo.InvariantCulture));
-        xml.WriteAttributeString("failures", cells.Count(c => c.Outcome == CellOutcome.Failed).ToString(CultureInfo.InvariantCulture));
-        xml.WriteAttributeString("errors", cells.Count(c => c.Outcome == CellOutcome.Error).ToString(CultureInfo.InvariantCulture));
-        xml.WriteAttributeString("time", Seconds(cells.Sum(c => c.LatencyMs)));
+        xml.WriteAttributeString("tests", tests.ToString(CultureInfo.InvariantCulture));
+        xml.WriteAttributeString("failures", failures.ToString(CultureInfo.InvariantCulture));
+        xml.WriteAttributeString("errors", errors.ToString(CultureInfo.InvariantCulture));
+        xml.WriteAttributeString("time", Seconds(milliseconds));
     }
 
     private static string Seconds(double milliseconds) => (milliseconds / 1000).ToString("0.###", CultureInfo.InvariantCulture);
@@ -80,5 +85,85 @@ internal static class JUnitReport
         }
 
         return text.ToString();
+    }
+
+    /// <summary>One (suite, endpoint, format): its counts, and where its cells are in the temporary file.</summary>
+    private sealed class TestSuite(string suite, string endpoint, string format)
+    {
+        public string Suite => suite;
+
+        public string Endpoint => endpoint;
+
+        public string Format => format;
+
+        public List<long> Places { get; } = [];
+
+        public int Failures { get; private set; }
+
+        public int Errors { get; private set; }
+
+        public double Milliseconds { get; private set; }
+
+        public void Add(long place, CellResult cell)
+        {
+            Places.Add(place);
+            Failures += cell.Outcome == CellOutcome.Failed ? 1 : 0;
+            Errors += cell.Outcome == CellOutcome.Error ? 1 : 0;
+            Milliseconds += cell.LatencyMs;
+        }
+    }
+
+    /// <summary>What a test case element says about a cell; a passed cell has no problem.</summary>
+    private sealed record TestCase(string Name, double Milliseconds, string? Problem, string Message, string Type, string Text)
+    {
+        public static TestCase From(CellResult cell) => cell.Outcome == CellOutcome.Passed
+            ? new TestCase($"{cell.CaseId} #{cell.Repeat}", cell.LatencyMs, null, string.Empty, string.Empty, string.Empty)
+            : new TestCase(
+                $"{cell.CaseId} #{cell.Repeat}",
+                cell.LatencyMs,
+                cell.Outcome == CellOutcome.Failed ? "failure" : "error",
+                cell.Reason,
+                cell.Outcome == CellOutcome.Failed ? cell.Scorer : "error",
+                $"expected: {string.Join(" | ", cell.Expected)}\noutput: {cell.Output}");
+
+        public static TestCase Read(BinaryReader reader)
+        {
+            var (name, milliseconds) = (reader.ReadString(), reader.ReadDouble());
+            return reader.ReadBoolean()
+                ? new TestCase(name, milliseconds, reader.ReadString(), reader.ReadString(), reader.ReadString(), reader.ReadString())
+                : new TestCase(name, milliseconds, null, string.Empty, string.Empty, string.Empty);
+        }
+
+        public void Write(BinaryWriter writer)
+        {
+            writer.Write(Name);
+            writer.Write(Milliseconds);
+            writer.Write(Problem is not null);
+            if (Problem is not null)
+            {
+                writer.Write(Problem);
+                writer.Write(Message);
+                writer.Write(Type);
+                writer.Write(Text);
+            }
+        }
+
+        public void Write(XmlWriter xml, string classname)
+        {
+            xml.WriteStartElement("testcase");
+            xml.WriteAttributeString("classname", classname);
+            xml.WriteAttributeString("name", Clean(Name));
+            xml.WriteAttributeString("time", Seconds(Milliseconds));
+            if (Problem is not null)
+            {
+                xml.WriteStartElement(Problem);
+                xml.WriteAttributeString("message", Clean(Message));
+                xml.WriteAttributeString("type", Type);
+                xml.WriteString(Clean(Text));
+                xml.WriteEndElement();
+            }
+
+            xml.WriteEndElement();
+        }
     }
 }

@@ -9,16 +9,19 @@ namespace EvalMesh.Client;
 /// </summary>
 /// <param name="Report">The run's report.</param>
 /// <param name="Prompts">The shared head of the prompts per suite and format.</param>
-/// <param name="Cells">The cells, in the result store's order; at most the limit it was loaded with.</param>
+/// <param name="Cells">The first cells in the result store's order; at most the limit it was loaded with.</param>
 /// <param name="CellsTotal">The cells the run has stored; more than <see cref="Cells"/> holds when the limit cut them.</param>
 public sealed record ReportDocument(RunReport Report, IReadOnlyList<PromptHead> Prompts, IReadOnlyList<CellResult> Cells, int CellsTotal)
 {
     /// <summary>The most characters of a cell's output a document holds.</summary>
     public const int MaxOutputChars = 2_000;
 
-    /// <summary>Loads a run's document: its report, and its prompt heads and up to <paramref name="maxCells"/> cells when that is above zero.</summary>
+    /// <summary>
+    /// Loads a run's document: its report, and its prompt heads and up to <paramref name="maxCells"/> cells (by default
+    /// as many as a page shows) when that is above zero.
+    /// </summary>
     /// <exception cref="RunNotFoundException">There is no such run.</exception>
-    public static async Task<ReportDocument> LoadAsync(IEvalMeshClient client, string runId, int maxCells = int.MaxValue, CancellationToken cancellationToken = default)
+    public static async Task<ReportDocument> LoadAsync(IEvalMeshClient client, string runId, int maxCells = HtmlPages.MaxCells, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
         var report = await client.GetReportAsync(runId, cancellationToken).ConfigureAwait(false);
@@ -34,10 +37,15 @@ public sealed record ReportDocument(RunReport Report, IReadOnlyList<PromptHead> 
         {
             if (++total <= maxCells)
             {
-                cells.Add(cell.Output.Length <= MaxOutputChars ? cell : cell with { Output = string.Create(CultureInfo.InvariantCulture, $"{cell.Output[..MaxOutputChars]}… ({cell.Output.Length - MaxOutputChars:N0} more characters)") });
+                cells.Add(Cut(cell));
             }
         }
 
         return new ReportDocument(report, prompts, cells, total);
     }
+
+    /// <summary>The cell with its output cut to <see cref="MaxOutputChars"/>, saying how much was left out.</summary>
+    internal static CellResult Cut(CellResult cell) => cell.Output.Length <= MaxOutputChars
+        ? cell
+        : cell with { Output = string.Create(CultureInfo.InvariantCulture, $"{cell.Output[..MaxOutputChars]}… ({cell.Output.Length - MaxOutputChars:N0} more characters)") };
 }

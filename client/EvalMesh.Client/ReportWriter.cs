@@ -9,11 +9,12 @@ namespace EvalMesh.Client;
 
 /// <summary>
 /// Writes a run's report as JSON (for programs), CSV (for spreadsheets), Markdown (for pull-request comments), one
-/// self-contained HTML page (for people) or JUnit XML (for CI systems); the last two show every cell.
+/// self-contained HTML page (for people; the document's cells, at most <see cref="HtmlPages.MaxCells"/>) or JUnit XML
+/// (for CI systems; every cell, read from the run's results as it is written, so that memory does not grow with the run).
 /// </summary>
 public static class ReportWriter
 {
-    /// <summary>The formats <see cref="Write"/> knows.</summary>
+    /// <summary>The formats <see cref="WriteAsync"/> knows.</summary>
     public static IReadOnlyList<string> Formats { get; } = ["json", "csv", "md", "html", "junit"];
 
     /// <summary>The JSON settings of reports and REST answers: camelCase, enums as text, non-ASCII kept readable.</summary>
@@ -30,23 +31,30 @@ public static class ReportWriter
     /// <summary>The file a format is written to by <c>evalmesh run</c>: report.json … report.junit.xml.</summary>
     public static string FileName(string format) => format == "junit" ? "report.junit.xml" : $"report.{format}";
 
-    /// <summary>Whether a format shows cells, so that its document must be loaded with them.</summary>
-    public static bool ShowsCells(string format) => format is "html" or "junit";
+    /// <summary>Whether a format shows the document's cells, so that it must be loaded with them.</summary>
+    public static bool ShowsDocumentCells(string format) => format == "html";
 
-    /// <summary>The report in a format.</summary>
+    /// <summary>Writes the report of <paramref name="document"/>'s run in a format, as UTF-8.</summary>
     /// <exception cref="Evaluation.UnknownNameException">The format is not one of <see cref="Formats"/>.</exception>
-    public static string Write(ReportDocument document, string format)
+    public static async Task WriteAsync(IEvalMeshClient client, ReportDocument document, string format, Stream output, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(document);
-        return format switch
+        if (format == "junit")
+        {
+            await JUnitReport.WriteAsync(client, document.Report.Run.RunId, output, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
+        var text = format switch
         {
             "json" => JsonSerializer.Serialize(document.Report, Json),
             "csv" => Csv(document.Report),
             "md" => Markdown(document.Report),
             "html" => HtmlPages.Report(document),
-            "junit" => JUnitReport.Write(document),
             _ => throw new Evaluation.UnknownNameException("report format", format, Formats),
         };
+        await output.WriteAsync(new UTF8Encoding(false).GetBytes(text), cancellationToken).ConfigureAwait(false);
     }
 
     private static string Csv(RunReport report)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Whole-process figures of the evalmesh CLI on the embedded silo: publishes the CLI (Release, ReadyToRun, as it would
 # be shipped), then times echo-6k five times (the matrix promptfoo 0.118 runs in 37.4 s on the reference machine),
-# echo-10k and echo-100k (cells/s and peak RSS, to show memory does not grow with the run), and the seed experiment.
+# echo-10k, echo-100k and echo-1m (cells/s and peak RSS, to show memory does not grow with the run), and the seed
+# experiment.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 work=$(mktemp -d)
@@ -23,7 +24,7 @@ PY
 
 echo "echo-6k (6,000 cells), whole process, 5 runs:"
 for i in 1 2 3 4 5; do measure client/examples/echo-6k.yaml; done | awk '{ printf "  %.2f s wall, %d MB peak RSS, %s\n", $1, $2/1024, $5 }'
-for config in echo-10k echo-100k; do
+for config in echo-10k echo-100k echo-1m; do
   measure client/examples/$config.yaml | awk -v c=$config '{ printf "%s: %d cells in %.2f s of run = %d cells/s; %.2f s wall; %d MB peak RSS\n", c, $4, $3, $4/$3, $1, $2/1024 }'
 done
 measure client/examples/slack-formats.yaml | awk '{ printf "slack-formats (1,440 cells, 1,080 on the tiny llama model): %.1f s wall, %d MB peak RSS, %s\n", $1, $2/1024, $5 }'

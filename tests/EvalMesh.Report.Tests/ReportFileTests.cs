@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Xml.Linq;
 using EvalMesh.Evaluation.Scoring;
+using EvalMesh.Testing;
 
 namespace EvalMesh.Report.Tests;
 
@@ -29,6 +30,38 @@ public sealed class ReportFileTests(ReportRun run)
             Assert.Equal(row.GetProperty("failed").GetInt32(), suite.Elements("testcase").Count(c => c.Element("failure") is not null));
             Assert.Equal(row.GetProperty("failed").GetInt32(), (int)suite.Attribute("failures")!);
             Assert.All(suite.Elements("testcase").Elements("failure"), f => Assert.False(string.IsNullOrEmpty((string?)f.Attribute("message"))));
+        }
+    }
+
+    [Fact]
+    public async Task AFolderOfReports_OfARunBiggerThanAPage_HasEveryCellInJUnit_AndThePagesWorthInHtml()
+    {
+        // echo-10k with two repeats: 20,000 cells, twice what a page holds.
+        var folder = Directory.CreateTempSubdirectory("evalmesh-big-report-").FullName;
+        try
+        {
+            var examples = RepoPaths.Under("client/examples");
+            File.Copy(Path.Combine(examples, "echo-6k.suite.yaml"), Path.Combine(folder, "echo-6k.suite.yaml"));
+            await File.WriteAllTextAsync(Path.Combine(folder, "big.yaml"), (await File.ReadAllTextAsync(Path.Combine(examples, "echo-10k.yaml"), TestContext.Current.CancellationToken)).Replace("repeats: 1", "repeats: 2", StringComparison.Ordinal), TestContext.Current.CancellationToken);
+            var ran = await CliRunner.RunAsync(folder, new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(folder, "home") }, "run", "big.yaml", "--out", "reports");
+            Assert.True(ran.ExitCode is 0 or 1, ran.Stdout + ran.Stderr);
+
+            var root = XDocument.Load(Path.Combine(folder, "reports", "report.junit.xml")).Root!;
+            Assert.Equal(20_000, (int)root.Attribute("tests")!);
+            var suites = root.Elements("testsuite").ToList();
+            Assert.Equal(10, suites.Count);
+            Assert.All(suites, s => Assert.Equal(2_000, s.Elements("testcase").Count()));
+            Assert.All(suites, s => Assert.Equal(2_000, (int)s.Attribute("tests")!));
+            Assert.Equal(20_000, suites.SelectMany(s => s.Elements("testcase")).Select(c => $"{(string)c.Attribute("classname")!} {(string)c.Attribute("name")!}").Distinct().Count());
+            Assert.Equal((int)root.Attribute("failures")!, suites.Sum(s => s.Elements("testcase").Count(c => c.Element("failure") is not null)));
+
+            var page = await File.ReadAllTextAsync(Path.Combine(folder, "reports", "report.html"), TestContext.Current.CancellationToken);
+            Assert.Equal(EvalMesh.Client.HtmlPages.MaxCells, System.Text.RegularExpressions.Regex.Count(page, "\"caseId\":"));
+            Assert.Contains("\"cellsTotal\":20000", page, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
         }
     }
 

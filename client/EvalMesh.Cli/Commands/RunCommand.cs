@@ -62,12 +62,18 @@ internal static class RunCommand
             Directory.CreateDirectory(folder);
             foreach (var format in ReportWriter.Formats)
             {
-                await File.WriteAllTextAsync(Path.Combine(folder, ReportWriter.FileName(format)), ReportWriter.Write(document, format), cancellationToken);
+                await using var file = File.Create(Path.Combine(folder, ReportWriter.FileName(format)));
+                await ReportWriter.WriteAsync(session.Client, document, format, file, cancellationToken);
             }
 
             if (json)
             {
-                Console.WriteLine(ReportWriter.Write(document, "json"));
+                await using (var stdout = Console.OpenStandardOutput())
+                {
+                    await ReportWriter.WriteAsync(session.Client, document, "json", stdout, cancellationToken);
+                }
+
+                Console.WriteLine();
             }
             else
             {

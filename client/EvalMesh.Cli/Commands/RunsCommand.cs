@@ -91,16 +91,9 @@ internal static class RunsCommand
 
             chosen = parse.GetValue(cluster.Json) ? "json" : chosen;
             await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
-            var document = await ReportDocument.LoadAsync(session.Client, parse.GetValue(run)!, ReportWriter.ShowsCells(chosen) ? int.MaxValue : 0, cancellationToken);
-            var text = ReportWriter.Write(document, chosen);
-            if (parse.GetValue(output) is { } file)
-            {
-                await File.WriteAllTextAsync(file, text, cancellationToken);
-            }
-            else
-            {
-                Console.Write(text);
-            }
+            var document = await ReportDocument.LoadAsync(session.Client, parse.GetValue(run)!, ReportWriter.ShowsDocumentCells(chosen) ? HtmlPages.MaxCells : 0, cancellationToken);
+            await using var destination = parse.GetValue(output) is { } file ? File.Create(file) : Console.OpenStandardOutput();
+            await ReportWriter.WriteAsync(session.Client, document, chosen, destination, cancellationToken);
 
             return ExitCodes.Ok;
         }));
