@@ -23,19 +23,23 @@ public static class HtmlPages
     private static readonly Lazy<PageTemplate> RunListTemplate = new(() => Template("runs.html"));
     private static readonly Lazy<PageTemplate> SignInTemplate = new(() => Template("signin.html"));
 
-    /// <summary>The offline report of a run, with its data (and its first <see cref="MaxCells"/> cells) inside.</summary>
-    public static string Report(ReportDocument document)
+    /// <summary>
+    /// Writes the offline report of a run to <paramref name="output"/>, with its data (and its first
+    /// <see cref="MaxCells"/> cells) inside, serialized straight into the page.
+    /// </summary>
+    public static Task WriteReportAsync(ReportDocument document, Stream output, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(document);
         var shown = document.Cells.Count <= MaxCells ? document : document with { Cells = [.. document.Cells.Take(MaxCells)] };
-        return ReportPage($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, status: string.Empty, JsonSerializer.Serialize(shown, EmbeddedJson));
+        return ReportTemplate.Value.WriteAsync(output, ReportHoles($"EvalMesh run {document.Report.Run.RunId}", live: string.Empty, status: string.Empty), "data", page => JsonSerializer.SerializeAsync(page, shown, EmbeddedJson, cancellationToken), cancellationToken);
     }
 
     /// <summary>
     /// The live report of a run: it shows the run's status from <paramref name="statusUrl"/> every second, and its data
     /// from <paramref name="dataUrl"/> every few seconds and when the run ends.
     /// </summary>
-    public static string LiveReport(string runId, string dataUrl, string statusUrl) => ReportPage($"EvalMesh run {runId}", dataUrl, statusUrl, "null");
+    public static string LiveReport(string runId, string dataUrl, string statusUrl) =>
+        ReportTemplate.Value.Fill(new Dictionary<string, string>(ReportHoles($"EvalMesh run {runId}", dataUrl, statusUrl)) { ["data"] = "null" });
 
     /// <summary>The list of runs, which fetches them from <paramref name="apiUrl"/> and refreshes while any is going.</summary>
     public static string RunList(string apiUrl) =>
@@ -50,14 +54,12 @@ public static class HtmlPages
             ["return"] = WebUtility.HtmlEncode(returnPath),
         });
 
-    private static string ReportPage(string title, string live, string status, string data) =>
-        ReportTemplate.Value.Fill(new Dictionary<string, string>
-        {
-            ["title"] = WebUtility.HtmlEncode(title),
-            ["live"] = WebUtility.HtmlEncode(live),
-            ["status"] = WebUtility.HtmlEncode(status),
-            ["data"] = data,
-        });
+    private static Dictionary<string, string> ReportHoles(string title, string live, string status) => new()
+    {
+        ["title"] = WebUtility.HtmlEncode(title),
+        ["live"] = WebUtility.HtmlEncode(live),
+        ["status"] = WebUtility.HtmlEncode(status),
+    };
 
     private static PageTemplate Template(string page, params (string Hole, string Resource)[] scripts) =>
         new(Resource(page), scripts.Append((Hole: "style", Resource: "report.css")).ToDictionary(s => s.Hole, s => Resource(s.Resource)));

@@ -44,13 +44,35 @@ internal sealed partial class PageTemplate
         var page = new StringBuilder(_pieces.Sum(p => p.Length) + values.Values.Sum(v => v.Length));
         for (var i = 0; i < _pieces.Length; i++)
         {
-            page.Append(i % 2 == 0 ? _pieces[i] : values.TryGetValue(_pieces[i], out var value)
-                ? value
-                : throw new InvalidOperationException($"the page template's hole {{{{{_pieces[i]}}}}} has no value"));
+            page.Append(i % 2 == 0 ? _pieces[i] : ValueOf(values, _pieces[i]));
         }
 
         return page.ToString();
     }
+
+    /// <summary>
+    /// Writes the page to <paramref name="output"/> as UTF-8, each remaining hole filled from <paramref name="values"/>
+    /// except <paramref name="streamed"/>, which <paramref name="writeStreamed"/> writes straight to the output (a value
+    /// too big to hold as text as well).
+    /// </summary>
+    public async Task WriteAsync(Stream output, IReadOnlyDictionary<string, string> values, string streamed, Func<Stream, Task> writeStreamed, CancellationToken cancellationToken)
+    {
+        var utf8 = new UTF8Encoding(false);
+        for (var i = 0; i < _pieces.Length; i++)
+        {
+            if (i % 2 == 1 && _pieces[i] == streamed)
+            {
+                await writeStreamed(output).ConfigureAwait(false);
+            }
+            else
+            {
+                await output.WriteAsync(utf8.GetBytes(i % 2 == 0 ? _pieces[i] : ValueOf(values, _pieces[i])), cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static string ValueOf(IReadOnlyDictionary<string, string> values, string hole) =>
+        values.TryGetValue(hole, out var value) ? value : throw new InvalidOperationException($"the page template's hole {{{{{hole}}}}} has no value");
 
     [GeneratedRegex(@"\{\{([a-z]+)\}\}", RegexOptions.CultureInvariant)]
     private static partial Regex Hole();

@@ -40,10 +40,14 @@ public static class ReportWriter
     {
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(document);
-        if (format == "junit")
+        switch (format)
         {
-            await JUnitReport.WriteAsync(client, document.Report.Run.RunId, output, cancellationToken).ConfigureAwait(false);
-            return;
+            case "junit":
+                await JUnitReport.WriteAsync(client, document.Report.Run.RunId, output, cancellationToken).ConfigureAwait(false);
+                return;
+            case "html":
+                await HtmlPages.WriteReportAsync(document, output, cancellationToken).ConfigureAwait(false);
+                return;
         }
 
         var text = format switch
@@ -51,7 +55,6 @@ public static class ReportWriter
             "json" => JsonSerializer.Serialize(document.Report, Json),
             "csv" => Csv(document.Report),
             "md" => Markdown(document.Report),
-            "html" => HtmlPages.Report(document),
             _ => throw new Evaluation.UnknownNameException("report format", format, Formats),
         };
         await output.WriteAsync(new UTF8Encoding(false).GetBytes(text), cancellationToken).ConfigureAwait(false);
