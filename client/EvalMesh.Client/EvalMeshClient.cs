@@ -115,7 +115,7 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     private static InferenceCall Call(string prompt, InferenceOptions? options)
     {
         options ??= new InferenceOptions();
-        return new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop, options.TopP);
+        return new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop, options.TopP, options.TopLogprobs);
     }
 
     public Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default) =>

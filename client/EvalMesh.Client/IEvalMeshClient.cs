@@ -9,7 +9,8 @@ namespace EvalMesh.Client;
 /// <param name="Seed">Sampling seed.</param>
 /// <param name="Stop">Stop sequences.</param>
 /// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
-public sealed record InferenceOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null, float TopP = 1);
+/// <param name="TopLogprobs">Null: no log probabilities; else each generated token's, with this many likeliest alternatives (0–20).</param>
+public sealed record InferenceOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null, float TopP = 1, int? TopLogprobs = null);
 
 /// <summary>
 /// An EvalMesh cluster seen from a .NET service: start format × model eval runs, watch them, read their reports and

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using EvalMesh.Testing;
 
 namespace EvalMesh.Cluster.Tests;
@@ -196,9 +197,48 @@ public sealed class GatewayTests : IAsyncLifetime
         Assert.DoesNotContain(await StreamAsync(includeUsage: null), c => c.TryGetProperty("usage", out _));
     }
 
+    [Fact]
+    public async Task Logprobs_OfChatAndTextCompletions_SpellTheAnswer_WholeAndStreamed()
+    {
+        async Task<JsonElement> PostAsync(string path, object request) =>
+            await (await _silo.Http.PostAsJsonAsync(path, request, Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
+        var messages = new[] { new { role = "user", content = "Which messages mention BigQuery?" } };
+
+        var chat = (await PostAsync("/v1/chat/completions", new { model = "tiny:adapter-2", messages, max_tokens = 8, logprobs = true, top_logprobs = 2 })).GetProperty("choices")[0];
+        var content = chat.GetProperty("logprobs").GetProperty("content").EnumerateArray().ToList();
+        Assert.Equal(chat.GetProperty("message").GetProperty("content").GetString(), string.Concat(content.Select(t => t.GetProperty("token").GetString())));
+        Assert.All(content, t =>
+        {
+            var top = t.GetProperty("top_logprobs").EnumerateArray().ToList();
+            Assert.Equal(2, top.Count);
+            Assert.Equal(t.GetProperty("logprob").GetDouble(), top[0].GetProperty("logprob").GetDouble());
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(t.GetProperty("token").GetString()!), t.GetProperty("bytes").EnumerateArray().Select(b => (byte)b.GetInt32()));
+        });
+        Assert.Equal(JsonValueKind.Null, (await PostAsync("/v1/chat/completions", Chat("tiny:adapter-2"))).GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+
+        var whole = (await PostAsync("/v1/completions", new { model = "tiny", prompt = "Count to ten:", max_tokens = 8, logprobs = 1 })).GetProperty("choices")[0];
+        var logprobs = whole.GetProperty("logprobs");
+        var tokens = logprobs.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToList();
+        Assert.Equal(whole.GetProperty("text").GetString(), string.Concat(tokens));
+        Assert.Equal(tokens.Select((_, i) => tokens.Take(i).Sum(t => t.Length)), logprobs.GetProperty("text_offset").EnumerateArray().Select(o => o.GetInt32()));
+        Assert.Equal(tokens.Count, logprobs.GetProperty("token_logprobs").GetArrayLength());
+        Assert.All(logprobs.GetProperty("top_logprobs").EnumerateArray(), top => Assert.Single(top.EnumerateObject()));
+
+        // Streamed, each chunk carries the log probabilities of its own tokens, with offsets that go on across chunks.
+        var response = await _silo.Http.PostAsJsonAsync("/v1/completions", new { model = "tiny", prompt = "Count to ten:", max_tokens = 8, logprobs = 1, stream = true }, Token);
+        var chunks = (await response.Content.ReadAsStringAsync(Token)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[..^1]
+            .Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement.GetProperty("choices")[0])
+            .Where(c => c.GetProperty("logprobs").ValueKind == JsonValueKind.Object)
+            .Select(c => c.GetProperty("logprobs"))
+            .ToList();
+        Assert.True(chunks.Count > 1, "one chunk for eight tokens");
+        Assert.Equal(tokens, chunks.SelectMany(c => c.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!)));
+        Assert.Equal(logprobs.GetProperty("text_offset").ToString(), new JsonArray([.. chunks.SelectMany(c => c.GetProperty("text_offset").EnumerateArray().Select(o => (JsonNode)o.GetInt32()))]).ToJsonString());
+    }
+
     [Theory]
-    [InlineData("\"logprobs\":true", "logprobs")]
     [InlineData("\"top_logprobs\":3", "top_logprobs")]
+    [InlineData("\"logprobs\":true,\"top_logprobs\":21", "top_logprobs")]
     [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools")]
     [InlineData("\"response_format\":{\"type\":\"json_object\"}", "response_format")]
     [InlineData("\"presence_penalty\":0.5", "presence_penalty")]
@@ -241,7 +281,7 @@ public sealed class GatewayTests : IAsyncLifetime
         var run = await ProgramRunner.RunAsync("node", [Path.Combine(sdk, "check.mjs"), _silo.Http.BaseAddress!.ToString().TrimEnd('/')]);
 
         Assert.True(run.ExitCode == 0, run.Stdout + run.Stderr);
-        Assert.Equal(["models", "chat", "chat-stream", "chat-stream-helper", "choices", "completions", "errors", "hang-up"], run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l["ok ".Length..]));
+        Assert.Equal(["models", "chat", "chat-stream", "chat-stream-helper", "choices", "logprobs", "completions", "errors", "hang-up"], run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l["ok ".Length..]));
 
         // The hang-up scenario left a 4,000-token stream after three pieces: had the generation gone on, it would count.
         await Poll.UntilAsync(async () => await MetricAsync("evalmesh_inference_queue_depth_requests", "state=\"running\"") == 0, TimeSpan.FromSeconds(30), "the model host to stop generating");

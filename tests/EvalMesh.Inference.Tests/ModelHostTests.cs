@@ -226,7 +226,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         foreach (var prompt in Prompts)
         {
             var pieces = new List<string>();
-            var free = await host.InferAsync(Request(null, prompt, maxTokens: 24), pieces.Add, Token);
+            var free = await host.InferAsync(Request(null, prompt, maxTokens: 24), u => pieces.Add(u.Text), Token);
             Assert.Equal(free.Text, string.Concat(pieces));
             Assert.True(pieces.Count > 1, $"one piece for 24 tokens: '{free.Text}'");
 
@@ -234,17 +234,52 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
             var middle = pieces.Count / 2;
             var stop = string.Concat(pieces[middle - 1][^1], pieces[middle][0]);
             pieces.Clear();
-            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop]) }, pieces.Add, Token);
+            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop]) }, u => pieces.Add(u.Text), Token);
             Assert.Equal("stop", stopped.FinishReason);
             Assert.Equal(stopped.Text, string.Concat(pieces));
             Assert.DoesNotContain(stop, string.Concat(pieces), StringComparison.Ordinal);
 
             // One that never completes: what was held back while it might have is sent at the end.
             pieces.Clear();
-            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop + "\u0001"]) }, pieces.Add, Token);
+            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop + "\u0001"]) }, u => pieces.Add(u.Text), Token);
             Assert.Equal(free.Text, almost.Text);
             Assert.Equal(free.Text, string.Concat(pieces));
         }
+    }
+
+    [Fact]
+    public async Task Logprobs_SpellTheText_GreedyTokensAreTheLikeliest_AndStreamedPiecesCarryTheirOwn()
+    {
+        using var host = TinyModelFixture.Host();
+        var adapter = tiny.Files.Adapters[0];
+        InferenceRequest WithLogprobs(int top, IReadOnlyList<string>? stop = null) =>
+            Request(adapter, Prompts[1], maxTokens: 16) with { Options = new GenerationOptions(16, Stop: stop, TopLogprobs: top) };
+
+        var plain = await host.InferAsync(Request(adapter, Prompts[1], maxTokens: 16), Token);
+        Assert.Null(plain.Logprobs);
+
+        var pieces = new List<InferenceUpdate>();
+        var result = await host.InferAsync(WithLogprobs(3), pieces.Add, Token);
+        Assert.Equal(plain.Text, result.Text);
+        var logprobs = result.Logprobs!;
+        Assert.Equal(System.Text.Encoding.UTF8.GetBytes(result.Text), logprobs.SelectMany(l => l.Bytes).ToArray());
+        Assert.All(logprobs, l =>
+        {
+            Assert.Equal(3, l.Alternatives.Count);
+            Assert.True(l.Logprob <= 0, $"log probability {l.Logprob} above 0");
+            Assert.Equal(l.Alternatives.Select(a => a.Logprob).OrderDescending(), l.Alternatives.Select(a => a.Logprob));
+            Assert.Equal((l.Token, l.Logprob), (l.Alternatives[0].Token, l.Alternatives[0].Logprob));
+            Assert.True(l.Alternatives.Sum(a => Math.Exp(a.Logprob)) <= 1.0001);
+        });
+        Assert.Equal(logprobs.Select(l => (l.Token, l.Logprob)), pieces.SelectMany(p => p.Logprobs!).Select(l => (l.Token, l.Logprob)));
+
+        // Cut by a stop sequence: the tokens that make up the text, not those of the stop sequence after it.
+        var cut = logprobs.Count / 2;
+        var stop = string.Concat(logprobs.Skip(cut).Take(2).Select(l => l.Token));
+        var stopped = await host.InferAsync(WithLogprobs(0, [stop]), Token);
+        Assert.Equal(result.Text[..result.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
+        Assert.Equal(logprobs.Take(cut).Select(l => l.Token), stopped.Logprobs!.Select(l => l.Token));
+        Assert.All(stopped.Logprobs!, l => Assert.Empty(l.Alternatives));
     }
 
     [Fact]

@@ -16,16 +16,19 @@ internal static class LocalInference
     {
         await foreach (var update in host.StreamAsync(Request(model, adapter, call), cancellationToken))
         {
-            yield return new InferenceChunk(update.Text, update.Result is { } result ? Reply(result, silo) : null);
+            yield return new InferenceChunk(update.Text, update.Result is { } result ? Reply(result, silo) : null, Logprobs(update.Logprobs));
         }
     }
 
     private static InferenceRequest Request(string model, string? adapter, InferenceCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
-        return new InferenceRequest(model, adapter, call.Prompt, new GenerationOptions(call.MaxTokens, call.Temperature, call.Seed, call.Stop, call.TopP), call.PrefixLength);
+        return new InferenceRequest(model, adapter, call.Prompt, new GenerationOptions(call.MaxTokens, call.Temperature, call.Seed, call.Stop, call.TopP, call.TopLogprobs), call.PrefixLength);
     }
 
     private static InferenceReply Reply(InferenceResult result, string silo) =>
-        new(result.Text, result.PromptTokens, result.CompletionTokens, result.FinishReason, silo, result.AdapterWasResident, result.PrefixReused);
+        new(result.Text, result.PromptTokens, result.CompletionTokens, result.FinishReason, silo, result.AdapterWasResident, result.PrefixReused, Logprobs(result.Logprobs));
+
+    private static List<TokenLogprob>? Logprobs(IReadOnlyList<TokenChoice>? choices) =>
+        choices?.Select(c => new TokenLogprob(c.Token, c.Bytes, c.Logprob, Logprobs(c.Alternatives)!)).ToList();
 }

@@ -6,11 +6,25 @@ namespace EvalMesh.Inference.Hosting;
 /// <param name="Seed">The sampling seed (used when <paramref name="Temperature"/> is above 0).</param>
 /// <param name="Stop">Stop sequences: generation ends before the first one that appears.</param>
 /// <param name="TopP">Nucleus sampling: below 1, samples only among the likeliest tokens whose probabilities add up to it.</param>
-public sealed record GenerationOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null, float TopP = 1)
+/// <param name="TopLogprobs">
+/// Null: no log probabilities. Otherwise each generated token's log probability under the model (before temperature),
+/// with this many of the likeliest tokens at its step (0 to <see cref="MaxTopLogprobs"/>).
+/// </param>
+public sealed record GenerationOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null, float TopP = 1, int? TopLogprobs = null)
 {
+    /// <summary>The most alternatives <see cref="TopLogprobs"/> may ask for, as OpenAI allows.</summary>
+    public const int MaxTopLogprobs = 20;
+
     /// <summary>Greedy decoding of up to 32 tokens.</summary>
     public static GenerationOptions Greedy { get; } = new();
 }
+
+/// <summary>A token as text and bytes (a token can end inside a character), with its log probability.</summary>
+/// <param name="Token">Its text (a partial character shows as U+FFFD).</param>
+/// <param name="Bytes">Its UTF-8 bytes.</param>
+/// <param name="Logprob">Its log probability at its step.</param>
+/// <param name="Alternatives">For a generated token: the likeliest tokens at its step, likeliest first; else empty.</param>
+public sealed record TokenChoice(string Token, byte[] Bytes, float Logprob, IReadOnlyList<TokenChoice> Alternatives);
 
 /// <summary>One completion request to the model host.</summary>
 /// <param name="Model">The base model GGUF file.</param>
@@ -33,6 +47,7 @@ public sealed record InferenceRequest(string Model, string? Adapter, string Prom
 /// <param name="BatchSize">How many sequences shared the decode batch when this one started generating.</param>
 /// <param name="Tokens">The generated token ids.</param>
 /// <param name="Margins">At each generated token, the gap between the best and second-best logit.</param>
+/// <param name="Logprobs">When asked for: the log probabilities of the tokens that make up <paramref name="Text"/>.</param>
 public sealed record InferenceResult(
     string Text,
     int PromptTokens,
@@ -42,12 +57,14 @@ public sealed record InferenceResult(
     bool PrefixReused,
     int BatchSize,
     IReadOnlyList<int> Tokens,
-    IReadOnlyList<float> Margins);
+    IReadOnlyList<float> Margins,
+    IReadOnlyList<TokenChoice>? Logprobs = null);
 
 /// <summary>A piece of a streamed completion (see <see cref="ModelHost.StreamAsync"/>).</summary>
 /// <param name="Text">New text (empty on the last update).</param>
 /// <param name="Result">On the last update only: the whole completion.</param>
-public sealed record InferenceUpdate(string Text, InferenceResult? Result);
+/// <param name="Logprobs">When asked for: the log probabilities of the tokens whose text starts in this piece.</param>
+public sealed record InferenceUpdate(string Text, InferenceResult? Result, IReadOnlyList<TokenChoice>? Logprobs = null);
 
 /// <summary>What a model host has done since it started.</summary>
 /// <param name="PromptTokensDecoded">Prompt tokens decoded; a reused prefix counts once.</param>

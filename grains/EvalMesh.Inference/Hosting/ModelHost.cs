@@ -91,7 +91,7 @@ public sealed partial class ModelHost : IDisposable
     /// </summary>
     public async IAsyncEnumerable<InferenceUpdate> StreamAsync(InferenceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var pieces = Channel.CreateUnbounded<string>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var pieces = Channel.CreateUnbounded<InferenceUpdate>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var result = InferAsync(request, piece => pieces.Writer.TryWrite(piece), generation.Token);
         _ = result.ContinueWith(_ => pieces.Writer.TryComplete(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -99,7 +99,7 @@ public sealed partial class ModelHost : IDisposable
         {
             await foreach (var piece in pieces.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
             {
-                yield return new InferenceUpdate(piece, null);
+                yield return piece;
             }
 
             yield return new InferenceUpdate(string.Empty, await result.ConfigureAwait(false));
@@ -111,10 +111,12 @@ public sealed partial class ModelHost : IDisposable
     }
 
     /// <summary>Runs one completion; <paramref name="onText"/> is called on the scheduler thread with each new piece of its text.</summary>
-    internal Task<InferenceResult> InferAsync(InferenceRequest request, Action<string>? onText, CancellationToken cancellationToken = default)
+    internal Task<InferenceResult> InferAsync(InferenceRequest request, Action<InferenceUpdate>? onText, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentOutOfRangeException.ThrowIfLessThan(request.Options.MaxTokens, 1);
+        ArgumentOutOfRangeException.ThrowIfNegative(request.Options.TopLogprobs ?? 0);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(request.Options.TopLogprobs ?? 0, GenerationOptions.MaxTopLogprobs);
         var pending = new PendingRequest(request, onText, cancellationToken);
         if (!_work.Writer.TryWrite(pending))
         {
@@ -443,7 +445,7 @@ public sealed partial class ModelHost : IDisposable
         context.StartSequence(id, fromPrefix: reuse);
         var (toFeed, position) = reuse ? (rest, prefix.Length) : ([.. prefix, .. rest], 0);
         var decoder = new StreamingTokenDecoder(Encoding.UTF8, model.Weights);
-        context.Active.Add(new Sequence(pending, id, promptTokens, toFeed, position, needed, decoder, wasResident, reused));
+        context.Active.Add(new Sequence(pending, id, promptTokens, toFeed, position, needed, model.Weights.NativeHandle, decoder, wasResident, reused));
         return true;
     }
 

@@ -7,7 +7,7 @@ namespace EvalMesh.Inference.Hosting;
 /// A request waiting for, or in, the scheduler, with the task its caller awaits. Its end is counted in the metrics,
 /// whose series for its base and adapter exist from its arrival.
 /// </summary>
-internal sealed class PendingRequest(InferenceRequest request, Action<string>? onText, CancellationToken cancellationToken)
+internal sealed class PendingRequest(InferenceRequest request, Action<InferenceUpdate>? onText, CancellationToken cancellationToken)
 {
     private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _arrived = Stopwatch.GetTimestamp();
@@ -18,8 +18,8 @@ internal sealed class PendingRequest(InferenceRequest request, Action<string>? o
 
     public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
 
-    /// <summary>Called on the scheduler thread with each new piece of the completion, for streaming.</summary>
-    public Action<string>? OnText => onText;
+    /// <summary>Called on the scheduler thread with each new piece of the completion (and its tokens' log probabilities, when asked for), for streaming.</summary>
+    public Action<InferenceUpdate>? OnText => onText;
 
     /// <summary>The prompt's tokens (shared prefix, rest), tokenized once when the request is first considered.</summary>
     public (int[] Prefix, int[] Question)? Tokens { get; set; }

@@ -1,14 +1,21 @@
 using System.Text;
 using LLama;
+using LLama.Native;
 
 namespace EvalMesh.Inference.Hosting;
 
 /// <summary>One request being decoded: its KV sequence id, the tokens still to feed, and what it has generated.</summary>
-internal sealed class Sequence(PendingRequest pending, int id, int promptTokens, int[] toFeed, int position, int reserved, StreamingTokenDecoder decoder, bool adapterWasResident, bool prefixReused)
+internal sealed class Sequence(PendingRequest pending, int id, int promptTokens, int[] toFeed, int position, int reserved, SafeLlamaModelHandle model, StreamingTokenDecoder decoder, bool adapterWasResident, bool prefixReused)
 {
     private readonly StringBuilder _text = new();
     private readonly List<int> _tokens = [];
     private readonly List<float> _margins = [];
+
+    // When log probabilities are asked for: each generated token's, with the likeliest alternatives; and where each
+    // generated token's text starts, so that they can be matched with the text (a stop sequence cuts it).
+    private readonly List<(int Token, float Logprob, (int Token, float Logprob)[] Top)> _logprobs = [];
+    private readonly List<int> _starts = [];
+    private int _logprobsStreamed;
     private readonly Random _random = new(pending.Request.Options.Seed);
     private double[]? _weights;
     private int[] _toFeed = toFeed;
@@ -61,8 +68,48 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         }
 
         _margins.Add(second < 0 ? float.PositiveInfinity : logits[best] - logits[second]);
-        var temperature = pending.Request.Options.Temperature;
-        return temperature <= 0 ? best : SampleSoftmax(logits, temperature, logits[best]);
+        var options = pending.Request.Options;
+        var chosen = options.Temperature <= 0 ? best : SampleSoftmax(logits, options.Temperature, logits[best]);
+        if (options.TopLogprobs is { } top)
+        {
+            _logprobs.Add(Logprobs(logits, logits[best], chosen, top));
+        }
+
+        return chosen;
+    }
+
+    // Log probabilities under the model's own distribution (before temperature): the chosen token's and the likeliest.
+    private static (int, float, (int, float)[]) Logprobs(ReadOnlySpan<float> logits, float max, int chosen, int top)
+    {
+        var total = 0.0;
+        var likeliest = new List<int>(top + 1);
+        for (var i = 0; i < logits.Length; i++)
+        {
+            total += Math.Exp(logits[i] - max);
+            if (likeliest.Count < top || (top > 0 && logits[i] > logits[likeliest[^1]]))
+            {
+                var at = likeliest.Count;
+                while (at > 0 && logits[likeliest[at - 1]] < logits[i])
+                {
+                    at--;
+                }
+
+                likeliest.Insert(at, i);
+                if (likeliest.Count > top)
+                {
+                    likeliest.RemoveAt(top);
+                }
+            }
+        }
+
+        var logTotal = max + Math.Log(total);
+        var alternatives = new (int, float)[likeliest.Count];
+        for (var i = 0; i < likeliest.Count; i++)
+        {
+            alternatives[i] = (likeliest[i], (float)(logits[likeliest[i]] - logTotal));
+        }
+
+        return (chosen, (float)(logits[chosen] - logTotal), alternatives);
     }
 
     // Seeded sampling from the softmax at a temperature; below a top_p of 1, only from the nucleus: the most likely
@@ -116,6 +163,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     public string? Accept(int token, bool endOfGeneration)
     {
         _tokens.Add(token);
+        _starts.Add(_text.Length);
         var finish = endOfGeneration ? "stop" : Append(token);
         Stream(finished: finish is not null);
         return finish;
@@ -176,11 +224,46 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         var upTo = finished ? _text.Length : _text.Length - StopPrefixLength();
         if (upTo > _streamed)
         {
-            listener(_text.ToString(_streamed, upTo - _streamed));
+            var logprobs = LogprobsOfText(_logprobsStreamed, upTo);
+            _logprobsStreamed += logprobs?.Count ?? 0;
+            listener(new InferenceUpdate(_text.ToString(_streamed, upTo - _streamed), null, logprobs));
             _streamed = upTo;
         }
     }
 
     public InferenceResult Result(string finishReason) =>
-        new(_text.ToString(), promptTokens, _tokens.Count, finishReason, adapterWasResident, prefixReused, BatchSize, [.. _tokens], [.. _margins]);
+        new(_text.ToString(), promptTokens, _tokens.Count, finishReason, adapterWasResident, prefixReused, BatchSize, [.. _tokens], [.. _margins], LogprobsOfText(0, _text.Length));
+
+    // The log probabilities of the generated tokens from the first'th on whose text starts before the end'th character
+    // (a token cut off by a stop sequence, or the end-of-generation token, has none there); null when not asked for.
+    private List<TokenChoice>? LogprobsOfText(int first, int end)
+    {
+        if (pending.Request.Options.TopLogprobs is null)
+        {
+            return null;
+        }
+
+        var choices = new List<TokenChoice>();
+        for (var i = first; i < _logprobs.Count && _starts[i] < end; i++)
+        {
+            var (token, logprob, top) = _logprobs[i];
+            choices.Add(Choice(token, logprob, [.. top.Select(t => Choice(t.Token, t.Logprob, []))]));
+        }
+
+        return choices;
+    }
+
+    private TokenChoice Choice(int token, float logprob, IReadOnlyList<TokenChoice> alternatives)
+    {
+        var bytes = new byte[64];
+        var length = (int)model.TokenToSpan((LLamaToken)token, bytes, 0, special: false);
+        if (length > bytes.Length)
+        {
+            bytes = new byte[length];
+            model.TokenToSpan((LLamaToken)token, bytes, 0, special: false);
+        }
+
+        var exact = bytes[..length];
+        return new TokenChoice(Encoding.UTF8.GetString(exact), exact, logprob, alternatives);
+    }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Hosting;
 using Microsoft.Extensions.AI;
 
 namespace EvalMesh.Silo.Apis;
@@ -13,13 +14,20 @@ internal sealed class GatewayRequestException(string message, string param) : Ex
 
 /// <summary>
 /// The fields of a chat or text completion request the gateway honours, checked. Fields it does not honour are refused
-/// when they would change the answer (log probabilities, tools, a response format, penalties, echo), rather than
-/// ignored; fields that change nothing (user, metadata, their default values) pass.
+/// when they would change the answer (tools, a response format, penalties, echo), rather than ignored; fields that
+/// change nothing (user, metadata, their default values) pass.
 /// </summary>
 /// <param name="Choices">How many completions to generate (OpenAI's <c>n</c>); choice i samples with seed + i.</param>
+/// <param name="TopLogprobs">
+/// Null: no log probabilities; else each generated token's with this many likeliest alternatives (chat:
+/// <c>logprobs: true</c> and <c>top_logprobs</c>; text completions: <c>logprobs: N</c>).
+/// </param>
 /// <param name="IncludeUsage">Whether a stream ends with a chunk of usage (<c>stream_options.include_usage</c>).</param>
-internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, float TopP, int Seed, IReadOnlyList<string>? Stop, int Choices, bool Stream, bool IncludeUsage)
+internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, float TopP, int Seed, IReadOnlyList<string>? Stop, int Choices, int? TopLogprobs, bool Stream, bool IncludeUsage)
 {
+    /// <summary>The most alternatives a text completion's <c>logprobs</c> may ask for, as OpenAI allows.</summary>
+    public const int MaxCompletionLogprobs = 5;
+
     /// <summary>The most choices one request may ask for, as OpenAI allows.</summary>
     public const int MaxChoices = 128;
 
@@ -66,7 +74,14 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
             throw new GatewayRequestException($"'n' must be between 1 and {MaxChoices}", "n");
         }
 
-        Refuse(json, chat);
+        var topLogprobs = chat ? ChatLogprobs(json) : Integer(json, "logprobs");
+        if (topLogprobs is < 0 || topLogprobs > (chat ? GenerationOptions.MaxTopLogprobs : MaxCompletionLogprobs))
+        {
+            var (key, most) = chat ? ("top_logprobs", GenerationOptions.MaxTopLogprobs) : ("logprobs", MaxCompletionLogprobs);
+            throw new GatewayRequestException($"'{key}' must be between 0 and {most}", key);
+        }
+
+        Refuse(json);
         var stream = Boolean(json, "stream") ?? false;
         var includeUsage = json["stream_options"] switch
         {
@@ -75,12 +90,21 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
             JsonObject => throw new GatewayRequestException("'stream_options' is only allowed when 'stream' is true", "stream_options"),
             _ => throw new GatewayRequestException("'stream_options' must be an object", "stream_options"),
         };
-        return new GatewayRequest(model, prompt, maxTokens, (float)temperature, (float)topP, Integer(json, "seed") ?? 0, stop, choices, stream, includeUsage);
+        return new GatewayRequest(model, prompt, maxTokens, (float)temperature, (float)topP, Integer(json, "seed") ?? 0, stop, choices, topLogprobs, stream, includeUsage);
+    }
+
+    // Chat asks with "logprobs": true, and for alternatives with "top_logprobs", which needs it.
+    private static int? ChatLogprobs(JsonObject json)
+    {
+        var top = Integer(json, "top_logprobs");
+        return Boolean(json, "logprobs") == true
+            ? top ?? 0
+            : top is null ? null : throw new GatewayRequestException("'top_logprobs' needs 'logprobs': true", "top_logprobs");
     }
 
     // Fields that would change the answer in ways the gateway does not implement: a clear 400 instead of an answer
     // that silently ignores them. (A field set to null is absent.)
-    private static void Refuse(JsonObject json, bool chat)
+    private static void Refuse(JsonObject json)
     {
         void Unless(string key, bool honoured, string what)
         {
@@ -90,8 +114,6 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
             }
         }
 
-        Unless("logprobs", chat && Boolean(json, "logprobs") == false, "this gateway does not return log probabilities");
-        Unless("top_logprobs", false, "this gateway does not return log probabilities");
         Unless("tools", json["tools"] is JsonArray { Count: 0 }, "this gateway does not call tools");
         Unless("functions", json["functions"] is JsonArray { Count: 0 }, "this gateway does not call functions");
         Unless("response_format", json["response_format"] is JsonObject format && StringOf(format["type"]) == "text", "only the 'text' response format is supported");

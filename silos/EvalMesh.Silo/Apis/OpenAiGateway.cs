@@ -69,7 +69,7 @@ internal static class OpenAiGateway
 
         var hostKey = AdapterHostKey.FromModelName(request.Model);
         var calls = Enumerable.Range(0, request.Choices)
-            .Select(i => new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed + i, request.Stop, request.TopP))
+            .Select(i => new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed + i, request.Stop, request.TopP, request.TopLogprobs))
             .ToList();
         var response = new Response((chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.Model, chat);
         if (request.Stream)
@@ -92,8 +92,8 @@ internal static class OpenAiGateway
         context.Response.Headers[SiloHeader] = replies[0].Silo;
         context.Response.Headers[ResidentHeader] = replies[0].AdapterWasResident ? "true" : "false";
         var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) => chat
-            ? new JsonObject { ["index"] = index, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["finish_reason"] = reply.FinishReason }
-            : new JsonObject { ["index"] = index, ["text"] = reply.Text, ["finish_reason"] = reply.FinishReason }));
+            ? new JsonObject { ["index"] = index, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["logprobs"] = ChatLogprobs(reply.Logprobs), ["finish_reason"] = reply.FinishReason }
+            : new JsonObject { ["index"] = index, ["text"] = reply.Text, ["logprobs"] = CompletionLogprobs(reply.Logprobs, 0), ["finish_reason"] = reply.FinishReason }));
         body["usage"] = Usage(replies);
         body["evalmesh"] = Routing(replies[0]);
         await Results.Text(body.ToJsonString(Wire), "application/json").ExecuteAsync(context);
@@ -139,9 +139,17 @@ internal static class OpenAiGateway
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             var objectName = response.Chat ? "chat.completion.chunk" : "text_completion";
-            JsonObject Choice(int index, string? text, string? finishReason) => response.Chat
-                ? new JsonObject { ["index"] = index, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["finish_reason"] = finishReason }
-                : new JsonObject { ["index"] = index, ["text"] = text ?? string.Empty, ["finish_reason"] = finishReason };
+            // Where each choice's next token starts in its text, for text completions' text_offset.
+            var offsets = new int[calls.Count];
+            JsonObject Choice(int index, string? text, IReadOnlyList<TokenLogprob>? logprobs, string? finishReason)
+            {
+                var choice = response.Chat
+                    ? new JsonObject { ["index"] = index, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["logprobs"] = ChatLogprobs(logprobs), ["finish_reason"] = finishReason }
+                    : new JsonObject { ["index"] = index, ["text"] = text ?? string.Empty, ["logprobs"] = CompletionLogprobs(logprobs, offsets[index]), ["finish_reason"] = finishReason };
+                offsets[index] += logprobs?.Sum(l => l.Token.Length) ?? 0;
+                return choice;
+            }
+
             if (response.Chat)
             {
                 await Event(context, response.Body(objectName, calls.Select((_, index) => new JsonObject { ["index"] = index, ["delta"] = new JsonObject { ["role"] = "assistant" }, ["finish_reason"] = null })));
@@ -156,13 +164,13 @@ internal static class OpenAiGateway
                     if (chunk.Reply is { } reply)
                     {
                         replies.Add(reply);
-                        var last = Choice(index, null, reply.FinishReason);
+                        var last = Choice(index, null, null, reply.FinishReason);
                         last["evalmesh"] = Routing(reply);
                         await Event(context, response.Body(objectName, [last]));
                     }
                     else if (chunk.Text.Length > 0)
                     {
-                        await Event(context, response.Body(objectName, [Choice(index, chunk.Text, null)]));
+                        await Event(context, response.Body(objectName, [Choice(index, chunk.Text, chunk.Logprobs, null)]));
                     }
                 }
                 while (await chunks.MoveNextAsync());
@@ -194,6 +202,57 @@ internal static class OpenAiGateway
     {
         public JsonObject Body(string objectName, IEnumerable<JsonObject> choices) =>
             new() { ["id"] = Id, ["object"] = objectName, ["created"] = Created, ["model"] = Model, ["choices"] = new JsonArray([.. choices]) };
+    }
+
+    // Chat's log probabilities: each token with its bytes and the likeliest alternatives.
+    private static JsonObject? ChatLogprobs(IReadOnlyList<TokenLogprob>? logprobs)
+    {
+        static JsonObject Entry(TokenLogprob token) =>
+            new() { ["token"] = token.Token, ["logprob"] = token.Logprob, ["bytes"] = new JsonArray([.. token.Bytes.Select(b => (JsonNode)(int)b)]) };
+        return logprobs is null ? null : new JsonObject
+        {
+            ["content"] = new JsonArray([.. logprobs.Select(token =>
+            {
+                var entry = Entry(token);
+                entry["top_logprobs"] = new JsonArray([.. token.Top.Select(Entry)]);
+                return (JsonNode)entry;
+            })]),
+            ["refusal"] = null,
+        };
+    }
+
+    // Text completions' log probabilities, in the older shape: parallel lists, alternatives as text → log probability
+    // (the first of two alternatives with the same text), and each token's offset in the completion's text.
+    private static JsonObject? CompletionLogprobs(IReadOnlyList<TokenLogprob>? logprobs, int offset)
+    {
+        if (logprobs is null)
+        {
+            return null;
+        }
+
+        var offsets = new JsonArray();
+        foreach (var token in logprobs)
+        {
+            offsets.Add(offset);
+            offset += token.Token.Length;
+        }
+
+        return new JsonObject
+        {
+            ["tokens"] = new JsonArray([.. logprobs.Select(t => (JsonNode)t.Token)]),
+            ["token_logprobs"] = new JsonArray([.. logprobs.Select(t => (JsonNode)t.Logprob)]),
+            ["top_logprobs"] = new JsonArray([.. logprobs.Select(t =>
+            {
+                var top = new JsonObject();
+                foreach (var alternative in t.Top)
+                {
+                    top.TryAdd(alternative.Token, alternative.Logprob);
+                }
+
+                return (JsonNode)top;
+            })]),
+            ["text_offset"] = offsets,
+        };
     }
 
     // The prompt is counted once, as OpenAI does for n choices; the completions of every choice add up.

@@ -67,6 +67,17 @@ await scenario('choices', async () => {
   assert.equal(second.choices[0].message.content, data.choices[1].message.content);
 });
 
+await scenario('logprobs', async () => {
+  const data = await client.chat.completions.create({ model: 'tiny:adapter-1', messages: question, max_tokens: 6, logprobs: true, top_logprobs: 3 });
+  const tokens = data.choices[0].logprobs.content;
+  assert.equal(tokens.map(t => t.token).join(''), data.choices[0].message.content);
+  for (const token of tokens) {
+    assert.equal(token.top_logprobs.length, 3);
+    assert.equal(token.top_logprobs[0].logprob, token.logprob);
+    assert.ok(token.logprob <= 0);
+  }
+});
+
 await scenario('completions', async () => {
   const data = await client.completions.create({ model: 'tiny', prompt: 'Count to ten:', max_tokens: 5 });
   assert.equal(data.object, 'text_completion');
@@ -84,9 +95,9 @@ await scenario('errors', async () => {
     assert.equal(error.code, 'model_not_found');
     return true;
   });
-  await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: question, logprobs: true }), error => {
+  await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: question, tools: [{ type: 'function', function: { name: 'f' } }] }), error => {
     assert.ok(error instanceof OpenAI.BadRequestError, `${error}`);
-    assert.equal(error.param, 'logprobs');
+    assert.equal(error.param, 'tools');
     return true;
   });
   await assert.rejects(client.chat.completions.create({ model: 'tiny', messages: question, max_tokens: 100000, stream: true }), error => {
