@@ -91,9 +91,13 @@ internal static class OpenAiGateway
 
         context.Response.Headers[SiloHeader] = replies[0].Silo;
         context.Response.Headers[ResidentHeader] = replies[0].AdapterWasResident ? "true" : "false";
-        var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) => chat
-            ? new JsonObject { ["index"] = index, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["logprobs"] = ChatLogprobs(reply.Logprobs), ["finish_reason"] = reply.FinishReason }
-            : new JsonObject { ["index"] = index, ["text"] = reply.Text, ["logprobs"] = CompletionLogprobs(reply.Logprobs, 0), ["finish_reason"] = reply.FinishReason }));
+        var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) =>
+        {
+            var offset = 0;
+            return chat
+                ? new JsonObject { ["index"] = index, ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = reply.Text }, ["logprobs"] = ChatLogprobs(reply.Logprobs), ["finish_reason"] = reply.FinishReason }
+                : new JsonObject { ["index"] = index, ["text"] = reply.Text, ["logprobs"] = CompletionLogprobs(reply.Logprobs, ref offset), ["finish_reason"] = reply.FinishReason };
+        }));
         body["usage"] = Usage(replies);
         body["evalmesh"] = Routing(replies[0]);
         await Results.Text(body.ToJsonString(Wire), "application/json").ExecuteAsync(context);
@@ -141,14 +145,9 @@ internal static class OpenAiGateway
             var objectName = response.Chat ? "chat.completion.chunk" : "text_completion";
             // Where each choice's next token starts in its text, for text completions' text_offset.
             var offsets = new int[calls.Count];
-            JsonObject Choice(int index, string? text, IReadOnlyList<TokenLogprob>? logprobs, string? finishReason)
-            {
-                var choice = response.Chat
-                    ? new JsonObject { ["index"] = index, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["logprobs"] = ChatLogprobs(logprobs), ["finish_reason"] = finishReason }
-                    : new JsonObject { ["index"] = index, ["text"] = text ?? string.Empty, ["logprobs"] = CompletionLogprobs(logprobs, offsets[index]), ["finish_reason"] = finishReason };
-                offsets[index] += logprobs?.Sum(l => l.Token.Length) ?? 0;
-                return choice;
-            }
+            JsonObject Choice(int index, string? text, IReadOnlyList<TokenLogprob>? logprobs, string? finishReason) => response.Chat
+                ? new JsonObject { ["index"] = index, ["delta"] = text is null ? new JsonObject() : new JsonObject { ["content"] = text }, ["logprobs"] = ChatLogprobs(logprobs), ["finish_reason"] = finishReason }
+                : new JsonObject { ["index"] = index, ["text"] = text ?? string.Empty, ["logprobs"] = CompletionLogprobs(logprobs, ref offsets[index]), ["finish_reason"] = finishReason };
 
             if (response.Chat)
             {
@@ -222,8 +221,9 @@ internal static class OpenAiGateway
     }
 
     // Text completions' log probabilities, in the older shape: parallel lists, alternatives as text → log probability
-    // (the first of two alternatives with the same text), and each token's offset in the completion's text.
-    private static JsonObject? CompletionLogprobs(IReadOnlyList<TokenLogprob>? logprobs, int offset)
+    // (the first of two alternatives with the same text), and each token's offset in the completion's text, from
+    // offset on (which is moved past these tokens).
+    private static JsonObject? CompletionLogprobs(IReadOnlyList<TokenLogprob>? logprobs, ref int offset)
     {
         if (logprobs is null)
         {
