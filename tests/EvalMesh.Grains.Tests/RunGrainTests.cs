@@ -115,6 +115,38 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task LlamaRun_SamplesAtTheEndpointsTemperatureAndTopP_SeededByTheRepeat()
+    {
+        var config = Config("""
+              - name: greedy
+                type: llama
+                model: tiny
+                max-tokens: 6
+              - name: sampled
+                type: llama
+                model: tiny
+                max-tokens: 6
+                temperature: 1.5
+              - name: nucleus
+                type: llama
+                model: tiny
+                max-tokens: 6
+                temperature: 1.5
+                top-p: 0.000001
+            """, messages: 8, casesPerCategory: 1, formats: "[csv]", repeats: 2);
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        Assert.Equal(RunState.Completed, (await WaitAsync(started.RunId, TimeSpan.FromMinutes(3))).State);
+        var outputs = (await ResultsAsync(started.RunId)).ToDictionary(r => (r.Endpoint, r.CaseId, r.Repeat), r => r.Output);
+        var cells = outputs.Keys.Where(k => k.Endpoint == "greedy").Select(k => (k.CaseId, k.Repeat)).ToList();
+        Assert.Equal(10, cells.Count);
+
+        // A nucleus of (almost) only the likeliest token is greedy; the whole distribution is not, and its seed is the repeat.
+        Assert.All(cells, c => Assert.Equal(outputs[("greedy", c.CaseId, c.Repeat)], outputs[("nucleus", c.CaseId, c.Repeat)]));
+        Assert.Contains(cells, c => outputs[("sampled", c.CaseId, c.Repeat)] != outputs[("greedy", c.CaseId, c.Repeat)]);
+        Assert.Contains(cells, c => c.Repeat == 1 && outputs[("sampled", c.CaseId, 1)] != outputs[("sampled", c.CaseId, 2)]);
+    }
+
+    [Fact]
     public async Task Cancel_StopsTheRun_AndResume_RerunsOnlyErroredCells()
     {
         await using var server = await ScriptedOpenAiServer.StartAsync();

@@ -160,7 +160,7 @@ public static class ConfigLoader
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
     {
-        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "timeout-seconds", "max-concurrency", "cache");
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache");
         var type = item.RequiredText("type");
         if (!EndpointTypes.Contains(type, StringComparer.Ordinal))
         {
@@ -195,6 +195,12 @@ public static class ConfigLoader
                 break;
         }
 
+        var topP = item.Number("top-p", 0, 1) ?? 1;
+        if (topP == 0)
+        {
+            throw item.Error("top-p", "must be above 0 (1 samples among all tokens)");
+        }
+
         return new EndpointConfig(
             item.RequiredText("name"),
             type,
@@ -206,7 +212,8 @@ public static class ConfigLoader
             item.Number("temperature", 0, 2) ?? 0,
             item.WholeNumber("timeout-seconds", 1, 3600) ?? 60,
             item.WholeNumber("max-concurrency", 1, 4096) ?? 16,
-            item.Flag("cache") ?? true);
+            item.Flag("cache") ?? true,
+            topP);
     }
 
     // Built-in names (the generated tiny model and its adapters) are not paths.

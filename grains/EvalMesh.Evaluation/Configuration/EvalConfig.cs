@@ -71,13 +71,14 @@ public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool
 /// <param name="BaseUrl">openai: the API's base URL.</param>
 /// <param name="ApiKeyEnv">openai: the environment variable that holds the API key.</param>
 /// <param name="MaxTokens">The most tokens to generate.</param>
-/// <param name="Temperature">Sampling temperature; 0 is greedy.</param>
+/// <param name="Temperature">Sampling temperature; 0 is greedy (the seed of a sampled cell is its repeat).</param>
 /// <param name="TimeoutSeconds">Per-request timeout.</param>
 /// <param name="MaxConcurrency">The most requests in flight at once to this endpoint.</param>
 /// <param name="Cache">
 /// openai: answers are kept for two weeks and a request asked again (same URL, model, prompt and settings) is answered
 /// from the cache; errors are not kept. Local and echo endpoints cost nothing to ask again and are never cached.
 /// </param>
+/// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
 public sealed record EndpointConfig(
     string Name,
     string Type,
@@ -89,7 +90,8 @@ public sealed record EndpointConfig(
     double Temperature,
     int TimeoutSeconds,
     int MaxConcurrency,
-    bool Cache = true);
+    bool Cache = true,
+    double TopP = 1);
 
 /// <summary>A LoRA adapter file for a base model.</summary>
 /// <param name="Name">The name endpoints refer to.</param>

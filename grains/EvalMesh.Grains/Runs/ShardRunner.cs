@@ -182,6 +182,7 @@ public sealed partial class ShardRunner : IDisposable
         {
             MaxOutputTokens = endpoint.MaxTokens,
             Temperature = (float)endpoint.Temperature,
+            TopP = endpoint.TopP < 1 ? (float)endpoint.TopP : null,
             Seed = cell.Repeat,
             AdditionalProperties = new AdditionalPropertiesDictionary { [WholeAnswerChatClient.PrefixLengthKey] = prompt.Head.Length },
         };
