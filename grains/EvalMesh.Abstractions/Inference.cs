@@ -56,11 +56,21 @@ public sealed record InferenceReply(
 /// <param name="Text">New text (empty on the last chunk).</param>
 /// <param name="Reply">On the last chunk only: the whole completion, its usage and where it ran.</param>
 /// <param name="Logprobs">When asked for: the log probabilities of the tokens whose text starts in this chunk.</param>
+/// <param name="Route">On the first chunk of text only: where it runs (the last chunk's reply says it too).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.inference-chunk")]
 public sealed record InferenceChunk(
     [property: Id(0)] string Text,
     [property: Id(1)] InferenceReply? Reply,
-    [property: Id(2)] IReadOnlyList<TokenLogprob>? Logprobs = null);
+    [property: Id(2)] IReadOnlyList<TokenLogprob>? Logprobs = null,
+    [property: Id(3)] InferenceRoute? Route = null);
+
+/// <summary>Where a completion runs.</summary>
+/// <param name="Silo">The silo that serves it.</param>
+/// <param name="AdapterWasResident">Whether the adapter was already loaded there.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.inference-route")]
+public sealed record InferenceRoute(
+    [property: Id(0)] string Silo,
+    [property: Id(1)] bool AdapterWasResident);
 
 /// <summary>A LoRA adapter registered with the cluster.</summary>
 /// <param name="Model">The base model's name (or path).</param>

@@ -83,6 +83,10 @@ public sealed class GatewayTests : IAsyncLifetime
         var whole = await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny"), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
         var response = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny", stream: true), Token);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        Assert.StartsWith("S127.0.0.1:", response.Headers.GetValues("x-evalmesh-silo").Single());
+        var cold = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-2", stream: true), Token);
+        var warm = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-2", stream: true), Token);
+        Assert.Equal(["false", "true"], [.. new[] { cold, warm }.Select(r => r.Headers.GetValues("x-evalmesh-adapter-resident").Single())]);
         var events = (await response.Content.ReadAsStringAsync(Token)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("data: [DONE]", events[^1]);
         var chunks = events[..^1].Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement).ToList();

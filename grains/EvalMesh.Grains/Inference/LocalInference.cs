@@ -16,7 +16,11 @@ internal static class LocalInference
     {
         await foreach (var update in host.StreamAsync(Request(model, adapter, call), cancellationToken))
         {
-            yield return new InferenceChunk(update.Text, update.Result is { } result ? Reply(result, silo) : null, Logprobs(update.Logprobs));
+            yield return new InferenceChunk(
+                update.Text,
+                update.Result is { } result ? Reply(result, silo) : null,
+                Logprobs(update.Logprobs),
+                update.AdapterWasResident is { } resident ? new InferenceRoute(silo, resident) : null);
         }
     }
 

@@ -64,7 +64,8 @@ public sealed record InferenceResult(
 /// <param name="Text">New text (empty on the last update).</param>
 /// <param name="Result">On the last update only: the whole completion.</param>
 /// <param name="Logprobs">When asked for: the log probabilities of the tokens whose text starts in this piece.</param>
-public sealed record InferenceUpdate(string Text, InferenceResult? Result, IReadOnlyList<TokenChoice>? Logprobs = null);
+/// <param name="AdapterWasResident">On the first piece of text only: whether the adapter was already loaded.</param>
+public sealed record InferenceUpdate(string Text, InferenceResult? Result, IReadOnlyList<TokenChoice>? Logprobs = null, bool? AdapterWasResident = null);
 
 /// <summary>What a model host has done since it started.</summary>
 /// <param name="PromptTokensDecoded">Prompt tokens decoded; a reused prefix counts once.</param>

@@ -226,7 +226,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         {
             var logprobs = LogprobsOfText(_logprobsStreamed, upTo);
             _logprobsStreamed += logprobs?.Count ?? 0;
-            listener(new InferenceUpdate(_text.ToString(_streamed, upTo - _streamed), null, logprobs));
+            listener(new InferenceUpdate(_text.ToString(_streamed, upTo - _streamed), null, logprobs, _streamed == 0 ? adapterWasResident : null));
             _streamed = upTo;
         }
     }

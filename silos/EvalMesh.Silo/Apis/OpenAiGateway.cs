@@ -13,7 +13,7 @@ namespace EvalMesh.Silo.Apis;
 /// streamed token by token (server-sent events) or not. <c>model</c> is <c>BASE</c> or <c>BASE:ADAPTER</c>; requests go
 /// through the same <see cref="IAdapterHostGrain"/> as evaluation traffic, so they land where the adapter is. The
 /// response names the serving silo and whether the adapter was already resident (an <c>evalmesh</c> field, in each
-/// choice's last chunk of a stream; and headers, when the response is not streamed). <c>n</c> choices are generated
+/// choice's last chunk of a stream; and headers, of the first choice to answer). <c>n</c> choices are generated
 /// side by side (choice i samples with seed + i). A client that disconnects stops the generation. Errors use OpenAI's
 /// shape.
 /// </summary>
@@ -89,8 +89,7 @@ internal static class OpenAiGateway
             return;
         }
 
-        context.Response.Headers[SiloHeader] = replies[0].Silo;
-        context.Response.Headers[ResidentHeader] = replies[0].AdapterWasResident ? "true" : "false";
+        SetRouteHeaders(context, new InferenceRoute(replies[0].Silo, replies[0].AdapterWasResident));
         var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) =>
         {
             var offset = 0;
@@ -142,6 +141,12 @@ internal static class OpenAiGateway
 
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
+            var first = chunks.Current.Chunk;
+            if ((first.Route ?? (first.Reply is { } whole ? new InferenceRoute(whole.Silo, whole.AdapterWasResident) : null)) is { } route)
+            {
+                SetRouteHeaders(context, route);
+            }
+
             var objectName = response.Chat ? "chat.completion.chunk" : "text_completion";
             // Where each choice's next token starts in its text, for text completions' text_offset.
             var offsets = new int[calls.Count];
@@ -260,6 +265,13 @@ internal static class OpenAiGateway
     {
         var (prompt, completion) = (replies.Count == 0 ? 0 : replies[0].PromptTokens, replies.Sum(r => r.CompletionTokens));
         return new JsonObject { ["prompt_tokens"] = prompt, ["completion_tokens"] = completion, ["total_tokens"] = prompt + completion };
+    }
+
+    // Where the answer (of the first choice to answer) runs, as headers.
+    private static void SetRouteHeaders(HttpContext context, InferenceRoute route)
+    {
+        context.Response.Headers[SiloHeader] = route.Silo;
+        context.Response.Headers[ResidentHeader] = route.AdapterWasResident ? "true" : "false";
     }
 
     private static JsonObject Routing(InferenceReply reply) =>
