@@ -56,6 +56,14 @@ public sealed class InferenceCliTests : IDisposable
         Assert.Equal(text, JsonDocument.Parse(whole.Stdout).RootElement.GetProperty("text").GetString());
         Assert.Equal(24, JsonDocument.Parse(whole.Stdout).RootElement.GetProperty("completionTokens").GetInt32());
 
+        // Sampling settings reach the model through the gateway: a nucleus of (almost) only the likeliest token is
+        // greedy, whatever the temperature; the whole distribution is not.
+        string[] hot = ["--temperature", "1.5", "--seed", "5", "--json"];
+        var nucleus = await CliRunner.RunAsync(_folder, environment, [.. gateway, .. hot, "--top-p", "0.000001"]);
+        var sampled = await CliRunner.RunAsync(_folder, environment, [.. gateway, .. hot]);
+        Assert.Equal(text, JsonDocument.Parse(nucleus.Stdout).RootElement.GetProperty("text").GetString());
+        Assert.NotEqual(text, JsonDocument.Parse(sampled.Stdout).RootElement.GetProperty("text").GetString());
+
         // A model the gateway does not have is one clear line, streamed or not.
         var unknown = await CliRunner.RunAsync(_folder, environment, ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny:adapter-9", .. prompt]);
         Assert.NotEqual(0, unknown.ExitCode);

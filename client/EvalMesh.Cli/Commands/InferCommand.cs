@@ -21,10 +21,11 @@ internal static class InferCommand
         var prompt = new Option<string>("--prompt") { Description = "The prompt.", Required = true };
         var maxTokens = new Option<int>("--max-tokens") { Description = "The most tokens to generate.", DefaultValueFactory = _ => 32 };
         var temperature = new Option<float>("--temperature") { Description = "0 is greedy.", DefaultValueFactory = _ => 0 };
+        var topP = new Option<float>("--top-p") { Description = "Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.", DefaultValueFactory = _ => 1 };
         var seed = new Option<int>("--seed") { Description = "Sampling seed.", DefaultValueFactory = _ => 0 };
         var stop = new Option<string[]>("--stop") { Description = "A stop sequence (repeatable).", AllowMultipleArgumentsPerToken = false };
         var json = new Option<bool>("--json") { Description = "Print JSON with token counts instead of the text as it is generated." };
-        var command = new Command("infer", "Run one completion.") { model, adapter, endpoint, modelName, apiKeyEnv, timeout, prompt, maxTokens, temperature, seed, stop, json };
+        var command = new Command("infer", "Run one completion.") { model, adapter, endpoint, modelName, apiKeyEnv, timeout, prompt, maxTokens, temperature, topP, seed, stop, json };
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
             if (parse.GetValue(maxTokens) < 1)
@@ -32,10 +33,16 @@ internal static class InferCommand
                 throw new EvalMeshInputException("must be at least 1", setting: "--max-tokens");
             }
 
+            if (parse.GetValue(topP) is <= 0 or > 1)
+            {
+                throw new EvalMeshInputException("must be above 0 and at most 1", setting: "--top-p");
+            }
+
             var options = new ChatOptions
             {
                 MaxOutputTokens = parse.GetValue(maxTokens),
                 Temperature = parse.GetValue(temperature),
+                TopP = parse.GetValue(topP) < 1 ? parse.GetValue(topP) : null,
                 Seed = parse.GetValue(seed),
                 StopSequences = parse.GetValue(stop) is { Length: > 0 } stops ? [.. stops] : null,
             };
