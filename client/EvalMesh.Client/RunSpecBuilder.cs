@@ -64,6 +64,11 @@ public static class RunSpecBuilder
                 throw new EvalMeshInputException($"case '{judged.Id}' uses the llm-judge scorer, so the config needs a 'judge' endpoint", suite.Path ?? config.File, setting: "judge");
             }
 
+            if (config.Limit is { } limit)
+            {
+                cases = [.. cases.Take(limit)];
+            }
+
             var json = JsonSerializer.Serialize(cases, JsonOptions);
             var id = ContentId.Of(json);
             suiteUploads.Add(new Upload(id, suite.Name, json));
@@ -74,7 +79,7 @@ public static class RunSpecBuilder
             .Select(d => new Upload(d.Dataset.Id, d.Dataset.Name, JsonLines(d.Dataset)))
             .DistinctBy(u => u.Id)
             .ToList();
-        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule);
+        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit);
         return new PreparedRun(spec, datasetUploads, suiteUploads);
     }
 

@@ -27,6 +27,7 @@ public sealed record SuiteRef(
 /// <param name="Concurrency">Cells in flight per shard.</param>
 /// <param name="ShardSize">The most cells per shard.</param>
 /// <param name="Schedule"><c>adapter-aware</c> or <c>fifo</c> (see <see cref="EvalConfig.Schedule"/>).</param>
+/// <param name="CaseLimit">When set, each suite ran only its first this many cases (<see cref="EvalConfig.Limit"/>).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -40,7 +41,8 @@ public sealed record RunSpec(
     [property: Id(8)] int Repeats,
     [property: Id(9)] int Concurrency,
     [property: Id(10)] int ShardSize,
-    [property: Id(11)] string Schedule = "adapter-aware")
+    [property: Id(11)] string Schedule = "adapter-aware",
+    [property: Id(12)] int? CaseLimit = null)
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
     public long TotalCells => (long)Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;

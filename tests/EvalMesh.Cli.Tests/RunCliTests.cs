@@ -78,6 +78,30 @@ public sealed class RunCliTests : IDisposable
         Assert.Contains("| s | e | csv |", md.Stdout);
     }
 
+    [Fact]
+    public async Task Limit_RunsTheFirstCasesOfEachSuite_AndTheReportSaysItIsAQuickLook()
+    {
+        var config = Write("echo.yaml", Echo + "\nlimit: 4\n");
+        var fromConfig = await Run("run", config, "--json", "--out", "config-limit");
+        var fromFlag = await Run("run", config, "--json", "--limit", "2", "--out", "flag-limit");
+        var report = JsonDocument.Parse(fromConfig.Stdout).RootElement;
+        var flagged = JsonDocument.Parse(fromFlag.Stdout).RootElement;
+        Assert.Equal(8, report.GetProperty("run").GetProperty("total").GetInt32());
+        Assert.Equal(4, flagged.GetProperty("run").GetProperty("total").GetInt32());
+        Assert.Contains(flagged.GetProperty("notes").EnumerateArray(), n => n.GetString()!.StartsWith("Limited: only the first 2 case(s) of each suite ran.", StringComparison.Ordinal));
+
+        // The first cases, in the suite's order: the limited run's cases are the first of the bigger one's.
+        var results = await Run("results", flagged.GetProperty("run").GetProperty("runId").GetString()!);
+        var all = await Run("results", report.GetProperty("run").GetProperty("runId").GetString()!);
+        static List<string> Cases(string lines) => [.. lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("caseId").GetString()!).Distinct().Order()];
+        Assert.Equal(2, Cases(results.Stdout).Count);
+        Assert.Subset(Cases(all.Stdout).ToHashSet(), Cases(results.Stdout).ToHashSet());
+
+        var zero = await Run("run", config, "--limit", "0");
+        Assert.Equal(2, zero.ExitCode);
+        Assert.Contains("--limit", zero.Stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("formats: [csv, toon]", "formats: [csv, tooon]", ":9:16: 'formats[1]': unknown format 'tooon' (did you mean 'toon'?)")]
     [InlineData("description: echo smoke", "descriptoin: echo smoke", ":1:1: 'descriptoin': unknown key (did you mean 'description'?)")]

@@ -22,8 +22,9 @@ internal static class RunCommand
         var runId = new Option<string?>("--run-id") { Description = "Use this run id instead of a generated one." };
         var output = new Option<string?>("--out") { Description = "Where to write the report in every format, report.html among them (default ./evalmesh-out/RUN)." };
         var noCache = new Option<bool>("--no-cache") { Description = "Ask OpenAI-compatible endpoints again instead of answering from the response cache." };
+        var limit = new Option<int?>("--limit") { Description = "Run only the first N cases of each suite: a quick look before the whole matrix (overrides the config's 'limit')." };
         var cluster = new ClusterArguments();
-        var command = new Command("run", "Run an evaluation matrix and report on it.") { config, resume, runId, output, noCache };
+        var command = new Command("run", "Run an evaluation matrix and report on it.") { config, resume, runId, output, noCache, limit };
         cluster.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
@@ -32,6 +33,11 @@ internal static class RunCommand
             if (resumeId is null)
             {
                 parsed = ConfigLoader.Load(parse.GetValue(config) ?? throw new EvalMeshInputException("give a config file (or --resume RUN)", setting: "config"));
+                if (parse.GetValue(limit) is { } first)
+                {
+                    parsed = first >= 1 ? parsed with { Limit = first } : throw new EvalMeshInputException("must be at least 1", setting: "--limit");
+                }
+
                 if (parse.GetValue(noCache))
                 {
                     parsed = parsed with { Endpoints = [.. parsed.Endpoints.Select(e => e with { Cache = false })], Judge = parsed.Judge is { } judge ? judge with { Cache = false } : null };

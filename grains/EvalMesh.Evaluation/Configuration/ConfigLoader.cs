@@ -28,7 +28,7 @@ public static class ConfigLoader
     public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit");
         var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
@@ -92,7 +92,8 @@ public static class ConfigLoader
             root.WholeNumber("repeats", 1, 1000) ?? 1,
             root.WholeNumber("concurrency", 1, 4096) ?? 16,
             judge,
-            schedule);
+            schedule,
+            root.WholeNumber("limit", 1, int.MaxValue));
     }
 
     private static DatasetConfig ReadDataset(YamlObject item, string folder)

@@ -20,6 +20,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <c>adapter-aware</c> (default): shards run grouped by adapter, no more adapters at once than the cluster holds,
 /// resident ones first, upcoming ones prefetched; <c>fifo</c>: shards in plan order, for comparison.
 /// </param>
+/// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -33,7 +34,8 @@ public sealed record EvalConfig(
     int Repeats,
     int Concurrency,
     EndpointConfig? Judge = null,
-    string Schedule = "adapter-aware")
+    string Schedule = "adapter-aware",
+    int? Limit = null)
 {
     /// <summary>The schedules a run can use.</summary>
     public static IReadOnlyList<string> Schedules { get; } = ["adapter-aware", "fifo"];

@@ -81,6 +81,11 @@ public static class ReportBuilder
             notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the generated tiny model, whose weights are random. Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");
         }
 
+        if (spec.CaseLimit is { } limit)
+        {
+            notes.Add($"Limited: only the first {limit} case(s) of each suite ran. That is a quick look, not a measurement: run without the limit for figures to report.");
+        }
+
         if (status.Errors > 0)
         {
             notes.Add($"{status.Errors} cell(s) ended in an error (no answer from the endpoint). Errors are reported apart from wrong answers and excluded from accuracy; 'evalmesh run --resume {status.RunId}' re-runs them.");
