@@ -31,7 +31,8 @@ public sealed class JsonEqualsScorer : IScorer
             : ScoreResult.Fail("the answer's JSON differs from the expected JSON"));
     }
 
-    private static bool TryFindJson(string output, out JsonNode? value)
+    /// <summary>The first JSON value in an answer: all of it, or an object or array inside prose or a code fence.</summary>
+    internal static bool TryFindJson(string output, out JsonNode? value)
     {
         if (TryParse(output, out value))
         {

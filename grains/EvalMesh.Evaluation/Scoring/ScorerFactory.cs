@@ -6,7 +6,7 @@ namespace EvalMesh.Evaluation.Scoring;
 public static class ScorerFactory
 {
     /// <summary>The known scorer names.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["exact", "contains", "regex", "json-equals", "numeric", "url-set", "llm-judge"];
+    public static IReadOnlyList<string> Names { get; } = ["exact", "contains", "regex", "json-equals", "json-schema", "numeric", "url-set", "choice", "llm-judge"];
 
     /// <summary>Builds the scorer a spec describes.</summary>
     /// <param name="spec">The scorer and its options.</param>
@@ -23,8 +23,10 @@ public static class ScorerFactory
             "contains" => new ContainsScorer(normalization),
             "regex" => new RegexScorer(spec.IgnoreCase),
             "json-equals" => new JsonEqualsScorer(),
+            "json-schema" => new JsonSchemaScorer(),
             "numeric" => new NumericScorer(spec.Tolerance),
             "url-set" => new UrlSetScorer(spec.MinF1),
+            "choice" => new ChoiceScorer(),
             "llm-judge" => new LlmJudgeScorer(
                 judge ?? throw new InvalidOperationException("the llm-judge scorer needs a judge model endpoint"),
                 spec.Rubric ?? "The answer is correct and complete given the expected answer."),
@@ -34,8 +36,8 @@ public static class ScorerFactory
 
     /// <summary>
     /// An answer the scorer passes, written from a case's expected values: every URL, one per line, for <c>url-set</c>;
-    /// the first expected value for the scorers that accept any of them; none for <c>regex</c>, whose expected values
-    /// are patterns, or when nothing is expected.
+    /// the first expected value for the scorers that accept any of them; none for <c>regex</c> and <c>json-schema</c>,
+    /// whose expected values are patterns and schemas, or when nothing is expected.
     /// </summary>
     /// <exception cref="UnknownNameException">The scorer name is not known.</exception>
     public static string? ReferenceAnswer(string scorer, IReadOnlyList<string> expected)
@@ -45,7 +47,7 @@ public static class ScorerFactory
         return scorer.Trim().ToLowerInvariant() switch
         {
             "url-set" => string.Join('\n', expected),
-            "regex" => null,
+            "regex" or "json-schema" => null,
             var name when Names.Contains(name) => expected.Count > 0 ? expected[0] : null,
             _ => throw new UnknownNameException("scorer", scorer, Names),
         };

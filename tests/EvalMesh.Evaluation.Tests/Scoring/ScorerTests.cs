@@ -25,6 +25,68 @@ public class ScorerTests
         Assert.False(Score(new ScorerSpec("exact", Nfkc: false), "ＡＢＣ", "ABC").Passed);
     }
 
+    [Theory]
+    [InlineData("B", 'B')]
+    [InlineData(" (b) ", 'B')]
+    [InlineData("C.", 'C')]
+    [InlineData("D) #data-eng", 'D')]
+    [InlineData("(A) Grafana, in the message from alex", 'A')]
+    [InlineData("Reasoning first. ANSWER: C", 'C')]
+    [InlineData("A looks likely, but the answer is (B).", 'B')]
+    [InlineData("Answer: A. On second thought, answer: D", 'D')]
+    [InlineData("The correct answer - C, since it mentions BigQuery", 'C')]
+    [InlineData("I think it is the second one", null)]
+    [InlineData("A cat sat on the mat", null)]
+    [InlineData("the answer is a guess", null)]
+    [InlineData("", null)]
+    public void Choice_ReadsTheLetterAnAnswerChooses(string output, char? letter) =>
+        Assert.Equal(letter, ChoiceScorer.ChosenLetter(output));
+
+    [Fact]
+    public void Choice_PassesOnAnExpectedLetter_AndSaysWhatWasChosen()
+    {
+        Assert.False(Score(new ScorerSpec("choice"), "ANSWER: b", "B").Passed);
+        Assert.True(Score(new ScorerSpec("choice"), "ANSWER: B", "b").Passed);
+        Assert.True(Score(new ScorerSpec("choice"), "(C)", "A", "C").Passed);
+        Assert.Equal("the answer chose A, expected B", Score(new ScorerSpec("choice"), "A.", "B").Reason);
+        Assert.Equal("the answer names no option letter (expected B)", Score(new ScorerSpec("choice"), "not sure", "B").Reason);
+        Assert.Equal("B", ScorerFactory.ReferenceAnswer("choice", ["B"]));
+        Assert.Null(ChoiceScorer.Validate("c"));
+        Assert.NotNull(ChoiceScorer.Validate("AB"));
+    }
+
+    private const string CountSchema = """
+        {"type": "object", "required": ["channel", "count"],
+         "properties": {"channel": {"type": "string"}, "count": {"type": "integer", "minimum": 0}}}
+        """;
+
+    [Fact]
+    public void JsonSchema_PassesJsonThatMatches_InsideAFenceToo_AndSaysWhereOtherJsonFails()
+    {
+        var spec = new ScorerSpec("json-schema");
+        Assert.True(Score(spec, "```json\n{\"channel\": \"#data-eng\", \"count\": 3}\n```", CountSchema).Passed);
+        Assert.True(Score(spec, "{\"channel\": \"#general\", \"count\": 0, \"extra\": true}", CountSchema).Passed);
+
+        var wrong = Score(spec, "Here it is: {\"channel\": 5, \"count\": -1}", CountSchema);
+        Assert.False(wrong.Passed);
+        Assert.StartsWith("the answer's JSON does not match the schema: ", wrong.Reason, StringComparison.Ordinal);
+        Assert.Contains("/channel", wrong.Reason, StringComparison.Ordinal);
+        Assert.Contains("/count", wrong.Reason, StringComparison.Ordinal);
+
+        Assert.Contains("required", Score(spec, "{\"channel\": \"#general\"}", CountSchema).Reason, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal("the answer holds no JSON value", Score(spec, "three messages", CountSchema).Reason);
+        Assert.Null(ScorerFactory.ReferenceAnswer("json-schema", [CountSchema]));
+    }
+
+    [Theory]
+    [InlineData("true", true)]
+    [InlineData("{\"type\": \"integer\"}", true)]
+    [InlineData("{\"type\": 12}", false)]
+    [InlineData("{\"minimum\": \"zero\"}", false)]
+    [InlineData("not json", false)]
+    public void JsonSchema_ASchemaThatDoesNotBuild_IsCaughtWhenTheSuiteLoads(string schema, bool builds) =>
+        Assert.Equal(builds, JsonSchemaScorer.Validate(schema) is null);
+
     [Fact]
     public void Contains_AnyExpectedValue_Passes()
     {
@@ -164,6 +226,6 @@ public class ScorerTests
     {
         Assert.Null(ScorerFactory.ReferenceAnswer("regex", ["^a+$"]));
         Assert.Null(ScorerFactory.ReferenceAnswer("exact", []));
-        Assert.Equal("unknown scorer 'exakt' (did you mean 'exact'?); known scorers: exact, contains, regex, json-equals, numeric, url-set, llm-judge", Assert.Throws<UnknownNameException>(() => ScorerFactory.ReferenceAnswer("exakt", ["a"])).Message);
+        Assert.Equal("unknown scorer 'exakt' (did you mean 'exact'?); known scorers: exact, contains, regex, json-equals, json-schema, numeric, url-set, choice, llm-judge", Assert.Throws<UnknownNameException>(() => ScorerFactory.ReferenceAnswer("exakt", ["a"])).Message);
     }
 }
