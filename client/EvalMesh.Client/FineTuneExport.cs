@@ -12,8 +12,9 @@ public sealed record FineTuneSelection(bool FailedOnly = false, string? Endpoint
 /// <summary>What an export wrote.</summary>
 /// <param name="Examples">Lines written: one per distinct prompt among the chosen cells.</param>
 /// <param name="Cells">Cells chosen.</param>
-/// <param name="WithoutReference">Chosen prompts left out because their scorer has no reference answer (regex).</param>
-public sealed record FineTuneSummary(int Examples, int Cells, int WithoutReference);
+/// <param name="WithoutReference">Chosen prompts left out because their scorer has no reference answer.</param>
+/// <param name="ScorersWithoutReference">Those prompts' scorers (regex, json-schema), in the order met.</param>
+public sealed record FineTuneSummary(int Examples, int Cells, int WithoutReference, IReadOnlyList<string> ScorersWithoutReference);
 
 /// <summary>
 /// The continuous-learning loop: a run's cells as JSON lines in the OpenAI chat fine-tuning format, each pairing the
@@ -31,6 +32,7 @@ public static class FineTuneExport
         ArgumentNullException.ThrowIfNull(output);
         var heads = (await client.GetPromptHeadsAsync(runId, cancellationToken).ConfigureAwait(false)).ToDictionary(h => (h.Suite, h.Format), h => h.Head);
         var written = new HashSet<(string Suite, string CaseId, string Format)>();
+        var scorersWithoutReference = new List<string>();
         int examples = 0, cells = 0, withoutReference = 0;
         await foreach (var cell in client.GetResultsAsync(runId, cancellationToken).ConfigureAwait(false))
         {
@@ -48,6 +50,11 @@ public static class FineTuneExport
             if (ScorerFactory.ReferenceAnswer(cell.Scorer, cell.Expected) is not { } answer)
             {
                 withoutReference++;
+                if (!scorersWithoutReference.Contains(cell.Scorer))
+                {
+                    scorersWithoutReference.Add(cell.Scorer);
+                }
+
                 continue;
             }
 
@@ -57,6 +64,6 @@ public static class FineTuneExport
             examples++;
         }
 
-        return new FineTuneSummary(examples, cells, withoutReference);
+        return new FineTuneSummary(examples, cells, withoutReference, scorersWithoutReference);
     }
 }

@@ -208,7 +208,7 @@ internal static class RunsCommand
                 summary = await FineTuneExport.WriteAsync(session.Client, id, new FineTuneSelection(parse.GetValue(only) is not null, parse.GetValue(endpoint)), writer, cancellationToken);
             }
 
-            var skipped = summary.WithoutReference > 0 ? $"; {summary.WithoutReference} prompts left out: their scorer (regex) has no reference answer" : string.Empty;
+            var skipped = summary.WithoutReference > 0 ? $"; {summary.WithoutReference} prompts left out: their scorer ({string.Join(", ", summary.ScorersWithoutReference)}) has no reference answer" : string.Empty;
             Console.WriteLine($"wrote {summary.Examples} examples from {summary.Cells} cells to {file}{skipped}");
             return ExitCodes.Ok;
         }));
