@@ -36,7 +36,10 @@ await scenario('chat', async () => {
 });
 
 await scenario('chat-stream', async () => {
-  const stream = await client.chat.completions.create({ model: 'tiny:adapter-1', messages: question, max_tokens: 6, stream: true, stream_options: { include_usage: true } });
+  const { data: stream, response } = await client.chat.completions
+    .create({ model: 'tiny:adapter-1', messages: question, max_tokens: 6, stream: true, stream_options: { include_usage: true } })
+    .withResponse();
+  assert.equal(response.headers.get('x-evalmesh-adapter-resident'), 'true');
   let text = '';
   let usage;
   let finish;
