@@ -119,6 +119,16 @@ public static class ReportWriter
             }
         }
 
+        if (report.Settings is { } settings)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\n## Settings\n\n{settings.Repeats} repeat(s) per cell (a sampled cell's seed is its repeat){(settings.CaseLimit is { } limit ? $"; only the first {limit} case(s) of each suite" : string.Empty)}.\n\n");
+            text.Append("| endpoint | type | model | adapter | max tokens | temperature | top-p |\n|---|---|---|---|---:|---:|---:|\n");
+            foreach (var e in settings.Endpoints)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"| {e.Name} | {e.Type} | {e.Model ?? "–"}{(e.BaseUrl is { } url ? $" at {url}" : string.Empty)} | {e.Adapter ?? "–"} | {e.MaxTokens} | {e.Temperature:0.###} | {e.TopP:0.######} |\n");
+            }
+        }
+
         return text.ToString();
     }
 

@@ -89,6 +89,7 @@ public sealed record Recommendation(
 /// <param name="Comparisons">Paired McNemar tests between formats.</param>
 /// <param name="Recommendations">The recommended format per suite and endpoint.</param>
 /// <param name="Notes">Things a reader must know, such as "this is a smoke model".</param>
+/// <param name="Settings">How the run asked, so that its figures can be reproduced.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-report")]
 public sealed record RunReport(
     [property: Id(0)] RunStatus Run,
@@ -96,7 +97,38 @@ public sealed record RunReport(
     [property: Id(2)] IReadOnlyList<CategoryRow> Categories,
     [property: Id(3)] IReadOnlyList<FormatPair> Comparisons,
     [property: Id(4)] IReadOnlyList<Recommendation> Recommendations,
-    [property: Id(5)] IReadOnlyList<string> Notes);
+    [property: Id(5)] IReadOnlyList<string> Notes,
+    [property: Id(6)] RunSettings? Settings = null);
+
+/// <summary>How a run asked: its repeats, case limit and each endpoint's model and generation settings (never a key).</summary>
+/// <param name="Repeats">Repeats per cell; a sampled cell's seed is its repeat.</param>
+/// <param name="CaseLimit">When set, each suite ran only its first this many cases.</param>
+/// <param name="Endpoints">The endpoints, in the config's order.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.run-settings")]
+public sealed record RunSettings(
+    [property: Id(0)] int Repeats,
+    [property: Id(1)] int? CaseLimit,
+    [property: Id(2)] IReadOnlyList<EndpointSettings> Endpoints);
+
+/// <summary>One endpoint's model and generation settings.</summary>
+/// <param name="Name">The endpoint's name.</param>
+/// <param name="Type"><c>llama</c>, <c>openai</c> or <c>echo</c>.</param>
+/// <param name="Model">The model (a GGUF file, <c>tiny</c>, or the name asked of an OpenAI-compatible server).</param>
+/// <param name="Adapter">The LoRA adapter, if any.</param>
+/// <param name="BaseUrl">An OpenAI-compatible server's base URL.</param>
+/// <param name="MaxTokens">The most tokens generated.</param>
+/// <param name="Temperature">Sampling temperature; 0 is greedy.</param>
+/// <param name="TopP">Nucleus sampling's top-p; 1 is the whole distribution.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.endpoint-settings")]
+public sealed record EndpointSettings(
+    [property: Id(0)] string Name,
+    [property: Id(1)] string Type,
+    [property: Id(2)] string? Model,
+    [property: Id(3)] string? Adapter,
+    [property: Id(4)] string? BaseUrl,
+    [property: Id(5)] int MaxTokens,
+    [property: Id(6)] double Temperature,
+    [property: Id(7)] double TopP);
 
 /// <summary>The part of a run's prompts that every cell of one suite and format shares: the template up to and including the rendered context.</summary>
 /// <param name="Suite">The suite.</param>

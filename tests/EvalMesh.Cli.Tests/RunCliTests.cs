@@ -89,6 +89,9 @@ public sealed class RunCliTests : IDisposable
         Assert.Equal(8, report.GetProperty("run").GetProperty("total").GetInt32());
         Assert.Equal(4, flagged.GetProperty("run").GetProperty("total").GetInt32());
         Assert.Contains(flagged.GetProperty("notes").EnumerateArray(), n => n.GetString()!.StartsWith("Limited: only the first 2 case(s) of each suite ran.", StringComparison.Ordinal));
+        var markdown = await File.ReadAllTextAsync(Path.Combine(_folder, "flag-limit", "report.md"), TestContext.Current.CancellationToken);
+        Assert.Contains("## Settings\n\n1 repeat(s) per cell (a sampled cell's seed is its repeat); only the first 2 case(s) of each suite.", markdown, StringComparison.Ordinal);
+        Assert.Contains("| e | echo | – | – | 32 | 0 | 1 |", markdown, StringComparison.Ordinal);
 
         // The first cases, in the suite's order: the limited run's cases are the first of the bigger one's.
         var results = await Run("results", flagged.GetProperty("run").GetProperty("runId").GetString()!);

@@ -144,6 +144,12 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         Assert.All(cells, c => Assert.Equal(outputs[("greedy", c.CaseId, c.Repeat)], outputs[("nucleus", c.CaseId, c.Repeat)]));
         Assert.Contains(cells, c => outputs[("sampled", c.CaseId, c.Repeat)] != outputs[("greedy", c.CaseId, c.Repeat)]);
         Assert.Contains(cells, c => c.Repeat == 1 && outputs[("sampled", c.CaseId, 1)] != outputs[("sampled", c.CaseId, 2)]);
+
+        // The report says how it asked, so that its figures can be reproduced.
+        var settings = (await fixture.Client.GetReportAsync(started.RunId, Token)).Settings!;
+        Assert.Equal(2, settings.Repeats);
+        Assert.Equal([("greedy", 0, 1), ("sampled", 1.5, 1), ("nucleus", 1.5, 0.000001)], settings.Endpoints.Select(e => (e.Name, e.Temperature, e.TopP)));
+        Assert.All(settings.Endpoints, e => Assert.Equal((6, "tiny"), (e.MaxTokens, e.Model)));
     }
 
     [Fact]

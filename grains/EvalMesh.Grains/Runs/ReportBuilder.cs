@@ -69,7 +69,8 @@ public static class ReportBuilder
             recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, recommendation.Format, recommendation.Best, recommendation.Reason));
         }
 
-        return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec));
+        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, e.Type, e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))]);
+        return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec), settings);
     }
 
     private static List<string> Notes(RunStatus status, RunSpec spec)
