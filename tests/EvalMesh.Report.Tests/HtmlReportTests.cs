@@ -89,6 +89,9 @@ public sealed class HtmlReportTests(ReportRun run, Browser browser)
         }
 
         Assert.Equal(run.Report.GetProperty("comparisons").GetArrayLength(), await page.Locator("#comparisons tbody tr").CountAsync());
+        var endpoints = run.Report.GetProperty("settings").GetProperty("endpoints").EnumerateArray().ToList();
+        Assert.Equal(endpoints.Select(e => e.GetProperty("name").GetString()), await page.Locator("#settings tbody tr td:first-child").AllTextContentsAsync());
+        Assert.Equal("2 repeat(s) per cell (a sampled cell's seed is its repeat).", await page.Locator("#settings-summary").TextContentAsync());
     }
 
     [Fact]

@@ -180,6 +180,16 @@
       c.pValue < 0.05 ? { text: `${c.onlyAPassed > c.onlyBPassed ? c.formatA : c.formatB} better (p < 0.05)`, cls: 'significant' } : 'no significant difference']));
   }
 
+  // How the run asked, so that its figures can be reproduced (never a key).
+  function settings(report) {
+    const s = report.settings;
+    $('settings-summary').textContent = !s ? '' : `${s.repeats} repeat(s) per cell (a sampled cell's seed is its repeat)`
+      + (s.caseLimit ? `; only the first ${s.caseLimit} case(s) of each suite` : '') + '.';
+    const head = [{ label: 'endpoint' }, { label: 'type' }, { label: 'model' }, { label: 'adapter' }, { label: 'max tokens', num: true }, { label: 'temperature', num: true }, { label: 'top-p', num: true }];
+    table('settings', head, (s?.endpoints ?? []).map(e => [e.name, e.type, (e.model ?? '–') + (e.baseUrl ? ` at ${e.baseUrl}` : ''), e.adapter ?? '–',
+      String(e.maxTokens), String(e.temperature), String(e.topP)]));
+  }
+
   function latency(report) {
     const rows = report.rows.filter(r => r.cells > 0);
     const labels = rows.map(r => `${r.endpoint} · ${r.format}`);
@@ -240,6 +250,7 @@
     matrix(report);
     comparisons(report);
     latency(report);
+    settings(report);
     cells();
     if (selectedCell) {
       const cell = data.cells.find(c => c.cellId === selectedCell);
