@@ -30,18 +30,19 @@ public sealed record ReportDocument(RunReport Report, IReadOnlyList<PromptHead> 
             return new ReportDocument(report, [], [], report.Run.Completed);
         }
 
+        // The cells past the limit are not read: the report already counts them.
         var prompts = await client.GetPromptHeadsAsync(runId, cancellationToken).ConfigureAwait(false);
         var cells = new List<CellResult>();
-        var total = 0;
         await foreach (var cell in client.GetResultsAsync(runId, cancellationToken).ConfigureAwait(false))
         {
-            if (++total <= maxCells)
+            cells.Add(Cut(cell));
+            if (cells.Count == maxCells)
             {
-                cells.Add(Cut(cell));
+                break;
             }
         }
 
-        return new ReportDocument(report, prompts, cells, total);
+        return new ReportDocument(report, prompts, cells, Math.Max(report.Run.Completed, cells.Count));
     }
 
     /// <summary>The cell with its output cut to <see cref="MaxOutputChars"/>, saying how much was left out.</summary>
