@@ -13,7 +13,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
 
     // When log probabilities are asked for: each generated token's, with the likeliest alternatives; and where each
     // generated token's text starts, so that they can be matched with the text (a stop sequence cuts it).
-    private readonly List<(int Token, float Logprob, (int Token, float Logprob)[] Top)> _logprobs = [];
+    private readonly List<TokenChoice> _logprobs = [];
     private readonly List<int> _starts = [];
     private int _logprobsStreamed;
     private readonly Random _random = new(pending.Request.Options.Seed);
@@ -79,7 +79,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     }
 
     // Log probabilities under the model's own distribution (before temperature): the chosen token's and the likeliest.
-    private static (int, float, (int, float)[]) Logprobs(ReadOnlySpan<float> logits, float max, int chosen, int top)
+    private TokenChoice Logprobs(ReadOnlySpan<float> logits, float max, int chosen, int top)
     {
         var total = 0.0;
         var likeliest = new List<int>(top + 1);
@@ -103,13 +103,13 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         }
 
         var logTotal = max + Math.Log(total);
-        var alternatives = new (int, float)[likeliest.Count];
+        var alternatives = new TokenChoice[likeliest.Count];
         for (var i = 0; i < likeliest.Count; i++)
         {
-            alternatives[i] = (likeliest[i], (float)(logits[likeliest[i]] - logTotal));
+            alternatives[i] = Choice(likeliest[i], (float)(logits[likeliest[i]] - logTotal), []);
         }
 
-        return (chosen, (float)(logits[chosen] - logTotal), alternatives);
+        return Choice(chosen, (float)(logits[chosen] - logTotal), alternatives);
     }
 
     // Seeded sampling from the softmax at a temperature; below a top_p of 1, only from the nucleus: the most likely
@@ -243,14 +243,13 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
             return null;
         }
 
-        var choices = new List<TokenChoice>();
-        for (var i = first; i < _logprobs.Count && _starts[i] < end; i++)
+        var count = 0;
+        while (first + count < _logprobs.Count && _starts[first + count] < end)
         {
-            var (token, logprob, top) = _logprobs[i];
-            choices.Add(Choice(token, logprob, [.. top.Select(t => Choice(t.Token, t.Logprob, []))]));
+            count++;
         }
 
-        return choices;
+        return _logprobs.GetRange(first, count);
     }
 
     private TokenChoice Choice(int token, float logprob, IReadOnlyList<TokenChoice> alternatives)
