@@ -27,4 +27,8 @@ for i in 1 2 3 4 5; do measure client/examples/echo-6k.yaml; done | awk '{ print
 for config in echo-10k echo-100k echo-1m; do
   measure client/examples/$config.yaml | awk -v c=$config '{ printf "%s: %d cells in %.2f s of run = %d cells/s; %.2f s wall; %d MB peak RSS\n", c, $4, $3, $4/$3, $1, $2/1024 }'
 done
+# The last run was echo-1m's: its JUnit report (every cell) written again by `report`, whole process.
+run_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run"]["runId"])' "$work/report.json")
+/usr/bin/time -f "%e %M" -o "$work/time" "$cli" report "$run_id" --format junit --out "$work/junit.xml"
+awk '{ printf "echo-1m report --format junit: %.1f s wall, %d MB peak RSS\n", $1, $2/1024 }' "$work/time"
 measure client/examples/slack-formats.yaml | awk '{ printf "slack-formats (1,440 cells, 1,080 on the tiny llama model): %.1f s wall, %d MB peak RSS, %s\n", $1, $2/1024, $5 }'
