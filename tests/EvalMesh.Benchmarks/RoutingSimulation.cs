@@ -31,6 +31,7 @@ internal static class RoutingSimulation
     // so the default cap of 4 replicas is raised.
     private const int MaxReplicas = 16;
     private static readonly TimeSpan ReportInterval = TimeSpan.FromMilliseconds(200);
+    private static readonly TimeSpan VictimWait = new ModelHostOptions().VictimWait;
 
     public static int Run()
     {
@@ -205,31 +206,35 @@ internal static class RoutingSimulation
             return end;
         }
 
-        // Makes room on a node: the idle adapter its policy picks, or, if all are busy, the first to become idle.
+        // Makes room on a node as the model host does: the adapter its policy ranks last, waiting for its requests to end
+        // if that takes no longer than the host's VictimWait; else the idle adapter its policy ranks last, or, if all are
+        // busy, the first to become idle.
         private double Evict(Node node, double now)
         {
-            var idle = node.Adapters.Where(a => a.Value.InFlight(now) == 0).ToList();
-            int victim;
-            double ready = now;
-            if (idle.Count == 0)
+            var victim = RankedLast(node, [.. node.Adapters], now);
+            var ready = victim.Value.InFlight(now) == 0 ? now : victim.Value.Ends.Max();
+            if (ready - now > VictimWait.TotalSeconds)
             {
-                var first = node.Adapters.MinBy(a => a.Value.Ends.Max());
-                (victim, ready) = (first.Key, first.Value.Ends.Max());
-            }
-            else if (_policy == "affinity")
-            {
-                var snapshot = Snapshot(now);
-                var chosen = node.Frequency.Victim(idle.Select(a => (_keys[a.Key], a.Value.LastUsed)), key => new Elsewhere(snapshot.FrequencyElsewhere(key, node.Name)))!;
-                victim = idle.First(a => _keys[a.Key] == chosen).Key;
-            }
-            else
-            {
-                victim = idle.MinBy(a => a.Value.LastUsed).Key;
+                var idle = node.Adapters.Where(a => a.Value.InFlight(now) == 0).ToList();
+                victim = idle.Count > 0 ? RankedLast(node, idle, now) : node.Adapters.MinBy(a => a.Value.Ends.Max());
+                ready = idle.Count > 0 ? now : victim.Value.Ends.Max();
             }
 
-            node.Adapters.Remove(victim);
-            _holders[victim].Remove(Array.IndexOf(_nodes, node));
+            node.Adapters.Remove(victim.Key);
+            _holders[victim.Key].Remove(Array.IndexOf(_nodes, node));
             return ready;
+        }
+
+        private KeyValuePair<int, Resident> RankedLast(Node node, List<KeyValuePair<int, Resident>> candidates, double now)
+        {
+            if (_policy != "affinity")
+            {
+                return candidates.MinBy(a => a.Value.LastUsed);
+            }
+
+            var snapshot = Snapshot(now);
+            var chosen = node.Frequency.Victim(candidates.Select(a => (_keys[a.Key], a.Value.LastUsed)), key => new Elsewhere(snapshot.FrequencyElsewhere(key, node.Name)))!;
+            return candidates.First(a => _keys[a.Key] == chosen);
         }
 
         // The directory as nodes last reported it: a node reports every interval, and at once after a load or eviction;

@@ -165,6 +165,32 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.True(host.IsResident(tiny.Model, cold));
     }
 
+    [Theory]
+    [InlineData(60_000, false)]
+    [InlineData(0, true)]
+    public async Task FullCache_ALoadWaitsForTheLeastUsedAdapterToFinishItsRequest_RatherThanEvictAMoreUsedIdleOne(int victimWaitMs, bool popularEvicted)
+    {
+        using var host = TinyModelFixture.Host(o => (o.MaxAdapters, o.VictimWait) = (2, TimeSpan.FromMilliseconds(victimWaitMs)));
+        var (popular, rare, cold) = (tiny.Files.Adapters[0], tiny.Files.Adapters[1], tiny.Files.Adapters[2]);
+        foreach (var adapter in new[] { popular, popular, popular })
+        {
+            await host.InferAsync(Request(adapter, Prompts[0], maxTokens: 1), Token);
+        }
+
+        // The rare adapter, the one to evict, is busy with a long request when the cold one arrives; the popular one is idle.
+        var generating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var busy = host.InferAsync(Request(rare, Prompts[0], maxTokens: 400), _ => generating.TrySetResult(), Token);
+        await generating.Task;
+        var coldResult = await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
+        Assert.Equal(!popularEvicted, busy.IsCompleted);
+        Assert.Equal(400, (await busy).CompletionTokens);
+        Assert.False(coldResult.AdapterWasResident);
+        Assert.Equal(popularEvicted, !host.IsResident(tiny.Model, popular));
+        Assert.Equal(popularEvicted, host.IsResident(tiny.Model, rare));
+        Assert.True(host.IsResident(tiny.Model, cold));
+        Assert.Equal(2, host.AdapterStats.Resident);
+    }
+
     [Fact]
     public async Task FullCache_RanksVictimsByClusterWideFrequency_AndKeepsTheCountOfAnEvictedAdapter()
     {

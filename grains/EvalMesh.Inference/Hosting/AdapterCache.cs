@@ -114,7 +114,7 @@ internal sealed class AdapterCache : IDisposable
         var bytes = File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
         lock (_entries)
         {
-            return _entries.Count < _options.MaxAdapters && _entries.Values.Sum(e => e.Info.Length) + bytes <= _options.AdapterBudgetBytes;
+            return !IsOver(extra: 1, bytes);
         }
     }
 
@@ -254,15 +254,50 @@ internal sealed class AdapterCache : IDisposable
                 return false;
             }
 
-            _entries.Remove(key);
-            TallyOf(key).Evict();
-            PublishResidency();
+            Remove(key);
         }
 
-        Evicting?.Invoke(key.Item1, key.Item2);
-        entry.Adapter.Unload();
-        File.Delete(entry.Snapshot);
+        Unload(key, entry);
         return true;
+    }
+
+    /// <summary>
+    /// Makes room for an adapter that is not loaded by evicting the adapters the eviction policy ranks last. Patient, it
+    /// stops at the first of them that is serving a request and returns false: the load should wait for that request
+    /// to finish rather than evict an adapter used more (it would cost a load again later). Impatient, it passes over
+    /// adapters in use and returns true: the load goes ahead, over the budget if nothing is idle, until requests end.
+    /// </summary>
+    public bool MakeRoom(string model, string adapter, bool patient)
+    {
+        var key = (Path.GetFullPath(model), Path.GetFullPath(adapter));
+        var bytes = File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
+        while (true)
+        {
+            KeyValuePair<(string, string), Entry> victim;
+            lock (_entries)
+            {
+                if (_entries.ContainsKey(key) || !IsOver(extra: 1, bytes))
+                {
+                    return true;
+                }
+
+                var candidates = patient ? _entries.ToList() : _entries.Where(e => e.Value.InUse == 0).ToList();
+                if (candidates.Count == 0)
+                {
+                    return true;
+                }
+
+                victim = VictimAmong(candidates);
+                if (victim.Value.InUse > 0)
+                {
+                    return false;
+                }
+
+                Remove(victim.Key);
+            }
+
+            Unload(victim.Key, victim.Value);
+        }
     }
 
     /// <summary>Unloads the least often used idle adapters (cluster-wide) until the cache is within its budget and count.</summary>
@@ -273,27 +308,48 @@ internal sealed class AdapterCache : IDisposable
             KeyValuePair<(string, string), Entry> victim;
             lock (_entries)
             {
-                var overCount = _entries.Count > _options.MaxAdapters;
-                var overBytes = _entries.Values.Sum(e => e.Info.Length) > _options.AdapterBudgetBytes;
                 var idle = _entries.Where(e => e.Value.InUse == 0).ToList();
-                if (!(overCount || overBytes) || idle.Count == 0)
+                if (!IsOver(extra: 0, bytes: 0) || idle.Count == 0)
                 {
                     return;
                 }
 
-                var chosen = _options.Eviction == "lru"
-                    ? FrequencyKey(idle.MinBy(e => e.Value.LastUsed).Key)
-                    : _frequency.Victim(idle.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)), _elsewhere.GetValueOrDefault);
-                victim = idle.First(e => FrequencyKey(e.Key) == chosen);
-                _entries.Remove(victim.Key);
-                TallyOf(victim.Key).Evict();
-                PublishResidency();
+                victim = VictimAmong(idle);
+                Remove(victim.Key);
             }
 
-            Evicting?.Invoke(victim.Key.Item1, victim.Key.Item2);
-            victim.Value.Adapter.Unload();
-            File.Delete(victim.Value.Snapshot);
+            Unload(victim.Key, victim.Value);
         }
+    }
+
+    /// <summary>Whether the loaded adapters and <paramref name="extra"/> more of <paramref name="bytes"/> exceed the count or the budget.</summary>
+    private bool IsOver(int extra, long bytes) =>
+        _entries.Count + extra > _options.MaxAdapters || _entries.Values.Sum(e => e.Info.Length) + bytes > _options.AdapterBudgetBytes;
+
+    /// <summary>The candidate the eviction policy ranks last: least often used (cluster-wide), or least recently used.</summary>
+    private KeyValuePair<(string, string), Entry> VictimAmong(List<KeyValuePair<(string, string), Entry>> candidates)
+    {
+        if (_options.Eviction == "lru")
+        {
+            return candidates.MinBy(e => e.Value.LastUsed);
+        }
+
+        var chosen = _frequency.Victim(candidates.Select(e => (FrequencyKey(e.Key), e.Value.LastUsed)), _elsewhere.GetValueOrDefault);
+        return candidates.First(e => FrequencyKey(e.Key) == chosen);
+    }
+
+    private void Remove((string, string) key)
+    {
+        _entries.Remove(key);
+        TallyOf(key).Evict();
+        PublishResidency();
+    }
+
+    private void Unload((string Model, string Adapter) key, Entry entry)
+    {
+        Evicting?.Invoke(key.Model, key.Adapter);
+        entry.Adapter.Unload();
+        File.Delete(entry.Snapshot);
     }
 
     // LLamaSharp 0.30 returns an adapter with a null native pointer instead of throwing when llama.cpp rejects a file,

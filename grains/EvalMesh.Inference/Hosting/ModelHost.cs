@@ -329,6 +329,12 @@ public sealed partial class ModelHost : IDisposable
             var key = (pending.Request.Model, pending.Request.Adapter);
             try
             {
+                var patient = pending.Waited < _options.VictimWait;
+                if (key.Adapter is { } wanted && _contexts.GetValueOrDefault(key)?.Lease is null && !_adapters.MakeRoom(key.Model, wanted, patient))
+                {
+                    continue;
+                }
+
                 if (!_contexts.TryGetValue(key, out var context))
                 {
                     if (!MakeRoomForContext())

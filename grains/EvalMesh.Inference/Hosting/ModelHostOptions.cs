@@ -20,6 +20,13 @@ public sealed class ModelHostOptions
     /// </summary>
     public string Eviction { get; set; } = "frequency";
 
+    /// <summary>
+    /// How long a request for an adapter that is not loaded may wait, when the adapter that should make room for it is
+    /// serving a request, for that request to end, instead of evicting an adapter used more (and loading that again
+    /// later). Zero evicts the best idle adapter at once.
+    /// </summary>
+    public TimeSpan VictimWait { get; set; } = TimeSpan.FromMilliseconds(100);
+
     /// <summary>KV cache cells per context (one context per base+adapter), shared by its cached prefix and its batch.</summary>
     public int ContextSize { get; set; } = 16384;
 
@@ -79,6 +86,7 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
         Check(options.Eviction is "frequency" or "lru", nameof(options.Eviction), "must be 'frequency' or 'lru'");
+        Check(options.VictimWait >= TimeSpan.Zero, nameof(options.VictimWait), "must not be negative");
         Check(options.Threads >= 1, nameof(options.Threads), "must be at least 1");
         Check(options.GpuLayers >= 0, nameof(options.GpuLayers), "must not be negative");
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);

@@ -26,6 +26,9 @@ internal sealed class PendingRequest(InferenceRequest request, Action<InferenceU
 
     public Task<InferenceResult> Task => _completion.Task;
 
+    /// <summary>How long ago it arrived.</summary>
+    public TimeSpan Waited => Stopwatch.GetElapsedTime(_arrived);
+
     public bool IsFinished => _completion.Task.IsCompleted || cancellationToken.IsCancellationRequested;
 
     public bool SameGroup(PendingRequest other) => Request.Model == other.Request.Model && Request.Adapter == other.Request.Adapter;
