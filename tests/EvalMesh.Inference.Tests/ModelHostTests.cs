@@ -178,6 +178,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         }
 
         // The rare adapter, the one to evict, is busy with a long request when the cold one arrives; the popular one is idle.
+        var waitsBefore = InferenceMetrics.AdapterVictimWait.Count;
         var generating = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var busy = host.InferAsync(Request(rare, Prompts[0], maxTokens: 400), _ => generating.TrySetResult(), Token);
         await generating.Task;
@@ -189,6 +190,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.Equal(popularEvicted, host.IsResident(tiny.Model, rare));
         Assert.True(host.IsResident(tiny.Model, cold));
         Assert.Equal(2, host.AdapterStats.Resident);
+        Assert.Equal(popularEvicted ? 0 : 1, InferenceMetrics.AdapterVictimWait.Count - waitsBefore);
     }
 
     [Fact]

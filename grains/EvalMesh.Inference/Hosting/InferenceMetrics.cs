@@ -50,6 +50,11 @@ internal static class InferenceMetrics
     public static readonly Counter AdapterMisses = Metrics.CreateCounter(
         "evalmesh_adapter_misses_total", "Requests that had to load their adapter, by base model and adapter.", "base", "adapter");
 
+    public static readonly Histogram AdapterVictimWait = Metrics.CreateHistogram(
+        "evalmesh_adapter_victim_wait_seconds",
+        "Time a load waited for the adapter that should make room for it to finish a request (see VictimWait).",
+        new HistogramConfiguration { Buckets = Histogram.ExponentialBuckets(0.001, 2, 12) });
+
     public static readonly Histogram AdapterLoadDuration = Metrics.CreateHistogram(
         "evalmesh_adapter_load_duration_seconds",
         "Time to copy, validate and load an adapter.",

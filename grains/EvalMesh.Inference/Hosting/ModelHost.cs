@@ -329,10 +329,15 @@ public sealed partial class ModelHost : IDisposable
             var key = (pending.Request.Model, pending.Request.Adapter);
             try
             {
-                var patient = pending.Waited < _options.VictimWait;
-                if (key.Adapter is { } wanted && _contexts.GetValueOrDefault(key)?.Lease is null && !_adapters.MakeRoom(key.Model, wanted, patient))
+                if (key.Adapter is { } wanted && _contexts.GetValueOrDefault(key)?.Lease is null)
                 {
-                    continue;
+                    if (!_adapters.MakeRoom(key.Model, wanted, patient: pending.Waited < _options.VictimWait))
+                    {
+                        pending.WaitForRoom();
+                        continue;
+                    }
+
+                    pending.RoomMade();
                 }
 
                 if (!_contexts.TryGetValue(key, out var context))

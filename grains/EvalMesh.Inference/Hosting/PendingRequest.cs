@@ -15,6 +15,7 @@ internal sealed class PendingRequest(InferenceRequest request, Action<InferenceU
     private readonly Counter.Child _generated = InferenceMetrics.GeneratedTokens.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
     private readonly Histogram.Child _firstToken = InferenceMetrics.TimeToFirstToken.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
     private bool _started;
+    private long? _waitingForRoom;
 
     public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
 
@@ -41,6 +42,19 @@ internal sealed class PendingRequest(InferenceRequest request, Action<InferenceU
         {
             _started = true;
             _firstToken.Observe(Stopwatch.GetElapsedTime(_arrived).TotalSeconds);
+        }
+    }
+
+    /// <summary>Notes that its adapter's load waits for the adapter that should make room to finish a request.</summary>
+    public void WaitForRoom() => _waitingForRoom ??= Stopwatch.GetTimestamp();
+
+    /// <summary>Its adapter's load may go ahead; how long it waited for room, if it did, is observed.</summary>
+    public void RoomMade()
+    {
+        if (_waitingForRoom is { } since)
+        {
+            InferenceMetrics.AdapterVictimWait.Observe(Stopwatch.GetElapsedTime(since).TotalSeconds);
+            _waitingForRoom = null;
         }
     }
 
