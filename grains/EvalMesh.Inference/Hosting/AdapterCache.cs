@@ -39,7 +39,10 @@ public sealed record AdapterCounters
 
 /// <summary>
 /// Loaded LoRA adapters, bounded by a byte budget and a count, the least often used first out (see
-/// <see cref="AdapterFrequency"/>; or the least recently used, as configured). An adapter in use is
+/// <see cref="AdapterFrequency"/>; or the least recently used, as configured). A use is counted when an adapter is
+/// acquired: by a request that starts its batch, or by a prefetch; requests that join a running batch are not counted
+/// again (counting them too gave the same routing loads, and cost the eval schedule's prefetched adapters their rank:
+/// 20 loads instead of 16 in one eval-routing run of five). An adapter in use is
 /// never unloaded (unloading an adapter that is still attached crashes llama.cpp). Every file is copied to a private
 /// snapshot and validated there before llama.cpp loads it, so a file that changes meanwhile cannot reach it.
 /// Only the model host's scheduler thread calls into it, except for <see cref="Stats"/>. Its counts and residency are
