@@ -265,12 +265,13 @@ internal sealed class AdapterCache : IDisposable
     }
 
     /// <summary>
-    /// Makes room for an adapter that is not loaded by evicting the adapters the eviction policy ranks last. Patient, it
-    /// stops at the first of them that is serving a request and returns false: the load should wait for that request
-    /// to finish rather than evict an adapter used more (it would cost a load again later). Impatient, it passes over
-    /// adapters in use and returns true: the load goes ahead, over the budget if nothing is idle, until requests end.
+    /// Makes room for an adapter that is not loaded by evicting the adapters the eviction policy ranks last. When the
+    /// next of them is serving a request and <paramref name="waitFor"/> says it will be done soon enough, it returns
+    /// false: the load should wait for it rather than evict an adapter used more (which would cost a load again later).
+    /// Otherwise it passes over adapters in use and returns true: the load goes ahead, over the budget if nothing is
+    /// idle, until requests end.
     /// </summary>
-    public bool MakeRoom(string model, string adapter, bool patient)
+    public bool MakeRoom(string model, string adapter, Func<string, string, bool> waitFor)
     {
         var key = (Path.GetFullPath(model), Path.GetFullPath(adapter));
         var bytes = File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
@@ -284,16 +285,21 @@ internal sealed class AdapterCache : IDisposable
                     return true;
                 }
 
-                var candidates = patient ? _entries.ToList() : _entries.Where(e => e.Value.InUse == 0).ToList();
-                if (candidates.Count == 0)
-                {
-                    return true;
-                }
-
-                victim = VictimAmong(candidates);
+                victim = VictimAmong([.. _entries]);
                 if (victim.Value.InUse > 0)
                 {
-                    return false;
+                    if (waitFor(victim.Key.Item1, victim.Key.Item2))
+                    {
+                        return false;
+                    }
+
+                    var idle = _entries.Where(e => e.Value.InUse == 0).ToList();
+                    if (idle.Count == 0)
+                    {
+                        return true;
+                    }
+
+                    victim = VictimAmong(idle);
                 }
 
                 Remove(victim.Key);

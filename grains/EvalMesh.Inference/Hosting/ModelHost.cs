@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Threading.Channels;
@@ -33,6 +34,7 @@ public sealed partial class ModelHost : IDisposable
     private long _tokensGenerated;
     private long _decodeCalls;
     private long _clock;
+    private double _stepSeconds;
 
     /// <summary>Creates a host and starts its scheduler thread.</summary>
     public ModelHost(IOptions<ModelHostOptions> options, ILogger<ModelHost>? logger = null)
@@ -252,6 +254,7 @@ public sealed partial class ModelHost : IDisposable
 
             // Contexts take turns step by step, so that no adapter waits for another's whole queue.
             var context = busy[turn++ % busy.Count];
+            var started = Stopwatch.GetTimestamp();
             try
             {
                 Step(context);
@@ -267,6 +270,8 @@ public sealed partial class ModelHost : IDisposable
                 context.Reset();
             }
 
+            // A moving average of a step's time, for how long running requests may take (EndsWithin).
+            _stepSeconds += (Stopwatch.GetElapsedTime(started).TotalSeconds - _stepSeconds) / 16;
             if (context.Active.Count == 0 && context.Lease is { } lease)
             {
                 context.Lease = null;
@@ -331,7 +336,7 @@ public sealed partial class ModelHost : IDisposable
             {
                 if (key.Adapter is { } wanted && _contexts.GetValueOrDefault(key)?.Lease is null)
                 {
-                    if (!_adapters.MakeRoom(key.Model, wanted, patient: pending.Waited < _options.VictimWait))
+                    if (!_adapters.MakeRoom(key.Model, wanted, (model, busy) => pending.Waited < _options.VictimWait && EndsWithin((model, busy), _options.VictimWait)))
                     {
                         pending.WaitForRoom();
                         continue;
@@ -375,6 +380,17 @@ public sealed partial class ModelHost : IDisposable
                 pending.Fail(ex);
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the requests running with an adapter will have ended within <paramref name="time"/> even if they use their
+    /// whole token budgets: the busy contexts take turns, one step each at about the usual step's time.
+    /// </summary>
+    private bool EndsWithin((string Model, string? Adapter) key, TimeSpan time)
+    {
+        var steps = _contexts.TryGetValue(key, out var context) ? context.Active.Select(s => s.StepsLeft).DefaultIfEmpty().Max() : 0;
+        var turns = _contexts.Values.Count(c => c.Active.Count > 0);
+        return steps * turns * _stepSeconds <= time.TotalSeconds;
     }
 
     /// <summary>Closes the least recently used idle context when the limit is reached; false when all are busy.</summary>

@@ -22,8 +22,9 @@ public sealed class ModelHostOptions
 
     /// <summary>
     /// How long a request for an adapter that is not loaded may wait, when the adapter that should make room for it is
-    /// serving a request, for that request to end, instead of evicting an adapter used more (and loading that again
-    /// later). Zero evicts the best idle adapter at once.
+    /// serving requests, for them to end, instead of evicting an adapter used more (and loading that again later). It
+    /// waits only if they will have ended by then even at their full token budgets (at the recent time per step), so a
+    /// long generation is never waited for in vain. Zero evicts the best idle adapter at once.
     /// </summary>
     public TimeSpan VictimWait { get; set; } = TimeSpan.FromMilliseconds(100);
 

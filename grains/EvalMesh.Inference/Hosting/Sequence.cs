@@ -39,6 +39,9 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
 
     public int Generated => _tokens.Count;
 
+    /// <summary>The most decode steps it can still take: one for the prompt left to feed, one per token it may still generate.</summary>
+    public int StepsLeft => (Remaining > 0 ? 1 : 0) + pending.Request.Options.MaxTokens - Generated;
+
     /// <summary>Takes up to <paramref name="budget"/> tokens to feed, advancing positions.</summary>
     public ReadOnlySpan<int> Take(int budget, out int firstPosition)
     {
