@@ -270,8 +270,9 @@ public sealed partial class ModelHost : IDisposable
                 context.Reset();
             }
 
-            // A moving average of a step's time, for how long running requests may take (EndsWithin).
-            _stepSeconds += (Stopwatch.GetElapsedTime(started).TotalSeconds - _stepSeconds) / 16;
+            // A moving average of a step's time, from the first step on, for how long running requests may take (EndsWithin).
+            var took = Stopwatch.GetElapsedTime(started).TotalSeconds;
+            _stepSeconds = _stepSeconds == 0 ? took : _stepSeconds + ((took - _stepSeconds) / 16);
             if (context.Active.Count == 0 && context.Lease is { } lease)
             {
                 context.Lease = null;
