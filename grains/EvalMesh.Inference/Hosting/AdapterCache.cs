@@ -114,7 +114,7 @@ internal sealed class AdapterCache : IDisposable
     /// <summary>Whether an adapter file fits beside the loaded ones without evicting any.</summary>
     public bool HasRoomFor(string adapter)
     {
-        var bytes = File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
+        var bytes = SizeOf(adapter);
         lock (_entries)
         {
             return !IsOver(extra: 1, bytes);
@@ -274,13 +274,22 @@ internal sealed class AdapterCache : IDisposable
     public bool MakeRoom(string model, string adapter, Func<string, string, bool> waitFor)
     {
         var key = (Path.GetFullPath(model), Path.GetFullPath(adapter));
-        var bytes = File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
+        lock (_entries)
+        {
+            if (_entries.ContainsKey(key))
+            {
+                return true;
+            }
+        }
+
+        // Only an adapter that is not loaded has its file looked at.
+        var bytes = SizeOf(adapter);
         while (true)
         {
             KeyValuePair<(string, string), Entry> victim;
             lock (_entries)
             {
-                if (_entries.ContainsKey(key) || !IsOver(extra: 1, bytes))
+                if (!IsOver(extra: 1, bytes))
                 {
                     return true;
                 }
@@ -330,6 +339,8 @@ internal sealed class AdapterCache : IDisposable
             Unload(victim.Key, victim.Value);
         }
     }
+
+    private static long SizeOf(string adapter) => File.Exists(adapter) ? new FileInfo(adapter).Length : 0;
 
     /// <summary>Whether the loaded adapters and <paramref name="extra"/> more of <paramref name="bytes"/> exceed the count or the budget.</summary>
     private bool IsOver(int extra, long bytes) =>
