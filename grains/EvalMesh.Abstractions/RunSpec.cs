@@ -67,7 +67,7 @@ public sealed record ShardSpec(
     [property: Id(6)] int CaseEnd)
 {
     /// <summary>The shard grain's key.</summary>
-    public string Key => $"{RunId}/{ShardNo}";
+    public string Key => GrainKeys.Shard(RunId, ShardNo);
 
     /// <summary>The shard's endpoint.</summary>
     public EndpointConfig Endpoint => Run.Endpoints[EndpointIndex];

@@ -48,6 +48,6 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
         ArgumentNullException.ThrowIfNull(adapters);
         var model = endpoint.Model ?? ModelCatalog.Tiny;
         var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
-        return AdapterHostKey.Of(model, named?.Path ?? endpoint.Adapter);
+        return AdapterKey.Of(model, named?.Path ?? endpoint.Adapter);
     }
 }

@@ -114,7 +114,7 @@ public sealed partial class EvalRunGrain(
 
         CheckLimits(spec);
         var now = time.GetUtcNow();
-        _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
+        _residency = await GrainFactory.GetAdapterDirectory().GetSnapshotAsync();
         state.State = new EvalRunState
         {
             Spec = spec,
@@ -288,7 +288,7 @@ public sealed partial class EvalRunGrain(
         return endpoint.Type == "llama" ? EndpointClients.LlamaKey(endpoint, spec.Adapters) : null;
     }
 
-    private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetGrain<IEvalShardGrain>($"{RunId}/{shardNo}");
+    private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetShard(RunId, shardNo);
 
     private ShardSpec SpecOf(int shardNo)
     {
@@ -364,7 +364,7 @@ public sealed partial class EvalRunGrain(
 
         try
         {
-            await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).ReleaseAsync(adapter);
+            await GrainFactory.GetAdapterDirectory().ReleaseAsync(adapter);
         }
         catch (Exception ex)
         {
@@ -390,7 +390,7 @@ public sealed partial class EvalRunGrain(
             : [];
         try
         {
-            await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).LeaseAsync(RunId, adapters);
+            await GrainFactory.GetAdapterDirectory().LeaseAsync(RunId, adapters);
         }
         catch (Exception ex)
         {
@@ -464,7 +464,7 @@ public sealed partial class EvalRunGrain(
             return;
         }
 
-        _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
+        _residency = await GrainFactory.GetAdapterDirectory().GetSnapshotAsync();
         await LeaseWindowAsync();
         PrefetchUpcoming();
         var stale = Window().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
@@ -517,7 +517,7 @@ public sealed partial class EvalRunGrain(
     {
         await state.WriteStateAsync();
         _dirty = false;
-        await GrainFactory.GetGrain<IRunIndexGrain>("all").UpsertAsync(Status());
+        await GrainFactory.GetRunIndex().UpsertAsync(Status());
     }
 
     private RunStatus Status()
