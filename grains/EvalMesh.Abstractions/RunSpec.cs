@@ -1,4 +1,4 @@
-using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Abstractions;
 
@@ -26,8 +26,8 @@ public sealed record SuiteRef(
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">Cells in flight per shard.</param>
 /// <param name="ShardSize">The most cells per shard.</param>
-/// <param name="Schedule"><c>adapter-aware</c> or <c>fifo</c> (see <see cref="EvalConfig.Schedule"/>).</param>
-/// <param name="CaseLimit">When set, each suite ran only its first this many cases (<see cref="EvalConfig.Limit"/>).</param>
+/// <param name="Schedule">The order in which shards are dispatched.</param>
+/// <param name="CaseLimit">When set, each suite ran only its first this many cases (the config's <c>limit</c>).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -41,7 +41,7 @@ public sealed record RunSpec(
     [property: Id(8)] int Repeats,
     [property: Id(9)] int Concurrency,
     [property: Id(10)] int ShardSize,
-    [property: Id(11)] string Schedule = "adapter-aware",
+    [property: Id(11)] RunSchedule Schedule = RunSchedule.AdapterAware,
     [property: Id(12)] int? CaseLimit = null)
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>

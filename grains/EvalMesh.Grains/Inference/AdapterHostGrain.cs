@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Grains.Routing;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;

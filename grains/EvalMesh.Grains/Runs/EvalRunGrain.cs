@@ -1,4 +1,6 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation;
 using EvalMesh.Grains.Hosting;
 using EvalMesh.Grains.Inference;
@@ -121,7 +123,7 @@ public sealed partial class EvalRunGrain(
             State = RunState.Running,
             CreatedAt = now,
             UpdatedAt = now,
-            Shards = spec.Schedule == "fifo" ? Plan(spec) : AdapterAwareOrder(Plan(spec), spec, _residency),
+            Shards = spec.Schedule == RunSchedule.Fifo ? Plan(spec) : AdapterAwareOrder(Plan(spec), spec, _residency),
         };
         await PersistAsync();
         LogStarted(RunId, spec.TotalCells, state.State.Shards.Count);
@@ -285,7 +287,7 @@ public sealed partial class EvalRunGrain(
     private static string? AdapterOf(RunSpec spec, ShardPlan shard)
     {
         var endpoint = spec.Endpoints[shard.EndpointIndex];
-        return endpoint.Type == "llama" ? EndpointClients.LlamaKey(endpoint, spec.Adapters) : null;
+        return endpoint.Type == EndpointType.Llama ? EndpointClients.LlamaKey(endpoint, spec.Adapters) : null;
     }
 
     private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetShard(RunId, shardNo);
@@ -306,7 +308,7 @@ public sealed partial class EvalRunGrain(
     private IEnumerable<int> Window()
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo")
+        if (spec.Schedule == RunSchedule.Fifo)
         {
             return Unfinished().Take(MaxActiveShards);
         }
@@ -337,7 +339,7 @@ public sealed partial class EvalRunGrain(
     private void PrefetchUpcoming()
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo")
+        if (spec.Schedule == RunSchedule.Fifo)
         {
             return;
         }
@@ -357,7 +359,7 @@ public sealed partial class EvalRunGrain(
     private async Task ReleaseIfFinishedAsync(ShardPlan finished)
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo" || AdapterOf(spec, finished) is not { } adapter || Unfinished().Any(i => AdapterOf(spec, state.State.Shards[i]) == adapter))
+        if (spec.Schedule == RunSchedule.Fifo || AdapterOf(spec, finished) is not { } adapter || Unfinished().Any(i => AdapterOf(spec, state.State.Shards[i]) == adapter))
         {
             return;
         }
@@ -380,7 +382,7 @@ public sealed partial class EvalRunGrain(
     private async Task LeaseWindowAsync()
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo")
+        if (spec.Schedule == RunSchedule.Fifo)
         {
             return;
         }
@@ -430,7 +432,7 @@ public sealed partial class EvalRunGrain(
             throw new RunRejectedException($"the run has {spec.TotalCells:N0} cells, more than EvalMesh:MaxCellsPerRun allows ({options.MaxCellsPerRun:N0})");
         }
 
-        foreach (var endpoint in spec.Endpoints.Where(e => e.Type == "llama"))
+        foreach (var endpoint in spec.Endpoints.Where(e => e.Type == EndpointType.Llama))
         {
             try
             {

@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Inference.Endpoints;
 
@@ -69,14 +70,14 @@ public static class ReportBuilder
             recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, recommendation.Format, recommendation.Best, recommendation.Reason));
         }
 
-        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, e.Type, e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))]);
+        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, ConfigNames.Of(e.Type), e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))]);
         return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec), settings);
     }
 
     private static List<string> Notes(RunStatus status, RunSpec spec)
     {
         var notes = new List<string>();
-        var smoke = spec.Endpoints.Where(e => e.Type == "llama" && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
+        var smoke = spec.Endpoints.Where(e => e.Type == EndpointType.Llama && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
         if (smoke.Count > 0)
         {
             notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the generated tiny model, whose weights are random. Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");

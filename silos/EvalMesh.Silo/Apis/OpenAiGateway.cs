@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
 using EvalMesh.Silo.Security;

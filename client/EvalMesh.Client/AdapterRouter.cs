@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using EvalMesh.Abstractions;
 
-namespace EvalMesh.Abstractions;
+namespace EvalMesh.Client;
 
 /// <summary>
 /// Calls adapter hosts the way every caller must (shards, the gateway, the SDK): it asks the residency directory for
