@@ -201,9 +201,9 @@ public interface ISiloAgentGrain : IGrainWithStringKey
 
     /// <summary>Runs a completion on this silo, whatever holds the adapter (for pinned requests and routing baselines).</summary>
     [Alias("infer")]
-    Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request);
+    Task<InferenceReply> InferAsync(string adapterKey, InferenceRequest request);
 
     /// <summary>Streams a completion on this silo, whatever holds the adapter (see <see cref="IAdapterHostGrain.StreamAsync"/>).</summary>
     [Alias("stream")]
-    IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceCall request, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceRequest request, CancellationToken cancellationToken = default);
 }
