@@ -120,13 +120,14 @@ public interface IRunIndexGrain : IGrainWithStringKey
 [Alias("evalmesh.adapter-host")]
 public interface IAdapterHostGrain : IGrainWithStringKey
 {
-    /// <summary>Runs one completion on this grain's base model and adapter.</summary>
+    /// <summary>
+    /// Runs one completion on this grain's base model and adapter: with <paramref name="stream"/>, its text as it is
+    /// generated and then a last chunk with the reply; without, the reply alone. Either way the call is streamed, which
+    /// Orleans long-polls, so it lasts as long as the generation does rather than a messaging timeout, and a caller
+    /// that stops listening (or cancels) stops the generation.
+    /// </summary>
     [Alias("infer")]
-    Task<InferenceReply> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default);
-
-    /// <summary>Runs one completion and streams it as it is generated; a caller that stops listening stops the generation.</summary>
-    [Alias("stream")]
-    IAsyncEnumerable<InferenceChunk> StreamAsync(InferenceRequest request, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<InferenceChunk> InferAsync(InferenceRequest request, bool stream, CancellationToken cancellationToken = default);
 
     /// <summary>Loads this host's adapter now, for work that is coming; returns whether it was already resident.</summary>
     [Alias("prefetch")]

@@ -55,3 +55,23 @@ public sealed record InferenceChunk(
 public sealed record InferenceRoute(
     [property: Id(0)] string Host,
     [property: Id(1)] bool AdapterWasResident);
+
+/// <summary>Reading a completion's chunks.</summary>
+public static class InferenceChunks
+{
+    /// <summary>The reply that ends a completion's chunks.</summary>
+    /// <exception cref="InvalidOperationException">The chunks ended without one.</exception>
+    public static async Task<InferenceReply> ReplyAsync(this IAsyncEnumerable<InferenceChunk> chunks)
+    {
+        ArgumentNullException.ThrowIfNull(chunks);
+        await foreach (var chunk in chunks.ConfigureAwait(false))
+        {
+            if (chunk.Reply is { } reply)
+            {
+                return reply;
+            }
+        }
+
+        throw new InvalidOperationException("the completion ended without a reply");
+    }
+}

@@ -124,8 +124,8 @@ internal static class RoutingBenchmark
                 _ = policy switch
                 {
                     "affinity" => await router.InferAsync(key, call),
-                    "random" => await Agent(cluster, silos[Random.Shared.Next(silos.Length)]).InferAsync(key, call),
-                    _ => await Agent(cluster, silos[i % silos.Length]).InferAsync(key, call),
+                    "random" => await Agent(cluster, silos[Random.Shared.Next(silos.Length)]).InferAsync(key, call, stream: false).ReplyAsync(),
+                    _ => await Agent(cluster, silos[i % silos.Length]).InferAsync(key, call, stream: false).ReplyAsync(),
                 };
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }

@@ -119,13 +119,13 @@ public sealed class RoutingTests : IAsyncLifetime
         // a serves `moved` three times and evicts it; then b serves `local` twice and `moved` once, which fills it.
         for (var i = 0; i < 3; i++)
         {
-            await Agent(a).InferAsync(moved, call);
+            await Agent(a).InferAsync(moved, call, stream: false, Token).ReplyAsync();
         }
 
         Assert.True(await Agent(a).EvictAsync(moved));
         foreach (var key in new[] { local, local, moved })
         {
-            await Agent(b).InferAsync(key, call);
+            await Agent(b).InferAsync(key, call, stream: false, Token).ReplyAsync();
         }
 
         // Once b has reported twice since the directory knew both counts, its model host has a's count too.
@@ -137,7 +137,7 @@ public sealed class RoutingTests : IAsyncLifetime
         }
 
         // New on b, `moved` looks cheaper there (1 against 2), but the cluster asked for it four times: `local` goes.
-        await Agent(b).InferAsync(cold, call);
+        await Agent(b).InferAsync(cold, call, stream: false, Token).ReplyAsync();
         var report = (await WaitForAsync(s => s.Silos.Single(x => x.Silo == b).Adapters.Any(x => x.Key == cold && x.Resident), "cold to be resident on b")).Silos.Single(x => x.Silo == b);
         Assert.Contains(report.Adapters, x => x.Key == moved && x.Resident);
         Assert.Contains(report.Adapters, x => x.Key == local && !x.Resident && x.Evictions == 1);
@@ -259,7 +259,7 @@ public sealed class RoutingTests : IAsyncLifetime
         var call = new InferenceRequest("Which messages mention BigQuery?", new GenerationOptions(1));
         foreach (var cold in new[] { Key(Adapter(4)), Key(Adapter(5)) })
         {
-            await _cluster.Cluster.Client.GetSiloAgent(left).InferAsync(cold, call);
+            await _cluster.Cluster.Client.GetSiloAgent(left).InferAsync(cold, call, stream: false, Token).ReplyAsync();
         }
 
         var after = await WaitForAsync(s => s.Silos.Single(x => x.Silo == left).Adapters.Count(a => a.Resident) == 2 && s.Silos.Single(x => x.Silo == left).Adapters.Any(a => a.Key == Key(Adapter(5)) && a.Resident), "the cold adapters on the replica's silo");

@@ -50,28 +50,7 @@ public sealed class AdapterHostGrain(
     }
 
     /// <inheritdoc />
-    public async Task<InferenceReply> InferAsync(InferenceRequest request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var replica = ChooseReplica();
-        _inFlight[replica] = _inFlight.GetValueOrDefault(replica) + 1;
-        try
-        {
-            return await RouteAsync(replica) switch
-            {
-                { Replica: { } key } => await router.InferAsync(key, request, cancellationToken),
-                { Silo: { } target } => await grains.GetSiloAgent(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken),
-                _ => await host.InferAsync(_files, request, cancellationToken),
-            };
-        }
-        finally
-        {
-            _inFlight[replica]--;
-        }
-    }
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<InferenceChunk> StreamAsync(InferenceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<InferenceChunk> InferAsync(InferenceRequest request, bool stream, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var replica = ChooseReplica();
@@ -80,9 +59,9 @@ public sealed class AdapterHostGrain(
         {
             var chunks = await RouteAsync(replica) switch
             {
-                { Replica: { } key } => router.StreamAsync(key, request, cancellationToken),
-                { Silo: { } target } => grains.GetSiloAgent(target).StreamAsync(_adapterKey, request, cancellationToken),
-                _ => host.StreamAsync(_files, request, cancellationToken),
+                { Replica: { } key } => router.InferAsync(key, request, stream, cancellationToken),
+                { Silo: { } target } => grains.GetSiloAgent(target).InferAsync(_adapterKey, request, stream, cancellationToken),
+                _ => host.InferAsync(_files, request, stream, cancellationToken),
             };
             await foreach (var chunk in chunks.WithCancellation(cancellationToken))
             {

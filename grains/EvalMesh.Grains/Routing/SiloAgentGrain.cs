@@ -29,13 +29,9 @@ public sealed class SiloAgentGrain(ModelHost host, AdapterFiles adapterFiles) : 
         await adapterFiles.FilesOrResolveAsync(adapterKey) is not { Adapter: not null } files || await host.PrefetchAsync(files);
 
     /// <inheritdoc />
-    public async Task<InferenceReply> InferAsync(string adapterKey, InferenceRequest request) =>
-        await host.InferAsync(await adapterFiles.FilesOrResolveAsync(adapterKey), request, CancellationToken.None);
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceRequest request, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<InferenceChunk> InferAsync(string adapterKey, InferenceRequest request, bool stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var chunk in host.StreamAsync(await adapterFiles.FilesOrResolveAsync(adapterKey), request, cancellationToken))
+        await foreach (var chunk in host.InferAsync(await adapterFiles.FilesOrResolveAsync(adapterKey), request, stream, cancellationToken))
         {
             yield return chunk;
         }

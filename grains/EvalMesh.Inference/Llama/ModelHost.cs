@@ -86,6 +86,13 @@ public sealed class ModelHost : IDisposable
         }
     }
 
+    /// <summary>
+    /// Runs one completion as chunks: with <paramref name="stream"/>, as <see cref="StreamAsync"/> does; without, its
+    /// reply alone as one chunk.
+    /// </summary>
+    public IAsyncEnumerable<InferenceChunk> InferAsync(ModelFiles files, InferenceRequest request, bool stream, CancellationToken cancellationToken = default) =>
+        stream ? StreamAsync(files, request, cancellationToken) : WholeAsync(files, request, cancellationToken);
+
     /// <summary>A token counter for a model's own vocabulary, named after the model file (such as <c>tiny-llama</c>).</summary>
     public Task<ITokenCounter> GetTokenCounterAsync(string model, CancellationToken cancellationToken = default) =>
         _scheduler.RunAsync(() => (ITokenCounter)new LlamaTokenCounter(Path.GetFileNameWithoutExtension(model), _scheduler.GetModel(Path.GetFullPath(model))), cancellationToken);
@@ -146,6 +153,11 @@ public sealed class ModelHost : IDisposable
     {
         _scheduler.Dispose();
         _adapters.Dispose();
+    }
+
+    private async IAsyncEnumerable<InferenceChunk> WholeAsync(ModelFiles files, InferenceRequest request, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        yield return new InferenceChunk(string.Empty, await InferAsync(files, request, cancellationToken).ConfigureAwait(false));
     }
 
     /// <summary>Runs one completion; <paramref name="onText"/> is called on the scheduler thread with each new piece of its text.</summary>
