@@ -121,7 +121,8 @@ public sealed record LossPoint(int Step, int Epoch, double TrainLoss, double Lea
 /// <param name="ValidationExamples">Validation examples used.</param>
 /// <param name="Steps">Optimizer steps taken.</param>
 /// <param name="Tokens">Tokens through forward and backward, over all epochs.</param>
-/// <param name="Elapsed">Training time (after loading and tokenizing, before writing).</param>
+/// <param name="Elapsed">Training time with validation (after loading and tokenizing, before writing).</param>
+/// <param name="TokensPerSecond">Tokens through forward and backward per second of the optimizer steps.</param>
 /// <param name="InitialValidationLoss">The validation loss of the untrained start, if there is validation data.</param>
 /// <param name="Curve">One point per optimizer step.</param>
 public sealed record TrainingResult(
@@ -133,12 +134,10 @@ public sealed record TrainingResult(
     int Steps,
     long Tokens,
     TimeSpan Elapsed,
+    double TokensPerSecond,
     double? InitialValidationLoss,
     IReadOnlyList<LossPoint> Curve)
 {
-    /// <summary>Tokens per second of training.</summary>
-    public double TokensPerSecond => Elapsed > TimeSpan.Zero ? Tokens / Elapsed.TotalSeconds : 0;
-
     /// <summary>The validation loss after the last epoch, if there is validation data.</summary>
     public double? FinalValidationLoss => Curve.Count > 0 ? Curve[^1].ValidationLoss : InitialValidationLoss;
 }

@@ -24,7 +24,10 @@ internal static class LlamaNative
             }
 
             var avx = Avx512F.IsSupported ? AvxLevel.Avx512 : Avx2.IsSupported ? AvxLevel.Avx2 : Avx.IsSupported ? AvxLevel.Avx : AvxLevel.None;
-            NativeLibraryConfig.All.WithCuda(false).WithVulkan(false).WithAvx(avx).WithAutoFallback(false);
+            NativeLibraryConfig.All.WithCuda(false).WithVulkan(false).WithAvx(avx).WithAutoFallback(false)
+
+                // llama.cpp's loading chatter would go to stderr; failures surface as exceptions or results instead.
+                .WithLogCallback((_, _) => { });
             _configured = true;
         }
     }
