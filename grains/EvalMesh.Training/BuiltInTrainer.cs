@@ -58,6 +58,7 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
     private TrainingResult TrainChecked(TrainingJob job, IProgress<TrainingProgress>? progress, CancellationToken cancellationToken)
     {
         TrainingJobChecks.Check(job);
+        AtomicFile.CheckFolder(job.Output);
         var model = BaseModel.Load(job.BaseModel);
         LoraWeights<float>? lora = null;
         if (job.Mode == TrainingMode.Lora)
