@@ -4,8 +4,8 @@ namespace EvalMesh.Training.Tests;
 
 /// <summary>
 /// The backward pass against central finite differences of the forward pass, in double precision, on a model small
-/// enough to perturb every parameter: n_embd 8, 2 heads, n_ff 12, vocabulary 16, 2 blocks, 5 input tokens of which 3
-/// predictions are scored. Every parameter kind is checked: embeddings, norms, q/k/v/o, gate/up/down, output (and the
+/// enough to perturb every parameter: n_embd 8, 2 heads, n_ff 12, vocabulary 16, 2 blocks, 11 input tokens of which 4
+/// predictions are scored (an odd count, so that attention runs both its paired and its single query rows). Every parameter kind is checked: embeddings, norms, q/k/v/o, gate/up/down, output (and the
 /// tied embedding), LoRA A and B.
 /// </summary>
 public sealed class GradientCheckTests
@@ -15,7 +15,7 @@ public sealed class GradientCheckTests
     private const double Step = 1e-5;
     private const double Tolerance = 1e-4;
 
-    private static readonly TokenSequence Sequence = new([1, 7, 3, 12, 5, 9], AnswerStart: 3);
+    private static readonly TokenSequence Sequence = new([1, 7, 3, 12, 5, 9, 9, 0, 14, 2, 11, 6], AnswerStart: 8);
 
     [Fact]
     public void FullModelGradients_MatchFiniteDifferences()
@@ -123,7 +123,7 @@ public sealed class GradientCheckTests
         return worst;
     }
 
-    private static Workspace<double> Workspace(ModelConfig config, int rank) => new(config, rank, capacity: 8);
+    private static Workspace<double> Workspace(ModelConfig config, int rank) => new(config, rank, capacity: 12);
 
     private static string Kind(string name)
     {

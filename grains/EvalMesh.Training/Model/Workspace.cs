@@ -72,7 +72,7 @@ internal sealed class Workspace<T>
         DLoraInput = new T[n * r];
         DLoraInputT = new T[r * n];
         DFactor = new T[wide * r];
-        Row = new T[Math.Max(n, wide)];
+        Row = new T[Math.Max(2 * (n + 1), wide)];
     }
 
     /// <summary>The longest sequence (input tokens) it holds.</summary>
