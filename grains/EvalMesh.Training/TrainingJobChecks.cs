@@ -6,6 +6,10 @@ namespace EvalMesh.Training;
 /// <summary>The checks a job passes before any work starts, each failing with one line that says what to change.</summary>
 internal static class TrainingJobChecks
 {
+    // Attention keeps n(n+1)/2 probabilities per head and block for the backward pass; beyond this they no longer fit
+    // one array for any model worth training here.
+    private const int MaxSequenceLength = 16384;
+
     /// <exception cref="TrainingException">A setting is out of range.</exception>
     public static void Check(TrainingJob job)
     {
@@ -35,7 +39,7 @@ internal static class TrainingJobChecks
         Require(float.IsFinite(job.WeightDecay) && job.WeightDecay >= 0, Text($"the weight decay is {job.WeightDecay}; it must be 0 or more"));
         Require(float.IsFinite(job.MaxGradientNorm) && job.MaxGradientNorm >= 0, Text($"the maximum gradient norm is {job.MaxGradientNorm}; it must be 0 (off) or more"));
         Require(job.WarmupFraction is >= 0 and < 1, Text($"the warmup fraction is {job.WarmupFraction}; it must be in [0, 1)"));
-        Require(job.MaxSequenceLength >= 2, Text($"the maximum sequence length is {job.MaxSequenceLength}; it must be at least 2"));
+        Require(job.MaxSequenceLength is >= 2 and <= MaxSequenceLength, Text($"the maximum sequence length is {job.MaxSequenceLength}; it must be in [2, {MaxSequenceLength}]"));
         if (job.Mode == TrainingMode.Lora)
         {
             Require(job.Rank >= 1, Text($"the LoRA rank is {job.Rank}; it must be at least 1"));

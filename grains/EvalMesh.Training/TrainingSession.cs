@@ -81,14 +81,24 @@ internal sealed class TrainingSession
         var shares = Partition(sequences, _workers.Length);
         var losses = new double[shares.Length];
         var options = new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, shares.Length), CancellationToken = cancellationToken };
-        Parallel.For(0, shares.Length, options, w =>
+        try
         {
-            foreach (var sequence in shares[w])
+            Parallel.For(0, shares.Length, options, w =>
             {
-                cancellationToken.ThrowIfCancellationRequested();
-                losses[w] += run(_workers[w], sequence);
-            }
-        });
+                foreach (var sequence in shares[w])
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    losses[w] += run(_workers[w], sequence);
+                }
+            });
+        }
+        catch (AggregateException ex) when (ex.InnerExceptions.Count > 0)
+        {
+            // What a worker threw (cancellation, out of memory) as if it had been thrown here, so callers see it as such.
+            var inner = ex.InnerExceptions.FirstOrDefault(e => e is not OperationCanceledException) ?? ex.InnerExceptions[0];
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(inner).Throw();
+        }
+
         return losses.Sum();
     }
 
