@@ -121,7 +121,7 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
                 }
 
                 curve.Add(new LossPoint(curve.Count + 1, epoch, step.Loss, learningRate, step.GradientNorm, null));
-                progress?.Report(new TrainingProgress(epoch, job.Epochs, curve.Count, totalSteps, step.Loss, curve.Count > 1 ? LastValidation(curve, initialValidation) : initialValidation, TokensPerSecond(), clock.Elapsed));
+                progress?.Report(new TrainingProgress(epoch, job.Epochs, curve.Count, totalSteps, step.Loss, LastValidation(curve, initialValidation), TokensPerSecond(), clock.Elapsed));
             }
 
             if (validation is not null)

@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using EvalMesh.Inference.Gguf;
 
 namespace EvalMesh.Training.Model;
@@ -31,21 +30,7 @@ internal static class AdapterFile
             }
         }
 
-        var tensors = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        foreach (var tensor in file.Tensors)
-        {
-            if (tensor.Type != 0)
-            {
-                throw new TrainingException(path, TrainingProblem.UnsupportedTensorType, $"tensor '{tensor.Name}' is not F32");
-            }
-
-            var values = new float[tensor.ElementCount];
-            stream.Position = file.DataOffset + (long)tensor.Offset;
-            stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
-            tensors[tensor.Name] = values;
-        }
-
+        var tensors = GgufTensorData.ReadF32(file);
         var lora = LoraWeights<float>.Zeros(baseModel.Config, info.Rank, info.Alpha, targets);
         if (lora.Tensors().Count() != tensors.Count || lora.Tensors().Any(t => !tensors.ContainsKey(t.Name)))
         {

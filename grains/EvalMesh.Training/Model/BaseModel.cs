@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Runtime.InteropServices;
 using EvalMesh.Inference.Gguf;
 using EvalMesh.Inference.Tiny;
 
@@ -72,19 +71,7 @@ internal sealed class BaseModel
             throw Unsupported(path, $"it has no tensor '{missing}'");
         }
 
-        var data = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16))
-        {
-            foreach (var tensor in file.Tensors)
-            {
-                var values = new float[tensor.ElementCount];
-                stream.Position = file.DataOffset + (long)tensor.Offset;
-                stream.ReadExactly(MemoryMarshal.AsBytes(values.AsSpan()));
-                data[tensor.Name] = values;
-            }
-        }
-
-        return new BaseModel(file, config, ModelWeights<float>.FromTensors(config, data));
+        return new BaseModel(file, config, ModelWeights<float>.FromTensors(config, GgufTensorData.ReadF32(file)));
     }
 
     private static ModelConfig ReadConfig(GgufFile file)
