@@ -123,7 +123,9 @@ internal sealed class BaseModel
         var epsilon = file.GetNumber("llama.attention.layer_norm_rms_epsilon")
             ?? throw Unsupported(path, "llama.attention.layer_norm_rms_epsilon is missing");
         var ropeBase = file.GetNumber("llama.rope.freq_base") ?? 10000.0;
-        var scale = file.GetNumber("llama.attention.scale") is { } given and not 0 ? (float)given : 1f / MathF.Sqrt(headSize);
+
+        // llama.cpp reads llama.attention.scale for Granite only; a llama model's scores are always scaled by 1/sqrt(d).
+        var scale = 1f / MathF.Sqrt(headSize);
         var embeddingTensor = file.Tensors.FirstOrDefault(t => t.Name == "token_embd.weight");
         if (embeddingTensor is null || embeddingTensor.Dimensions.Count != 2 || embeddingTensor.Dimensions[1] > int.MaxValue)
         {

@@ -8,7 +8,7 @@ namespace EvalMesh.Training.Model;
 /// <param name="Vocabulary">Rows of token_embd.</param>
 /// <param name="RmsEpsilon">llama.attention.layer_norm_rms_epsilon.</param>
 /// <param name="RopeBase">llama.rope.freq_base (10000 when absent).</param>
-/// <param name="AttentionScale">The scale of q·k: llama.attention.scale, or 1/sqrt(head size) when absent.</param>
+/// <param name="AttentionScale">The scale of q·k: 1/sqrt(head size) for the llama architecture.</param>
 /// <param name="TiedOutput">No output.weight: the output projection is token_embd.</param>
 internal sealed record ModelConfig(int Embedding, int Blocks, int Heads, int FeedForward, int Vocabulary, float RmsEpsilon, float RopeBase, float AttentionScale, bool TiedOutput)
 {
