@@ -29,7 +29,7 @@ public enum LoraTarget
 public static class LoraTargets
 {
     /// <summary>All seven targets, in the order the adapters list them.</summary>
-    public static IReadOnlyList<LoraTarget> All { get; } = Enum.GetValues<LoraTarget>();
+    public static IReadOnlyList<LoraTarget> All { get; } = Array.AsReadOnly(Enum.GetValues<LoraTarget>());
 
     /// <summary>The target's part of the tensor name, such as <c>attn_q</c>.</summary>
     public static string Name(this LoraTarget target) => target switch
