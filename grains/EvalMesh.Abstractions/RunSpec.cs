@@ -1,4 +1,5 @@
 using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Evaluation.Statistics;
 
 namespace EvalMesh.Abstractions;
 
@@ -28,6 +29,7 @@ public sealed record SuiteRef(
 /// <param name="ShardSize">The most cells per shard.</param>
 /// <param name="Schedule"><c>adapter-aware</c> or <c>fifo</c> (see <see cref="EvalConfig.Schedule"/>).</param>
 /// <param name="CaseLimit">When set, each suite ran only its first this many cases (<see cref="EvalConfig.Limit"/>).</param>
+/// <param name="Recommend">How the report chooses a format (<see cref="EvalConfig.Recommend"/>); null for the defaults.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -42,7 +44,8 @@ public sealed record RunSpec(
     [property: Id(9)] int Concurrency,
     [property: Id(10)] int ShardSize,
     [property: Id(11)] string Schedule = "adapter-aware",
-    [property: Id(12)] int? CaseLimit = null)
+    [property: Id(12)] int? CaseLimit = null,
+    [property: Id(13)] RecommendSettings? Recommend = null)
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
     public long TotalCells => (long)Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;

@@ -1,4 +1,5 @@
 using EvalMesh.Evaluation.Generation;
+using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Evaluation.Suites;
 
 namespace EvalMesh.Evaluation.Configuration;
@@ -21,6 +22,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// resident ones first, upcoming ones prefetched; <c>fifo</c>: shards in plan order, for comparison.
 /// </param>
 /// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
+/// <param name="Recommend">How the report chooses a format: the non-inferiority margin and level (defaults 0.03 and 0.05).</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -35,7 +37,8 @@ public sealed record EvalConfig(
     int Concurrency,
     EndpointConfig? Judge = null,
     string Schedule = "adapter-aware",
-    int? Limit = null)
+    int? Limit = null,
+    RecommendSettings? Recommend = null)
 {
     /// <summary>The schedules a run can use.</summary>
     public static IReadOnlyList<string> Schedules { get; } = ["adapter-aware", "fifo"];
