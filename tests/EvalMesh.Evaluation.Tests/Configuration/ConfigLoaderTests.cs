@@ -50,9 +50,9 @@ public class ConfigLoaderTests
     [Fact]
     public void Parse_Recommend_ReadsTheMarginAndLevel()
     {
-        var config = ConfigLoader.Parse(Valid + "recommend: { margin: 0.05, alpha: 0.01 }\n", "/tmp/evalmesh.yaml");
+        var config = ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.05, alpha: 0.01 }\n", "/tmp/evalmesh.yaml");
         Assert.Equal(new RecommendSettings(0.05, 0.01), config.Recommend);
-        Assert.Equal(new RecommendSettings(0.02, 0.05), ConfigLoader.Parse(Valid + "recommend: { margin: 0.02 }\n", "/tmp/evalmesh.yaml").Recommend);
+        Assert.Equal(new RecommendSettings(0.02, 0.05), ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.02 }\n", "/tmp/evalmesh.yaml").Recommend);
     }
 
     [Theory]
