@@ -108,7 +108,7 @@ public static class ReportWriter
             text.Append("\n## Recommended format\n\n").Append(Rule(report)).Append("\n\n");
             foreach (var r in report.Recommendations)
             {
-                text.Append(CultureInfo.InvariantCulture, $"- **{r.Endpoint}** ({r.Suite}): **{Choice(r)}** ({Verdict(r.Verdict)}). {r.Reason}.\n");
+                text.Append(CultureInfo.InvariantCulture, $"- **{r.Endpoint}** ({r.Suite}): **{Choice(r)}**{(r.Format is null ? string.Empty : $" ({Verdict(r.Verdict)})")}. {r.Reason}.\n");
             }
 
             text.Append("\n| suite | endpoint | format | tokens | accuracy | vs most accurate (95% CI) | p | standing |\n|---|---|---|---:|---:|---:|---:|---|\n");

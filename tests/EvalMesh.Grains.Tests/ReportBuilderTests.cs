@@ -58,7 +58,7 @@ public class ReportBuilderTests
         var recommendation = Assert.Single(report.Recommendations);
         Assert.Null(recommendation.Format);
         Assert.Equal(RecommendationVerdict.Inconclusive, recommendation.Verdict);
-        Assert.StartsWith("no format passed any case", recommendation.Reason, StringComparison.Ordinal);
+        Assert.StartsWith("No format passed any case", recommendation.Reason, StringComparison.Ordinal);
         Assert.Equal(settings, report.Settings!.Recommend);
         Assert.All(report.Rows, r => Assert.Null(r.UnstableShare));
         var pair = Assert.Single(report.Comparisons);

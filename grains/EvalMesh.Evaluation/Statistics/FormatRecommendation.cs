@@ -82,7 +82,7 @@ public sealed record FormatRecommendation(string? Format, string? Best, Recommen
         var (margin, alpha) = (settings.Margin, settings.Alpha);
         if (formats.Count == 0)
         {
-            return new FormatRecommendation(null, null, RecommendationVerdict.Inconclusive, "no formats were evaluated", null, []);
+            return new FormatRecommendation(null, null, RecommendationVerdict.Inconclusive, "No formats were evaluated", null, []);
         }
 
         var accuracy = formats.ToDictionary(f => f.Format, f => CaseAccuracy.Compute(f.Cases.Values), StringComparer.Ordinal);
@@ -102,7 +102,7 @@ public sealed record FormatRecommendation(string? Format, string? Best, Recommen
         var top = accuracy[best.Format];
         if (top.Accuracy <= 0)
         {
-            return Answer(null, RecommendationVerdict.Inconclusive, Text($"no format passed any case ({top.Cases} cases), so there is nothing to choose between; more cases of this model will not decide it"));
+            return Answer(null, RecommendationVerdict.Inconclusive, Text($"No format passed any case ({top.Cases} cases), so there is nothing to choose between; more cases of this model will not decide it"));
         }
 
         if (formats.Count == 1)
@@ -143,7 +143,7 @@ public sealed record FormatRecommendation(string? Format, string? Best, Recommen
                 ? versus[candidate.Format].CasesNeeded(-margin, alpha / cheaper.Count, PlanningPower)
                 : Largest(cheaper.Select(f => versus[f.Format].CasesNeeded(-margin, alpha, PlanningPower)));
             var goal = candidate is not null ? $"show {candidate.Format} within {marginText} of {best.Format}" : $"show every cheaper format more than {marginText} less accurate than {best.Format}";
-            return Answer(null, RecommendationVerdict.Inconclusive, Text($"no format cheaper than {best.Format} ({Percent(top.Accuracy)} on {top.Cases} cases) is shown within {marginText} of it or more than {marginText} worse; {Needed(needed, goal)}"), needed);
+            return Answer(null, RecommendationVerdict.Inconclusive, Text($"No format cheaper than {best.Format} ({Percent(top.Accuracy)} on {top.Cases} cases) is shown within {marginText} of it or more than {marginText} worse; {Needed(needed, goal)}"), needed);
         }
 
         // The most accurate format is the cheapest: it is the answer only if it is shown within the margin of every

@@ -16,7 +16,7 @@ public class FormatRecommendationTests
         Assert.Null(recommendation.Format);
         Assert.Equal(RecommendationVerdict.Inconclusive, recommendation.Verdict);
         Assert.Null(recommendation.CasesNeeded);
-        Assert.StartsWith("no format passed any case (20 cases)", recommendation.Reason);
+        Assert.StartsWith("No format passed any case (20 cases)", recommendation.Reason);
     }
 
     [Fact]
