@@ -4,7 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EvalMesh.Abstractions;
-using EvalMesh.Evaluation.Statistics;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Client;
 
@@ -116,7 +116,7 @@ public static class ReportWriter
             {
                 foreach (var f in r.Formats ?? [])
                 {
-                    text.Append(CultureInfo.InvariantCulture, $"| {r.Suite} | {r.Endpoint} | {f.Format} | {f.MeanPromptTokens:N0} | {f.Accuracy.Accuracy:0.0%} | {Difference(f.VersusBest)} | {f.PValue?.ToString("0.####", CultureInfo.InvariantCulture) ?? "–"} | {Standing(f.Standing)} |\n");
+                    text.Append(CultureInfo.InvariantCulture, $"| {r.Suite} | {r.Endpoint} | {f.Format} | {f.MeanPromptTokens:N0} | {f.Accuracy:0.0%} | {Difference(f)} | {f.PValue?.ToString("0.####", CultureInfo.InvariantCulture) ?? "–"} | {Standing(f.Standing)} |\n");
                 }
             }
         }
@@ -184,10 +184,14 @@ public static class ReportWriter
         return string.Create(CultureInfo.InvariantCulture, $"The cheapest format whose paired per-case difference from the most accurate format has its one-sided {1 - settings.Alpha:0.##%} lower bound above -{settings.Margin * 100:0.##} points (Holm over the cheaper formats); inconclusive when none is, unless every cheaper format is shown worse by more than the margin. Never a format at 0%.");
     }
 
-    /// <summary>A paired difference as "-1.5 (-6.0 to +3.0) points", or "–".</summary>
-    public static string Difference(PairedDifference? difference) => difference is null
-        ? "–"
-        : string.Create(CultureInfo.InvariantCulture, $"{Points(difference.Difference)} ({Points(difference.Lower)} to {Points(difference.Upper)}) points");
+    /// <summary>A format's paired difference from the most accurate one as "-1.5 (-6.0 to +3.0) points", or "–".</summary>
+    public static string Difference(FormatStandingRow standing)
+    {
+        ArgumentNullException.ThrowIfNull(standing);
+        return standing is { Difference: { } d, DifferenceLower: { } lower, DifferenceUpper: { } upper }
+            ? string.Create(CultureInfo.InvariantCulture, $"{Points(d)} ({Points(lower)} to {Points(upper)}) points")
+            : "–";
+    }
 
     /// <summary>A standing in a word or two.</summary>
     public static string Standing(FormatStanding standing) => standing switch

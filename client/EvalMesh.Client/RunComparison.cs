@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Statistics;
 

@@ -87,26 +87,3 @@ public sealed record AdapterRegistration(
     [property: Id(3)] int Rank,
     [property: Id(4)] float Alpha,
     [property: Id(5)] long Bytes);
-
-/// <summary>The key of an <see cref="IAdapterHostGrain"/>: <c>model|adapter</c> (adapter empty for the base alone).</summary>
-public static class AdapterHostKey
-{
-    /// <summary>The key for a base model and an adapter (null for none).</summary>
-    public static string Of(string model, string? adapter) => $"{model}|{adapter}";
-
-    /// <summary>The key for a gateway-style model name: <c>base</c> or <c>base:adapter</c>.</summary>
-    public static string FromModelName(string name)
-    {
-        ArgumentNullException.ThrowIfNull(name);
-        var colon = name.IndexOf(':', StringComparison.Ordinal);
-        return colon < 0 ? Of(name, null) : Of(name[..colon], name[(colon + 1)..]);
-    }
-
-    /// <summary>The model and adapter (null for none) of a key.</summary>
-    public static (string Model, string? Adapter) Parse(string key)
-    {
-        ArgumentNullException.ThrowIfNull(key);
-        var bar = key.IndexOf('|', StringComparison.Ordinal);
-        return bar < 0 ? (key, null) : (key[..bar], key[(bar + 1)..] is { Length: > 0 } adapter ? adapter : null);
-    }
-}

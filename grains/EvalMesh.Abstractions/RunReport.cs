@@ -1,4 +1,4 @@
-using EvalMesh.Evaluation.Statistics;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Abstractions;
 
@@ -10,7 +10,7 @@ namespace EvalMesh.Abstractions;
 /// <param name="Passed">Passed cells.</param>
 /// <param name="Failed">Failed cells.</param>
 /// <param name="Errors">Errored cells, excluded from accuracy.</param>
-/// <param name="Accuracy">The mean over cases of each case's pass rate across its repeats (<see cref="CaseAccuracy"/>).</param>
+/// <param name="Accuracy">The mean over cases of each case's pass rate across its repeats.</param>
 /// <param name="AccuracyLower">Lower bound of its 95% interval, clustered by case.</param>
 /// <param name="AccuracyUpper">Upper bound of its 95% interval, clustered by case.</param>
 /// <param name="MeanPromptTokens">Mean prompt tokens per tokenizer.</param>
@@ -61,7 +61,7 @@ public sealed record CategoryRow(
     [property: Id(5)] int Scored);
 
 /// <summary>
-/// Two formats compared on the same cases and endpoint, paired by case (<see cref="PairedDifference"/>): the mean per-case
+/// Two formats compared on the same cases and endpoint, paired by case: the mean per-case
 /// difference of their pass rates (repeats averaged) with its 95% interval and the two-sided p-value of no difference.
 /// </summary>
 /// <param name="Suite">The suite.</param>
@@ -91,7 +91,7 @@ public sealed record FormatPair(
 
 /// <summary>
 /// The format to use for a suite on an endpoint: the cheapest shown at most the margin less accurate than the most
-/// accurate format, or "inconclusive" with the cases that would decide (<see cref="FormatRecommendation"/>).
+/// accurate format, or "inconclusive" with the cases that would decide.
 /// </summary>
 /// <param name="Suite">The suite.</param>
 /// <param name="Endpoint">The endpoint.</param>
@@ -112,7 +112,31 @@ public sealed record Recommendation(
     [property: Id(5)] string Reason,
     [property: Id(6)] RecommendationVerdict Verdict = RecommendationVerdict.Inconclusive,
     [property: Id(7)] int? CasesNeeded = null,
-    [property: Id(8)] IReadOnlyList<FormatComparison>? Formats = null);
+    [property: Id(8)] IReadOnlyList<FormatStandingRow>? Formats = null);
+
+/// <summary>One format against the most accurate one, as the recommendation weighed it.</summary>
+/// <param name="Format">The format.</param>
+/// <param name="MeanPromptTokens">Its mean prompt tokens under the tokenizer that decides cost.</param>
+/// <param name="Accuracy">Its accuracy over cases.</param>
+/// <param name="AccuracyLower">Lower bound of the accuracy's 95% interval.</param>
+/// <param name="AccuracyUpper">Upper bound of the accuracy's 95% interval.</param>
+/// <param name="Difference">Its accuracy minus the most accurate format's, paired by case; null for the most accurate format.</param>
+/// <param name="DifferenceLower">Lower bound of the difference's 95% interval.</param>
+/// <param name="DifferenceUpper">Upper bound of the difference's 95% interval.</param>
+/// <param name="PValue">The p-value behind its standing (Holm-adjusted non-inferiority for the cheaper formats), if it was tested.</param>
+/// <param name="Standing">Where it stands.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.format-standing")]
+public sealed record FormatStandingRow(
+    [property: Id(0)] string Format,
+    [property: Id(1)] double MeanPromptTokens,
+    [property: Id(2)] double Accuracy,
+    [property: Id(3)] double AccuracyLower,
+    [property: Id(4)] double AccuracyUpper,
+    [property: Id(5)] double? Difference,
+    [property: Id(6)] double? DifferenceLower,
+    [property: Id(7)] double? DifferenceUpper,
+    [property: Id(8)] double? PValue,
+    [property: Id(9)] FormatStanding Standing);
 
 /// <summary>A run's report: the matrix with intervals, token costs and latencies, categories, comparisons and recommendations.</summary>
 /// <param name="Run">The run's status.</param>

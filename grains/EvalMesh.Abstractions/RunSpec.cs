@@ -1,5 +1,4 @@
-using EvalMesh.Evaluation.Configuration;
-using EvalMesh.Evaluation.Statistics;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Abstractions;
 
@@ -27,9 +26,9 @@ public sealed record SuiteRef(
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">Cells in flight per shard.</param>
 /// <param name="ShardSize">The most cells per shard.</param>
-/// <param name="Schedule"><c>adapter-aware</c> or <c>fifo</c> (see <see cref="EvalConfig.Schedule"/>).</param>
-/// <param name="CaseLimit">When set, each suite ran only its first this many cases (<see cref="EvalConfig.Limit"/>).</param>
-/// <param name="Recommend">How the report chooses a format (<see cref="EvalConfig.Recommend"/>); null for the defaults.</param>
+/// <param name="Schedule">The order in which shards are dispatched.</param>
+/// <param name="CaseLimit">When set, each suite ran only its first this many cases (the config's <c>limit</c>).</param>
+/// <param name="Recommend">How the report chooses a format (the config's <c>recommend</c>); null for the defaults.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -43,7 +42,7 @@ public sealed record RunSpec(
     [property: Id(8)] int Repeats,
     [property: Id(9)] int Concurrency,
     [property: Id(10)] int ShardSize,
-    [property: Id(11)] string Schedule = "adapter-aware",
+    [property: Id(11)] RunSchedule Schedule = RunSchedule.AdapterAware,
     [property: Id(12)] int? CaseLimit = null,
     [property: Id(13)] RecommendSettings? Recommend = null)
 {
@@ -70,7 +69,7 @@ public sealed record ShardSpec(
     [property: Id(6)] int CaseEnd)
 {
     /// <summary>The shard grain's key.</summary>
-    public string Key => $"{RunId}/{ShardNo}";
+    public string Key => GrainKeys.Shard(RunId, ShardNo);
 
     /// <summary>The shard's endpoint.</summary>
     public EndpointConfig Endpoint => Run.Endpoints[EndpointIndex];

@@ -108,7 +108,7 @@ internal static class RoutingBenchmark
         });
         await cluster.InitializeAsync();
         var silos = cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).ToArray();
-        var keys = cluster.Tiny.Adapters.Select(a => AdapterHostKey.Of("tiny", a)).ToArray();
+        var keys = cluster.Tiny.Adapters.Select(a => AdapterKey.Of("tiny", a)).ToArray();
         var router = new AdapterRouter(cluster.Cluster.Client);
         var call = new InferenceCall("Which messages mention BigQuery?", 0, 4, 0, 0, null);
         var latencies = new double[trace.Length];
@@ -137,5 +137,5 @@ internal static class RoutingBenchmark
         return new Outcome(policy, loads, 1 - ((double)loads / trace.Length), sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.95)], seconds);
     }
 
-    private static ISiloAgentGrain Agent(EvalMeshTestCluster cluster, string silo) => cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(silo);
+    private static ISiloAgentGrain Agent(EvalMeshTestCluster cluster, string silo) => cluster.Cluster.Client.GetSiloAgent(silo);
 }

@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using System.Diagnostics;
 using System.Globalization;
 using EvalMesh.Evaluation.Statistics;

@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Grains.Runs;
@@ -8,7 +9,7 @@ namespace EvalMesh.Grains.Tests;
 /// <summary>The report's statistics from stored results, without a cluster: the case is the unit.</summary>
 public class ReportBuilderTests
 {
-    private static readonly EndpointConfig Echo = new("echo", "echo", null, null, null, null, 32, 0, 60, 16);
+    private static readonly EndpointConfig Echo = new("echo", EndpointType.Echo, null, null, null, null, 32, 0, 60, 16);
 
     private static RunSpec Spec(int repeats, RecommendSettings? recommend = null) =>
         new(null, [new SuiteRef("s", "suite-id", "data-id", 4)], ["pretty-json", "csv"], ["o200k_base"], [Echo], [], null, EvalConfig.DefaultPrompt, repeats, 4, 512, Recommend: recommend);

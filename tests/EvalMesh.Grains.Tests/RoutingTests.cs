@@ -36,7 +36,7 @@ public sealed class RoutingTests : IAsyncLifetime
 
     private string Adapter(int i) => $"tiny:{_cluster.Tiny.Adapters[i - 1]}";
 
-    private static string Key(string model) => AdapterHostKey.FromModelName(model);
+    private static string Key(string model) => AdapterKey.FromModelName(model);
 
     private Task<InferenceReply> Ask(string model, int maxTokens = 4) =>
         Client.InferAsync(model, "Which messages mention BigQuery?", new InferenceOptions(maxTokens), Token);
@@ -85,7 +85,7 @@ public sealed class RoutingTests : IAsyncLifetime
 
         // A fresh activation of the same adapter's host goes back to the silo that holds it.
         var holder = Holder(snapshot, Key(Adapter(2)))!;
-        await _cluster.Cluster.DeactivateAsync(_cluster.Cluster.Client.GetGrain<IAdapterHostGrain>(Key(Adapter(2))));
+        await _cluster.Cluster.DeactivateAsync(_cluster.Cluster.Client.GetAdapterHost(Key(Adapter(2))));
         var again = await Ask(Adapter(2));
         Assert.True(again.AdapterWasResident);
         Assert.Equal(replies[1].Silo, again.Silo);
@@ -112,7 +112,7 @@ public sealed class RoutingTests : IAsyncLifetime
     public async Task SiloEviction_RanksAnAdapterByWhatEverySiloAskedForIt()
     {
         var (a, b) = (_cluster.Cluster.Silos[0].SiloAddress.ToParsableString(), _cluster.Cluster.Silos[1].SiloAddress.ToParsableString());
-        ISiloAgentGrain Agent(string silo) => _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(silo);
+        ISiloAgentGrain Agent(string silo) => _cluster.Cluster.Client.GetSiloAgent(silo);
         var call = new InferenceCall("Which messages mention BigQuery?", 0, 1, 0, 0, null);
         var (moved, local, cold) = (Key(Adapter(1)), Key(Adapter(2)), Key(Adapter(3)));
 
@@ -149,7 +149,7 @@ public sealed class RoutingTests : IAsyncLifetime
         await Ask(Adapter(6));
         var key = Key(Adapter(6));
         await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident");
-        var directory = _cluster.Cluster.Client.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
+        var directory = _cluster.Cluster.Client.GetAdapterDirectory();
 
         await directory.LeaseAsync("run-1", [key]);
         Assert.Contains(key, (await Client.GetResidencyAsync(Token)).Leased);
@@ -177,8 +177,8 @@ public sealed class RoutingTests : IAsyncLifetime
         // Moved to another silo behind its host's back: the host forwards the stream to the silo that holds it now.
         var holder = Holder(await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident"), key)!;
         var other = _cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).First(s => s != holder);
-        Assert.True(await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(holder).EvictAsync(key));
-        Assert.False(await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(other).PrefetchAsync(key));
+        Assert.True(await _cluster.Cluster.Client.GetSiloAgent(holder).EvictAsync(key));
+        Assert.False(await _cluster.Cluster.Client.GetSiloAgent(other).PrefetchAsync(key));
         await WaitForAsync(s => Holder(s, key) == other, "adapter 6 to be resident on the other silo only");
         var moved = await AskStreamed(model, maxTokens: 16);
         Assert.Equal(whole.Text, moved.Text);
@@ -238,7 +238,7 @@ public sealed class RoutingTests : IAsyncLifetime
 
         // Greedy output is the same wherever the adapter runs, streamed or not.
         Assert.All(texts, t => Assert.Equal(expected.Text, t));
-        var retired = await WaitForAsync(s => s.ReplicasOf(key) == 1 && !s.Homes.ContainsKey(ReplicaKey.Of(key, 2)), "the replica to be retired");
+        var retired = await WaitForAsync(s => s.ReplicasOf(key) == 1 && !s.Homes.ContainsKey(AdapterKey.Replica(key, 2)), "the replica to be retired");
 
         // The copy the replica left behind serves nothing the home's copy does not: however popular the adapter, it
         // is the first to go when its silo needs room.
@@ -259,7 +259,7 @@ public sealed class RoutingTests : IAsyncLifetime
         var call = new InferenceCall("Which messages mention BigQuery?", 0, 1, 0, 0, null);
         foreach (var cold in new[] { Key(Adapter(4)), Key(Adapter(5)) })
         {
-            await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(left).InferAsync(cold, call);
+            await _cluster.Cluster.Client.GetSiloAgent(left).InferAsync(cold, call);
         }
 
         var after = await WaitForAsync(s => s.Silos.Single(x => x.Silo == left).Adapters.Count(a => a.Resident) == 2 && s.Silos.Single(x => x.Silo == left).Adapters.Any(a => a.Key == Key(Adapter(5)) && a.Resident), "the cold adapters on the replica's silo");

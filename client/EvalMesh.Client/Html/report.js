@@ -63,8 +63,8 @@
     const rule = report.settings?.recommend ?? { margin: 0.03, alpha: 0.05 };
     $('rule').textContent = `The cheapest format whose paired per-case difference from the most accurate one has its one-sided ${percent(1 - rule.alpha)} lower bound above −${(rule.margin * 100).toFixed(1)} points (Holm over the cheaper formats); inconclusive when none is, unless every cheaper format is shown worse by more than the margin; never a format at 0%.`;
     const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format' }, { label: 'tokens', num: true }, { label: 'accuracy', num: true }, { label: 'vs most accurate, points (95% CI)', num: true }, { label: 'p', num: true }, { label: 'standing' }];
-    table('standings', head, report.recommendations.flatMap(r => (r.formats ?? []).map(f => [r.suite, r.endpoint, f.format, fixed(f.meanPromptTokens, 0), percent(f.accuracy.accuracy),
-      f.versusBest ? `${points(f.versusBest.difference)} (${points(f.versusBest.lower)} to ${points(f.versusBest.upper)})` : '–', f.pValue == null ? '–' : f.pValue.toPrecision(3), standingText[f.standing] ?? f.standing])));
+    table('standings', head, report.recommendations.flatMap(r => (r.formats ?? []).map(f => [r.suite, r.endpoint, f.format, fixed(f.meanPromptTokens, 0), percent(f.accuracy),
+      f.difference == null ? '–' : `${points(f.difference)} (${points(f.differenceLower)} to ${points(f.differenceUpper)})`, f.pValue == null ? '–' : f.pValue.toPrecision(3), standingText[f.standing] ?? f.standing])));
     $('notes').innerHTML = report.notes.map(n => `<p class="note">${escape(n)}</p>`).join('');
   }
 

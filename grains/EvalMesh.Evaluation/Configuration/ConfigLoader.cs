@@ -1,6 +1,6 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
-using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Evaluation.Suites;
 using EvalMesh.Evaluation.Tokenization;
 
@@ -9,9 +9,6 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <summary>Reads and validates <c>evalmesh.yaml</c>. Every error names the file, line, column and key.</summary>
 public static class ConfigLoader
 {
-    /// <summary>The endpoint types.</summary>
-    public static IReadOnlyList<string> EndpointTypes { get; } = ["llama", "openai", "echo"];
-
     /// <summary>Reads a config file.</summary>
     /// <exception cref="EvalMeshInputException">The file is missing or invalid.</exception>
     public static EvalConfig Load(string path, TokenizerRegistry? tokenizers = null)
@@ -74,11 +71,7 @@ public static class ConfigLoader
             throw root.Error("prompt", "{{context}} must come before {{question}}, so that every question shares the context's prefix");
         }
 
-        var schedule = root.Text("schedule") ?? EvalConfig.Schedules[0];
-        if (!EvalConfig.Schedules.Contains(schedule, StringComparer.Ordinal))
-        {
-            throw root.Error("schedule", new UnknownNameException("schedule", schedule, EvalConfig.Schedules).Message);
-        }
+        var schedule = root.Text("schedule") is { } scheduleName ? Named<RunSchedule>(root, "schedule", "schedule", scheduleName) : RunSchedule.AdapterAware;
 
         return new EvalConfig(
             file,
@@ -178,18 +171,14 @@ public static class ConfigLoader
     private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
     {
         item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache");
-        var type = item.RequiredText("type");
-        if (!EndpointTypes.Contains(type, StringComparer.Ordinal))
-        {
-            throw item.Error("type", new UnknownNameException("endpoint type", type, EndpointTypes).Message);
-        }
+        var type = Named<EndpointType>(item, "type", "endpoint type", item.RequiredText("type"));
 
         var model = item.Text("model");
         var adapter = item.Text("adapter");
         var baseUrl = item.Text("base-url");
         switch (type)
         {
-            case "llama":
+            case EndpointType.Llama:
                 model ??= "tiny";
                 model = IsBuiltIn(model) ? model : Resolve(item, "model", folder, model);
                 if (adapter is not null && !adapters.Any(a => a.Name == adapter))
@@ -198,7 +187,7 @@ public static class ConfigLoader
                 }
 
                 break;
-            case "openai":
+            case EndpointType.OpenAi:
                 if (model is null)
                 {
                     throw item.Error("model", "an openai endpoint needs the model name");
@@ -240,6 +229,10 @@ public static class ConfigLoader
         path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0
             ? Path.GetFullPath(Path.Combine(folder, path))
             : throw item.Error(key, "not a valid path: it contains a character that paths cannot hold, such as NUL");
+
+    private static T Named<T>(YamlObject item, string key, string what, string name)
+        where T : struct, Enum =>
+        ConfigNames.TryParse<T>(name, out var value) ? value : throw item.Error(key, new UnknownNameException(what, name, ConfigNames.All<T>()).Message);
 
     private static void CheckNames(YamlObject root, string key, IReadOnlyList<string> names, Action<string> get)
     {

@@ -1,5 +1,5 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Generation;
-using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Evaluation.Suites;
 
 namespace EvalMesh.Evaluation.Configuration;
@@ -17,10 +17,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">How many cells run at once per shard.</param>
 /// <param name="Judge">The endpoint that grades <c>llm-judge</c> cases, if any.</param>
-/// <param name="Schedule">
-/// <c>adapter-aware</c> (default): shards run grouped by adapter, no more adapters at once than the cluster holds,
-/// resident ones first, upcoming ones prefetched; <c>fifo</c>: shards in plan order, for comparison.
-/// </param>
+/// <param name="Schedule">The order in which shards are dispatched (adapter-aware by default).</param>
 /// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
 /// <param name="Recommend">How the report chooses a format: the non-inferiority margin and level (defaults 0.03 and 0.05).</param>
 public sealed record EvalConfig(
@@ -36,13 +33,10 @@ public sealed record EvalConfig(
     int Repeats,
     int Concurrency,
     EndpointConfig? Judge = null,
-    string Schedule = "adapter-aware",
+    RunSchedule Schedule = RunSchedule.AdapterAware,
     int? Limit = null,
     RecommendSettings? Recommend = null)
 {
-    /// <summary>The schedules a run can use.</summary>
-    public static IReadOnlyList<string> Schedules { get; } = ["adapter-aware", "fifo"];
-
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """
         Answer the question using only the records below, given as {{format}}.
@@ -67,39 +61,3 @@ public sealed record DatasetConfig(string Name, string? Path, SlackGeneratorOpti
 /// <param name="Generated">Use the suite the generator made with the dataset.</param>
 /// <param name="Cases">Cases written inline.</param>
 public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases);
-
-/// <summary>A model endpoint.</summary>
-/// <param name="Name">Unique name, shown in reports.</param>
-/// <param name="Type">One of <see cref="ConfigLoader.EndpointTypes"/>.</param>
-/// <param name="Model">llama: a GGUF path or the built-in <c>tiny</c>; openai: the model name.</param>
-/// <param name="Adapter">llama: an adapter name from <c>adapters</c>, or a GGUF path.</param>
-/// <param name="BaseUrl">openai: the API's base URL.</param>
-/// <param name="ApiKeyEnv">openai: the environment variable that holds the API key.</param>
-/// <param name="MaxTokens">The most tokens to generate.</param>
-/// <param name="Temperature">Sampling temperature; 0 is greedy (the seed of a sampled cell is its repeat).</param>
-/// <param name="TimeoutSeconds">Per-request timeout.</param>
-/// <param name="MaxConcurrency">The most requests in flight at once to this endpoint.</param>
-/// <param name="Cache">
-/// openai: answers are kept for two weeks and a request asked again (same URL, model, prompt and settings) is answered
-/// from the cache; errors are not kept. Local and echo endpoints cost nothing to ask again and are never cached.
-/// </param>
-/// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
-public sealed record EndpointConfig(
-    string Name,
-    string Type,
-    string? Model,
-    string? Adapter,
-    string? BaseUrl,
-    string? ApiKeyEnv,
-    int MaxTokens,
-    double Temperature,
-    int TimeoutSeconds,
-    int MaxConcurrency,
-    bool Cache = true,
-    double TopP = 1);
-
-/// <summary>A LoRA adapter file for a base model.</summary>
-/// <param name="Name">The name endpoints refer to.</param>
-/// <param name="Base">The base model it was trained for (a GGUF path or <c>tiny</c>).</param>
-/// <param name="Path">The adapter GGUF file.</param>
-public sealed record AdapterConfig(string Name, string Base, string Path);

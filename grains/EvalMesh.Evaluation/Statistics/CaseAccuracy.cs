@@ -1,3 +1,5 @@
+using EvalMesh.Contracts;
+
 namespace EvalMesh.Evaluation.Statistics;
 
 /// <summary>One test case's scored repeats: its passes among the repeats that gave an answer (errors left out).</summary>
@@ -13,23 +15,6 @@ public readonly record struct CaseTally(int Passed, int Trials)
 
     /// <summary>This tally with one more repeat.</summary>
     public CaseTally Add(bool passed) => new(Passed + (passed ? 1 : 0), Trials + 1);
-}
-
-/// <summary>How an interval treats repeats.</summary>
-public enum IntervalMethod
-{
-    /// <summary>
-    /// The cases are the sample: the Wilson score interval (Tango's for a paired difference) over the cases. Used for one
-    /// repeat, and for repeats whose spread cannot tell how much they add (every case at 0% or 100%, or two
-    /// conditions that never disagree), where they are taken to add nothing.
-    /// </summary>
-    Wilson,
-
-    /// <summary>
-    /// Repeats clustered by case: the score interval on the effective number of cases that the clustered standard
-    /// error gives, with Student's t for the cases' degrees of freedom (Korn and Graubard 1998).
-    /// </summary>
-    Clustered,
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Evaluation.Statistics;
 
@@ -7,44 +8,6 @@ namespace EvalMesh.Evaluation.Statistics;
 /// <param name="MeanPromptTokens">Mean prompt tokens per cell under the tokenizer that decides cost.</param>
 /// <param name="Cases">Pass/fail counts per test case id (its repeats), so that formats can be paired by case.</param>
 public sealed record FormatOutcome(string Format, double MeanPromptTokens, IReadOnlyDictionary<string, CaseTally> Cases);
-
-/// <summary>What the recommendation rests on.</summary>
-public enum RecommendationVerdict
-{
-    /// <summary>A format cheaper than the most accurate one is shown to be at most the margin less accurate.</summary>
-    NonInferior,
-
-    /// <summary>Every format cheaper than the most accurate one is shown to be more than the margin less accurate, so the most accurate one is recommended.</summary>
-    CheaperFormatsWorse,
-
-    /// <summary>The most accurate format is also the cheapest, and it is shown within the margin of every other format.</summary>
-    BestIsCheapest,
-
-    /// <summary>Only one format was evaluated: there was nothing to choose between.</summary>
-    OnlyFormat,
-
-    /// <summary>The data does not decide: no format is recommended, and the cases needed to decide are given where more cases would.</summary>
-    Inconclusive,
-}
-
-/// <summary>Where a format stands against the most accurate one.</summary>
-public enum FormatStanding
-{
-    /// <summary>The most accurate format.</summary>
-    Best,
-
-    /// <summary>Cheaper, and shown at most the margin less accurate.</summary>
-    NonInferior,
-
-    /// <summary>Cheaper, and shown more than the margin less accurate.</summary>
-    Inferior,
-
-    /// <summary>Cheaper, and neither shown.</summary>
-    Undecided,
-
-    /// <summary>Not cheaper than the most accurate format, so never a candidate (its p-value, if any, is the most accurate format's non-inferiority to it).</summary>
-    NotCheaper,
-}
 
 /// <summary>How one format compares with the most accurate one.</summary>
 /// <param name="Format">The format.</param>

@@ -1,3 +1,5 @@
+using EvalMesh.Contracts;
+
 namespace EvalMesh.Evaluation.Statistics;
 
 /// <summary>

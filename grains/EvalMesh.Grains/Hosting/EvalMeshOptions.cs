@@ -1,3 +1,4 @@
+using EvalMesh.Client;
 using Microsoft.Extensions.Options;
 
 namespace EvalMesh.Grains.Hosting;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Evaluation.Tokenization;
 using EvalMesh.Grains.Hosting;
 using EvalMesh.Grains.Inference;

@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Inference.Endpoints;
 using Microsoft.Extensions.AI;
 

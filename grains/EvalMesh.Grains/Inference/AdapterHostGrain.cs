@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Grains.Routing;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
@@ -38,12 +39,12 @@ public sealed class AdapterHostGrain(
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _hostKey = this.GetPrimaryKeyString();
-        _adapterKey = ReplicaKey.AdapterOf(_hostKey);
-        var (model, adapter) = AdapterHostKey.Parse(_adapterKey);
+        _adapterKey = AdapterKey.OfHost(_hostKey);
+        var (model, adapter) = AdapterKey.Parse(_adapterKey);
         _model = catalog.ResolveModel(model);
         if (adapter is not null)
         {
-            var registered = await grains.GetGrain<ILoraAdapterGrain>($"{model}:{adapter}").GetAsync();
+            var registered = await grains.GetLoraAdapter(model, adapter).GetAsync();
             _adapter = registered?.Path ?? catalog.ResolveAdapter(model, adapter);
         }
 
@@ -69,7 +70,7 @@ public sealed class AdapterHostGrain(
             return await RouteAsync(replica) switch
             {
                 { Replica: { } key } => await router.InferAsync(key, request, cancellationToken),
-                { Silo: { } target } => await grains.GetGrain<ISiloAgentGrain>(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken),
+                { Silo: { } target } => await grains.GetSiloAgent(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken),
                 _ => await host.InferAsync(_model, _adapter, request, silo.SiloAddress.ToString(), cancellationToken),
             };
         }
@@ -90,7 +91,7 @@ public sealed class AdapterHostGrain(
             var chunks = await RouteAsync(replica) switch
             {
                 { Replica: { } key } => router.StreamAsync(key, request, cancellationToken),
-                { Silo: { } target } => grains.GetGrain<ISiloAgentGrain>(target).StreamAsync(_adapterKey, request, cancellationToken),
+                { Silo: { } target } => grains.GetSiloAgent(target).StreamAsync(_adapterKey, request, cancellationToken),
                 _ => host.StreamAsync(_model, _adapter, request, silo.SiloAddress.ToString(), cancellationToken),
             };
             await foreach (var chunk in chunks.WithCancellation(cancellationToken))
@@ -107,7 +108,7 @@ public sealed class AdapterHostGrain(
     /// <inheritdoc />
     public async Task<bool> PrefetchAsync() =>
         _adapter is null || (await ElsewhereAsync() is { } target
-            ? await grains.GetGrain<ISiloAgentGrain>(target).PrefetchAsync(_adapterKey)
+            ? await grains.GetSiloAgent(target).PrefetchAsync(_adapterKey)
             : await host.PrefetchAsync(_model, _adapter));
 
     /// <summary>
@@ -116,7 +117,7 @@ public sealed class AdapterHostGrain(
     /// <see cref="AdapterPlacementPolicy.ServeAt"/>); else (both null) it is served here.
     /// </summary>
     private async Task<(string? Replica, string? Silo)> RouteAsync(int replica) =>
-        replica != 1 ? (ReplicaKey.Of(_adapterKey, replica), null) : (null, await ElsewhereAsync());
+        replica != 1 ? (AdapterKey.Replica(_adapterKey, replica), null) : (null, await ElsewhereAsync());
 
     /// <summary>
     /// The silo to send a request to instead of serving it here, or null to serve it here: where the adapter is
@@ -124,20 +125,20 @@ public sealed class AdapterHostGrain(
     /// </summary>
     private async Task<string?> ElsewhereAsync()
     {
-        if (_adapter is null || ReplicaKey.NumberOf(_hostKey) != 1 || host.IsResident(_model, _adapter))
+        if (_adapter is null || AdapterKey.ReplicaOf(_hostKey) != 1 || host.IsResident(_model, _adapter))
         {
             return null;
         }
 
         var here = silo.SiloAddress.ToParsableString();
-        var target = view.Snapshot.HolderOf(_adapterKey) ?? await grains.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).PlanLoadAsync(_adapterKey, here);
+        var target = view.Snapshot.HolderOf(_adapterKey) ?? await grains.GetAdapterDirectory().PlanLoadAsync(_adapterKey, here);
         return target == here ? null : target;
     }
 
     // Only the primary spreads work: to itself (1) or to replicas 2..N, whichever has the fewest requests in flight.
     private int ChooseReplica()
     {
-        var replicas = ReplicaKey.NumberOf(_hostKey) == 1 ? view.Snapshot.ReplicasOf(_adapterKey) : 1;
+        var replicas = AdapterKey.ReplicaOf(_hostKey) == 1 ? view.Snapshot.ReplicasOf(_adapterKey) : 1;
         return Enumerable.Range(1, replicas).OrderBy(r => _inFlight.GetValueOrDefault(r)).ThenBy(r => r).First();
     }
 }

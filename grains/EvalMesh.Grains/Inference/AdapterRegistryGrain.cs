@@ -13,14 +13,11 @@ public sealed class AdapterRegistryState
 /// <summary>Every registered adapter, for listing.</summary>
 public sealed class AdapterRegistryGrain([PersistentState("adapters", EvalMeshSilo.StorageName)] IPersistentState<AdapterRegistryState> state) : Grain, IAdapterRegistryGrain
 {
-    /// <summary>The registry's single key.</summary>
-    public const string Key = "all";
-
     /// <inheritdoc />
     public async Task UpsertAsync(AdapterRegistration registration)
     {
         ArgumentNullException.ThrowIfNull(registration);
-        state.State.Adapters[$"{registration.Model}:{registration.Name}"] = registration;
+        state.State.Adapters[GrainKeys.LoraAdapter(registration.Model, registration.Name)] = registration;
         await state.WriteStateAsync();
     }
 

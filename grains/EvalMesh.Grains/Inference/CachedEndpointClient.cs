@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using EvalMesh.Contracts;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
 

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Inference.Endpoints;
@@ -25,16 +27,16 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
         ArgumentNullException.ThrowIfNull(adapters);
         return _clients.GetOrAdd(endpoint, e => e.Type switch
         {
-            "echo" => new EchoChatClient(e.Name),
-            "llama" => new AdapterHostChatClient(router, LlamaKey(e, adapters)),
-            "openai" => Cached(e, new OpenAiChatClient(http.CreateClient("evalmesh-endpoints"), new OpenAiEndpointOptions(
+            EndpointType.Echo => new EchoChatClient(e.Name),
+            EndpointType.Llama => new AdapterHostChatClient(router, LlamaKey(e, adapters)),
+            EndpointType.OpenAi => Cached(e, new OpenAiChatClient(http.CreateClient("evalmesh-endpoints"), new OpenAiEndpointOptions(
                 e.Name,
                 new Uri(e.BaseUrl!),
                 e.Model!,
                 e.ApiKeyEnv is { } variable ? Environment.GetEnvironmentVariable(variable) ?? throw new EvalMeshInputException($"the environment variable {variable} that holds the API key is not set on this silo", setting: $"endpoints.{e.Name}.api-key-env") : null,
                 TimeSpan.FromSeconds(e.TimeoutSeconds),
                 MaxConcurrency: e.MaxConcurrency), time)),
-            _ => throw new UnknownNameException("endpoint type", e.Type, ConfigLoader.EndpointTypes),
+            _ => throw new ArgumentOutOfRangeException(nameof(endpoint), e.Type, "unknown endpoint type"),
         });
     }
 
@@ -48,6 +50,6 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
         ArgumentNullException.ThrowIfNull(adapters);
         var model = endpoint.Model ?? ModelCatalog.Tiny;
         var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
-        return AdapterHostKey.Of(model, named?.Path ?? endpoint.Adapter);
+        return AdapterKey.Of(model, named?.Path ?? endpoint.Adapter);
     }
 }

@@ -22,9 +22,7 @@ public sealed class LoraAdapterGrain(
     /// <inheritdoc />
     public async Task<AdapterRegistration> RegisterAsync(string path)
     {
-        var key = this.GetPrimaryKeyString();
-        var colon = key.LastIndexOf(':');
-        var (model, name) = (key[..colon], key[(colon + 1)..]);
+        var (model, name) = GrainKeys.ParseLoraAdapter(this.GetPrimaryKeyString());
         string full;
         AdapterFileInfo info;
         try
@@ -41,7 +39,7 @@ public sealed class LoraAdapterGrain(
         var registration = new AdapterRegistration(model, name, full, info.Rank, info.Alpha, info.Length);
         state.State.Registration = registration;
         await state.WriteStateAsync();
-        await grains.GetGrain<IAdapterRegistryGrain>(AdapterRegistryGrain.Key).UpsertAsync(registration);
+        await grains.GetAdapterRegistry().UpsertAsync(registration);
         return registration;
     }
 

@@ -26,7 +26,7 @@ internal sealed partial class ResidencyReporter(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var directory = grains.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
+        var directory = grains.GetAdapterDirectory();
         host.ResidencyChanged += Signal;
         try
         {

@@ -48,7 +48,7 @@ public sealed class SiloAgentGrain(ModelHost host, ModelCatalog catalog, Adapter
 
     private (string Model, string? Adapter) Resolve(string adapterKey)
     {
-        var (model, adapter) = AdapterHostKey.Parse(adapterKey);
+        var (model, adapter) = AdapterKey.Parse(adapterKey);
         var files = (catalog.ResolveModel(model), catalog.ResolveAdapter(model, adapter));
         keys.Register(adapterKey, files.Item1, files.Item2);
         return files;

@@ -1,4 +1,6 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation;
 using EvalMesh.Grains.Hosting;
 using EvalMesh.Grains.Inference;
@@ -114,14 +116,14 @@ public sealed partial class EvalRunGrain(
 
         CheckLimits(spec);
         var now = time.GetUtcNow();
-        _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
+        _residency = await GrainFactory.GetAdapterDirectory().GetSnapshotAsync();
         state.State = new EvalRunState
         {
             Spec = spec,
             State = RunState.Running,
             CreatedAt = now,
             UpdatedAt = now,
-            Shards = spec.Schedule == "fifo" ? Plan(spec) : AdapterAwareOrder(Plan(spec), spec, _residency),
+            Shards = spec.Schedule == RunSchedule.Fifo ? Plan(spec) : AdapterAwareOrder(Plan(spec), spec, _residency),
         };
         await PersistAsync();
         LogStarted(RunId, spec.TotalCells, state.State.Shards.Count);
@@ -285,10 +287,10 @@ public sealed partial class EvalRunGrain(
     private static string? AdapterOf(RunSpec spec, ShardPlan shard)
     {
         var endpoint = spec.Endpoints[shard.EndpointIndex];
-        return endpoint.Type == "llama" ? EndpointClients.LlamaKey(endpoint, spec.Adapters) : null;
+        return endpoint.Type == EndpointType.Llama ? EndpointClients.LlamaKey(endpoint, spec.Adapters) : null;
     }
 
-    private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetGrain<IEvalShardGrain>($"{RunId}/{shardNo}");
+    private IEvalShardGrain Shard(int shardNo) => GrainFactory.GetShard(RunId, shardNo);
 
     private ShardSpec SpecOf(int shardNo)
     {
@@ -306,7 +308,7 @@ public sealed partial class EvalRunGrain(
     private IEnumerable<int> Window()
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo")
+        if (spec.Schedule == RunSchedule.Fifo)
         {
             return Unfinished().Take(MaxActiveShards);
         }
@@ -337,7 +339,7 @@ public sealed partial class EvalRunGrain(
     private void PrefetchUpcoming()
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo")
+        if (spec.Schedule == RunSchedule.Fifo)
         {
             return;
         }
@@ -357,14 +359,14 @@ public sealed partial class EvalRunGrain(
     private async Task ReleaseIfFinishedAsync(ShardPlan finished)
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo" || AdapterOf(spec, finished) is not { } adapter || Unfinished().Any(i => AdapterOf(spec, state.State.Shards[i]) == adapter))
+        if (spec.Schedule == RunSchedule.Fifo || AdapterOf(spec, finished) is not { } adapter || Unfinished().Any(i => AdapterOf(spec, state.State.Shards[i]) == adapter))
         {
             return;
         }
 
         try
         {
-            await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).ReleaseAsync(adapter);
+            await GrainFactory.GetAdapterDirectory().ReleaseAsync(adapter);
         }
         catch (Exception ex)
         {
@@ -380,7 +382,7 @@ public sealed partial class EvalRunGrain(
     private async Task LeaseWindowAsync()
     {
         var spec = state.State.Spec!;
-        if (spec.Schedule == "fifo")
+        if (spec.Schedule == RunSchedule.Fifo)
         {
             return;
         }
@@ -390,7 +392,7 @@ public sealed partial class EvalRunGrain(
             : [];
         try
         {
-            await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).LeaseAsync(RunId, adapters);
+            await GrainFactory.GetAdapterDirectory().LeaseAsync(RunId, adapters);
         }
         catch (Exception ex)
         {
@@ -430,7 +432,7 @@ public sealed partial class EvalRunGrain(
             throw new RunRejectedException($"the run has {spec.TotalCells:N0} cells, more than EvalMesh:MaxCellsPerRun allows ({options.MaxCellsPerRun:N0})");
         }
 
-        foreach (var endpoint in spec.Endpoints.Where(e => e.Type == "llama"))
+        foreach (var endpoint in spec.Endpoints.Where(e => e.Type == EndpointType.Llama))
         {
             try
             {
@@ -464,7 +466,7 @@ public sealed partial class EvalRunGrain(
             return;
         }
 
-        _residency = await GrainFactory.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key).GetSnapshotAsync();
+        _residency = await GrainFactory.GetAdapterDirectory().GetSnapshotAsync();
         await LeaseWindowAsync();
         PrefetchUpcoming();
         var stale = Window().Where(i => !_lastHeard.TryGetValue(i, out var heard) || now - heard > StaleAfter).ToList();
@@ -517,7 +519,7 @@ public sealed partial class EvalRunGrain(
     {
         await state.WriteStateAsync();
         _dirty = false;
-        await GrainFactory.GetGrain<IRunIndexGrain>("all").UpsertAsync(Status());
+        await GrainFactory.GetRunIndex().UpsertAsync(Status());
     }
 
     private RunStatus Status()

@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Inference.Endpoints;
 
@@ -68,17 +69,18 @@ public static class ReportBuilder
 
             var outcomes = formats.Select(f => new FormatOutcome(f.Key.Format, f.Value.MeanTokens(costTokenizer), f.Value.Cases)).ToList();
             var r = FormatRecommendation.Recommend(outcomes, recommend);
-            recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, r.Format, r.Best, r.Reason, r.Verdict, r.CasesNeeded, r.Comparisons));
+            var standings = r.Comparisons.Select(c => new FormatStandingRow(c.Format, c.MeanPromptTokens, c.Accuracy.Accuracy, c.Accuracy.Lower, c.Accuracy.Upper, c.VersusBest?.Difference, c.VersusBest?.Lower, c.VersusBest?.Upper, c.PValue, c.Standing)).ToList();
+            recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, r.Format, r.Best, r.Reason, r.Verdict, r.CasesNeeded, standings));
         }
 
-        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, e.Type, e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))], recommend);
+        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, ConfigNames.Of(e.Type), e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))], recommend);
         return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec, rows), settings);
     }
 
     private static List<string> Notes(RunStatus status, RunSpec spec, IReadOnlyList<ReportRow> rows)
     {
         var notes = new List<string>();
-        var smoke = spec.Endpoints.Where(e => e.Type == "llama" && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
+        var smoke = spec.Endpoints.Where(e => e.Type == EndpointType.Llama && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
         if (smoke.Count > 0)
         {
             notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the generated tiny model, whose weights are random. Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");

@@ -265,7 +265,7 @@ public sealed partial class ShardRunner : IDisposable
 
     private async Task ReportAsync(bool final)
     {
-        var run = _services.Grains.GetGrain<IEvalRunGrain>(_spec.RunId);
+        var run = _services.Grains.GetRun(_spec.RunId);
         for (var attempt = 0; ; attempt++)
         {
             try

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Hosting;
 using EvalMesh.Silo.Security;
@@ -34,7 +35,7 @@ internal static class OpenAiGateway
 
     private static async Task<IResult> ModelsAsync(ModelCatalog catalog, IGrainFactory grains)
     {
-        var registered = await grains.GetGrain<IAdapterRegistryGrain>("all").ListAsync();
+        var registered = await grains.GetAdapterRegistry().ListAsync();
         var names = catalog.Names.Concat(registered.Select(r => $"{r.Model}:{r.Name}")).Distinct().Order(StringComparer.Ordinal);
         return Results.Json(new
         {
@@ -67,7 +68,7 @@ internal static class OpenAiGateway
             return;
         }
 
-        var hostKey = AdapterHostKey.FromModelName(request.Model);
+        var hostKey = AdapterKey.FromModelName(request.Model);
         var calls = Enumerable.Range(0, request.Choices)
             .Select(i => new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed + i, request.Stop, request.TopP, request.TopLogprobs))
             .ToList();
@@ -283,8 +284,7 @@ internal static class OpenAiGateway
 
     private static async Task<bool> ExistsAsync(string model, ModelCatalog catalog, IGrainFactory grains)
     {
-        var colon = model.IndexOf(':', StringComparison.Ordinal);
-        var (name, adapter) = colon < 0 ? (model, null) : (model[..colon], model[(colon + 1)..]);
+        var (name, adapter) = AdapterKey.Parse(AdapterKey.FromModelName(model));
         if (!catalog.IsModelName(name))
         {
             return false;
@@ -292,7 +292,7 @@ internal static class OpenAiGateway
 
         return adapter is null
             || ModelCatalog.IsBuiltInAdapter(name, adapter)
-            || await grains.GetGrain<ILoraAdapterGrain>(model).GetAsync() is not null;
+            || await grains.GetLoraAdapter(name, adapter).GetAsync() is not null;
     }
 
     private static async Task Event(HttpContext context, JsonObject data)

@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Testing;
 

@@ -1,4 +1,4 @@
-namespace EvalMesh.Evaluation.Statistics;
+namespace EvalMesh.Contracts;
 
 /// <summary>How a format is chosen: <c>recommend: { margin: 0.03, alpha: 0.05 }</c> in <c>evalmesh.yaml</c>.</summary>
 /// <param name="Margin">

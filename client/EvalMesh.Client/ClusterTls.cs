@@ -3,7 +3,7 @@ using System.Security.Cryptography.X509Certificates;
 using EvalMesh.Evaluation;
 using Orleans.Connections.Security;
 
-namespace EvalMesh.Abstractions;
+namespace EvalMesh.Client;
 
 /// <summary>
 /// Mutual TLS for silo-to-silo and client-to-silo connections: every party presents the cluster's certificate (a PKCS#12

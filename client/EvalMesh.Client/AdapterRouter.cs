@@ -1,7 +1,8 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using EvalMesh.Abstractions;
 
-namespace EvalMesh.Abstractions;
+namespace EvalMesh.Client;
 
 /// <summary>
 /// Calls adapter hosts the way every caller must (shards, the gateway, the SDK): it asks the residency directory for
@@ -57,7 +58,7 @@ public sealed class AdapterRouter(IGrainFactory grains, TimeProvider? time = nul
 
     /// <summary>The home the directory chose for a host key.</summary>
     public Task<PlacementDecision> HomeAsync(string hostKey) =>
-        _homes.GetOrAdd(hostKey, key => new Lazy<Task<PlacementDecision>>(() => grains.GetGrain<IAdapterDirectoryGrain>("all").AssignAsync(key))).Value;
+        _homes.GetOrAdd(hostKey, key => new Lazy<Task<PlacementDecision>>(() => grains.GetAdapterDirectory().AssignAsync(key))).Value;
 
     /// <summary>Whether an exception means a silo is leaving or gone, so that the call should be retried elsewhere.</summary>
     public static bool IsSiloLoss(Exception exception) =>
@@ -76,7 +77,7 @@ public sealed class AdapterRouter(IGrainFactory grains, TimeProvider? time = nul
                 RequestContext.Set(HomeHint, home.Silo);
                 try
                 {
-                    return await call(grains.GetGrain<IAdapterHostGrain>(hostKey)).ConfigureAwait(false);
+                    return await call(grains.GetAdapterHost(hostKey)).ConfigureAwait(false);
                 }
                 finally
                 {
