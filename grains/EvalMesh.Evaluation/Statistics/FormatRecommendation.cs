@@ -86,7 +86,7 @@ public sealed record FormatRecommendation(string? Format, string? Best, Recommen
             if (cheaper.FirstOrDefault(f => standings[f.Format] == FormatStanding.NonInferior) is { } pick)
             {
                 var d = versus[pick.Format];
-                return Answer(pick.Format, RecommendationVerdict.NonInferior, Text($"{pick.Format} uses the fewest tokens ({pick.MeanPromptTokens:0} vs {best.MeanPromptTokens:0} for {best.Format}) of the formats shown at most {marginText} less accurate than {best.Format}: {Percent(d.FirstAccuracy)} vs {Percent(d.SecondAccuracy)} on {d.Cases} cases, difference {Signed(d.Difference)} (95% CI {Signed(d.Lower)} to {Signed(d.Upper)}), non-inferiority p = {pValues[pick.Format]:0.####} (Holm over {cheaper.Count})"));
+                return Answer(pick.Format, RecommendationVerdict.NonInferior, Text($"{pick.Format} uses the fewest tokens ({pick.MeanPromptTokens:0} vs {best.MeanPromptTokens:0} for {best.Format}) of the formats shown at most {marginText} less accurate than {best.Format}: {Percent(d.FirstAccuracy)} vs {Percent(d.SecondAccuracy)} on {d.Cases} cases, difference {Signed(d.Difference)} points (95% CI {Signed(d.Lower)} to {Signed(d.Upper)}), non-inferiority p = {pValues[pick.Format]:0.####} (Holm over {cheaper.Count})"));
             }
 
             var below = cheaper.Select(f => versus[f.Format].PValueBelow(-margin)).ToList();
