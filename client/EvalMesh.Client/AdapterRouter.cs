@@ -20,19 +20,24 @@ public sealed class AdapterRouter(IGrainFactory grains, TimeProvider? time = nul
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly ConcurrentDictionary<string, Lazy<Task<PlacementDecision>>> _homes = new(StringComparer.Ordinal);
 
-    /// <summary>Runs a completion on the adapter host <paramref name="hostKey"/> (<c>model|adapter</c>).</summary>
-    public Task<InferenceReply> InferAsync(string hostKey, InferenceCall call, CancellationToken cancellationToken = default) =>
-        CallAsync(hostKey, grain => grain.InferAsync(call, cancellationToken), cancellationToken);
+    /// <summary>Runs a completion on the adapter host <paramref name="hostKey"/> (<c>model|adapter</c>) and returns its reply.</summary>
+    public Task<InferenceReply> InferAsync(string hostKey, InferenceRequest request, CancellationToken cancellationToken = default) =>
+        InferAsync(hostKey, request, stream: false, cancellationToken).ReplyAsync();
+
+    /// <summary>Streams a completion from the adapter host <paramref name="hostKey"/>: its text as it is generated, then the reply.</summary>
+    public IAsyncEnumerable<InferenceChunk> StreamAsync(string hostKey, InferenceRequest request, CancellationToken cancellationToken = default) =>
+        InferAsync(hostKey, request, stream: true, cancellationToken);
 
     /// <summary>
-    /// Streams a completion from the adapter host <paramref name="hostKey"/>. A silo's loss is ridden out until the first
-    /// chunk arrives; after that the caller has part of the answer, and the loss ends the stream with its exception.
+    /// Runs a completion on the adapter host <paramref name="hostKey"/> as <see cref="IAdapterHostGrain.InferAsync"/>
+    /// does. A silo's loss is ridden out until the first chunk arrives; after that the caller has part of the answer,
+    /// and the loss ends the enumeration with its exception.
     /// </summary>
-    public async IAsyncEnumerable<InferenceChunk> StreamAsync(string hostKey, InferenceCall call, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<InferenceChunk> InferAsync(string hostKey, InferenceRequest request, bool stream, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var (chunks, any) = await CallAsync(hostKey, async grain =>
         {
-            var enumerator = grain.StreamAsync(call, cancellationToken).GetAsyncEnumerator(cancellationToken);
+            var enumerator = grain.InferAsync(request, stream, cancellationToken).GetAsyncEnumerator(cancellationToken);
             try
             {
                 return (enumerator, await enumerator.MoveNextAsync().ConfigureAwait(false));

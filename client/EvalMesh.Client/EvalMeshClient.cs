@@ -75,18 +75,18 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     }
 
     public Task<RunReport> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetRun(runId).GetReportAsync().WaitAsync(cancellationToken);
+        grains.GetRunResults(runId).GetReportAsync().WaitAsync(cancellationToken);
 
     public async IAsyncEnumerable<CellResult> GetResultsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var result in grains.GetRun(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var result in grains.GetRunResults(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             yield return result;
         }
     }
 
     public Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetRun(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
+        grains.GetRunResults(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
 
     public Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default) =>
         grains.GetRun(runId).CancelAsync().WaitAsync(cancellationToken);
@@ -100,22 +100,16 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     public Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default) =>
         grains.GetAdapterRegistry().ListAsync().WaitAsync(cancellationToken);
 
-    public Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<InferenceReply> InferAsync(string model, string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return _router.InferAsync(AdapterKey.FromModelName(model), Call(prompt, options), cancellationToken);
+        return _router.InferAsync(AdapterKey.FromModelName(model), new InferenceRequest(prompt, options ?? GenerationOptions.Greedy), cancellationToken);
     }
 
-    public IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return _router.StreamAsync(AdapterKey.FromModelName(model), Call(prompt, options), cancellationToken);
-    }
-
-    private static InferenceCall Call(string prompt, InferenceOptions? options)
-    {
-        options ??= new InferenceOptions();
-        return new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop, options.TopP, options.TopLogprobs);
+        return _router.StreamAsync(AdapterKey.FromModelName(model), new InferenceRequest(prompt, options ?? GenerationOptions.Greedy), cancellationToken);
     }
 
     public Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default) =>

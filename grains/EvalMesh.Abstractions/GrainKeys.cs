@@ -27,6 +27,9 @@ public static class GrainKeys
     /// <summary>The run grain.</summary>
     public static IEvalRunGrain GetRun(this IGrainFactory grains, string runId) => grains.GetGrain<IEvalRunGrain>(runId);
 
+    /// <summary>The reader of a run's results.</summary>
+    public static IRunResultsGrain GetRunResults(this IGrainFactory grains, string runId) => grains.GetGrain<IRunResultsGrain>(runId);
+
     /// <summary>A shard grain of a run.</summary>
     public static IEvalShardGrain GetShard(this IGrainFactory grains, string runId, int shardNo) => grains.GetGrain<IEvalShardGrain>(Shard(runId, shardNo));
 

@@ -199,11 +199,7 @@ public interface ISiloAgentGrain : IGrainWithStringKey
     [Alias("prefetch")]
     Task<bool> PrefetchAsync(string adapterKey);
 
-    /// <summary>Runs a completion on this silo, whatever holds the adapter (for pinned requests and routing baselines).</summary>
+    /// <summary>Runs a completion on this silo, whatever holds the adapter, as <see cref="IAdapterHostGrain.InferAsync"/> does (for pinned requests and routing baselines).</summary>
     [Alias("infer")]
-    Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request);
-
-    /// <summary>Streams a completion on this silo, whatever holds the adapter (see <see cref="IAdapterHostGrain.StreamAsync"/>).</summary>
-    [Alias("stream")]
-    IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceCall request, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<InferenceChunk> InferAsync(string adapterKey, InferenceRequest request, bool stream, CancellationToken cancellationToken = default);
 }

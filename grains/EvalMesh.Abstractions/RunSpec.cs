@@ -50,37 +50,53 @@ public sealed record RunSpec(
     public long TotalCells => (long)Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;
 }
 
-/// <summary>One shard of a run: the cells of one suite and one endpoint for a range of cases, every format and repeat.</summary>
-/// <param name="RunId">The run.</param>
-/// <param name="ShardNo">The shard's number within the run.</param>
-/// <param name="Run">The run's spec.</param>
+/// <summary>A shard's place in a run's matrix: one suite and one endpoint, a range of cases, every format and repeat.</summary>
 /// <param name="SuiteIndex">Index into <see cref="RunSpec.Suites"/>.</param>
 /// <param name="EndpointIndex">Index into <see cref="RunSpec.Endpoints"/>.</param>
 /// <param name="CaseStart">First case index (inclusive).</param>
 /// <param name="CaseEnd">Last case index (exclusive).</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.shard-plan")]
+public sealed record ShardPlan(
+    [property: Id(0)] int SuiteIndex,
+    [property: Id(1)] int EndpointIndex,
+    [property: Id(2)] int CaseStart,
+    [property: Id(3)] int CaseEnd);
+
+/// <summary>What a shard grain runs: its run, its number and its place in the run's matrix.</summary>
+/// <param name="RunId">The run.</param>
+/// <param name="ShardNo">The shard's number within the run.</param>
+/// <param name="Run">The run's spec.</param>
+/// <param name="Plan">Its suite, endpoint and cases.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.shard-spec")]
 public sealed record ShardSpec(
     [property: Id(0)] string RunId,
     [property: Id(1)] int ShardNo,
     [property: Id(2)] RunSpec Run,
-    [property: Id(3)] int SuiteIndex,
-    [property: Id(4)] int EndpointIndex,
-    [property: Id(5)] int CaseStart,
-    [property: Id(6)] int CaseEnd)
+    [property: Id(3)] ShardPlan Plan)
 {
     /// <summary>The shard grain's key.</summary>
     public string Key => GrainKeys.Shard(RunId, ShardNo);
 
     /// <summary>The shard's endpoint.</summary>
-    public EndpointConfig Endpoint => Run.Endpoints[EndpointIndex];
+    public EndpointConfig Endpoint => Run.Endpoints[Plan.EndpointIndex];
 
     /// <summary>The shard's suite.</summary>
-    public SuiteRef Suite => Run.Suites[SuiteIndex];
+    public SuiteRef Suite => Run.Suites[Plan.SuiteIndex];
 
     /// <summary>How many cells the shard has.</summary>
-    public int CellCount => (CaseEnd - CaseStart) * Run.Formats.Count * Run.Repeats;
+    public int CellCount => (Plan.CaseEnd - Plan.CaseStart) * Run.Formats.Count * Run.Repeats;
 
     /// <summary>The id of a cell: suite, case, format, endpoint and repeat.</summary>
     public static string CellId(string suite, string caseId, string format, string endpoint, int repeat) =>
         $"{suite}/{caseId}/{format}/{endpoint}/{repeat}";
 }
+
+/// <summary>What readers of a run's results need from its run grain.</summary>
+/// <param name="Status">The run's status.</param>
+/// <param name="Spec">The run's spec.</param>
+/// <param name="ShardCount">How many shards its results are stored in.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.run-outline")]
+public sealed record RunOutline(
+    [property: Id(0)] RunStatus Status,
+    [property: Id(1)] RunSpec Spec,
+    [property: Id(2)] int ShardCount);

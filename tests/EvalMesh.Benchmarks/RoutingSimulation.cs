@@ -1,7 +1,7 @@
 using System.Globalization;
 using EvalMesh.Abstractions;
 using EvalMesh.Grains.Routing;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 
 namespace EvalMesh.Benchmarks;
 

@@ -1,6 +1,6 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Grains.Routing;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 
 namespace EvalMesh.Grains.Tests;
 

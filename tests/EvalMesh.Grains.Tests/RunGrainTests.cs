@@ -271,8 +271,8 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         var second = await fixture.Client.InferAsync("tiny:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
         Assert.Equal(5, first.CompletionTokens);
         Assert.Equal(first.Text, second.Text);
-        Assert.Equal(first.Silo, second.Silo);
-        Assert.True(second.AdapterWasResident);
+        Assert.Equal(first.Route.Host, second.Route.Host);
+        Assert.True(second.Route.AdapterWasResident);
 
         var registration = await fixture.Client.RegisterAdapterAsync("tiny", "mine", fixture.Tiny.Adapters[1], Token);
         Assert.True(registration.Rank > 0);

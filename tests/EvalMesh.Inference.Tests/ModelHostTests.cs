@@ -1,7 +1,8 @@
+using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Inference.Gguf;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Inference.Tiny;
 using EvalMesh.Testing;
 
@@ -19,12 +20,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private InferenceRequest Request(string? adapter, string prompt, int maxTokens = 12, int prefixLength = 0) =>
-        new(tiny.Model, adapter, prompt, TinyModelFixture.Greedy(maxTokens), prefixLength);
+    private Call Request(string? adapter, string prompt, int maxTokens = 12, int prefixLength = 0) =>
+        new(Files(adapter), new InferenceRequest(prompt, TinyModelFixture.Greedy(maxTokens), prefixLength));
 
-    private static async Task<List<InferenceResult>> OneByOne(ModelHost host, IEnumerable<InferenceRequest> requests)
+    private ModelFiles Files(string? adapter) => new(tiny.Model, adapter);
+
+    private static async Task<List<InferenceReply>> OneByOne(ModelHost host, IEnumerable<Call> requests)
     {
-        var results = new List<InferenceResult>();
+        var results = new List<InferenceReply>();
         foreach (var request in requests)
         {
             results.Add(await host.InferAsync(request, Token));
@@ -57,9 +60,9 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.NotEqual(aOut.Tokens, bOut.Tokens);
         Assert.Equal(aOut.Tokens, aAgain.Tokens);
         Assert.Equal(baseOut.Tokens, baseAgain.Tokens);
-        Assert.False(aOut.AdapterWasResident);
-        Assert.True(aAgain.AdapterWasResident);
-        Assert.Equal(new AdapterCacheStats(2, 0, 1, 2, 2, new FileInfo(a).Length + new FileInfo(b).Length), host.AdapterStats);
+        Assert.False(aOut.Route.AdapterWasResident);
+        Assert.True(aAgain.Route.AdapterWasResident);
+        Assert.Equal(new AdapterCacheStats(2, 0, 1, 2, 2, new FileInfo(a).Length + new FileInfo(b).Length), host.Residency.Stats);
     }
 
     [Fact]
@@ -116,7 +119,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
             Outputs.AssertSameOrNearTie(e, a);
         }
 
-        var stats = tight.AdapterStats;
+        var stats = tight.Residency.Stats;
         Assert.True(stats.Evictions >= 2, stats.ToString());
         Assert.Equal(1, stats.Resident);
     }
@@ -125,11 +128,11 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     public async Task Prefetch_LoadsTheAdapterSoItsFirstRequestFindsItResident()
     {
         using var host = TinyModelFixture.Host();
-        Assert.False(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[2], Token));
-        Assert.True(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[2], Token));
+        Assert.False(await host.PrefetchAsync(Files(tiny.Files.Adapters[2]), Token));
+        Assert.True(await host.PrefetchAsync(Files(tiny.Files.Adapters[2]), Token));
         var result = await host.InferAsync(Request(tiny.Files.Adapters[2], Prompts[0]), Token);
-        Assert.True(result.AdapterWasResident);
-        Assert.Equal(1, host.AdapterStats.Loads);
+        Assert.True(result.Route.AdapterWasResident);
+        Assert.Equal(1, host.Residency.Stats.Loads);
     }
 
     [Fact]
@@ -137,10 +140,10 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     {
         using var host = TinyModelFixture.Host(o => o.MaxAdapters = 1);
         await host.InferAsync(Request(tiny.Files.Adapters[0], Prompts[0]), Token);
-        Assert.False(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[1], Token));
-        Assert.True(host.IsResident(tiny.Model, tiny.Files.Adapters[0]));
-        Assert.False(host.IsResident(tiny.Model, tiny.Files.Adapters[1]));
-        Assert.Equal((1L, 0L), (host.AdapterStats.Loads, host.AdapterStats.Evictions));
+        Assert.False(await host.PrefetchAsync(Files(tiny.Files.Adapters[1]), Token));
+        Assert.True(host.Residency.IsResident(Files(tiny.Files.Adapters[0])));
+        Assert.False(host.Residency.IsResident(Files(tiny.Files.Adapters[1])));
+        Assert.Equal((1L, 0L), (host.Residency.Stats.Loads, host.Residency.Stats.Evictions));
     }
 
     [Fact]
@@ -155,14 +158,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
 
         // The rare adapter was used more recently than the popular one's first uses, but less often: it makes room.
         await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
-        Assert.True(host.IsResident(tiny.Model, popular));
-        Assert.False(host.IsResident(tiny.Model, rare));
+        Assert.True(host.Residency.IsResident(Files(popular)));
+        Assert.False(host.Residency.IsResident(Files(rare)));
 
         // Once released, the popular adapter is the first to go.
-        host.Release(tiny.Model, popular);
+        host.Release(Files(popular));
         await host.InferAsync(Request(rare, Prompts[0], maxTokens: 1), Token);
-        Assert.False(host.IsResident(tiny.Model, popular));
-        Assert.True(host.IsResident(tiny.Model, cold));
+        Assert.False(host.Residency.IsResident(Files(popular)));
+        Assert.True(host.Residency.IsResident(Files(cold)));
     }
 
     [Theory]
@@ -186,11 +189,11 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var coldResult = await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
         Assert.Equal(!popularEvicted, busy.IsCompleted);
         Assert.Equal(busyTokens, (await busy).CompletionTokens);
-        Assert.False(coldResult.AdapterWasResident);
-        Assert.Equal(popularEvicted, !host.IsResident(tiny.Model, popular));
-        Assert.Equal(popularEvicted, host.IsResident(tiny.Model, rare));
-        Assert.True(host.IsResident(tiny.Model, cold));
-        Assert.Equal(2, host.AdapterStats.Resident);
+        Assert.False(coldResult.Route.AdapterWasResident);
+        Assert.Equal(popularEvicted, !host.Residency.IsResident(Files(popular)));
+        Assert.Equal(popularEvicted, host.Residency.IsResident(Files(rare)));
+        Assert.True(host.Residency.IsResident(Files(cold)));
+        Assert.Equal(2, host.Residency.Stats.Resident);
         Assert.Equal(popularEvicted ? 0 : 1, InferenceMetrics.AdapterVictimWait.Count - waitsBefore);
     }
 
@@ -205,17 +208,17 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         }
 
         // New here, the moved adapter looks like a one-off, but other silos asked for it ten times: the local one goes.
-        host.SetElsewhere(new Dictionary<(string Model, string Adapter), Elsewhere> { [(tiny.Model, moved)] = new(10) });
+        host.SetElsewhere(new Dictionary<ModelFiles, Elsewhere> { [Files(moved)] = new(10) });
         await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
-        Assert.True(host.IsResident(tiny.Model, moved));
-        Assert.False(host.IsResident(tiny.Model, local));
-        Assert.Equal((3, 1), (host.FrequencyOf(tiny.Model, local), host.FrequencyOf(tiny.Model, moved)));
+        Assert.True(host.Residency.IsResident(Files(moved)));
+        Assert.False(host.Residency.IsResident(Files(local)));
+        Assert.Equal((3, 1), (host.Residency.FrequencyOf(Files(local)), host.Residency.FrequencyOf(Files(moved))));
 
         // Released, it forgets the other silos' count too: it is the first to go.
-        host.Release(tiny.Model, moved);
+        host.Release(Files(moved));
         await host.InferAsync(Request(local, Prompts[0], maxTokens: 1), Token);
-        Assert.False(host.IsResident(tiny.Model, moved));
-        Assert.True(host.IsResident(tiny.Model, cold));
+        Assert.False(host.Residency.IsResident(Files(moved)));
+        Assert.True(host.Residency.IsResident(Files(cold)));
     }
 
     [Fact]
@@ -240,7 +243,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         using var host = TinyModelFixture.Host();
         var free = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20), Token);
         var stop = free.Text.Length > 6 ? free.Text.Substring(3, 3) : free.Text;
-        var stopped = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20) with { Options = new GenerationOptions(20, Stop: [stop]) }, Token);
+        var stopped = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20).With(new GenerationOptions(20, Stop: [stop])), Token);
         Assert.Equal("stop", stopped.FinishReason);
         Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
         var one = await host.InferAsync(Request(null, Prompts[0], maxTokens: 1), Token);
@@ -263,14 +266,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
             var middle = pieces.Count / 2;
             var stop = string.Concat(pieces[middle - 1][^1], pieces[middle][0]);
             pieces.Clear();
-            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop]) }, u => pieces.Add(u.Text), Token);
+            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24).With(new GenerationOptions(24, Stop: [stop])), u => pieces.Add(u.Text), Token);
             Assert.Equal("stop", stopped.FinishReason);
             Assert.Equal(stopped.Text, string.Concat(pieces));
             Assert.DoesNotContain(stop, string.Concat(pieces), StringComparison.Ordinal);
 
             // One that never completes: what was held back while it might have is sent at the end.
             pieces.Clear();
-            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop + "\u0001"]) }, u => pieces.Add(u.Text), Token);
+            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24).With(new GenerationOptions(24, Stop: [stop + "\u0001"])), u => pieces.Add(u.Text), Token);
             Assert.Equal(free.Text, almost.Text);
             Assert.Equal(free.Text, string.Concat(pieces));
         }
@@ -281,24 +284,24 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     {
         using var host = TinyModelFixture.Host();
         var adapter = tiny.Files.Adapters[0];
-        InferenceRequest WithLogprobs(int top, IReadOnlyList<string>? stop = null) =>
-            Request(adapter, Prompts[1], maxTokens: 16) with { Options = new GenerationOptions(16, Stop: stop, TopLogprobs: top) };
+        Call WithLogprobs(int top, IReadOnlyList<string>? stop = null) =>
+            Request(adapter, Prompts[1], maxTokens: 16).With(new GenerationOptions(16, Stop: stop, TopLogprobs: top));
 
         var plain = await host.InferAsync(Request(adapter, Prompts[1], maxTokens: 16), Token);
         Assert.Null(plain.Logprobs);
 
-        var pieces = new List<InferenceUpdate>();
+        var pieces = new List<InferenceChunk>();
         var result = await host.InferAsync(WithLogprobs(3), pieces.Add, Token);
         Assert.Equal(plain.Text, result.Text);
         var logprobs = result.Logprobs!;
         Assert.Equal(System.Text.Encoding.UTF8.GetBytes(result.Text), logprobs.SelectMany(l => l.Bytes).ToArray());
         Assert.All(logprobs, l =>
         {
-            Assert.Equal(3, l.Alternatives.Count);
+            Assert.Equal(3, l.Top.Count);
             Assert.True(l.Logprob <= 0, $"log probability {l.Logprob} above 0");
-            Assert.Equal(l.Alternatives.Select(a => a.Logprob).OrderDescending(), l.Alternatives.Select(a => a.Logprob));
-            Assert.Equal((l.Token, l.Logprob), (l.Alternatives[0].Token, l.Alternatives[0].Logprob));
-            Assert.True(l.Alternatives.Sum(a => Math.Exp(a.Logprob)) <= 1.0001);
+            Assert.Equal(l.Top.Select(a => a.Logprob).OrderDescending(), l.Top.Select(a => a.Logprob));
+            Assert.Equal((l.Token, l.Logprob), (l.Top[0].Token, l.Top[0].Logprob));
+            Assert.True(l.Top.Sum(a => Math.Exp(a.Logprob)) <= 1.0001);
         });
         Assert.Equal(logprobs.Select(l => (l.Token, l.Logprob)), pieces.SelectMany(p => p.Logprobs!).Select(l => (l.Token, l.Logprob)));
 
@@ -308,7 +311,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var stopped = await host.InferAsync(WithLogprobs(0, [stop]), Token);
         Assert.Equal(result.Text[..result.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
         Assert.Equal(logprobs.Take(cut).Select(l => l.Token), stopped.Logprobs!.Select(l => l.Token));
-        Assert.All(stopped.Logprobs!, l => Assert.Empty(l.Alternatives));
+        Assert.All(stopped.Logprobs!, l => Assert.Empty(l.Top));
     }
 
     [Fact]
@@ -327,14 +330,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     public async Task StreamAsync_YieldsThePiecesThenTheResult_AndLeavingEarlyStopsTheGeneration()
     {
         using var host = TinyModelFixture.Host();
-        var updates = new List<InferenceUpdate>();
+        var updates = new List<InferenceChunk>();
         await foreach (var update in host.StreamAsync(Request(null, Prompts[3], maxTokens: 24), Token))
         {
             updates.Add(update);
         }
 
-        var result = updates[^1].Result!;
-        Assert.All(updates[..^1], u => Assert.Null(u.Result));
+        var result = updates[^1].Reply!;
+        Assert.All(updates[..^1], u => Assert.Null(u.Reply));
         Assert.Equal(result.Text, string.Concat(updates.Select(u => u.Text)));
 
         var whole = await host.InferAsync(Request(null, Prompts[3], maxTokens: 2000), Token);
@@ -354,7 +357,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     public async Task SeededSampling_IsReproducibleAndDependsOnTheSeed()
     {
         using var host = TinyModelFixture.Host();
-        InferenceRequest Sampled(int seed) => Request(null, Prompts[2], maxTokens: 16) with { Options = new GenerationOptions(16, Temperature: 1.5f, Seed: seed) };
+        Call Sampled(int seed) => Request(null, Prompts[2], maxTokens: 16).With(new GenerationOptions(16, Temperature: 1.5f, Seed: seed));
         var a = await host.InferAsync(Sampled(1), Token);
         var again = await host.InferAsync(Sampled(1), Token);
         var other = await host.InferAsync(Sampled(2), Token);
@@ -369,7 +372,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var greedy = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16), Token);
         foreach (var seed in new[] { 1, 2, 3 })
         {
-            var nucleus = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16) with { Options = new GenerationOptions(16, Temperature: 1.5f, Seed: seed, TopP: 1e-6f) }, Token);
+            var nucleus = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16).With(new GenerationOptions(16, Temperature: 1.5f, Seed: seed, TopP: 1e-6f)), Token);
             Assert.Equal(greedy.Tokens, nucleus.Tokens);
         }
     }
@@ -444,7 +447,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
                 Assert.Equal(expected.Tokens, (await meanwhile).Tokens);
             }
 
-            Assert.Equal(1, host.AdapterStats.Resident);
+            Assert.Equal(1, host.Residency.Stats.Resident);
         }
         finally
         {

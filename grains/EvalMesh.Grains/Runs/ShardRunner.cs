@@ -5,7 +5,7 @@ using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Scoring;
 using EvalMesh.Evaluation.Suites;
 using EvalMesh.Evaluation.Tokenization;
-using EvalMesh.Grains.Inference;
+using EvalMesh.Grains.Endpoints;
 using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
 using Microsoft.Extensions.AI;
@@ -125,7 +125,7 @@ public sealed partial class ShardRunner : IDisposable
     {
         foreach (var format in _spec.Run.Formats)
         {
-            for (var i = _spec.CaseStart; i < _spec.CaseEnd; i++)
+            for (var i = _spec.Plan.CaseStart; i < _spec.Plan.CaseEnd; i++)
             {
                 for (var repeat = 1; repeat <= _spec.Run.Repeats; repeat++)
                 {
@@ -184,7 +184,7 @@ public sealed partial class ShardRunner : IDisposable
             Temperature = (float)endpoint.Temperature,
             TopP = endpoint.TopP < 1 ? (float)endpoint.TopP : null,
             Seed = cell.Repeat,
-            AdditionalProperties = new AdditionalPropertiesDictionary { [WholeAnswerChatClient.PrefixLengthKey] = prompt.Head.Length },
+            AdditionalProperties = new AdditionalPropertiesDictionary { [ModelHostChat.PrefixLengthKey] = prompt.Head.Length },
         };
         var started = Stopwatch.GetTimestamp();
         ChatResponse response;
@@ -204,7 +204,7 @@ public sealed partial class ShardRunner : IDisposable
             tokens[NativeTokenizer] = (int)native;
         }
 
-        var silo = response.AdditionalProperties?.TryGetValue(AdapterHostChatClient.SiloKey, out var where) == true ? where?.ToString() : _services.Silo;
+        var silo = response.AdditionalProperties?.TryGetValue(ModelHostChat.HostKey, out var where) == true ? where?.ToString() : _services.Silo;
         try
         {
             var score = await scorer.ScoreAsync(new ScoreRequest(testCase.Question, response.Text, testCase.Expected), token).ConfigureAwait(false);

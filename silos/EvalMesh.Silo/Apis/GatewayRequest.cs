@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using EvalMesh.Abstractions;
 using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
 using Microsoft.Extensions.AI;
 
 namespace EvalMesh.Silo.Apis;
@@ -17,13 +17,13 @@ internal sealed class GatewayRequestException(string message, string param) : Ex
 /// when they would change the answer (tools, a response format, penalties, echo), rather than ignored; fields that
 /// change nothing (user, metadata, their default values) pass.
 /// </summary>
-/// <param name="Choices">How many completions to generate (OpenAI's <c>n</c>); choice i samples with seed + i.</param>
-/// <param name="TopLogprobs">
-/// Null: no log probabilities; else each generated token's with this many likeliest alternatives (chat:
-/// <c>logprobs: true</c> and <c>top_logprobs</c>; text completions: <c>logprobs: N</c>).
+/// <param name="Options">
+/// How to generate; its <see cref="GenerationOptions.TopLogprobs"/> come from chat's <c>logprobs: true</c> and
+/// <c>top_logprobs</c>, or a text completion's <c>logprobs: N</c>.
 /// </param>
+/// <param name="Choices">How many completions to generate (OpenAI's <c>n</c>); choice i samples with seed + i.</param>
 /// <param name="IncludeUsage">Whether a stream ends with a chunk of usage (<c>stream_options.include_usage</c>).</param>
-internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, float TopP, int Seed, IReadOnlyList<string>? Stop, int Choices, int? TopLogprobs, bool Stream, bool IncludeUsage)
+internal sealed record GatewayRequest(string Model, string Prompt, GenerationOptions Options, int Choices, bool Stream, bool IncludeUsage)
 {
     /// <summary>The most alternatives a text completion's <c>logprobs</c> may ask for, as OpenAI allows.</summary>
     public const int MaxCompletionLogprobs = 5;
@@ -90,7 +90,8 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
             JsonObject => throw new GatewayRequestException("'stream_options' is only allowed when 'stream' is true", "stream_options"),
             _ => throw new GatewayRequestException("'stream_options' must be an object", "stream_options"),
         };
-        return new GatewayRequest(model, prompt, maxTokens, (float)temperature, (float)topP, Integer(json, "seed") ?? 0, stop, choices, topLogprobs, stream, includeUsage);
+        var generation = new GenerationOptions(maxTokens, (float)temperature, Integer(json, "seed") ?? 0, stop, (float)topP, topLogprobs);
+        return new GatewayRequest(model, prompt, generation, choices, stream, includeUsage);
     }
 
     // Chat asks with "logprobs": true, and for alternatives with "top_logprobs", which needs it.

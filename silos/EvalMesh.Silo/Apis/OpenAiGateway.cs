@@ -4,7 +4,7 @@ using System.Threading.Channels;
 using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Silo.Security;
 
 namespace EvalMesh.Silo.Apis;
@@ -70,7 +70,7 @@ internal static class OpenAiGateway
 
         var hostKey = AdapterKey.FromModelName(request.Model);
         var calls = Enumerable.Range(0, request.Choices)
-            .Select(i => new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed + i, request.Stop, request.TopP, request.TopLogprobs))
+            .Select(i => new InferenceRequest(request.Prompt, request.Options with { Seed = request.Options.Seed + i }))
             .ToList();
         var response = new Response((chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.Model, chat);
         if (request.Stream)
@@ -90,7 +90,7 @@ internal static class OpenAiGateway
             return;
         }
 
-        SetRouteHeaders(context, new InferenceRoute(replies[0].Silo, replies[0].AdapterWasResident));
+        SetRouteHeaders(context, replies[0].Route);
         var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) =>
         {
             var offset = 0;
@@ -106,7 +106,7 @@ internal static class OpenAiGateway
     // Streams every choice's text as it is generated, as server-sent events: each chunk names its choice's index, each
     // choice ends with its finish reason and where it ran, and, when asked, a last chunk without choices has the usage.
     // Until the first text arrives a failure is still a plain HTTP error; after it, an error event ends the stream.
-    private static async Task StreamAsync(HttpContext context, AdapterRouter router, string hostKey, IReadOnlyList<InferenceCall> calls, Response response, bool includeUsage)
+    private static async Task StreamAsync(HttpContext context, AdapterRouter router, string hostKey, IReadOnlyList<InferenceRequest> calls, Response response, bool includeUsage)
     {
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var merged = Channel.CreateUnbounded<(int Index, InferenceChunk Chunk)>(new UnboundedChannelOptions { SingleReader = true });
@@ -143,7 +143,7 @@ internal static class OpenAiGateway
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             var first = chunks.Current.Chunk;
-            if ((first.Route ?? (first.Reply is { } whole ? new InferenceRoute(whole.Silo, whole.AdapterWasResident) : null)) is { } route)
+            if ((first.Route ?? first.Reply?.Route) is { } route)
             {
                 SetRouteHeaders(context, route);
             }
@@ -271,12 +271,12 @@ internal static class OpenAiGateway
     // Where the answer (of the first choice to answer) runs, as headers.
     private static void SetRouteHeaders(HttpContext context, InferenceRoute route)
     {
-        context.Response.Headers[SiloHeader] = route.Silo;
+        context.Response.Headers[SiloHeader] = route.Host;
         context.Response.Headers[ResidentHeader] = route.AdapterWasResident ? "true" : "false";
     }
 
     private static JsonObject Routing(InferenceReply reply) =>
-        new() { ["silo"] = reply.Silo, ["adapter_resident"] = reply.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
+        new() { ["silo"] = reply.Route.Host, ["adapter_resident"] = reply.Route.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
 
     private static Task InferenceError(HttpContext context, Exception exception) => exception is InferenceException { Problem: InferenceProblem.ContextOverflow }
         ? Error(context, 400, exception.Message, "invalid_request_error", "messages", "context_length_exceeded")

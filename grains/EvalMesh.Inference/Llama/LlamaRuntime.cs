@@ -2,7 +2,7 @@ using System.Runtime.Intrinsics.X86;
 using LLama.Native;
 using Microsoft.Extensions.Logging;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>Chooses llama.cpp's native build once per process, before the first native call.</summary>
 internal static partial class LlamaRuntime

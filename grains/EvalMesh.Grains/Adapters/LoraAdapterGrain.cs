@@ -3,7 +3,7 @@ using EvalMesh.Evaluation;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Gguf;
 
-namespace EvalMesh.Grains.Inference;
+namespace EvalMesh.Grains.Adapters;
 
 /// <summary>Persisted state of a registered adapter.</summary>
 [GenerateSerializer, Alias("evalmesh.lora-adapter-state")]

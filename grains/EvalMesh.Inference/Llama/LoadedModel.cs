@@ -3,7 +3,7 @@ using EvalMesh.Inference.Gguf;
 using LLama;
 using LLama.Common;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>A base model's weights, loaded once and shared by the contexts of all its adapters.</summary>
 internal sealed class LoadedModel : IDisposable

@@ -1,7 +1,7 @@
 using System.Text;
 using EvalMesh.Evaluation.Tokenization;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>Counts tokens with a loaded model's own vocabulary, as that model would see the text.</summary>
 internal sealed class LlamaTokenCounter(string name, LoadedModel model) : ITokenCounter

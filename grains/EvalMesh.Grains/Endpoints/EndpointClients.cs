@@ -8,7 +8,7 @@ using EvalMesh.Inference.Endpoints;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
 
-namespace EvalMesh.Grains.Inference;
+namespace EvalMesh.Grains.Endpoints;
 
 /// <summary>
 /// The chat client of each endpoint on this silo: echo and OpenAI-compatible endpoints are called directly (one client

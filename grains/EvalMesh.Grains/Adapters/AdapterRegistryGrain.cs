@@ -1,6 +1,6 @@
 using EvalMesh.Abstractions;
 
-namespace EvalMesh.Grains.Inference;
+namespace EvalMesh.Grains.Adapters;
 
 /// <summary>Persisted state of the adapter registry.</summary>
 [GenerateSerializer, Alias("evalmesh.adapter-registry-state")]

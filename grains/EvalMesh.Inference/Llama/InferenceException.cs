@@ -1,4 +1,4 @@
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>What went wrong while serving a request.</summary>
 public enum InferenceProblem

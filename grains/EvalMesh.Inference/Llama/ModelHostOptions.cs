@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Options;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>Settings of the per-process model host (configuration section <c>EvalMesh:ModelHost</c>).</summary>
 public sealed class ModelHostOptions
@@ -8,17 +8,17 @@ public sealed class ModelHostOptions
     /// <summary>The configuration section.</summary>
     public const string Section = "EvalMesh:ModelHost";
 
+    /// <summary>The name replies give as where they ran (<see cref="Abstractions.InferenceRoute.Host"/>); a silo names its address.</summary>
+    public string Name { get; set; } = Environment.MachineName;
+
     /// <summary>The most adapter bytes kept loaded (file size is the measure); least recently used ones go first.</summary>
     public long AdapterBudgetBytes { get; set; } = 1L << 30;
 
     /// <summary>The most adapters kept loaded.</summary>
     public int MaxAdapters { get; set; } = 32;
 
-    /// <summary>
-    /// Which idle adapter makes room: <c>frequency</c> (default; the least often used lately, see
-    /// <see cref="AdapterFrequency"/>) or <c>lru</c> (the least recently used, the classic policy, kept for comparison).
-    /// </summary>
-    public string Eviction { get; set; } = "frequency";
+    /// <summary>Which idle adapter makes room (see <see cref="EvictionPolicy"/>).</summary>
+    public EvictionPolicy Eviction { get; set; } = EvictionPolicy.Frequency;
 
     /// <summary>
     /// How long a request for an adapter that is not loaded may wait, when the adapter that should make room for it is
@@ -86,7 +86,7 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.MicroBatchSize is >= 16 and <= 8192, nameof(options.MicroBatchSize), "must be between 16 and 8192");
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
-        Check(options.Eviction is "frequency" or "lru", nameof(options.Eviction), "must be 'frequency' or 'lru'");
+        Check(Enum.IsDefined(options.Eviction), nameof(options.Eviction), "must be Frequency or Lru");
         Check(options.VictimWait >= TimeSpan.Zero, nameof(options.VictimWait), "must not be negative");
         Check(options.Threads >= 1, nameof(options.Threads), "must be at least 1");
         Check(options.GpuLayers >= 0, nameof(options.GpuLayers), "must not be negative");

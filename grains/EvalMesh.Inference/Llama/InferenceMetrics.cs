@@ -2,7 +2,7 @@ using System.Text.Json;
 using EvalMesh.Inference.Gguf;
 using Prometheus;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>
 /// The model host's metrics, exported at a silo's <c>/metrics</c>: requests, tokens, queue, batches and errors, and the

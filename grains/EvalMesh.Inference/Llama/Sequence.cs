@@ -1,11 +1,12 @@
 using System.Text;
+using EvalMesh.Abstractions;
 using LLama;
 using LLama.Native;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>One request being decoded: its KV sequence id, the tokens still to feed, and what it has generated.</summary>
-internal sealed class Sequence(PendingRequest pending, int id, int promptTokens, int[] toFeed, int position, int reserved, SafeLlamaModelHandle model, StreamingTokenDecoder decoder, bool adapterWasResident, bool prefixReused)
+internal sealed class Sequence(PendingRequest pending, int id, int promptTokens, int[] toFeed, int position, int reserved, SafeLlamaModelHandle model, StreamingTokenDecoder decoder, InferenceRoute route, bool prefixReused)
 {
     private readonly StringBuilder _text = new();
     private readonly List<int> _tokens = [];
@@ -13,7 +14,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
 
     // When log probabilities are asked for: each generated token's, with the likeliest alternatives; and where each
     // generated token's text starts, so that they can be matched with the text (a stop sequence cuts it).
-    private readonly List<TokenChoice> _logprobs = [];
+    private readonly List<TokenLogprob> _logprobs = [];
     private readonly List<int> _starts = [];
     private int _logprobsStreamed;
     private readonly Random _random = new(pending.Request.Options.Seed);
@@ -82,7 +83,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     }
 
     // Log probabilities under the model's own distribution (before temperature): the chosen token's and the likeliest.
-    private TokenChoice Logprobs(ReadOnlySpan<float> logits, float max, int chosen, int top)
+    private TokenLogprob Logprobs(ReadOnlySpan<float> logits, float max, int chosen, int top)
     {
         var total = 0.0;
         var likeliest = new List<int>(top + 1);
@@ -106,7 +107,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         }
 
         var logTotal = max + Math.Log(total);
-        var alternatives = new TokenChoice[likeliest.Count];
+        var alternatives = new TokenLogprob[likeliest.Count];
         for (var i = 0; i < likeliest.Count; i++)
         {
             alternatives[i] = Choice(likeliest[i], (float)(logits[likeliest[i]] - logTotal), []);
@@ -229,17 +230,17 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         {
             var logprobs = LogprobsOfText(_logprobsStreamed, upTo);
             _logprobsStreamed += logprobs?.Count ?? 0;
-            listener(new InferenceUpdate(_text.ToString(_streamed, upTo - _streamed), null, logprobs, _streamed == 0 ? adapterWasResident : null));
+            listener(new InferenceChunk(_text.ToString(_streamed, upTo - _streamed), null, logprobs, _streamed == 0 ? route : null));
             _streamed = upTo;
         }
     }
 
-    public InferenceResult Result(string finishReason) =>
-        new(_text.ToString(), promptTokens, _tokens.Count, finishReason, adapterWasResident, prefixReused, BatchSize, [.. _tokens], [.. _margins], LogprobsOfText(0, _text.Length));
+    public InferenceReply Reply(string finishReason) =>
+        new(_text.ToString(), promptTokens, _tokens.Count, finishReason, route, prefixReused, BatchSize, [.. _tokens], [.. _margins], LogprobsOfText(0, _text.Length));
 
     // The log probabilities of the generated tokens from the first'th on whose text starts before the end'th character
     // (a token cut off by a stop sequence, or the end-of-generation token, has none there); null when not asked for.
-    private List<TokenChoice>? LogprobsOfText(int first, int end)
+    private List<TokenLogprob>? LogprobsOfText(int first, int end)
     {
         if (pending.Request.Options.TopLogprobs is null)
         {
@@ -255,7 +256,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         return _logprobs.GetRange(first, count);
     }
 
-    private TokenChoice Choice(int token, float logprob, IReadOnlyList<TokenChoice> alternatives)
+    private TokenLogprob Choice(int token, float logprob, IReadOnlyList<TokenLogprob> alternatives)
     {
         var bytes = new byte[64];
         var length = (int)model.TokenToSpan((LLamaToken)token, bytes, 0, special: false);
@@ -266,6 +267,6 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
         }
 
         var exact = bytes[..length];
-        return new TokenChoice(Encoding.UTF8.GetString(exact), exact, logprob, alternatives);
+        return new TokenLogprob(Encoding.UTF8.GetString(exact), exact, logprob, alternatives);
     }
 }

@@ -4,7 +4,7 @@ using EvalMesh.Contracts;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Caching.Distributed;
 
-namespace EvalMesh.Grains.Inference;
+namespace EvalMesh.Grains.Endpoints;
 
 /// <summary>
 /// An endpoint's answers, cached (see <see cref="Evaluation.Configuration.EndpointConfig.Cache"/>). Each answer keeps

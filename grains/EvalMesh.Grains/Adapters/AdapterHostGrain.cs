@@ -3,10 +3,10 @@ using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Grains.Routing;
 using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using Orleans.Concurrency;
 
-namespace EvalMesh.Grains.Inference;
+namespace EvalMesh.Grains.Adapters;
 
 /// <summary>
 /// The one way local llama inference is reached (key <c>model|adapter</c>, replicas <c>model|adapter#N</c>). It
@@ -22,8 +22,7 @@ namespace EvalMesh.Grains.Inference;
 [AdapterAffinityPlacement]
 public sealed class AdapterHostGrain(
     ModelHost host,
-    ModelCatalog catalog,
-    AdapterKeys keys,
+    AdapterFiles adapterFiles,
     ResidencyView view,
     AdapterRouter router,
     ILocalSiloDetails silo,
@@ -32,56 +31,26 @@ public sealed class AdapterHostGrain(
     private readonly Dictionary<int, int> _inFlight = [];
     private string _hostKey = string.Empty;
     private string _adapterKey = string.Empty;
-    private string _model = string.Empty;
-    private string? _adapter;
+    private ModelFiles _files = null!;
 
     /// <inheritdoc />
     public override async Task OnActivateAsync(CancellationToken cancellationToken)
     {
         _hostKey = this.GetPrimaryKeyString();
         _adapterKey = AdapterKey.OfHost(_hostKey);
-        var (model, adapter) = AdapterKey.Parse(_adapterKey);
-        _model = catalog.ResolveModel(model);
-        if (adapter is not null)
-        {
-            var registered = await grains.GetLoraAdapter(model, adapter).GetAsync();
-            _adapter = registered?.Path ?? catalog.ResolveAdapter(model, adapter);
-        }
-
-        keys.Register(_adapterKey, _model, _adapter);
-        keys.HostActivated(_hostKey);
+        _files = await adapterFiles.ResolveAsync(_adapterKey);
+        adapterFiles.HostActivated(_hostKey);
     }
 
     /// <inheritdoc />
     public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellationToken)
     {
-        keys.HostDeactivated(_hostKey);
+        adapterFiles.HostDeactivated(_hostKey);
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public async Task<InferenceReply> InferAsync(InferenceCall request, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(request);
-        var replica = ChooseReplica();
-        _inFlight[replica] = _inFlight.GetValueOrDefault(replica) + 1;
-        try
-        {
-            return await RouteAsync(replica) switch
-            {
-                { Replica: { } key } => await router.InferAsync(key, request, cancellationToken),
-                { Silo: { } target } => await grains.GetSiloAgent(target).InferAsync(_adapterKey, request).WaitAsync(cancellationToken),
-                _ => await host.InferAsync(_model, _adapter, request, silo.SiloAddress.ToString(), cancellationToken),
-            };
-        }
-        finally
-        {
-            _inFlight[replica]--;
-        }
-    }
-
-    /// <inheritdoc />
-    public async IAsyncEnumerable<InferenceChunk> StreamAsync(InferenceCall request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    public async IAsyncEnumerable<InferenceChunk> InferAsync(InferenceRequest request, bool stream, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
         var replica = ChooseReplica();
@@ -90,9 +59,9 @@ public sealed class AdapterHostGrain(
         {
             var chunks = await RouteAsync(replica) switch
             {
-                { Replica: { } key } => router.StreamAsync(key, request, cancellationToken),
-                { Silo: { } target } => grains.GetSiloAgent(target).StreamAsync(_adapterKey, request, cancellationToken),
-                _ => host.StreamAsync(_model, _adapter, request, silo.SiloAddress.ToString(), cancellationToken),
+                { Replica: { } key } => router.InferAsync(key, request, stream, cancellationToken),
+                { Silo: { } target } => grains.GetSiloAgent(target).InferAsync(_adapterKey, request, stream, cancellationToken),
+                _ => host.InferAsync(_files, request, stream, cancellationToken),
             };
             await foreach (var chunk in chunks.WithCancellation(cancellationToken))
             {
@@ -107,9 +76,9 @@ public sealed class AdapterHostGrain(
 
     /// <inheritdoc />
     public async Task<bool> PrefetchAsync() =>
-        _adapter is null || (await ElsewhereAsync() is { } target
+        _files.Adapter is null || (await ElsewhereAsync() is { } target
             ? await grains.GetSiloAgent(target).PrefetchAsync(_adapterKey)
-            : await host.PrefetchAsync(_model, _adapter));
+            : await host.PrefetchAsync(_files));
 
     /// <summary>
     /// Where a request goes: to replica <paramref name="replica"/>'s host when that is not this one; else to another
@@ -125,7 +94,7 @@ public sealed class AdapterHostGrain(
     /// </summary>
     private async Task<string?> ElsewhereAsync()
     {
-        if (_adapter is null || AdapterKey.ReplicaOf(_hostKey) != 1 || host.IsResident(_model, _adapter))
+        if (_files.Adapter is null || AdapterKey.ReplicaOf(_hostKey) != 1 || host.Residency.IsResident(_files))
         {
             return null;
         }

@@ -1,38 +1,40 @@
 using System.Diagnostics;
+using EvalMesh.Abstractions;
 using Prometheus;
 
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>
 /// A request waiting for, or in, the scheduler, with the task its caller awaits. Its end is counted in the metrics,
 /// whose series for its base and adapter exist from its arrival.
 /// </summary>
-internal sealed class PendingRequest(InferenceRequest request, Action<InferenceUpdate>? onText, CancellationToken cancellationToken)
+internal sealed class PendingRequest(ModelFiles files, InferenceRequest request, Action<InferenceChunk>? onText, CancellationToken cancellationToken)
 {
-    private readonly TaskCompletionSource<InferenceResult> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<InferenceReply> _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly long _arrived = Stopwatch.GetTimestamp();
-    private readonly Histogram.Child _duration = InferenceMetrics.RequestDuration.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
-    private readonly Counter.Child _generated = InferenceMetrics.GeneratedTokens.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
-    private readonly Histogram.Child _firstToken = InferenceMetrics.TimeToFirstToken.WithLabels(InferenceMetrics.Label(request.Model), InferenceMetrics.Label(request.Adapter));
+    private readonly Histogram.Child _duration = InferenceMetrics.RequestDuration.WithLabels(InferenceMetrics.Label(files.Model), InferenceMetrics.Label(files.Adapter));
+    private readonly Counter.Child _generated = InferenceMetrics.GeneratedTokens.WithLabels(InferenceMetrics.Label(files.Model), InferenceMetrics.Label(files.Adapter));
+    private readonly Histogram.Child _firstToken = InferenceMetrics.TimeToFirstToken.WithLabels(InferenceMetrics.Label(files.Model), InferenceMetrics.Label(files.Adapter));
     private bool _started;
     private long? _waitingForRoom;
 
-    public InferenceRequest Request { get; } = request with { Model = Path.GetFullPath(request.Model), Adapter = request.Adapter is null ? null : Path.GetFullPath(request.Adapter) };
+    /// <summary>The base model and adapter that serve it.</summary>
+    public ModelFiles Files => files;
+
+    public InferenceRequest Request => request;
 
     /// <summary>Called on the scheduler thread with each new piece of the completion (and its tokens' log probabilities, when asked for), for streaming.</summary>
-    public Action<InferenceUpdate>? OnText => onText;
+    public Action<InferenceChunk>? OnText => onText;
 
     /// <summary>The prompt's tokens (shared prefix, rest), tokenized once when the request is first considered.</summary>
     public (int[] Prefix, int[] Question)? Tokens { get; set; }
 
-    public Task<InferenceResult> Task => _completion.Task;
+    public Task<InferenceReply> Task => _completion.Task;
 
     /// <summary>How long ago it arrived.</summary>
     public TimeSpan Waited => Stopwatch.GetElapsedTime(_arrived);
 
     public bool IsFinished => _completion.Task.IsCompleted || cancellationToken.IsCancellationRequested;
-
-    public bool SameGroup(PendingRequest other) => Request.Model == other.Request.Model && Request.Adapter == other.Request.Adapter;
 
     /// <summary>Counts a token generated for this request as it is sampled (so that a cancelled request's work counts too); the first one's time is its time to first token.</summary>
     public void CountToken()
@@ -58,7 +60,7 @@ internal sealed class PendingRequest(InferenceRequest request, Action<InferenceU
         }
     }
 
-    public void Complete(InferenceResult result)
+    public void Complete(InferenceReply result)
     {
         if (_completion.TrySetResult(result))
         {

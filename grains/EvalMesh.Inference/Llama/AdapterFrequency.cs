@@ -1,4 +1,4 @@
-namespace EvalMesh.Inference.Hosting;
+namespace EvalMesh.Inference.Llama;
 
 /// <summary>How the rest of a cluster sees an adapter that a cache holds.</summary>
 /// <param name="Count">The other caches' counts of it; with this cache's, its cluster-wide frequency.</param>
