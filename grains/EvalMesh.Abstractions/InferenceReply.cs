@@ -18,7 +18,7 @@ public sealed record TokenLogprob(
 /// <param name="CompletionTokens">Generated tokens.</param>
 /// <param name="FinishReason"><c>stop</c> (end of sequence or a stop sequence) or <c>length</c>.</param>
 /// <param name="Route">Where it ran, and whether its adapter was already loaded there.</param>
-/// <param name="PrefixReused">Whether the shared prefix's KV cache was reused rather than decoded.</param>
+/// <param name="CachedTokens">Prompt tokens whose KV cache was reused from an earlier request rather than decoded (OpenAI's <c>cached_tokens</c>).</param>
 /// <param name="BatchSize">How many sequences shared the decode batch when this one started generating.</param>
 /// <param name="Tokens">The generated token ids.</param>
 /// <param name="Margins">At each generated token, the gap between the best and second-best logit (how near a tie the choice was).</param>
@@ -30,7 +30,7 @@ public sealed record InferenceReply(
     [property: Id(2)] int CompletionTokens,
     [property: Id(3)] string FinishReason,
     [property: Id(4)] InferenceRoute Route,
-    [property: Id(5)] bool PrefixReused,
+    [property: Id(5)] int CachedTokens,
     [property: Id(6)] int BatchSize,
     [property: Id(7)] IReadOnlyList<int> Tokens,
     [property: Id(8)] IReadOnlyList<float> Margins,

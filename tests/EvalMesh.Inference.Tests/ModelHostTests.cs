@@ -81,6 +81,68 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task PromptCache_ARequestThatStartsLikeTheLast_DecodesOnlyWhatIsNew_AndAnswersAsIfItDecodedAll()
+    {
+        // No declared prefix, as a gateway request: the host finds what the new prompt has in common with the last one.
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
+        var first = Request(null, context + "Question: what is the permalink of message 3?\nAnswer:");
+        var second = Request(null, context + "Question: who posted message 7?\nAnswer:");
+        using var host = TinyModelFixture.Host();
+        var a = await host.InferAsync(first, Token);
+        Assert.Equal(0, a.CachedTokens);
+        var before = host.Stats.PromptTokensDecoded;
+        var b = await host.InferAsync(second, Token);
+        var decodedForB = host.Stats.PromptTokensDecoded - before;
+
+        Assert.InRange(b.CachedTokens, 500, b.PromptTokens - 1);
+        Assert.Equal(b.PromptTokens - b.CachedTokens, decodedForB);
+        Assert.True(decodedForB < 30, $"{decodedForB} of {b.PromptTokens} prompt tokens decoded");
+
+        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        var expected = await plain.InferAsync(second, Token);
+        Assert.Equal(expected.PromptTokens, b.PromptTokens);
+        Outputs.AssertSameOrNearTie(expected, b);
+
+        // A prompt with little in common (less than MinCachedPrefix tokens) decodes everything.
+        var other = await host.InferAsync(Request(null, Prompts[2]), Token);
+        Assert.Equal(0, other.CachedTokens);
+    }
+
+    [Fact]
+    public async Task PromptCache_ConcurrentRequestsThatStartAlike_WaitForTheFirstPrompt_AndShareIt()
+    {
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
+        var requests = Enumerable.Range(1, 4).Select(i => Request(null, context + $"Question: who posted message {i}?\nAnswer:")).ToList();
+        using var host = TinyModelFixture.Host();
+        var replies = await Task.WhenAll(requests.Select(r => host.InferAsync(r, Token)));
+
+        // One of them decodes the context; the others reuse it.
+        Assert.Single(replies, r => r.CachedTokens == 0);
+        Assert.Equal(3, replies.Count(r => r.CachedTokens > 500));
+        Assert.Equal(replies.Sum(r => r.PromptTokens - r.CachedTokens), host.Stats.PromptTokensDecoded);
+    }
+
+    [Fact]
+    public async Task TooManyWaiting_IsRefusedAtOnce_WithATimeToTryAgain_AndTheOthersAreServed()
+    {
+        using var host = TinyModelFixture.Host(o => (o.MaxWaitingRequests, o.MaxBatchSequences) = (1, 1));
+        var started = new TaskCompletionSource();
+        var running = host.InferAsync(Request(null, Prompts[0], maxTokens: 4000), _ => started.TrySetResult(), Token);
+        await started.Task.WaitAsync(Token);
+        var waiting = host.InferAsync(Request(null, Prompts[1], maxTokens: 2), Token);
+
+        var refused = await Assert.ThrowsAsync<InferenceException>(() => host.InferAsync(Request(null, Prompts[2], maxTokens: 2), Token));
+        Assert.Equal(InferenceProblem.Overloaded, refused.Problem);
+        Assert.Equal("overloaded", refused.Code);
+        Assert.InRange(refused.RetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.Contains("MaxWaitingRequests", refused.Message, StringComparison.Ordinal);
+
+        Assert.Equal("length", (await running).FinishReason);
+        Assert.Equal(2, (await waiting).CompletionTokens);
+        Assert.Equal(2, (await host.InferAsync(Request(null, Prompts[2], maxTokens: 2), Token)).CompletionTokens);
+    }
+
+    [Fact]
     public async Task PrefixReuse_GivesTheSameOutputAsDecodingEverything()
     {
         var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
@@ -89,9 +151,9 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
         var reused = await OneByOne(reusing, requests);
         var decoded = await OneByOne(plain, requests);
-        Assert.False(reused[0].PrefixReused);
-        Assert.All(reused.Skip(1), r => Assert.True(r.PrefixReused));
-        Assert.All(decoded, r => Assert.False(r.PrefixReused));
+        Assert.Equal(0, reused[0].CachedTokens);
+        Assert.All(reused.Skip(1), r => Assert.InRange(r.CachedTokens, 500, r.PromptTokens - 1));
+        Assert.All(decoded, r => Assert.Equal(0, r.CachedTokens));
         Assert.All(reused, r => Assert.True(r.PromptTokens > 500, $"{r.PromptTokens} prompt tokens"));
         foreach (var (expected, actual) in decoded.Zip(reused))
         {

@@ -46,6 +46,7 @@ public static class EvalMeshSilo
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
         });
+        silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
         if (options.TlsCertificate is { } path)
         {
             var certificate = ClusterTls.Load(path, options.TlsCertificatePassword, "EvalMesh:TlsCertificate");

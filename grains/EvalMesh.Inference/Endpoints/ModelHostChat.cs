@@ -19,8 +19,8 @@ public static class ModelHostChat
     /// <summary>ChatResponse.AdditionalProperties key: whether the adapter was already loaded.</summary>
     public const string AdapterResidentKey = "evalmesh.adapter_resident";
 
-    /// <summary>ChatResponse.AdditionalProperties key: whether the shared prefix's KV cache was reused.</summary>
-    public const string PrefixReusedKey = "evalmesh.prefix_reused";
+    /// <summary>ChatResponse.AdditionalProperties key: prompt tokens whose KV cache was reused rather than decoded.</summary>
+    public const string CachedTokensKey = "evalmesh.cached_tokens";
 
     /// <summary>The request for these messages and options: the prompt, its shared prefix's length and how to generate.</summary>
     public static InferenceRequest Request(IEnumerable<ChatMessage> messages, ChatOptions? options)
@@ -42,12 +42,12 @@ public static class ModelHostChat
         return new(new ChatMessage(ChatRole.Assistant, withText ? reply.Text : string.Empty))
         {
             FinishReason = reply.FinishReason == "length" ? ChatFinishReason.Length : ChatFinishReason.Stop,
-            Usage = new UsageDetails { InputTokenCount = reply.PromptTokens, OutputTokenCount = reply.CompletionTokens, TotalTokenCount = reply.PromptTokens + reply.CompletionTokens },
+            Usage = new UsageDetails { InputTokenCount = reply.PromptTokens, OutputTokenCount = reply.CompletionTokens, TotalTokenCount = reply.PromptTokens + reply.CompletionTokens, CachedInputTokenCount = reply.CachedTokens },
             AdditionalProperties = new AdditionalPropertiesDictionary
             {
                 [HostKey] = reply.Route.Host,
                 [AdapterResidentKey] = reply.Route.AdapterWasResident,
-                [PrefixReusedKey] = reply.PrefixReused,
+                [CachedTokensKey] = reply.CachedTokens,
             },
         };
     }

@@ -9,7 +9,8 @@ namespace EvalMesh.Inference.Llama;
 /// <param name="PromptTokens">Prompt tokens fed (prompts are fed in chunks of up to the batch size).</param>
 /// <param name="Sequences">Sequences that took part.</param>
 /// <param name="Sampled">Tokens sampled (one per sequence whose prompt was all fed).</param>
-internal readonly record struct StepResult(int PromptTokens, int Sequences, int Sampled);
+/// <param name="Completed">Requests that ended with this step.</param>
+internal readonly record struct StepResult(int PromptTokens, int Sequences, int Sampled, int Completed);
 
 /// <summary>
 /// One llama.cpp context for a base model with one adapter (or none) set on it for its whole life, and the batch of
@@ -98,14 +99,25 @@ internal sealed class AdapterContext : IDisposable
         Native.MemorySequenceRemove((LLamaSeqId)PrefixSequence, -1, -1);
     }
 
-    /// <summary>Starts a sequence from the cached prefix (or empty) under a fresh id.</summary>
-    private void StartSequence(int id, bool fromPrefix)
+    /// <summary>Starts a sequence under a fresh id, sharing the first <paramref name="cached"/> cells of sequence 0.</summary>
+    private void StartSequence(int id, int cached)
     {
         Native.MemorySequenceRemove((LLamaSeqId)id, -1, -1);
-        if (fromPrefix)
+        if (cached > 0)
         {
-            Native.MemorySequenceCopy((LLamaSeqId)PrefixSequence, (LLamaSeqId)id, 0, -1);
+            Native.MemorySequenceCopy((LLamaSeqId)PrefixSequence, (LLamaSeqId)id, 0, cached);
         }
+    }
+
+    /// <summary>
+    /// Makes a sequence's prompt, now decoded, the cached prompt in sequence 0 (its cells are shared, not copied), so
+    /// that the next request that starts the same way decodes only what is new.
+    /// </summary>
+    private void CachePrompt(Sequence sequence)
+    {
+        Native.MemorySequenceRemove((LLamaSeqId)PrefixSequence, -1, -1);
+        Native.MemorySequenceCopy((LLamaSeqId)sequence.Id, (LLamaSeqId)PrefixSequence, 0, sequence.Prompt.Length);
+        _prefix = sequence.Prompt;
     }
 
     /// <summary>Ends a sequence and frees its id.</summary>
@@ -124,8 +136,12 @@ internal sealed class AdapterContext : IDisposable
     }
 
     /// <summary>
-    /// Starts a request as a sequence of this context's batch; false when it must wait for running ones.
-    /// <paramref name="prefixDecoded"/> is the prompt tokens its shared prefix took to decode (0 when reused).
+    /// Starts a request as a sequence of this context's batch; false when it must wait for running ones. The start of
+    /// its prompt comes from sequence 0 where it can: a declared shared prefix (an eval's context) is decoded there once
+    /// and reused by every request that declares it; any other prompt reuses as much of the last cached prompt as it
+    /// has in common (at least <see cref="ModelHostOptions.MinCachedPrefix"/> tokens) and, once decoded, becomes the
+    /// cached prompt itself. <paramref name="prefixDecoded"/> is the tokens a declared prefix took to decode (0 when
+    /// reused).
     /// </summary>
     /// <exception cref="InferenceException">The prompt and its token budget do not fit the context.</exception>
     public bool TryStart(PendingRequest pending, InferenceRoute route, ModelHostOptions options, out int prefixDecoded)
@@ -137,24 +153,39 @@ internal sealed class AdapterContext : IDisposable
         }
 
         var request = pending.Request;
-        var (prefix, rest) = pending.Tokens ??= Tokenize(request);
-        var promptTokens = prefix.Length + rest.Length;
+        var (prompt, declared) = pending.Tokens ??= Tokenize(request);
         var maxTokens = request.Options.MaxTokens;
-        if (promptTokens + maxTokens > options.ContextSize)
+        if (prompt.Length + maxTokens > options.ContextSize)
         {
             throw new InferenceException(InferenceProblem.ContextOverflow,
-                $"the prompt has {promptTokens} tokens and up to {maxTokens} more may be generated, which exceeds the context window of {options.ContextSize} tokens");
+                $"the prompt has {prompt.Length} tokens and up to {maxTokens} more may be generated, which exceeds the context window of {options.ContextSize} tokens");
         }
 
-        var reuse = options.PrefixReuse && prefix.Length > 0;
-        if (reuse && !HoldsPrefix(prefix) && Active.Count > 0)
+        var (cached, caches) = (0, false);
+        if (options.PrefixReuse && declared > 0)
         {
-            // Running sequences use the cached prefix; this one starts when they are done.
-            return false;
+            if (!HoldsPrefix(prompt[..declared]) && Active.Count > 0)
+            {
+                // Running sequences use the cached prefix; this one starts when they are done.
+                return false;
+            }
+
+            cached = declared;
+        }
+        else if (options.PrefixReuse)
+        {
+            var common = Math.Min(CommonLength(_prefix, prompt), prompt.Length - 1);
+            if (Active.Any(s => s.Remaining > 0 && s.CachesPrompt && CommonLength(s.Prompt, prompt) > Math.Max(common, options.MinCachedPrefix - 1)))
+            {
+                // A running sequence is decoding a prompt that starts like this one and will be cached: wait for it.
+                return false;
+            }
+
+            (cached, caches) = (common >= options.MinCachedPrefix ? common : 0, true);
         }
 
-        var cellsInUse = Active.Sum(s => s.Reserved) + (reuse ? prefix.Length : CachedPrefixLength);
-        var needed = (reuse ? rest.Length : promptTokens) + maxTokens;
+        var cellsInUse = Active.Sum(s => s.Reserved) + (declared > 0 && cached > 0 ? declared : CachedPrefixLength);
+        var needed = prompt.Length - cached + maxTokens;
         if (cellsInUse + needed > options.ContextSize)
         {
             if (Active.Count > 0)
@@ -163,20 +194,25 @@ internal sealed class AdapterContext : IDisposable
             }
 
             DropPrefix();
+            (cached, needed) = declared > 0 ? (cached, needed) : (0, prompt.Length + maxTokens);
         }
 
         var id = FreeIds.Pop();
-        var reused = false;
-        if (reuse)
+        var reused = cached > 0;
+        if (declared > 0 && cached > 0 && !EnsurePrefix(prompt[..declared], options.BatchSize))
         {
-            reused = EnsurePrefix(prefix, options.BatchSize);
-            prefixDecoded = reused ? 0 : prefix.Length;
+            (reused, prefixDecoded) = (false, declared);
         }
 
-        StartSequence(id, fromPrefix: reuse);
-        var (toFeed, position) = reuse ? (rest, prefix.Length) : ([.. prefix, .. rest], 0);
+        InferenceMetrics.PrefixCacheLookups.WithLabels(reused ? "hit" : "miss").Inc();
+        if (reused)
+        {
+            InferenceMetrics.PrefixCacheSavedTokens.Inc(cached);
+        }
+
+        StartSequence(id, cached);
         var decoder = new StreamingTokenDecoder(Encoding.UTF8, Model.Weights);
-        Active.Add(new Sequence(pending, id, promptTokens, toFeed, position, needed, Model.Weights.NativeHandle, decoder, route, reused));
+        Active.Add(new Sequence(pending, id, prompt, cached, reused ? cached : 0, caches, needed, Model.Weights.NativeHandle, decoder, route));
         return true;
     }
 
@@ -229,11 +265,17 @@ internal sealed class AdapterContext : IDisposable
         Decode(batch);
         var vocabulary = Model.Weights.Vocab;
         var (eos, eot) = (vocabulary.EOS, vocabulary.EOT);
+        var completed = 0;
         foreach (var sequence in sampling)
         {
             if (sequence.Generated == 0)
             {
                 sequence.BatchSize = sampling.Count;
+            }
+
+            if (sequence.Generated == 0 && sequence.CachesPrompt)
+            {
+                CachePrompt(sequence);
             }
 
             var token = sequence.Sample(Native.GetLogitsIth(sequence.BatchIndex));
@@ -243,22 +285,24 @@ internal sealed class AdapterContext : IDisposable
             {
                 EndSequence(sequence);
                 sequence.Pending.Complete(sequence.Reply(reason));
+                completed++;
             }
         }
 
-        return new StepResult(promptTokens, sequences, sampling.Count);
+        return new StepResult(promptTokens, sequences, sampling.Count, completed);
     }
 
-    // A shared prefix and the rest are tokenized apart, with or without reuse, so that both paths see the same tokens.
-    private (int[] Prefix, int[] Question) Tokenize(InferenceRequest request)
+    // A declared shared prefix and the rest are tokenized apart, with or without reuse, so that both paths see the same
+    // tokens; at least one token after the prefix must be decoded to get logits.
+    private PromptTokens Tokenize(InferenceRequest request)
     {
         var prefixChars = Math.Clamp(request.PrefixLength, 0, request.Prompt.Length);
         var prefix = prefixChars > 0 ? Model.TokenizePrefix(request.Prompt.AsSpan(0, prefixChars)) : [];
         var rest = Model.Tokenize(request.Prompt[prefixChars..], addBos: prefixChars == 0);
-
-        // At least one token must be decoded to get logits.
-        return rest.Length == 0 && prefix.Length > 0 ? (prefix[..^1], [prefix[^1]]) : (prefix, rest);
+        return new PromptTokens([.. prefix, .. rest], rest.Length == 0 ? Math.Max(0, prefix.Length - 1) : prefix.Length);
     }
+
+    private static int CommonLength(int[]? a, int[] b) => a is null ? 0 : a.AsSpan().CommonPrefixLength(b);
 
     private void Decode(LLamaBatch batch)
     {

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Text;
 using System.Threading.Channels;
@@ -25,6 +26,7 @@ internal sealed partial class BatchScheduler : IDisposable
     private readonly Dictionary<string, LoadedModel> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<ModelFiles, AdapterContext> _contexts = [];
     private readonly List<PendingRequest> _queue = [];
+    private readonly ConcurrentDictionary<string, int> _waiting = new(StringComparer.Ordinal);
     private readonly LLamaBatch _batch = new();
     private readonly Thread _thread;
     private long _promptTokensDecoded;
@@ -32,6 +34,8 @@ internal sealed partial class BatchScheduler : IDisposable
     private long _decodeCalls;
     private long _clock;
     private double _stepSeconds;
+    private double _sinceCompletion;
+    private double _secondsPerCompletion;
 
     public BatchScheduler(ModelHostOptions options, AdapterCache adapters, ILogger logger)
     {
@@ -48,8 +52,31 @@ internal sealed partial class BatchScheduler : IDisposable
     public InferenceStats Stats => new(Interlocked.Read(ref _promptTokensDecoded), Interlocked.Read(ref _tokensGenerated), Interlocked.Read(ref _decodeCalls));
 
     /// <summary>Queues a request; its task ends with its reply.</summary>
-    public Task<InferenceReply> Enqueue(PendingRequest pending) =>
-        _work.Writer.TryWrite(pending) ? pending.Task : throw new InferenceException(InferenceProblem.Stopped, "the model host is shutting down");
+    /// <exception cref="InferenceException">Too many requests for its model are waiting (<see cref="InferenceProblem.Overloaded"/>), or the host is stopping.</exception>
+    public Task<InferenceReply> Enqueue(PendingRequest pending)
+    {
+        var model = pending.Files.Model;
+        var waiting = _waiting.AddOrUpdate(model, 1, (_, n) => n + 1);
+        if (waiting > _options.MaxWaitingRequests)
+        {
+            LeftQueue(model);
+            var retryAfter = TimeSpan.FromSeconds(Math.Clamp(Math.Ceiling(waiting * Volatile.Read(ref _secondsPerCompletion)), 1, 60));
+            var overloaded = new InferenceException(
+                InferenceProblem.Overloaded,
+                $"{waiting - 1} requests for {Path.GetFileName(model)} are waiting, as many as this model host takes (EvalMesh:ModelHost:MaxWaitingRequests); try again in {retryAfter.TotalSeconds:0} s",
+                retryAfter: retryAfter);
+            InferenceMetrics.Errors.WithLabels(overloaded.Code).Inc();
+            throw overloaded;
+        }
+
+        if (!_work.Writer.TryWrite(pending))
+        {
+            LeftQueue(model);
+            throw new InferenceException(InferenceProblem.Stopped, "the model host is shutting down");
+        }
+
+        return pending.Task;
+    }
 
     /// <summary>Runs <paramref name="action"/> on the scheduler thread between two steps.</summary>
     public Task<T> RunAsync<T>(Func<T> action, CancellationToken cancellationToken)
@@ -129,9 +156,10 @@ internal sealed partial class BatchScheduler : IDisposable
             // Contexts take turns step by step, so that no adapter waits for another's whole queue.
             var context = busy[turn++ % busy.Count];
             var started = Stopwatch.GetTimestamp();
+            var completed = 0;
             try
             {
-                Step(context);
+                completed = Step(context).Completed;
             }
             catch (InferenceException ex)
             {
@@ -147,6 +175,7 @@ internal sealed partial class BatchScheduler : IDisposable
             // A moving average of a step's time, from the first step on, for how long running requests may take (EndsWithin).
             var took = Stopwatch.GetElapsedTime(started).TotalSeconds;
             _stepSeconds = _stepSeconds == 0 ? took : _stepSeconds + ((took - _stepSeconds) / 16);
+            CountCompletions(took, completed);
             if (context.Active.Count == 0 && context.Lease is { } lease)
             {
                 context.Lease = null;
@@ -179,7 +208,7 @@ internal sealed partial class BatchScheduler : IDisposable
         foreach (var cancelled in _queue.Where(p => p.IsFinished).ToList())
         {
             cancelled.Cancel();
-            _queue.Remove(cancelled);
+            Dequeue(cancelled);
         }
     }
 
@@ -230,7 +259,7 @@ internal sealed partial class BatchScheduler : IDisposable
                 if (context.TryStart(pending, new InferenceRoute(_options.Name, wasResident), _options, out var prefixDecoded))
                 {
                     CountPromptTokens(context.Model, prefixDecoded);
-                    _queue.Remove(pending);
+                    Dequeue(pending);
                     if (files.Adapter is not null)
                     {
                         _adapters.Served(files, wasResident);
@@ -239,7 +268,7 @@ internal sealed partial class BatchScheduler : IDisposable
             }
             catch (Exception ex) when (ex is GgufException or InferenceException or IOException or UnauthorizedAccessException)
             {
-                _queue.Remove(pending);
+                Dequeue(pending);
                 pending.Fail(ex);
             }
         }
@@ -283,20 +312,40 @@ internal sealed partial class BatchScheduler : IDisposable
         }
     }
 
-    private void Step(AdapterContext context)
+    private StepResult Step(AdapterContext context)
     {
         context.LastUsed = ++_clock;
         var step = context.Step(_batch, _options.BatchSize);
-        if (step.Sequences == 0)
+        if (step.Sequences > 0)
         {
-            return;
+            Interlocked.Increment(ref _decodeCalls);
+            CountPromptTokens(context.Model, step.PromptTokens);
+            Interlocked.Add(ref _tokensGenerated, step.Sampled);
+            InferenceMetrics.BatchSequences.Observe(step.Sequences);
         }
 
-        Interlocked.Increment(ref _decodeCalls);
-        CountPromptTokens(context.Model, step.PromptTokens);
-        Interlocked.Add(ref _tokensGenerated, step.Sampled);
-        InferenceMetrics.BatchSequences.Observe(step.Sequences);
+        return step;
     }
+
+    /// <summary>Keeps a moving average of the time between completed requests, from which an overloaded host says when to try again.</summary>
+    private void CountCompletions(double stepSeconds, int completed)
+    {
+        _sinceCompletion += stepSeconds;
+        if (completed > 0)
+        {
+            var sample = _sinceCompletion / completed;
+            Volatile.Write(ref _secondsPerCompletion, _secondsPerCompletion == 0 ? sample : _secondsPerCompletion + ((sample - _secondsPerCompletion) / 16));
+            _sinceCompletion = 0;
+        }
+    }
+
+    private void Dequeue(PendingRequest pending)
+    {
+        _queue.Remove(pending);
+        LeftQueue(pending.Files.Model);
+    }
+
+    private void LeftQueue(string model) => _waiting.AddOrUpdate(model, 0, (_, n) => n - 1);
 
     private void CountPromptTokens(LoadedModel model, int tokens)
     {

@@ -30,6 +30,13 @@ internal static class InferenceMetrics
     public static readonly Gauge Queue = Metrics.CreateGauge(
         "evalmesh_inference_queue_depth_requests", "Requests in the model host, waiting for a batch slot or running.", "state");
 
+    public static readonly Counter PrefixCacheLookups = Metrics.CreateCounter(
+        "evalmesh_prefix_cache_lookups_total",
+        "Requests that looked for a cached prompt prefix, by whether they found one (hit) or decoded their whole prompt (miss).", "result");
+
+    public static readonly Counter PrefixCacheSavedTokens = Metrics.CreateCounter(
+        "evalmesh_prefix_cache_saved_tokens_total", "Prompt tokens whose KV cache was reused from a cached prefix instead of decoded.");
+
     public static readonly Histogram BatchSequences = Metrics.CreateHistogram(
         "evalmesh_inference_batch_sequences",
         "Sequences decoded together in one llama.cpp decode call.",
@@ -74,7 +81,7 @@ internal static class InferenceMetrics
     /// <summary>The error kind of a failed request, in snake case.</summary>
     public static string ErrorKind(Exception exception) => exception switch
     {
-        InferenceException e => JsonNamingPolicy.SnakeCaseLower.ConvertName(e.Problem.ToString()),
+        InferenceException e => e.Code,
         GgufException e => JsonNamingPolicy.SnakeCaseLower.ConvertName(e.Problem.ToString()),
         _ => "io",
     };

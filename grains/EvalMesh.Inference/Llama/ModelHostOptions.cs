@@ -28,6 +28,19 @@ public sealed class ModelHostOptions
     /// </summary>
     public TimeSpan VictimWait { get; set; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>
+    /// The most requests for one base model (any adapter) that may wait for a batch slot; beyond it a request is refused
+    /// at once as <see cref="InferenceProblem.Overloaded"/> with a time to try again, which the gateway answers as 429
+    /// with Retry-After and an eval shard waits out.
+    /// </summary>
+    public int MaxWaitingRequests { get; set; } = 256;
+
+    /// <summary>
+    /// The fewest leading tokens a request without a declared shared prefix must have in common with the context's cached
+    /// prompt for its KV cache to be reused (automatic prefix caching, as llama-server's <c>cache_prompt</c>).
+    /// </summary>
+    public int MinCachedPrefix { get; set; } = 32;
+
     /// <summary>KV cache cells per context (one context per base+adapter), shared by its cached prefix and its batch.</summary>
     public int ContextSize { get; set; } = 16384;
 
@@ -86,6 +99,8 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.MicroBatchSize is >= 16 and <= 8192, nameof(options.MicroBatchSize), "must be between 16 and 8192");
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
+        Check(options.MaxWaitingRequests >= 1, nameof(options.MaxWaitingRequests), "must be at least 1");
+        Check(options.MinCachedPrefix >= 1, nameof(options.MinCachedPrefix), "must be at least 1");
         Check(Enum.IsDefined(options.Eviction), nameof(options.Eviction), "must be Frequency or Lru");
         Check(options.VictimWait >= TimeSpan.Zero, nameof(options.VictimWait), "must not be negative");
         Check(options.Threads >= 1, nameof(options.Threads), "must be at least 1");

@@ -26,8 +26,8 @@ internal sealed class PendingRequest(ModelFiles files, InferenceRequest request,
     /// <summary>Called on the scheduler thread with each new piece of the completion (and its tokens' log probabilities, when asked for), for streaming.</summary>
     public Action<InferenceChunk>? OnText => onText;
 
-    /// <summary>The prompt's tokens (shared prefix, rest), tokenized once when the request is first considered.</summary>
-    public (int[] Prefix, int[] Question)? Tokens { get; set; }
+    /// <summary>The prompt's tokens, tokenized once when the request is first considered.</summary>
+    public PromptTokens? Tokens { get; set; }
 
     public Task<InferenceReply> Task => _completion.Task;
 
@@ -78,3 +78,8 @@ internal sealed class PendingRequest(ModelFiles files, InferenceRequest request,
 
     public void Cancel() => _completion.TrySetCanceled(cancellationToken);
 }
+
+/// <summary>A prompt's tokens.</summary>
+/// <param name="Prompt">All of them.</param>
+/// <param name="SharedPrefix">How many of the first are the prefix the request declared shared with others (0 for none).</param>
+internal readonly record struct PromptTokens(int[] Prompt, int SharedPrefix);

@@ -6,7 +6,11 @@ using LLama.Native;
 namespace EvalMesh.Inference.Llama;
 
 /// <summary>One request being decoded: its KV sequence id, the tokens still to feed, and what it has generated.</summary>
-internal sealed class Sequence(PendingRequest pending, int id, int promptTokens, int[] toFeed, int position, int reserved, SafeLlamaModelHandle model, StreamingTokenDecoder decoder, InferenceRoute route, bool prefixReused)
+/// <param name="prompt">The prompt's tokens.</param>
+/// <param name="start">Where feeding starts: the tokens before it are already in the KV cache, shared from sequence 0.</param>
+/// <param name="cachedTokens">Of those, how many came from a cache rather than being decoded for this request.</param>
+/// <param name="cachesPrompt">Whether the prompt, once decoded, becomes the context's cached prompt.</param>
+internal sealed class Sequence(PendingRequest pending, int id, int[] prompt, int start, int cachedTokens, bool cachesPrompt, int reserved, SafeLlamaModelHandle model, StreamingTokenDecoder decoder, InferenceRoute route)
 {
     private readonly StringBuilder _text = new();
     private readonly List<int> _tokens = [];
@@ -19,7 +23,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     private int _logprobsStreamed;
     private readonly Random _random = new(pending.Request.Options.Seed);
     private double[]? _weights;
-    private int[] _toFeed = toFeed;
+    private int[] _toFeed = prompt[start..];
     private int _fed;
     private int _streamed;
 
@@ -27,7 +31,13 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
 
     public int Id => id;
 
-    public int Position { get; private set; } = position;
+    public int Position { get; private set; } = start;
+
+    /// <summary>The prompt's tokens.</summary>
+    public int[] Prompt => prompt;
+
+    /// <summary>Whether the prompt, once decoded, becomes the context's cached prompt.</summary>
+    public bool CachesPrompt => cachesPrompt;
 
     /// <summary>KV cells this sequence may still take: its unfed tokens plus what it may generate.</summary>
     public int Reserved => reserved;
@@ -236,7 +246,7 @@ internal sealed class Sequence(PendingRequest pending, int id, int promptTokens,
     }
 
     public InferenceReply Reply(string finishReason) =>
-        new(_text.ToString(), promptTokens, _tokens.Count, finishReason, route, prefixReused, BatchSize, [.. _tokens], [.. _margins], LogprobsOfText(0, _text.Length));
+        new(_text.ToString(), prompt.Length, _tokens.Count, finishReason, route, cachedTokens, BatchSize, [.. _tokens], [.. _margins], LogprobsOfText(0, _text.Length));
 
     // The log probabilities of the generated tokens from the first'th on whose text starts before the end'th character
     // (a token cut off by a stop sequence, or the end-of-generation token, has none there); null when not asked for.

@@ -1,9 +1,11 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Inference.Endpoints;
+using EvalMesh.Inference.Gguf;
 using EvalMesh.Inference.Llama;
 using EvalMesh.Silo.Security;
 
@@ -264,8 +266,14 @@ internal static class OpenAiGateway
     // The prompt is counted once, as OpenAI does for n choices; the completions of every choice add up.
     private static JsonObject Usage(IReadOnlyList<InferenceReply> replies)
     {
-        var (prompt, completion) = (replies.Count == 0 ? 0 : replies[0].PromptTokens, replies.Sum(r => r.CompletionTokens));
-        return new JsonObject { ["prompt_tokens"] = prompt, ["completion_tokens"] = completion, ["total_tokens"] = prompt + completion };
+        var (prompt, cached, completion) = replies.Count == 0 ? (0, 0, 0) : (replies[0].PromptTokens, replies[0].CachedTokens, replies.Sum(r => r.CompletionTokens));
+        return new JsonObject
+        {
+            ["prompt_tokens"] = prompt,
+            ["completion_tokens"] = completion,
+            ["total_tokens"] = prompt + completion,
+            ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = cached },
+        };
     }
 
     // Where the answer (of the first choice to answer) runs, as headers.
@@ -276,11 +284,32 @@ internal static class OpenAiGateway
     }
 
     private static JsonObject Routing(InferenceReply reply) =>
-        new() { ["silo"] = reply.Route.Host, ["adapter_resident"] = reply.Route.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
+        new() { ["silo"] = reply.Route.Host, ["adapter_resident"] = reply.Route.AdapterWasResident, ["prefix_reused"] = reply.CachedTokens > 0 };
 
-    private static Task InferenceError(HttpContext context, Exception exception) => exception is InferenceException { Problem: InferenceProblem.ContextOverflow }
-        ? Error(context, 400, exception.Message, "invalid_request_error", "messages", "context_length_exceeded")
-        : Error(context, 500, $"inference failed: {exception.Message}", "server_error", null, null);
+    // A request the model host cannot take yet is a 429 with Retry-After, which OpenAI's clients wait out and retry; one
+    // that can never fit is a 400; a model host that is stopping or a silo that is gone is a 503; anything else is a 500
+    // that names its kind.
+    private static Task InferenceError(HttpContext context, Exception exception)
+    {
+        switch (exception)
+        {
+            case InferenceException { Problem: InferenceProblem.ContextOverflow }:
+                return Error(context, 400, exception.Message, "invalid_request_error", "messages", "context_length_exceeded");
+            case InferenceException { Problem: InferenceProblem.Overloaded } overloaded:
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling((overloaded.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return Error(context, 429, exception.Message, "rate_limit_error", null, "model_overloaded");
+            case InferenceException { Problem: InferenceProblem.Stopped }:
+                return Error(context, 503, exception.Message, "server_error", null, "model_host_stopping");
+            case InferenceException failed:
+                return Error(context, 500, $"inference failed: {failed.Message}", "server_error", null, failed.Code);
+            case GgufException invalid:
+                return Error(context, 500, $"the model or adapter file is invalid: {invalid.Message}", "server_error", null, "invalid_model_file");
+            case Exception when AdapterRouter.IsSiloLoss(exception):
+                return Error(context, 503, $"the silo serving this model is unavailable: {exception.Message.Split('\n')[0].Trim()}", "server_error", null, "silo_unavailable");
+            default:
+                return Error(context, 500, $"inference failed: {exception.GetType().Name}: {exception.Message.Split('\n')[0].Trim()}", "server_error", null, "internal_error");
+        }
+    }
 
     private static async Task<bool> ExistsAsync(string model, ModelCatalog catalog, IGrainFactory grains)
     {
