@@ -12,6 +12,7 @@ return args.FirstOrDefault() switch
     "routing-sim" => RoutingSimulation.Run(),
     "endpoint-faults" => await EndpointFaultBenchmark.RunAsync(),
     "statistics" => StatisticsBenchmark.Run(args[1..]),
+    "training" => await TrainingBenchmark.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

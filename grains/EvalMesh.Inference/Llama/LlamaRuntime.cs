@@ -4,8 +4,11 @@ using Microsoft.Extensions.Logging;
 
 namespace EvalMesh.Inference.Llama;
 
-/// <summary>Chooses llama.cpp's native build once per process, before the first native call.</summary>
-internal static partial class LlamaRuntime
+/// <summary>
+/// Chooses llama.cpp's native build once per process, before the first native call: the model host and the trainer's
+/// tokenizer both call it first. If something else loaded the library before, its choice stands.
+/// </summary>
+public static partial class LlamaRuntime
 {
 #if LLAMA_CUDA
     private const bool Cuda = true;
@@ -16,6 +19,7 @@ internal static partial class LlamaRuntime
     private static readonly Lock Gate = new();
     private static bool _configured;
 
+    /// <summary>Configures the native library unless it is loaded; llama.cpp's warnings go to <paramref name="logger"/> at debug level.</summary>
     public static void EnsureConfigured(ILogger logger)
     {
         lock (Gate)
