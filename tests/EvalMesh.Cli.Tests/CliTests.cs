@@ -75,7 +75,9 @@ public sealed class CliTests : IDisposable
         var row = Assert.Single(JsonDocument.Parse(regressed.Stdout).RootElement.EnumerateArray());
         Assert.Equal("regressed", row.GetProperty("verdict").GetString());
         Assert.Equal(12, row.GetProperty("paired").GetInt32());
-        Assert.Equal(12, row.GetProperty("onlyBaselinePassed").GetInt32());
+        Assert.Equal(12, row.GetProperty("baselineBetter").GetInt32());
+        Assert.Equal(-1, row.GetProperty("difference").GetDouble(), 9);
+        Assert.True(row.GetProperty("differenceUpper").GetDouble() < 0);
         Assert.True(row.GetProperty("pValue").GetDouble() < 0.001);
 
         Assert.Equal(0, (await Run("compare", "bad", "good")).ExitCode);

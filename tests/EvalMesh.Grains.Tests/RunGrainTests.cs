@@ -72,6 +72,12 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
             Assert.Equal(cells.Count, row.Cells);
             Assert.Equal(cells.Count(c => c.Outcome == CellOutcome.Passed), row.Passed);
             Assert.Equal(cells.Average(c => c.PromptTokens["cl100k_base"]), row.MeanPromptTokens["cl100k_base"], 6);
+
+            // Accuracy is per case: the mean over cases of each case's pass rate across its repeats (errors left out).
+            var perCase = cells.Where(c => c.Outcome != CellOutcome.Error).GroupBy(c => c.CaseId).Select(g => g.Average(c => c.Outcome == CellOutcome.Passed ? 1.0 : 0.0)).ToList();
+            Assert.Equal(perCase.Count, row.Cases);
+            Assert.Equal(perCase.Average(), row.Accuracy, 12);
+            Assert.InRange(row.Accuracy, row.AccuracyLower, row.AccuracyUpper);
         }
 
         Assert.Equal(2, report.Recommendations.Count);

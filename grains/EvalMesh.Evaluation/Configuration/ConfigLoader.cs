@@ -26,7 +26,7 @@ public static class ConfigLoader
     public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend");
         var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
@@ -87,8 +87,23 @@ public static class ConfigLoader
             root.WholeNumber("concurrency", 1, 4096) ?? 16,
             judge,
             schedule,
-            root.WholeNumber("limit", 1, int.MaxValue));
+            root.WholeNumber("limit", 1, int.MaxValue),
+            root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default);
     }
+
+    private static RecommendSettings ReadRecommend(YamlObject item)
+    {
+        item.AllowOnly("margin", "alpha");
+        return new RecommendSettings(
+            Fraction(item, "margin", "the largest drop in accuracy a cheaper format may have, as a fraction: 0.03 is 3 points") ?? RecommendSettings.DefaultMargin,
+            Fraction(item, "alpha", "the one-sided significance level: 0.05 is 5%") ?? RecommendSettings.DefaultAlpha);
+    }
+
+    // A fraction strictly between 0 and 0.5: a margin of 0 can never be shown, and of half the scale means nothing.
+    private static double? Fraction(YamlObject item, string key, string meaning) =>
+        item.Number(key) is not { } value ? null
+            : value > 0 && value < 0.5 ? value
+            : throw item.Error(key, $"must be above 0 and below 0.5 ({meaning})");
 
     private static DatasetConfig ReadDataset(YamlObject item, string folder)
     {

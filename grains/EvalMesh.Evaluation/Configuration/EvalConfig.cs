@@ -19,6 +19,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Judge">The endpoint that grades <c>llm-judge</c> cases, if any.</param>
 /// <param name="Schedule">The order in which shards are dispatched (adapter-aware by default).</param>
 /// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
+/// <param name="Recommend">How the report chooses a format: the non-inferiority margin and level (defaults 0.03 and 0.05).</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -33,7 +34,8 @@ public sealed record EvalConfig(
     int Concurrency,
     EndpointConfig? Judge = null,
     RunSchedule Schedule = RunSchedule.AdapterAware,
-    int? Limit = null)
+    int? Limit = null,
+    RecommendSettings? Recommend = null)
 {
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """

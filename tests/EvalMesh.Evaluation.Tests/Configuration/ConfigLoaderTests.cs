@@ -1,4 +1,6 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Evaluation.Statistics;
 
 namespace EvalMesh.Evaluation.Tests.Configuration;
 
@@ -43,6 +45,15 @@ public class ConfigLoaderTests
         Assert.Equal(16, config.Endpoints[1].MaxTokens);
         Assert.Equal("OPENAI_API_KEY", config.Endpoints[2].ApiKeyEnv);
         Assert.Contains("{{context}}", config.Prompt);
+        Assert.Equal(RecommendSettings.Default, config.Recommend);
+    }
+
+    [Fact]
+    public void Parse_Recommend_ReadsTheMarginAndLevel()
+    {
+        var config = ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.05, alpha: 0.01 }\n", "/tmp/evalmesh.yaml");
+        Assert.Equal(new RecommendSettings(0.05, 0.01), config.Recommend);
+        Assert.Equal(new RecommendSettings(0.02, 0.05), ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.02 }\n", "/tmp/evalmesh.yaml").Recommend);
     }
 
     [Theory]
@@ -55,6 +66,11 @@ public class ConfigLoaderTests
     [InlineData("    base-url: http://127.0.0.1:8080/v1", "    base-url: nowhere", 21, 15, "endpoints[2].base-url", "needs an http(s) base URL")]
     [InlineData("    dataset: slack", "    dataset: slak", 7, 14, "suites[0].dataset", "unknown dataset 'slak'")]
     [InlineData("    generate: { kind: slack, messages: 50, seed: 3, cases-per-category: 2 }", "    generate: { kind: slack, mesages: 50 }", 4, 30, "datasets[0].generate.mesages", "did you mean 'messages'")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 0.5 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5 (the largest drop in accuracy a cheaper format may have, as a fraction: 0.03 is 3 points)")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 0 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 3 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { alpha: 0.5 }", 25, 21, "recommend.alpha", "must be above 0 and below 0.5 (the one-sided significance level: 0.05 is 5%)")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margn: 0.1 }", 25, 14, "recommend.margn", "unknown key (did you mean 'margin'?)")]
     public void Parse_Mistake_NamesFileLineColumnAndKey(string good, string bad, int line, int column, string key, string problem)
     {
         var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(Valid.Replace(good, bad), "/tmp/evalmesh.yaml"));
