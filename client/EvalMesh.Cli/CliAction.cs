@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Evaluation;
 using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
@@ -51,6 +52,15 @@ internal static class CliAction
         catch (Exception ex) when (ex is AdapterRejectedException or RunRejectedException)
         {
             return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (EvalMeshServerException ex)
+        {
+            // A key without the scope, a body over the limit, a wrong key: the user's to fix. A silo that fails is not.
+            return Fail(ex.Message, ex.Status is >= 400 and < 500 and not 429 ? ExitCodes.BadInput : ExitCodes.Unavailable);
+        }
+        catch (HttpRequestException ex)
+        {
+            return Fail($"the server is unavailable: {ex.Message}", ExitCodes.Unavailable);
         }
         catch (Microsoft.Extensions.Options.OptionsValidationException ex)
         {

@@ -12,12 +12,18 @@ using Microsoft.Extensions.Logging;
 namespace EvalMesh.Cli;
 
 /// <summary>
-/// The options every cluster verb shares. Without <c>--cluster</c> the verb hosts a single silo in this process
-/// (localhost clustering, files under the data directory, no Redis); with <c>--cluster redis</c> it connects to a
-/// cluster as an Orleans client.
+/// The options every cluster verb shares. Without <c>--cluster</c> or <c>--server</c> the verb hosts a single silo in
+/// this process (localhost clustering, files under the data directory, no Redis); with <c>--cluster redis</c> it
+/// connects to a cluster as an Orleans client; with <c>--server URL</c> it talks to a silo's REST API over HTTP (the
+/// SDK's HTTP flavour), which is all a machine outside the cluster can reach.
 /// </summary>
 internal sealed class ClusterArguments
 {
+    /// <summary>The environment variable the API key is read from when <c>--api-key-env</c> names none.</summary>
+    public const string DefaultApiKeyVariable = "EVALMESH_API_KEY";
+
+    private readonly Option<string?> _server = new("--server") { Description = "A silo's (or its load balancer's) URL, such as https://evalmesh.example.com: use the REST API over HTTP instead of joining the cluster; a run's local files are uploaded." };
+    private readonly Option<string?> _apiKeyEnv = new("--api-key-env") { Description = $"With --server: the environment variable that holds the API key (default {DefaultApiKeyVariable}, when set)." };
     private readonly Option<string?> _cluster = new("--cluster") { Description = "'redis' to connect to a cluster; absent: run an embedded single silo in this process." };
     private readonly Option<string?> _redis = new("--redis") { Description = "With --cluster redis: the Redis address, such as 127.0.0.1:6379." };
     private readonly Option<string> _clusterId = new("--cluster-id") { Description = "The cluster id the silos use.", DefaultValueFactory = _ => "evalmesh" };
@@ -30,6 +36,8 @@ internal sealed class ClusterArguments
 
     public void AddTo(Command command)
     {
+        command.Options.Add(_server);
+        command.Options.Add(_apiKeyEnv);
         command.Options.Add(_cluster);
         command.Options.Add(_redis);
         command.Options.Add(_clusterId);
@@ -39,10 +47,20 @@ internal sealed class ClusterArguments
         command.Options.Add(_json);
     }
 
+    /// <summary>Whether the verb talks to a silo over HTTP, so that paths it sends are the silos', not this machine's.</summary>
+    public bool IsRemote(ParseResult parse) => parse.GetValue(_server) is not null;
+
     /// <summary>Connects (or starts the embedded silo). <paramref name="working"/> silos run work; others only read.</summary>
     public async Task<Session> ConnectAsync(ParseResult parse, bool working, CancellationToken cancellationToken)
     {
         var cluster = parse.GetValue(_cluster);
+        if (parse.GetValue(_server) is { } server)
+        {
+            return cluster is null
+                ? ConnectOverHttp(server, parse.GetValue(_apiKeyEnv))
+                : throw new EvalMeshInputException("give either --server (HTTP) or --cluster (an Orleans client), not both", setting: "--server");
+        }
+
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
         var dataDirectory = parse.GetValue(_dataDir) ?? EvalMeshOptions.DefaultDataDirectory;
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
@@ -85,7 +103,26 @@ internal sealed class ClusterArguments
 
         var host = builder.Build();
         await host.StartAsync(cancellationToken);
-        return new Session(host, host.Services.GetRequiredService<IEvalMeshClient>());
+        return new Session(host.Services.GetRequiredService<IEvalMeshClient>(), async () =>
+        {
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+            await host.StopAsync(timeout.Token);
+            host.Dispose();
+        });
+    }
+
+    private static Session ConnectOverHttp(string server, string? apiKeyEnv)
+    {
+        if (!Uri.TryCreate(server, UriKind.Absolute, out var url) || url.Scheme is not ("http" or "https"))
+        {
+            throw new EvalMeshInputException($"'{server}' is not an http(s) URL", setting: "--server");
+        }
+
+        var key = apiKeyEnv is null
+            ? Environment.GetEnvironmentVariable(DefaultApiKeyVariable)
+            : Environment.GetEnvironmentVariable(apiKeyEnv) ?? throw new EvalMeshInputException($"the environment variable {apiKeyEnv} is not set", setting: "--api-key-env");
+        var services = new ServiceCollection().AddEvalMeshHttpClient(url, key).BuildServiceProvider();
+        return new Session(services.GetRequiredService<IEvalMeshClient>(), services.DisposeAsync);
     }
 
     // The embedded silo takes free loopback ports, so that inspecting runs while another process runs one works.
@@ -96,15 +133,11 @@ internal sealed class ClusterArguments
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 
-    public sealed class Session(IHost host, IEvalMeshClient client) : IAsyncDisposable
+    /// <summary>A connected client, and what to stop when the verb is done with it (the embedded silo, the Orleans client, the HTTP client).</summary>
+    public sealed class Session(IEvalMeshClient client, Func<ValueTask> stop) : IAsyncDisposable
     {
         public IEvalMeshClient Client => client;
 
-        public async ValueTask DisposeAsync()
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-            await host.StopAsync(timeout.Token);
-            host.Dispose();
-        }
+        public ValueTask DisposeAsync() => stop();
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using EvalMesh.Cli;
 using EvalMesh.Cli.Commands;
 using Spectre.Console;
 
@@ -23,4 +24,11 @@ foreach (var command in RunsCommand.Create())
     root.Subcommands.Add(command);
 }
 
-return await root.Parse(args).InvokeAsync();
+var parse = root.Parse(args);
+if (ParseErrors.Describe(parse) is { } error)
+{
+    Console.Error.WriteLine($"evalmesh: error: {error}");
+    return ExitCodes.BadInput;
+}
+
+return await parse.InvokeAsync();

@@ -10,28 +10,13 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly AdapterRouter _router = new(grains, time);
+    private readonly GrainRunInputStore _inputs = new(grains);
 
     public async Task<RunStatus> StartRunAsync(EvalConfig config, string? runId = null, CancellationToken cancellationToken = default)
     {
-        var prepared = RunSpecBuilder.Prepare(config);
-        await Task.WhenAll(prepared.Datasets.Select(async d =>
-        {
-            var grain = grains.GetGrain<IDatasetGrain>(d.Id);
-            if (!await grain.HasRecordsAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
-            {
-                await grain.PutAsync(d.Name, d.Content).WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        })).ConfigureAwait(false);
-        await Task.WhenAll(prepared.Suites.Select(async s =>
-        {
-            var grain = grains.GetGrain<ITestSuiteGrain>(s.Id);
-            if (!await grain.HasCasesAsync().WaitAsync(cancellationToken).ConfigureAwait(false))
-            {
-                await grain.PutAsync(s.Name, s.Content).WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-        })).ConfigureAwait(false);
-        var id = runId ?? NewRunId();
-        return await grains.GetRun(id).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
+        var prepared = await RunSpecBuilder.PrepareAsync(config, _inputs, cancellationToken).ConfigureAwait(false);
+        await prepared.UploadMissingAsync(_inputs, cancellationToken).ConfigureAwait(false);
+        return await grains.GetRun(runId ?? NewRunId()).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
@@ -87,6 +72,9 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
 
     public Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default) =>
         grains.GetRunResults(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
+
+    public Task<IReadOnlyList<ComparisonRow>> CompareRunsAsync(string baseline, string candidate, double alpha = 0.05, CancellationToken cancellationToken = default) =>
+        RunComparison.CompareAsync(this, baseline, candidate, alpha, cancellationToken);
 
     public Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default) =>
         grains.GetRun(runId).CancelAsync().WaitAsync(cancellationToken);

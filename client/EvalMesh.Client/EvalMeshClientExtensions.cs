@@ -56,13 +56,14 @@ public static class EvalMeshClientExtensions
     }
 
     /// <summary>
-    /// Registers <see cref="IEvalMeshClient"/> over the <see cref="IGrainFactory"/> already in the container: a silo's
-    /// own (co-hosted) or an Orleans client's.
+    /// Registers <see cref="IEvalMeshClient"/> and <see cref="IRunInputStore"/> over the <see cref="IGrainFactory"/>
+    /// already in the container: a silo's own (co-hosted) or an Orleans client's.
     /// </summary>
     public static IServiceCollection AddEvalMeshClient(this IServiceCollection services)
     {
         ArgumentNullException.ThrowIfNull(services);
         services.AddSingleton<IEvalMeshClient, EvalMeshClient>();
+        services.AddSingleton<IRunInputStore, GrainRunInputStore>();
         return services;
     }
 }

@@ -52,7 +52,7 @@ public sealed class EvalMeshInputException : Exception
     }
 
     /// <summary>A name or key from the input as a message shows it: <see cref="Printable"/>, and cut short when it is long.</summary>
-    internal static string Shown(string name)
+    public static string Shown(string name)
     {
         const int Shortest = 80, Kept = 60;
         if (name.Length <= Shortest)

@@ -24,6 +24,7 @@ app.UseEvalMeshSecurity();
 app.MapHealthChecks("/healthz");
 app.MapMetrics();
 app.MapRunsApi();
+app.MapUploadsApi();
 app.MapRunPages();
 app.MapAdaptersApi();
 app.MapOpenAiGateway();

@@ -67,14 +67,16 @@ internal static class AdaptersCommand
     {
         var model = new Argument<string>("model") { Description = "The base model's name, such as tiny." };
         var name = new Argument<string>("name") { Description = "The adapter's name; requests then use MODEL:NAME." };
-        var path = new Argument<string>("path") { Description = "The adapter GGUF file, readable by every silo." };
+        var path = new Argument<string>("path") { Description = "The adapter GGUF file, readable by every silo (with --server, its path on the silos)." };
         var cluster = new ClusterArguments();
         var command = new Command("register", "Register a LoRA adapter (validated against its base model).") { model, name, path };
         cluster.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
             await using var session = await cluster.ConnectAsync(parse, working: true, cancellationToken);
-            var registration = await session.Client.RegisterAdapterAsync(parse.GetValue(model)!, parse.GetValue(name)!, Path.GetFullPath(parse.GetValue(path)!), cancellationToken);
+            // Over HTTP the path is the silos' own, as given; an Orleans client shares the silos' files.
+            var file = cluster.IsRemote(parse) ? parse.GetValue(path)! : Path.GetFullPath(parse.GetValue(path)!);
+            var registration = await session.Client.RegisterAdapterAsync(parse.GetValue(model)!, parse.GetValue(name)!, file, cancellationToken);
             Console.WriteLine($"registered {registration.Model}:{registration.Name} (rank {registration.Rank}, {registration.Bytes} bytes)");
             return ExitCodes.Ok;
         }));

@@ -138,7 +138,7 @@ internal static class RunsCommand
             }
 
             await using var session = await cluster.ConnectAsync(parse, working: false, cancellationToken);
-            var rows = await RunComparison.CompareAsync(session.Client, parse.GetValue(baseline)!, parse.GetValue(candidate)!, level, cancellationToken);
+            var rows = await session.Client.CompareRunsAsync(parse.GetValue(baseline)!, parse.GetValue(candidate)!, level, cancellationToken);
             if (parse.GetValue(cluster.Json))
             {
                 Console.WriteLine(System.Text.Json.JsonSerializer.Serialize(rows, ReportWriter.Json));

@@ -23,11 +23,23 @@ public static class ConfigLoader
     }
 
     /// <summary>Parses config text; relative paths in it are resolved against <paramref name="file"/>'s folder.</summary>
-    public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
+    public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null) =>
+        Parse(text, file, Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory(), tokenizers);
+
+    /// <summary>
+    /// Parses config text that was sent from another machine, such as a request body: errors name
+    /// <paramref name="source"/>, and nothing in it is read from this machine's files, since the sender's are not
+    /// here. Its datasets and suites are uploads (<c>upload: ID</c>), generated or inline; a model or adapter file must
+    /// be an absolute path as this machine sees it (its folder is not the sender's).
+    /// </summary>
+    public static EvalConfig ParseSent(string text, string source, TokenizerRegistry? tokenizers = null) =>
+        Parse(text, source, folder: null, tokenizers);
+
+    // A null folder: the config was sent, so it names no files of its own (see ParseSent).
+    private static EvalConfig Parse(string text, string file, string? folder, TokenizerRegistry? tokenizers)
     {
         var root = YamlObject.Parse(text, file);
         root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend");
-        var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
         if (datasets.Count == 0)
@@ -105,15 +117,16 @@ public static class ConfigLoader
             : value > 0 && value < 0.5 ? value
             : throw item.Error(key, $"must be above 0 and below 0.5 ({meaning})");
 
-    private static DatasetConfig ReadDataset(YamlObject item, string folder)
+    private static DatasetConfig ReadDataset(YamlObject item, string? folder)
     {
-        item.AllowOnly("name", "path", "generate");
+        item.AllowOnly("name", "path", "generate", "upload");
         var name = item.RequiredText("name");
         var path = item.Text("path");
         var generate = item.Mapping("generate");
-        if ((path is null) == (generate is null))
+        var upload = ReadUpload(item, "dataset");
+        if ((path is null ? 0 : 1) + (generate is null ? 0 : 1) + (upload is null ? 0 : 1) != 1)
         {
-            throw item.Error("path", "give either 'path' or 'generate'");
+            throw item.Error("path", "give one of 'path', 'generate' or 'upload'");
         }
 
         SlackGeneratorOptions? options = null;
@@ -134,12 +147,12 @@ public static class ConfigLoader
                 generate.Text("workspace") ?? defaults.Workspace);
         }
 
-        return new DatasetConfig(name, path is null ? null : Resolve(item, "path", folder, path), options);
+        return new DatasetConfig(name, path is null ? null : ResolveInput(item, folder, path, "dataset"), options, upload);
     }
 
-    private static SuiteConfig ReadSuite(YamlObject item, string folder, IReadOnlyList<DatasetConfig> datasets)
+    private static SuiteConfig ReadSuite(YamlObject item, string? folder, IReadOnlyList<DatasetConfig> datasets)
     {
-        item.AllowOnly("name", "dataset", "path", "generated", "cases");
+        item.AllowOnly("name", "dataset", "path", "generated", "cases", "upload");
         var name = item.RequiredText("name");
         var dataset = item.RequiredText("dataset");
         var target = datasets.FirstOrDefault(d => d.Name == dataset)
@@ -147,10 +160,11 @@ public static class ConfigLoader
         var path = item.Text("path");
         var generated = item.Flag("generated") ?? false;
         var cases = SuiteFile.ReadCases(item, "cases");
-        var sources = (path is null ? 0 : 1) + (generated ? 1 : 0) + (cases.Count > 0 ? 1 : 0);
+        var upload = ReadUpload(item, "suite");
+        var sources = (path is null ? 0 : 1) + (generated ? 1 : 0) + (cases.Count > 0 ? 1 : 0) + (upload is null ? 0 : 1);
         if (sources != 1)
         {
-            throw item.Error("path", "give exactly one of 'path', 'generated: true' or 'cases'");
+            throw item.Error("path", "give exactly one of 'path', 'generated: true', 'cases' or 'upload'");
         }
 
         if (generated && target.Generate is null)
@@ -158,17 +172,32 @@ public static class ConfigLoader
             throw item.Error("generated", $"dataset '{dataset}' is not generated, so it has no generated suite");
         }
 
-        return new SuiteConfig(name, dataset, path is null ? null : Resolve(item, "path", folder, path), generated, cases);
+        return new SuiteConfig(name, dataset, path is null ? null : ResolveInput(item, folder, path, "suite"), generated, cases, upload);
     }
 
-    private static AdapterConfig ReadAdapter(YamlObject item, string folder)
+    /// <summary>The content id under <c>upload</c>, if any: 16 hexadecimal digits, as the cluster names what it stores.</summary>
+    private static string? ReadUpload(YamlObject item, string what) =>
+        item.Text("upload") is not { } id ? null
+            : IsContentId(id) ? id
+            : throw item.Error("upload", $"expected the content id of an uploaded {what}: 16 hexadecimal digits (0-9, a-f)");
+
+    /// <summary>Whether <paramref name="id"/> has the shape of a content id: 16 lowercase hexadecimal digits.</summary>
+    public static bool IsContentId(string id) => id is { Length: 16 } && id.All(char.IsAsciiHexDigitLower);
+
+    // A dataset or suite file of a sent config would be the receiver's, never the sender's: it must be uploaded.
+    private static string ResolveInput(YamlObject item, string? folder, string path, string what) =>
+        folder is null
+            ? throw item.Error("path", $"a config sent from another machine cannot name {what} files, which are the sender's: upload the {what} and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)")
+            : Resolve(item, "path", folder, path);
+
+    private static AdapterConfig ReadAdapter(YamlObject item, string? folder)
     {
         item.AllowOnly("name", "base", "path");
         var path = item.RequiredText("path");
         return new AdapterConfig(item.RequiredText("name"), item.RequiredText("base"), IsBuiltIn(path) ? path : Resolve(item, "path", folder, path));
     }
 
-    private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
+    private static EndpointConfig ReadEndpoint(YamlObject item, string? folder, IReadOnlyList<AdapterConfig> adapters)
     {
         item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache");
         var type = Named<EndpointType>(item, "type", "endpoint type", item.RequiredText("type"));
@@ -225,10 +254,11 @@ public static class ConfigLoader
     // Built-in names (the generated tiny model and its adapters) are not paths.
     private static bool IsBuiltIn(string value) => value == "tiny" || value.StartsWith("adapter-", StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal) && !value.EndsWith(".gguf", StringComparison.Ordinal);
 
-    private static string Resolve(YamlObject item, string key, string folder, string path) =>
-        path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0
-            ? Path.GetFullPath(Path.Combine(folder, path))
-            : throw item.Error(key, "not a valid path: it contains a character that paths cannot hold, such as NUL");
+    private static string Resolve(YamlObject item, string key, string? folder, string path) =>
+        path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0 ? throw item.Error(key, "not a valid path: it contains a character that paths cannot hold, such as NUL")
+            : folder is not null ? Path.GetFullPath(Path.Combine(folder, path))
+            : Path.IsPathFullyQualified(path) ? path
+            : throw item.Error(key, "a config sent from another machine names files as the silos see them: give an absolute path (or a model name)");
 
     private static T Named<T>(YamlObject item, string key, string what, string name)
         where T : struct, Enum =>

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 namespace EvalMesh.Evaluation.Formats;
 
 /// <summary>Reads JSON text that must be an array of objects.</summary>
-internal static class JsonRecords
+public static class JsonRecords
 {
     private static readonly JsonDocumentOptions NoDuplicateKeys = new() { AllowDuplicateProperties = false };
 

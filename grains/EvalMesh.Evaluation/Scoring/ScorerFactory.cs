@@ -35,6 +35,36 @@ public static class ScorerFactory
     }
 
     /// <summary>
+    /// What is wrong with a case's expected values for its scorer, or null: an invalid regular expression, a choice
+    /// that is not an option letter, a JSON Schema that is not one, JSON that does not parse.
+    /// </summary>
+    public static string? CheckExpected(string scorer, IReadOnlyList<string> expected)
+    {
+        ArgumentNullException.ThrowIfNull(expected);
+        return scorer switch
+        {
+            "regex" => expected.Select(RegexScorer.Validate).FirstOrDefault(e => e is not null) is { } problem ? $"invalid regular expression: {problem}" : null,
+            "choice" => expected.Select(ChoiceScorer.Validate).FirstOrDefault(e => e is not null),
+            "json-schema" => JsonSchemaScorer.Validate(expected[0]),
+            "json-equals" => IsJson(expected[0]) ? null : "not valid JSON",
+            _ => null,
+        };
+
+        static bool IsJson(string text)
+        {
+            try
+            {
+                using var document = System.Text.Json.JsonDocument.Parse(text);
+                return true;
+            }
+            catch (System.Text.Json.JsonException)
+            {
+                return false;
+            }
+        }
+    }
+
+    /// <summary>
     /// An answer the scorer passes, written from a case's expected values: every URL, one per line, for <c>url-set</c>;
     /// the first expected value for the scorers that accept any of them; none for <c>regex</c> and <c>json-schema</c>,
     /// whose expected values are patterns and schemas, or when nothing is expected.

@@ -44,19 +44,9 @@ public static class SuiteFile
             var expected = scorer.Type is "json-equals" or "json-schema"
                 ? (item.JsonText("expected") is { } json ? [json] : throw item.Error("expected", "is required"))
                 : item.TextList("expected") ?? throw item.Error("expected", "is required");
-            if (scorer.Type == "regex" && expected.Select(RegexScorer.Validate).FirstOrDefault(e => e is not null) is { } problem)
+            if (ScorerFactory.CheckExpected(scorer.Type, expected) is { } problem)
             {
-                throw item.Error("expected", $"invalid regular expression: {problem}");
-            }
-
-            if (scorer.Type == "choice" && expected.Select(ChoiceScorer.Validate).FirstOrDefault(e => e is not null) is { } notALetter)
-            {
-                throw item.Error("expected", notALetter);
-            }
-
-            if (scorer.Type == "json-schema" && JsonSchemaScorer.Validate(expected[0]) is { } notASchema)
-            {
-                throw item.Error("expected", notASchema);
+                throw item.Error("expected", problem);
             }
 
             cases.Add(new TestCase(id, item.RequiredText("question"), expected, scorer, item.TextList("tags") ?? []));

@@ -5,8 +5,11 @@ namespace EvalMesh.Client;
 
 /// <summary>
 /// An EvalMesh cluster seen from a .NET service: start format × model eval runs, watch them, read their reports and
-/// results, register LoRA adapters and run inference routed to the silo that holds the adapter.
-/// Register it with <see cref="EvalMeshClientExtensions.AddEvalMeshClient(Microsoft.Extensions.Hosting.IHostApplicationBuilder, Action{EvalMeshClientOptions})"/>.
+/// results, compare runs, register LoRA adapters and run inference routed to the silo that holds the adapter.
+/// It comes in two flavours with the same behaviour: services inside the cluster register the Orleans client
+/// (<c>builder.AddEvalMeshClient(...)</c>, package EvalMesh.Client); services anywhere else register the HTTP client
+/// (<c>services.AddEvalMeshHttpClient(new Uri(...), apiKey)</c>, package EvalMesh.Client.Http), which talks to a silo's
+/// REST API.
 /// </summary>
 public interface IEvalMeshClient
 {
@@ -37,6 +40,17 @@ public interface IEvalMeshClient
 
     /// <summary>The shared head of a run's prompts per suite and format; a cell's whole prompt is its head followed by its <see cref="CellResult.PromptTail"/>.</summary>
     Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Compares <paramref name="candidate"/> with <paramref name="baseline"/> case by case, one row per suite, endpoint
+    /// and format of either (<see cref="RunComparison"/>).
+    /// </summary>
+    /// <param name="baseline">The run compared against.</param>
+    /// <param name="candidate">The run under test.</param>
+    /// <param name="alpha">The two-sided significance level of the test, and 1 − the interval's confidence.</param>
+    /// <param name="cancellationToken">Cancels the comparison.</param>
+    /// <exception cref="RunNotFoundException">Either run does not exist.</exception>
+    Task<IReadOnlyList<ComparisonRow>> CompareRunsAsync(string baseline, string candidate, double alpha = 0.05, CancellationToken cancellationToken = default);
 
     /// <summary>Cancels a run.</summary>
     Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default);
