@@ -16,6 +16,9 @@ public static class RepoPaths
     /// <summary>The silo's assembly.</summary>
     public static string Silo => Built("silos/EvalMesh.Silo", "EvalMesh.Silo.dll");
 
+    /// <summary>The program that uses the SDK's HTTP flavour alone, as a service outside the cluster would.</summary>
+    public static string HttpClientCheck => Built("tests/EvalMesh.HttpClientCheck", "EvalMesh.HttpClientCheck.dll");
+
     /// <summary>A file under the repository root.</summary>
     public static string Under(string relative) => Path.Combine(Root, relative);
 
