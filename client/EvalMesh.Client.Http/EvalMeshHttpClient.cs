@@ -18,6 +18,9 @@ namespace EvalMesh.Client;
 /// </summary>
 internal sealed class EvalMeshHttpClient : IEvalMeshClient
 {
+    // How long a broken progress stream waits before it reconnects.
+    private static readonly TimeSpan Reconnect = TimeSpan.FromMilliseconds(250);
+
     private readonly RestTransport _rest;
     private readonly HttpRunInputStore _inputs;
     private readonly GatewayInference _inference;
@@ -59,7 +62,7 @@ internal sealed class EvalMeshHttpClient : IEvalMeshClient
             }
             catch (HttpRequestException) when (time.GetElapsedTime(brokenSince ??= time.GetTimestamp()) < _rest.Options.RetryWindow)
             {
-                await Task.Delay(TimeSpan.FromSeconds(1), time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(Reconnect, time, cancellationToken).ConfigureAwait(false);
                 continue;
             }
 
@@ -91,6 +94,8 @@ internal sealed class EvalMeshHttpClient : IEvalMeshClient
             {
                 throw new HttpRequestException($"the progress stream of run '{runId}' kept breaking off for {_rest.Options.RetryWindow.TotalSeconds:0} s");
             }
+
+            await Task.Delay(Reconnect, time, cancellationToken).ConfigureAwait(false);
         }
 
         // A connection that breaks mid-stream ends this stream; the loop above reconnects.

@@ -168,3 +168,56 @@ public class ConfigLoaderTests
         Assert.DoesNotContain(ex.Message, c => char.IsControl(c) || char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format);
     }
 }
+
+public class ConfigLoaderUploadTests
+{
+    private const string Uploaded = """
+        datasets:
+          - name: people
+            upload: 0cd4e95bf80e2670
+        suites:
+          - name: who
+            dataset: people
+            upload: 9e1b6d3f9a2c5074
+        endpoints:
+          - name: echo
+            type: echo
+        """;
+
+    [Fact]
+    public void Parse_UploadedDatasetAndSuite_AreNamedByContentId()
+    {
+        var config = ConfigLoader.ParseSent(Uploaded, "request body");
+        Assert.Equal(("0cd4e95bf80e2670", null, null), (config.Datasets[0].Upload, config.Datasets[0].Path, config.Datasets[0].Generate));
+        Assert.Equal(("9e1b6d3f9a2c5074", null), (config.Suites[0].Upload, config.Suites[0].Path));
+        Assert.Equal("request body", config.File);
+    }
+
+    [Theory]
+    [InlineData("upload: 0cd4e95bf80e2670", "upload: 0CD4E95BF80E2670", "request body:3:13: 'datasets[0].upload': expected the content id of an uploaded dataset: 16 hexadecimal digits (0-9, a-f)")]
+    [InlineData("upload: 9e1b6d3f9a2c5074", "upload: 9e1b", "request body:7:13: 'suites[0].upload': expected the content id of an uploaded suite: 16 hexadecimal digits (0-9, a-f)")]
+    [InlineData("upload: 0cd4e95bf80e2670", "upload: 0cd4e95bf80e2670\n    path: people.jsonl", "request body:4:11: 'datasets[0].path': give one of 'path', 'generate' or 'upload'")]
+    [InlineData("upload: 0cd4e95bf80e2670", "path: people.jsonl", "request body:3:11: 'datasets[0].path': a config sent from another machine cannot name dataset files, which are the sender's: upload the dataset and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)")]
+    [InlineData("upload: 9e1b6d3f9a2c5074", "path: who.suite.yaml", "request body:7:11: 'suites[0].path': a config sent from another machine cannot name suite files, which are the sender's: upload the suite and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)")]
+    [InlineData("type: echo", "type: llama\n    model: models/x.gguf", "request body:11:12: 'endpoints[0].model': a config sent from another machine names files as the silos see them: give an absolute path (or a model name)")]
+    public void ParseSent_Mistake_NamesTheRequestBody_NeverAPathOfThisMachine(string good, string bad, string expected)
+    {
+        var error = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.ParseSent(Uploaded.Replace(good, bad, StringComparison.Ordinal), "request body"));
+        Assert.Equal(expected, error.Message);
+        Assert.DoesNotContain(Directory.GetCurrentDirectory(), error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ParseSent_AbsoluteModelPath_IsKeptAsTheSilosSeeIt()
+    {
+        var config = ConfigLoader.ParseSent(Uploaded.Replace("type: echo", "type: llama\n    model: /models/x.gguf", StringComparison.Ordinal), "request body");
+        Assert.Equal("/models/x.gguf", config.Endpoints[0].Model);
+    }
+
+    [Fact]
+    public void Parse_LocalConfig_MayNameUploadsToo()
+    {
+        var config = ConfigLoader.Parse(Uploaded, "/tmp/evalmesh.yaml");
+        Assert.Equal("0cd4e95bf80e2670", config.Datasets[0].Upload);
+    }
+}
