@@ -1,8 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EvalMesh.Evaluation.Datasets;
-using EvalMesh.Evaluation.Generation;
-using EvalMesh.Evaluation.Suites;
 using EvalMesh.Testing;
 
 namespace EvalMesh.Cluster.Tests;
@@ -20,19 +17,14 @@ public sealed class HttpClientTests : IAsyncLifetime
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync() => new(_cluster.StartAsync(silos: 2, new Dictionary<string, string>
-    {
-        ["EvalMesh__Security__ApiKeys__0__Name"] = "runner",
-        ["EvalMesh__Security__ApiKeys__0__Key"] = RunKey,
-        ["EvalMesh__Security__ApiKeys__0__Scope"] = "Run",
-    }));
+    public ValueTask InitializeAsync() => new(_cluster.StartAsync(silos: 2, ApiKeys.Environment([("runner", RunKey, "Run")])));
 
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
     [Fact]
     public async Task HttpFlavourOnTwoRedisSilos_RunsLocalFiles_AndGetsTheEmbeddedRunsReportCellForCell()
     {
-        var config = await WriteConfigAsync(Path.Combine(_cluster.Folder, "local"));
+        var config = await ClusterMatrix.WriteWithFilesAsync(Path.Combine(_cluster.Folder, "local"), messages: 20, seed: 5, casesPerCategory: 2, maxTokens: 4, repeats: 2);
         var environment = new Dictionary<string, string> { ["EVALMESH_CACHE"] = Path.Combine(_cluster.Folder, "cache"), ["EVALMESH_HOME"] = Path.Combine(_cluster.Folder, "home") };
 
         // The CLI's embedded run of the config: one silo in its own process, its own data.
@@ -87,39 +79,6 @@ public sealed class HttpClientTests : IAsyncLifetime
 
     // 10 cases × 3 formats × 2 endpoints × 2 repeats.
     private const int Cells = 120;
-
-    /// <summary>The config and its two local files: a dataset (JSON Lines) and a suite file, as a user would have them.</summary>
-    private static async Task<string> WriteConfigAsync(string folder)
-    {
-        Directory.CreateDirectory(folder);
-        var generated = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 20, Seed: 5, CasesPerCategory: 2));
-        await File.WriteAllLinesAsync(Path.Combine(folder, "messages.jsonl"), generated.Messages.Select(m => m.ToJsonString()), Token);
-        SuiteFile.Write(generated.Suite, Path.Combine(folder, "questions.suite.yaml"));
-        Assert.Equal(generated.Messages.Count, DatasetReader.Read(Path.Combine(folder, "messages.jsonl")).Records.Count);
-        var config = Path.Combine(folder, "matrix.yaml");
-        await File.WriteAllTextAsync(config, """
-            description: local files run over HTTP
-            datasets:
-              - name: messages
-                path: messages.jsonl
-            suites:
-              - name: questions
-                dataset: messages
-                path: questions.suite.yaml
-            formats: [oneline-json, csv, toon]
-            tokenizers: [o200k_base]
-            endpoints:
-              - name: echo
-                type: echo
-              - name: tiny-a1
-                type: llama
-                model: tiny
-                adapter: adapter-1
-                max-tokens: 4
-            repeats: 2
-            """, Token);
-        return config;
-    }
 
     private static (int, int, int, int, int, string?) Counts(JsonNode run) =>
         (run["total"]!.GetValue<int>(), run["completed"]!.GetValue<int>(), run["passed"]!.GetValue<int>(), run["failed"]!.GetValue<int>(), run["errors"]!.GetValue<int>(), run["state"]!.GetValue<string>());

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using EvalMesh.Client;
 using EvalMesh.Evaluation.Datasets;
@@ -12,25 +11,21 @@ namespace EvalMesh.Cluster.Tests;
 /// <summary>A silo process with a read key, a run key and a 64 KB body limit, for the upload API and runs that name uploads.</summary>
 public sealed class UploadsSilo : IAsyncLifetime
 {
+    public string Folder { get; } = Directory.CreateTempSubdirectory("evalmesh-uploads-").FullName;
+
+    public const int MaxBodyBytes = 64 * 1024;
     public const string ReadKey = "read-key-1e9a4c7f3b5d2806";
     public const string RunKey = "run-key-6b3f8d1a5c9e2704";
-    public const int MaxBodyBytes = 64 * 1024;
-
-    public string Folder { get; } = Directory.CreateTempSubdirectory("evalmesh-uploads-").FullName;
 
     public SiloProcess Silo { get; private set; } = null!;
 
-    public async ValueTask InitializeAsync() => Silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(Folder, "data"), new Dictionary<string, string>
-    {
-        ["EVALMESH_CACHE"] = Path.Combine(Folder, "cache"),
-        ["EvalMesh__Security__MaxRequestBodyBytes"] = MaxBodyBytes.ToString(CultureInfo.InvariantCulture),
-        ["EvalMesh__Security__ApiKeys__0__Name"] = "reader",
-        ["EvalMesh__Security__ApiKeys__0__Key"] = ReadKey,
-        ["EvalMesh__Security__ApiKeys__0__Scope"] = "Read",
-        ["EvalMesh__Security__ApiKeys__1__Name"] = "runner",
-        ["EvalMesh__Security__ApiKeys__1__Key"] = RunKey,
-        ["EvalMesh__Security__ApiKeys__1__Scope"] = "Run",
-    });
+    public async ValueTask InitializeAsync() => Silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(Folder, "data"), ApiKeys.Environment(
+        [("reader", ReadKey, "Read"), ("runner", RunKey, "Run")],
+        new Dictionary<string, string>
+        {
+            ["EVALMESH_CACHE"] = Path.Combine(Folder, "cache"),
+            ["EvalMesh__Security__MaxRequestBodyBytes"] = MaxBodyBytes.ToString(CultureInfo.InvariantCulture),
+        }));
 
     public async ValueTask DisposeAsync()
     {

@@ -193,13 +193,19 @@ public class ConfigLoaderUploadTests
         Assert.Equal("request body", config.File);
     }
 
+    // A mistake as (the good text, the bad text put in its place, the message).
+    public static TheoryData<string, string, string> SentMistakes() => new()
+    {
+        { "upload: 0cd4e95bf80e2670", "upload: 0CD4E95BF80E2670", "request body:3:13: 'datasets[0].upload': expected the content id of an uploaded dataset: 16 hexadecimal digits (0-9, a-f)" },
+        { "upload: 9e1b6d3f9a2c5074", "upload: 9e1b", "request body:7:13: 'suites[0].upload': expected the content id of an uploaded suite: 16 hexadecimal digits (0-9, a-f)" },
+        { "upload: 0cd4e95bf80e2670", "upload: 0cd4e95bf80e2670\n    path: people.jsonl", "request body:4:11: 'datasets[0].path': give one of 'path', 'generate' or 'upload'" },
+        { "upload: 0cd4e95bf80e2670", "path: people.jsonl", "request body:3:11: 'datasets[0].path': a config sent from another machine cannot name dataset files, which are the sender's: upload the dataset and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)" },
+        { "upload: 9e1b6d3f9a2c5074", "path: who.suite.yaml", "request body:7:11: 'suites[0].path': a config sent from another machine cannot name suite files, which are the sender's: upload the suite and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)" },
+        { "type: echo", "type: llama\n    model: models/x.gguf", "request body:11:12: 'endpoints[0].model': a config sent from another machine names files as the silos see them: give an absolute path (or a model name)" },
+    };
+
     [Theory]
-    [InlineData("upload: 0cd4e95bf80e2670", "upload: 0CD4E95BF80E2670", "request body:3:13: 'datasets[0].upload': expected the content id of an uploaded dataset: 16 hexadecimal digits (0-9, a-f)")]
-    [InlineData("upload: 9e1b6d3f9a2c5074", "upload: 9e1b", "request body:7:13: 'suites[0].upload': expected the content id of an uploaded suite: 16 hexadecimal digits (0-9, a-f)")]
-    [InlineData("upload: 0cd4e95bf80e2670", "upload: 0cd4e95bf80e2670\n    path: people.jsonl", "request body:4:11: 'datasets[0].path': give one of 'path', 'generate' or 'upload'")]
-    [InlineData("upload: 0cd4e95bf80e2670", "path: people.jsonl", "request body:3:11: 'datasets[0].path': a config sent from another machine cannot name dataset files, which are the sender's: upload the dataset and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)")]
-    [InlineData("upload: 9e1b6d3f9a2c5074", "path: who.suite.yaml", "request body:7:11: 'suites[0].path': a config sent from another machine cannot name suite files, which are the sender's: upload the suite and name it with 'upload: ID' (evalmesh run --server and the HTTP SDK do this)")]
-    [InlineData("type: echo", "type: llama\n    model: models/x.gguf", "request body:11:12: 'endpoints[0].model': a config sent from another machine names files as the silos see them: give an absolute path (or a model name)")]
+    [MemberData(nameof(SentMistakes))]
     public void ParseSent_Mistake_NamesTheRequestBody_NeverAPathOfThisMachine(string good, string bad, string expected)
     {
         var error = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.ParseSent(Uploaded.Replace(good, bad, StringComparison.Ordinal), "request body"));
