@@ -29,7 +29,11 @@ public interface IEvalMeshClient
     /// <summary>Every run, newest first (their latest recorded state).</summary>
     Task<IReadOnlyList<RunStatus>> ListRunsAsync(CancellationToken cancellationToken = default);
 
-    /// <summary>A run's status every <paramref name="interval"/> (default 100 ms) until it finishes; the last item is final.</summary>
+    /// <summary>
+    /// A run's status, read every <paramref name="interval"/> (default 100 ms), until it finishes; the last item is
+    /// final. The Orleans flavour yields every reading; the HTTP flavour is sent the status by the silo as server-sent
+    /// events when it changes (and at least every 15 s), and reconnects if the stream breaks off.
+    /// </summary>
     IAsyncEnumerable<RunStatus> WatchRunAsync(string runId, TimeSpan? interval = null, CancellationToken cancellationToken = default);
 
     /// <summary>The run's report: accuracy with Wilson intervals, tokens, latency, categories, McNemar comparisons and the recommended format.</summary>
