@@ -79,7 +79,7 @@ public static class RunSpecBuilder
             .Select(d => new Upload(d.Dataset.Id, d.Dataset.Name, JsonLines(d.Dataset)))
             .DistinctBy(u => u.Id)
             .ToList();
-        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit, config.Recommend);
+        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit, config.Recommend, config.System);
         return new PreparedRun(spec, datasetUploads, suiteUploads);
     }
 

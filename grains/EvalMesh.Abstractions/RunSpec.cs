@@ -29,6 +29,7 @@ public sealed record SuiteRef(
 /// <param name="Schedule">The order in which shards are dispatched.</param>
 /// <param name="CaseLimit">When set, each suite ran only its first this many cases (the config's <c>limit</c>).</param>
 /// <param name="Recommend">How the report chooses a format (the config's <c>recommend</c>); null for the defaults.</param>
+/// <param name="System">A system message sent before each prompt, if any.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -44,7 +45,8 @@ public sealed record RunSpec(
     [property: Id(10)] int ShardSize,
     [property: Id(11)] RunSchedule Schedule = RunSchedule.AdapterAware,
     [property: Id(12)] int? CaseLimit = null,
-    [property: Id(13)] RecommendSettings? Recommend = null)
+    [property: Id(13)] RecommendSettings? Recommend = null,
+    [property: Id(14)] string? System = null)
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
     public long TotalCells => (long)Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;

@@ -26,7 +26,7 @@ public static class ConfigLoader
     public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend", "system");
         var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
@@ -88,7 +88,8 @@ public static class ConfigLoader
             judge,
             schedule,
             root.WholeNumber("limit", 1, int.MaxValue),
-            root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default);
+            root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default,
+            root.Text("system"));
     }
 
     private static RecommendSettings ReadRecommend(YamlObject item)
@@ -170,7 +171,7 @@ public static class ConfigLoader
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
     {
-        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache");
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache", "chat-template");
         var type = Named<EndpointType>(item, "type", "endpoint type", item.RequiredText("type"));
 
         var model = item.Text("model");
@@ -207,6 +208,17 @@ public static class ConfigLoader
             throw item.Error("top-p", "must be above 0 (1 samples among all tokens)");
         }
 
+        var chatTemplate = item.Text("chat-template") ?? ChatTemplates.Auto;
+        if (!ChatTemplates.Names.Contains(chatTemplate, StringComparer.Ordinal))
+        {
+            throw item.Error("chat-template", new UnknownNameException("chat template", chatTemplate, ChatTemplates.Names).Message);
+        }
+
+        if (type != EndpointType.Llama && item.Text("chat-template") is not null)
+        {
+            throw item.Error("chat-template", "only a llama endpoint renders a chat template; an openai endpoint is sent the messages as they are");
+        }
+
         return new EndpointConfig(
             item.RequiredText("name"),
             type,
@@ -219,7 +231,8 @@ public static class ConfigLoader
             item.WholeNumber("timeout-seconds", 1, 3600) ?? 60,
             item.WholeNumber("max-concurrency", 1, 4096) ?? 16,
             item.Flag("cache") ?? true,
-            topP);
+            topP,
+            chatTemplate);
     }
 
     // Built-in names (the generated tiny model and its adapters) are not paths.

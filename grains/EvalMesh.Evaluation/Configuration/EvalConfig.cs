@@ -20,6 +20,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Schedule">The order in which shards are dispatched (adapter-aware by default).</param>
 /// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
 /// <param name="Recommend">How the report chooses a format: the non-inferiority margin and level (defaults 0.03 and 0.05).</param>
+/// <param name="System">A system message sent before each prompt, if any (a llama endpoint renders it with the model's chat template).</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -35,7 +36,8 @@ public sealed record EvalConfig(
     EndpointConfig? Judge = null,
     RunSchedule Schedule = RunSchedule.AdapterAware,
     int? Limit = null,
-    RecommendSettings? Recommend = null)
+    RecommendSettings? Recommend = null,
+    string? System = null)
 {
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """

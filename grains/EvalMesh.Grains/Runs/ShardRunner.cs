@@ -171,12 +171,14 @@ public sealed partial class ShardRunner : IDisposable
     {
         var endpoint = _spec.Endpoint;
         var prompt = template.For(testCase.Question);
-        var text = prompt.Text;
+        var system = _spec.Run.System;
         var tokens = new Dictionary<string, int>(tokenizers.Count + 1, StringComparer.Ordinal);
         foreach (var tokenizer in tokenizers)
         {
-            tokens[tokenizer.Name] = tokenizer.CountTokens(prompt.Head, prompt.Tail);
+            tokens[tokenizer.Name] = tokenizer.CountTokens(prompt.Head, prompt.Tail) + (system is null ? 0 : tokenizer.CountTokens(system));
         }
+
+        List<ChatMessage> messages = system is null ? [new(ChatRole.User, prompt.Text)] : [new(ChatRole.System, system), new(ChatRole.User, prompt.Text)];
 
         var options = new ChatOptions
         {
@@ -191,7 +193,7 @@ public sealed partial class ShardRunner : IDisposable
         try
         {
             using var inFlight = EndpointMetrics.Track(endpoint.Name);
-            response = await client.GetResponseAsync(text, options, token).ConfigureAwait(false);
+            response = await client.GetResponseAsync(messages, options, token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
         {

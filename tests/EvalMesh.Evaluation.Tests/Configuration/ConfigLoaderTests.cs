@@ -49,6 +49,16 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_SystemMessageAndChatTemplate()
+    {
+        var config = ConfigLoader.Parse(Valid.Replace("    max-tokens: 16", "    max-tokens: 16\n    chat-template: llama3") + "\nsystem: Answer with permalinks only.\n", "/tmp/evalmesh.yaml");
+        Assert.Equal("Answer with permalinks only.", config.System);
+        Assert.Equal("llama3", config.Endpoints[1].ChatTemplate);
+        Assert.Equal(ChatTemplates.Auto, config.Endpoints[0].ChatTemplate);
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").System);
+    }
+
+    [Fact]
     public void Parse_Recommend_ReadsTheMarginAndLevel()
     {
         var config = ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.05, alpha: 0.01 }\n", "/tmp/evalmesh.yaml");
@@ -71,6 +81,8 @@ public class ConfigLoaderTests
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 3 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { alpha: 0.5 }", 25, 21, "recommend.alpha", "must be above 0 and below 0.5 (the one-sided significance level: 0.05 is 5%)")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margn: 0.1 }", 25, 14, "recommend.margn", "unknown key (did you mean 'margin'?)")]
+    [InlineData("    max-tokens: 16", "    max-tokens: 16\n    chat-template: chatmll", 19, 20, "endpoints[1].chat-template", "unknown chat template 'chatmll' (did you mean 'chatml'?)")]
+    [InlineData("    api-key-env: OPENAI_API_KEY", "    api-key-env: OPENAI_API_KEY\n    chat-template: chatml", 24, 20, "endpoints[2].chat-template", "only a llama endpoint renders a chat template")]
     public void Parse_Mistake_NamesFileLineColumnAndKey(string good, string bad, int line, int column, string key, string problem)
     {
         var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(Valid.Replace(good, bad), "/tmp/evalmesh.yaml"));
