@@ -51,7 +51,7 @@ public static class RunSpecBuilder
         var suiteUploads = new List<Upload>();
         foreach (var suite in config.Suites)
         {
-            var cases = suite.Path is { } path ? SuiteFile.Read(path).Cases
+            var cases = suite.Path is { } path ? SuiteFile.Read(path, datasets[suite.Dataset].Dataset.Records.Count).Cases
                 : suite.Generated ? datasets[suite.Dataset].Generated!.Suite.Cases
                 : suite.Cases;
             if (cases.Count == 0)

@@ -120,7 +120,7 @@ public static class ConfigLoader
         SlackGeneratorOptions? options = null;
         if (generate is not null)
         {
-            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace");
+            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace", "records-per-case");
             var kind = generate.Text("kind") ?? "slack";
             if (kind != "slack")
             {
@@ -132,7 +132,8 @@ public static class ConfigLoader
                 generate.WholeNumber("messages", 4, 1_000_000) ?? defaults.Messages,
                 generate.WholeNumber("seed") ?? defaults.Seed,
                 generate.WholeNumber("cases-per-category", 0, 100_000) ?? defaults.CasesPerCategory,
-                generate.Text("workspace") ?? defaults.Workspace);
+                generate.Text("workspace") ?? defaults.Workspace,
+                generate.WholeNumber("records-per-case", 1, 1_000_000));
         }
 
         return new DatasetConfig(name, path is null ? null : Resolve(item, "path", folder, path), options);
@@ -147,7 +148,7 @@ public static class ConfigLoader
             ?? throw item.Error("dataset", new UnknownNameException("dataset", dataset, [.. datasets.Select(d => d.Name)]).Message);
         var path = item.Text("path");
         var generated = item.Flag("generated") ?? false;
-        var cases = SuiteFile.ReadCases(item, "cases");
+        var cases = SuiteFile.ReadCases(item, "cases", target.Generate?.Messages);
         var sources = (path is null ? 0 : 1) + (generated ? 1 : 0) + (cases.Count > 0 ? 1 : 0);
         if (sources != 1)
         {

@@ -95,6 +95,29 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_GeneratedDatasetWithRecordsPerCase_ReadsIt()
+    {
+        var config = ConfigLoader.Parse(Valid.Replace("cases-per-category: 2 }", "cases-per-category: 2, records-per-case: 4 }"), "/tmp/evalmesh.yaml");
+        Assert.Equal(4, config.Datasets[0].Generate!.RecordsPerCase);
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").Datasets[0].Generate!.RecordsPerCase);
+    }
+
+    [Fact]
+    public void Parse_InlineCaseNamingARecordBeyondTheGeneratedDataset_NamesLineAndKey()
+    {
+        var inline = Valid.Replace("    generated: true", """
+                cases:
+                  - question: Which one?
+                    expected: [x]
+                    records: [2, 51]
+            """);
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(inline, "/tmp/evalmesh.yaml"));
+        Assert.Equal(11, ex.Line);
+        Assert.Equal("suites[0].cases[0].records[1]", ex.Setting);
+        Assert.Contains("record 51 is not in the dataset, which has 50 records", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Parse_BrokenYaml_NamesTheLine()
     {
         var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse("datasets:\n  - name: [unclosed\nformats: x", "cfg.yaml"));
