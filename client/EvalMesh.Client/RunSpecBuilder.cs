@@ -6,6 +6,7 @@ using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
+using EvalMesh.Evaluation.Retrieval;
 using EvalMesh.Evaluation.Suites;
 
 namespace EvalMesh.Client;
@@ -69,10 +70,19 @@ public static class RunSpecBuilder
                 cases = [.. cases.Take(limit)];
             }
 
+            var records = datasets[suite.Dataset].Dataset.Records;
+            if (suite.Retrieve is { } retrieve)
+            {
+                using var retriever = new Bm25Retriever(records);
+                cases = [.. cases.Select(c => c.Records is null ? c with { Records = retriever.Retrieve(c.Question, retrieve.K) } : c)];
+            }
+
             var json = JsonSerializer.Serialize(cases, JsonOptions);
             var id = ContentId.Of(json);
             suiteUploads.Add(new Upload(id, suite.Name, json));
-            suites.Add(new SuiteRef(suite.Name, id, datasets[suite.Dataset].Dataset.Id, cases.Count));
+            var retrieved = cases.Any(c => c.Records is not null);
+            var context = suite.Retrieve?.ToString() ?? (retrieved ? "records listed per case" : null);
+            suites.Add(new SuiteRef(suite.Name, id, datasets[suite.Dataset].Dataset.Id, cases.Count, context, retrieved ? ContextRecall.Of(records, cases)?.Recall : null));
         }
 
         var datasetUploads = datasets.Values

@@ -7,12 +7,19 @@ namespace EvalMesh.Abstractions;
 /// <param name="SuiteId">The suite grain's key (a hash of its cases).</param>
 /// <param name="DatasetId">The dataset grain's key (a hash of its records).</param>
 /// <param name="CaseCount">How many cases the suite has.</param>
+/// <param name="Context">How its questions' records were chosen (such as <c>bm25, k = 10</c>), or null when each is given the whole dataset.</param>
+/// <param name="ContextRecall">
+/// The share of the records an expected answer needs that its question was given, averaged over the cases that need
+/// one (null when none does, or when the whole dataset is given).
+/// </param>
 [GenerateSerializer, Immutable, Alias("evalmesh.suite-ref")]
 public sealed record SuiteRef(
     [property: Id(0)] string Name,
     [property: Id(1)] string SuiteId,
     [property: Id(2)] string DatasetId,
-    [property: Id(3)] int CaseCount);
+    [property: Id(3)] int CaseCount,
+    [property: Id(4)] string? Context = null,
+    [property: Id(5)] double? ContextRecall = null);
 
 /// <summary>Everything a cluster needs to run a format × model matrix; datasets and cases are uploaded separately.</summary>
 /// <param name="Description">What the run is for.</param>

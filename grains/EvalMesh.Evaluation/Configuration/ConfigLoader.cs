@@ -141,7 +141,7 @@ public static class ConfigLoader
 
     private static SuiteConfig ReadSuite(YamlObject item, string folder, IReadOnlyList<DatasetConfig> datasets)
     {
-        item.AllowOnly("name", "dataset", "path", "generated", "cases");
+        item.AllowOnly("name", "dataset", "path", "generated", "cases", "context");
         var name = item.RequiredText("name");
         var dataset = item.RequiredText("dataset");
         var target = datasets.FirstOrDefault(d => d.Name == dataset)
@@ -160,7 +160,26 @@ public static class ConfigLoader
             throw item.Error("generated", $"dataset '{dataset}' is not generated, so it has no generated suite");
         }
 
-        return new SuiteConfig(name, dataset, path is null ? null : Resolve(item, "path", folder, path), generated, cases);
+        return new SuiteConfig(name, dataset, path is null ? null : Resolve(item, "path", folder, path), generated, cases, ReadContext(item));
+    }
+
+    // context: all (the default), or { retrieve: bm25, k: 10 }.
+    private static RetrievalSettings? ReadContext(YamlObject suite)
+    {
+        if (!suite.Has("context") || suite.IsScalar("context"))
+        {
+            return suite.Text("context") is null or "all" ? null : throw suite.Error("context", "must be 'all' or { retrieve: bm25, k: N }");
+        }
+
+        var context = suite.Mapping("context")!;
+        context.AllowOnly("retrieve", "k");
+        var method = context.RequiredText("retrieve");
+        if (!RetrievalSettings.Methods.Contains(method, StringComparer.Ordinal))
+        {
+            throw context.Error("retrieve", new UnknownNameException("retrieval method", method, RetrievalSettings.Methods).Message);
+        }
+
+        return new RetrievalSettings(method, context.WholeNumber("k", 1, 100_000) ?? throw context.Error("k", "how many records each question is given is required"));
     }
 
     private static AdapterConfig ReadAdapter(YamlObject item, string folder)

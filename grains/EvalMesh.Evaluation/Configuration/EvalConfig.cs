@@ -62,4 +62,20 @@ public sealed record DatasetConfig(string Name, string? Path, SlackGeneratorOpti
 /// <param name="Path">A suite file, absolute or relative to the config file.</param>
 /// <param name="Generated">Use the suite the generator made with the dataset.</param>
 /// <param name="Cases">Cases written inline.</param>
-public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases);
+/// <param name="Retrieve">
+/// How each question's records are chosen when it does not list them itself (<see cref="TestCase.Records"/>): null for
+/// the whole dataset (<c>context: all</c>), else retrieved (<c>context: { retrieve: bm25, k: 10 }</c>).
+/// </param>
+public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases, RetrievalSettings? Retrieve = null);
+
+/// <summary>How a suite's questions get their records from the dataset.</summary>
+/// <param name="Method">The retrieval method; <c>bm25</c> is the one there is.</param>
+/// <param name="K">How many records each question is given.</param>
+public sealed record RetrievalSettings(string Method, int K)
+{
+    /// <summary>The retrieval methods.</summary>
+    public static IReadOnlyList<string> Methods { get; } = ["bm25"];
+
+    /// <summary>How a report names it, such as <c>bm25, k = 10</c>.</summary>
+    public override string ToString() => $"{Method}, k = {K}";
+}

@@ -49,6 +49,14 @@ public class ConfigLoaderTests
     }
 
     [Fact]
+    public void Parse_SuiteContext_IsAllByDefault_OrRetrieved()
+    {
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").Suites[0].Retrieve);
+        Assert.Null(ConfigLoader.Parse(Valid.Replace("    generated: true", "    generated: true\n    context: all"), "/tmp/evalmesh.yaml").Suites[0].Retrieve);
+        Assert.Equal(new RetrievalSettings("bm25", 7), ConfigLoader.Parse(Valid.Replace("    generated: true", "    generated: true\n    context: { retrieve: bm25, k: 7 }"), "/tmp/evalmesh.yaml").Suites[0].Retrieve);
+    }
+
+    [Fact]
     public void Parse_SystemMessageAndChatTemplate()
     {
         var config = ConfigLoader.Parse(Valid.Replace("    max-tokens: 16", "    max-tokens: 16\n    chat-template: llama3") + "\nsystem: Answer with permalinks only.\n", "/tmp/evalmesh.yaml");
@@ -81,6 +89,9 @@ public class ConfigLoaderTests
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 3 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { alpha: 0.5 }", 25, 21, "recommend.alpha", "must be above 0 and below 0.5 (the one-sided significance level: 0.05 is 5%)")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margn: 0.1 }", 25, 14, "recommend.margn", "unknown key (did you mean 'margin'?)")]
+    [InlineData("    generated: true", "    generated: true\n    context: { retrieve: bm26, k: 3 }", 9, 26, "suites[0].context.retrieve", "unknown retrieval method 'bm26' (did you mean 'bm25'?)")]
+    [InlineData("    generated: true", "    generated: true\n    context: { retrieve: bm25, k: 0 }", 9, 35, "suites[0].context.k", "must be between 1 and 100000")]
+    [InlineData("    generated: true", "    generated: true\n    context: some", 9, 14, "suites[0].context", "must be 'all' or { retrieve: bm25, k: N }")]
     [InlineData("    max-tokens: 16", "    max-tokens: 16\n    chat-template: chatmll", 19, 20, "endpoints[1].chat-template", "unknown chat template 'chatmll' (did you mean 'chatml'?)")]
     [InlineData("    api-key-env: OPENAI_API_KEY", "    api-key-env: OPENAI_API_KEY\n    chat-template: chatml", 24, 20, "endpoints[2].chat-template", "only a llama endpoint renders a chat template")]
     public void Parse_Mistake_NamesFileLineColumnAndKey(string good, string bad, int line, int column, string key, string problem)
