@@ -40,6 +40,8 @@ public sealed class ChatTemplateTests : IDisposable
         return LoadedModel.Load(GgufValidator.ValidateModel(files.Model), new ModelHostOptions { ContextSize = 2048 });
     }
 
+    private static RenderedPrompt Render(LoadedModel model, InferenceRequest request) => PromptRenderer.Render(model.ChatTemplate, "tiny-llama.gguf", request);
+
     private static string LlamaCpp(string template, IEnumerable<ChatTurn> messages)
     {
         var chat = new LLamaTemplate(template) { AddAssistant = true };
@@ -72,7 +74,7 @@ public sealed class ChatTemplateTests : IDisposable
         var reference = Rendered[template];
         using var model = Model(template);
         Assert.Equal(template, model.ChatTemplate);
-        var rendered = PromptRenderer.Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy));
+        var rendered = Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy));
         Assert.Equal(reference, rendered.Text);
         Assert.Equal(LlamaCpp(template, Conversation), rendered.Text);
         Assert.True(rendered.Templated);
@@ -82,14 +84,14 @@ public sealed class ChatTemplateTests : IDisposable
     public void NamedTemplate_OverridesTheModelsOwn_AndNoneSendsTheTextAsItIs()
     {
         using var model = Model("chatml");
-        Assert.Equal(Rendered["llama3"], PromptRenderer.Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy, ChatTemplate: "llama3")).Text);
-        Assert.Equal("system: You answer.\nuser: Hi there\nassistant:", PromptRenderer.Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy, ChatTemplate: ChatTemplates.None)).Text);
-        Assert.Equal("Hi there", PromptRenderer.Render(model, new InferenceRequest("Hi there", GenerationOptions.Greedy)).Text);
+        Assert.Equal(Rendered["llama3"], Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy, ChatTemplate: "llama3")).Text);
+        Assert.Equal("system: You answer.\nuser: Hi there\nassistant:", Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy, ChatTemplate: ChatTemplates.None)).Text);
+        Assert.Equal("Hi there", Render(model, new InferenceRequest("Hi there", GenerationOptions.Greedy)).Text);
 
         // A model without a template of its own is sent plain text under auto.
         using var plain = Model(null);
         Assert.Null(plain.ChatTemplate);
-        Assert.Equal("system: You answer.\nuser: Hi there\nassistant:", PromptRenderer.Render(plain, new InferenceRequest(Conversation, GenerationOptions.Greedy)).Text);
+        Assert.Equal("system: You answer.\nuser: Hi there\nassistant:", Render(plain, new InferenceRequest(Conversation, GenerationOptions.Greedy)).Text);
     }
 
     [Fact]
@@ -98,7 +100,7 @@ public sealed class ChatTemplateTests : IDisposable
         using var model = Model("llama3");
         const string Context = "Records:\nmessage 1\nmessage 2\n";
         var request = new InferenceRequest([new("system", "You answer."), new("user", Context + "Question: which?")], GenerationOptions.Greedy, SharedPrefix: Context.Length);
-        var rendered = PromptRenderer.Render(model, request);
+        var rendered = Render(model, request);
         Assert.EndsWith("<|start_header_id|>user<|end_header_id|>\n\n" + Context, rendered.Text[..rendered.SharedPrefix], StringComparison.Ordinal);
     }
 
@@ -106,7 +108,7 @@ public sealed class ChatTemplateTests : IDisposable
     public void ATemplateLlamaCppDoesNotKnow_IsAClearError()
     {
         using var model = Model("{% for m in messages %}{{ m.nothing_known }}{% endfor %}");
-        var ex = Assert.Throws<InferenceException>(() => PromptRenderer.Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy)));
+        var ex = Assert.Throws<InferenceException>(() => Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy)));
         Assert.Equal(InferenceProblem.ChatTemplateUnsupported, ex.Problem);
         Assert.Contains("chat-template", ex.Message, StringComparison.Ordinal);
     }

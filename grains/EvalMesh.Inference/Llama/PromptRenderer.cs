@@ -16,16 +16,17 @@ internal readonly record struct RenderedPrompt(string Text, int SharedPrefix, bo
 /// <summary>Renders a request's messages into its model's prompt with llama.cpp's own chat templates (<c>llama_chat_apply_template</c>).</summary>
 internal static class PromptRenderer
 {
+    /// <summary>Renders a request for a model whose own template (from its GGUF, if any) is <paramref name="modelTemplate"/>, named <paramref name="modelName"/> in errors.</summary>
     /// <exception cref="InferenceException">The template is not one llama.cpp knows (<see cref="InferenceProblem.ChatTemplateUnsupported"/>).</exception>
-    public static RenderedPrompt Render(LoadedModel model, InferenceRequest request)
+    public static RenderedPrompt Render(string? modelTemplate, string modelName, InferenceRequest request)
     {
         var template = request.ChatTemplate switch
         {
-            ChatTemplates.Auto => model.ChatTemplate,
+            ChatTemplates.Auto => modelTemplate,
             ChatTemplates.None => null,
             var name => name,
         };
-        var text = template is null ? ChatPrompt.Render(request.Messages) : Apply(model, template, request);
+        var text = template is null ? ChatPrompt.Render(request.Messages) : Apply(modelName, template, request);
 
         // The shared context is the start of the last message; a template puts its own text before it.
         var last = request.Messages[^1].Content;
@@ -34,7 +35,7 @@ internal static class PromptRenderer
         return new RenderedPrompt(text, shared, template is not null);
     }
 
-    private static string Apply(LoadedModel model, string template, InferenceRequest request)
+    private static string Apply(string modelName, string template, InferenceRequest request)
     {
         try
         {
@@ -48,7 +49,7 @@ internal static class PromptRenderer
         }
         catch (MissingTemplateException ex)
         {
-            var which = request.ChatTemplate == ChatTemplates.Auto ? $"the chat template in {Path.GetFileName(model.Info.Path)}" : $"the chat template '{template}'";
+            var which = request.ChatTemplate == ChatTemplates.Auto ? $"the chat template in {modelName}" : $"the chat template '{template}'";
             throw new InferenceException(InferenceProblem.ChatTemplateUnsupported, $"{which} is not one llama.cpp knows; set the endpoint's chat-template to one of its names, or to none", ex);
         }
     }
