@@ -4,6 +4,7 @@ using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Gguf;
 using EvalMesh.Inference.Llama;
+using EvalMesh.Training;
 
 namespace EvalMesh.Cli;
 
@@ -19,6 +20,10 @@ internal static class CliAction
         catch (EvalMeshInputException ex)
         {
             return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (TrainingException ex)
+        {
+            return Fail(ex.Message, ex.Problem is TrainingProblem.OutputFailed or TrainingProblem.OutOfMemory ? ExitCodes.Unavailable : ExitCodes.BadInput);
         }
         catch (UnknownNameException ex)
         {
