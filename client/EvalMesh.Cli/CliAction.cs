@@ -5,6 +5,7 @@ using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Gguf;
 using EvalMesh.Inference.Llama;
+using EvalMesh.Training;
 
 namespace EvalMesh.Cli;
 
@@ -20,6 +21,10 @@ internal static class CliAction
         catch (EvalMeshInputException ex)
         {
             return Fail(ex.Message, ExitCodes.BadInput);
+        }
+        catch (TrainingException ex)
+        {
+            return Fail(ex.Message, ex.Problem is TrainingProblem.OutputFailed or TrainingProblem.OutOfMemory ? ExitCodes.Unavailable : ExitCodes.BadInput);
         }
         catch (UnknownNameException ex)
         {

@@ -16,6 +16,7 @@ var root = new RootCommand("EvalMesh: format × model evaluations across an Orle
     ConvertCommand.Create(),
     TokensCommand.Create(),
     ModelsCommand.Create(),
+    TrainCommand.Create(),
     InferCommand.Create(),
     AdaptersCommand.Create(),
 };

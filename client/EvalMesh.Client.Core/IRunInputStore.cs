@@ -1,3 +1,5 @@
+using System.Text.Json.Nodes;
+
 namespace EvalMesh.Client;
 
 /// <summary>
@@ -12,6 +14,9 @@ public interface IRunInputStore
 
     /// <summary>Stores a dataset (<see cref="UploadContent.Dataset"/>) unless it is stored already.</summary>
     Task PutDatasetAsync(Upload dataset, CancellationToken cancellationToken = default);
+
+    /// <summary>A stored dataset's records, or null when there is none with this content id.</summary>
+    Task<IReadOnlyList<JsonObject>?> GetDatasetAsync(string id, CancellationToken cancellationToken = default);
 
     /// <summary>Whether the suite with this content id is stored.</summary>
     Task<bool> HasSuiteAsync(string id, CancellationToken cancellationToken = default);

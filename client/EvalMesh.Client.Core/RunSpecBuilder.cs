@@ -1,8 +1,10 @@
+using System.Text.Json.Nodes;
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Evaluation.Generation;
+using EvalMesh.Evaluation.Retrieval;
 using EvalMesh.Evaluation.Suites;
 
 namespace EvalMesh.Client;
@@ -49,25 +51,20 @@ public static class RunSpecBuilder
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(store);
-        var datasets = new Dictionary<string, (string Id, Upload? Upload, SlackDataset? Generated)>(StringComparer.Ordinal);
+        var datasets = new Dictionary<string, DatasetInput>(StringComparer.Ordinal);
         foreach (var (index, dataset) in config.Datasets.Index())
         {
             if (dataset.Upload is { } id)
             {
                 datasets[dataset.Name] = await store.HasDatasetAsync(id, cancellationToken).ConfigureAwait(false)
-                    ? (id, null, null)
+                    ? new DatasetInput(id, null, null, async () => await store.GetDatasetAsync(id, cancellationToken).ConfigureAwait(false) ?? throw NotUploaded(config, $"datasets[{index}].upload", "dataset", id))
                     : throw NotUploaded(config, $"datasets[{index}].upload", "dataset", id);
-            }
-            else if (dataset.Generate is { } generate)
-            {
-                var generated = SlackGenerator.Generate(generate);
-                var records = Dataset.Create(dataset.Name, generated.Messages);
-                datasets[dataset.Name] = (records.Id, UploadContent.Dataset(records), generated);
             }
             else
             {
-                var records = DatasetReader.Read(dataset.Path!);
-                datasets[dataset.Name] = (records.Id, UploadContent.Dataset(records), null);
+                var generated = dataset.Generate is { } generate ? SlackGenerator.Generate(generate) : null;
+                var records = generated is null ? DatasetReader.Read(dataset.Path!) : Dataset.Create(dataset.Name, generated.Messages);
+                datasets[dataset.Name] = new DatasetInput(records.Id, UploadContent.Dataset(records), generated, () => Task.FromResult(records.Records));
             }
         }
 
@@ -75,6 +72,7 @@ public static class RunSpecBuilder
         var suiteUploads = new List<Upload>();
         foreach (var (index, suite) in config.Suites.Index())
         {
+            var dataset = datasets[suite.Dataset];
             Upload? stored = null;
             IReadOnlyList<TestCase> cases;
             if (suite.Upload is { } id)
@@ -85,8 +83,8 @@ public static class RunSpecBuilder
             }
             else
             {
-                cases = suite.Path is { } path ? SuiteFile.Read(path).Cases
-                    : suite.Generated ? datasets[suite.Dataset].Generated!.Suite.Cases
+                cases = suite.Path is { } path ? SuiteFile.Read(path, (await dataset.RecordsAsync().ConfigureAwait(false)).Count).Cases
+                    : suite.Generated ? dataset.Generated!.Suite.Cases
                     : suite.Cases;
             }
 
@@ -100,12 +98,26 @@ public static class RunSpecBuilder
                 throw new EvalMeshInputException($"case '{judged.Id}' uses the llm-judge scorer, so the config needs a 'judge' endpoint", suite.Path ?? config.File, setting: "judge");
             }
 
-            // An upload the limit leaves whole is used as it is; otherwise the cases the run uses are stored apart.
-            var upload = stored is not null && (config.Limit is null || config.Limit >= cases.Count)
-                ? stored
-                : UploadContent.Suite(suite.Name, config.Limit is { } limit ? [.. cases.Take(limit)] : cases);
+            // The cases the run uses: the limit's first ones, each given its records by retrieval unless it lists them.
+            IReadOnlyList<TestCase> used = config.Limit is { } limit && limit < cases.Count ? [.. cases.Take(limit)] : cases;
+            if (suite.Retrieve is { } retrieve && used.Any(c => c.Records is null))
+            {
+                using var retriever = new Bm25Retriever(await dataset.RecordsAsync().ConfigureAwait(false));
+                used = [.. used.Select(c => c.Records is null ? c with { Records = retriever.Retrieve(c.Question, retrieve.K) } : c)];
+            }
+
+            var retrieved = used.Any(c => c.Records is not null);
+            var records = retrieved ? await dataset.RecordsAsync().ConfigureAwait(false) : null;
+            if (records is not null && used.FirstOrDefault(c => c.Records!.Any(n => n > records.Count)) is { } beyond)
+            {
+                throw new EvalMeshInputException($"case '{beyond.Id}' names record {beyond.Records!.Max()}, but dataset '{suite.Dataset}' has {records.Count} records", suite.Path ?? config.File, setting: $"suites[{index}]");
+            }
+
+            // An upload the run uses as it is stays the one stored; other cases are stored apart.
+            var upload = stored is not null && ReferenceEquals(used, cases) ? stored : UploadContent.Suite(suite.Name, used);
             suiteUploads.Add(upload);
-            suites.Add(new SuiteRef(suite.Name, upload.Id, datasets[suite.Dataset].Id, Math.Min(cases.Count, config.Limit ?? int.MaxValue)));
+            var context = suite.Retrieve?.ToString() ?? (retrieved ? "records listed per case" : null);
+            suites.Add(new SuiteRef(suite.Name, upload.Id, dataset.Id, used.Count, context, records is null ? null : ContextRecall.Of(records, used)?.Recall));
         }
 
         var datasetUploads = datasets.Values
@@ -113,10 +125,24 @@ public static class RunSpecBuilder
             .Select(d => d.Upload!)
             .DistinctBy(u => u.Id)
             .ToList();
-        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit, config.Recommend);
+        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit, config.Recommend, config.System);
         return new PreparedRun(spec, datasetUploads, [.. suiteUploads.DistinctBy(u => u.Id)]);
     }
 
     private static EvalMeshInputException NotUploaded(EvalConfig config, string key, string what, string id) =>
         new($"no {what} has been uploaded as {id}: upload it first (PUT /api/{what}s/{id}); evalmesh run --server and the HTTP SDK upload what a config names", config.File, setting: key);
+
+    /// <summary>A config's dataset: its content id, its upload when this machine has its records, and the records, read once when asked for.</summary>
+    private sealed class DatasetInput(string id, Upload? upload, SlackDataset? generated, Func<Task<IReadOnlyList<JsonObject>>> load)
+    {
+        private Task<IReadOnlyList<JsonObject>>? _records;
+
+        public string Id => id;
+
+        public Upload? Upload => upload;
+
+        public SlackDataset? Generated => generated;
+
+        public Task<IReadOnlyList<JsonObject>> RecordsAsync() => _records ??= load();
+    }
 }

@@ -136,6 +136,7 @@ public static class UploadContent
         _ when !ScorerFactory.Names.Contains(testCase.Scorer.Type, StringComparer.Ordinal) => (".scorer", new UnknownNameException("scorer", testCase.Scorer.Type, ScorerFactory.Names).Message),
         _ when ScorerFactory.CheckExpected(testCase.Scorer.Type, testCase.Expected) is { } wrong => (".expected", wrong),
         { Tags: null } => (".tags", "is required: a list (empty for none)"),
+        { Records: { } records } when records.Count == 0 || records.Any(n => n < 1) || records.Distinct().Count() != records.Count => (".records", "must name distinct record numbers from 1 (or be left out for the whole dataset)"),
         _ => null,
     };
 

@@ -1,4 +1,6 @@
 using System.Text;
+using System.Text.Json.Nodes;
+using EvalMesh.Evaluation.Datasets;
 
 namespace EvalMesh.Client;
 
@@ -8,6 +10,12 @@ internal sealed class HttpRunInputStore(RestTransport rest) : IRunInputStore
     public Task<bool> HasDatasetAsync(string id, CancellationToken cancellationToken = default) => HasAsync($"api/datasets/{id}", cancellationToken);
 
     public Task PutDatasetAsync(Upload dataset, CancellationToken cancellationToken = default) => PutAsync("datasets", dataset, "application/x-ndjson", cancellationToken);
+
+    public async Task<IReadOnlyList<JsonObject>?> GetDatasetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        using var response = await rest.SendOrNotFoundAsync(HttpMethod.Get, $"api/datasets/{id}", cancellationToken).ConfigureAwait(false);
+        return response is null ? null : DatasetReader.ParseJsonLines(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false), $"dataset {id}");
+    }
 
     public Task<bool> HasSuiteAsync(string id, CancellationToken cancellationToken = default) => HasAsync($"api/suites/{id}", cancellationToken);
 

@@ -1,7 +1,9 @@
+using System.Reflection;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using EvalMesh.Evaluation.Configuration;
 
 namespace EvalMesh.Client;
@@ -19,6 +21,7 @@ internal static class SentConfig
     {
         PropertyNamingPolicy = JsonNamingPolicy.KebabCaseLower,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        TypeInfoResolver = new DefaultJsonTypeInfoResolver { Modifiers = { LeaveOutDefaults } },
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
@@ -35,8 +38,42 @@ internal static class SentConfig
             .Select(s => (Name: s.First.Dataset, Id: s.Second.DatasetId))
             .Distinct()
             .Select(d => new JsonObject { ["name"] = d.Name, ["upload"] = d.Id })]);
-        root["suites"] = new JsonArray([.. suites
-            .Select(s => new JsonObject { ["name"] = s.First.Name, ["dataset"] = s.First.Dataset, ["upload"] = s.Second.SuiteId })]);
+        root["suites"] = new JsonArray([.. suites.Select(s => Suite(s.First, s.Second.SuiteId))]);
         return root.ToJsonString(Json);
+    }
+
+    // The suite by its upload; how its questions' records were chosen goes along, for the report to say so.
+    private static JsonObject Suite(SuiteConfig suite, string upload)
+    {
+        var sent = new JsonObject { ["name"] = suite.Name, ["dataset"] = suite.Dataset, ["upload"] = upload };
+        if (suite.Retrieve is { } retrieve)
+        {
+            sent["context"] = new JsonObject { ["retrieve"] = retrieve.Method, ["k"] = retrieve.K };
+        }
+
+        return sent;
+    }
+
+    // A record's optional parameter at its default is left out, as a config leaves a key out to take its default:
+    // some keys are refused where they do not apply (chat-template on an openai endpoint), even at their default.
+    private static void LeaveOutDefaults(JsonTypeInfo type)
+    {
+        if (type.Kind != JsonTypeInfoKind.Object)
+        {
+            return;
+        }
+
+        var optional = type.Type.GetConstructors()
+            .SelectMany(c => c.GetParameters())
+            .Where(p => p.HasDefaultValue && p.Name is not null)
+            .GroupBy(p => p.Name!, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First().DefaultValue, StringComparer.Ordinal);
+        foreach (var property in type.Properties)
+        {
+            if ((property.AttributeProvider as MemberInfo)?.Name is { } name && optional.TryGetValue(name, out var byDefault))
+            {
+                property.ShouldSerialize = (_, value) => !Equals(value, byDefault);
+            }
+        }
     }
 }

@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using EvalMesh.Abstractions;
+using EvalMesh.Evaluation.Formats;
 
 namespace EvalMesh.Client;
 
@@ -14,6 +16,16 @@ public sealed class GrainRunInputStore(IGrainFactory grains) : IRunInputStore
     {
         ArgumentNullException.ThrowIfNull(dataset);
         return grains.GetGrain<IDatasetGrain>(dataset.Id).PutAsync(dataset.Name, dataset.Content).WaitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<JsonObject>?> GetDatasetAsync(string id, CancellationToken cancellationToken = default)
+    {
+        // A dataset's records rendered as one line of JSON are its canonical form, the one its content id hashes.
+        var grain = grains.GetGrain<IDatasetGrain>(id);
+        return await grain.HasRecordsAsync().WaitAsync(cancellationToken).ConfigureAwait(false)
+            ? JsonRecords.ParseArray(await grain.RenderAsync("oneline-json").WaitAsync(cancellationToken).ConfigureAwait(false), $"dataset {id}")
+            : null;
     }
 
     /// <inheritdoc />

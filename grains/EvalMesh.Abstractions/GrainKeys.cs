@@ -48,6 +48,9 @@ public static class GrainKeys
     /// <summary>An adapter host, by its <see cref="AdapterKey"/> (a replica's included).</summary>
     public static IAdapterHostGrain GetAdapterHost(this IGrainFactory grains, string hostKey) => grains.GetGrain<IAdapterHostGrain>(hostKey);
 
+    /// <summary>A training job.</summary>
+    public static ITrainingGrain GetTraining(this IGrainFactory grains, string jobId) => grains.GetGrain<ITrainingGrain>(jobId);
+
     /// <summary>A silo's agent, by the silo's address.</summary>
     public static ISiloAgentGrain GetSiloAgent(this IGrainFactory grains, string silo) => grains.GetGrain<ISiloAgentGrain>(silo);
 }

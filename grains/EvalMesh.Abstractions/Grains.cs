@@ -15,6 +15,10 @@ public interface IDatasetGrain : IGrainWithStringKey
     /// <summary>The records rendered in a format (cached per activation).</summary>
     [Alias("render")]
     Task<string> RenderAsync(string format);
+
+    /// <summary>Some records (1-based numbers, rendered in dataset order) in a format: a question's own context.</summary>
+    [Alias("render-records")]
+    Task<string> RenderAsync(string format, IReadOnlyList<int> records);
 }
 
 /// <summary>A test suite's cases, content-addressed (key = suite id).</summary>

@@ -1,3 +1,5 @@
+using EvalMesh.Contracts;
+
 namespace EvalMesh.Abstractions;
 
 /// <summary>How to generate.</summary>
@@ -26,18 +28,37 @@ public sealed record GenerationOptions(
     public static GenerationOptions Greedy { get; } = new();
 }
 
+/// <summary>A message of a conversation.</summary>
+/// <param name="Role"><c>system</c>, <c>user</c>, <c>assistant</c> or another role the model's template knows.</param>
+/// <param name="Content">Its text.</param>
+[GenerateSerializer, Immutable, Alias("evalmesh.chat-turn")]
+public sealed record ChatTurn(
+    [property: Id(0)] string Role,
+    [property: Id(1)] string Content);
+
 /// <summary>
 /// One completion for a local model: what callers send to an <see cref="IAdapterHostGrain"/> and what the silo's model
-/// host runs. Which base model and adapter serve it is the grain's key (or, on the host, its files).
+/// host runs. Which base model and adapter serve it is the grain's key (or, on the host, its files). The host renders
+/// the messages into the model's prompt with <paramref name="ChatTemplate"/>.
 /// </summary>
-/// <param name="Prompt">The prompt text.</param>
+/// <param name="Messages">The conversation; the model answers the last message.</param>
 /// <param name="Options">How to generate.</param>
-/// <param name="PrefixLength">
-/// How many leading characters of the prompt are a context shared with other requests (an eval's rendered dataset).
-/// The host decodes that prefix once per base and adapter and reuses its KV cache; 0 means no shared prefix.
+/// <param name="SharedPrefix">
+/// How many leading characters of the last message are a context shared with other requests (an eval's rendered
+/// dataset). The host decodes the prompt up to there once per base and adapter and reuses its KV cache; 0 means none
+/// declared (the host still reuses what the prompt has in common with the last one).
 /// </param>
+/// <param name="ChatTemplate">One of <see cref="ChatTemplates.Names"/>.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.inference-request")]
 public sealed record InferenceRequest(
-    [property: Id(0)] string Prompt,
+    [property: Id(0)] IReadOnlyList<ChatTurn> Messages,
     [property: Id(1)] GenerationOptions Options,
-    [property: Id(2)] int PrefixLength = 0);
+    [property: Id(2)] int SharedPrefix = 0,
+    [property: Id(3)] string ChatTemplate = ChatTemplates.Auto)
+{
+    /// <summary>A plain-text completion: <paramref name="prompt"/> is the model's prompt as it is (no template).</summary>
+    public InferenceRequest(string prompt, GenerationOptions options, int sharedPrefix = 0)
+        : this([new ChatTurn("user", prompt)], options, sharedPrefix, ChatTemplates.None)
+    {
+    }
+}

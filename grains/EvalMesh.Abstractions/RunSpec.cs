@@ -7,12 +7,19 @@ namespace EvalMesh.Abstractions;
 /// <param name="SuiteId">The suite grain's key (a hash of its cases).</param>
 /// <param name="DatasetId">The dataset grain's key (a hash of its records).</param>
 /// <param name="CaseCount">How many cases the suite has.</param>
+/// <param name="Context">How its questions' records were chosen (such as <c>bm25, k = 10</c>), or null when each is given the whole dataset.</param>
+/// <param name="ContextRecall">
+/// The share of the records an expected answer needs that its question was given, averaged over the cases that need
+/// one (null when none does, or when the whole dataset is given).
+/// </param>
 [GenerateSerializer, Immutable, Alias("evalmesh.suite-ref")]
 public sealed record SuiteRef(
     [property: Id(0)] string Name,
     [property: Id(1)] string SuiteId,
     [property: Id(2)] string DatasetId,
-    [property: Id(3)] int CaseCount);
+    [property: Id(3)] int CaseCount,
+    [property: Id(4)] string? Context = null,
+    [property: Id(5)] double? ContextRecall = null);
 
 /// <summary>Everything a cluster needs to run a format × model matrix; datasets and cases are uploaded separately.</summary>
 /// <param name="Description">What the run is for.</param>
@@ -29,6 +36,7 @@ public sealed record SuiteRef(
 /// <param name="Schedule">The order in which shards are dispatched.</param>
 /// <param name="CaseLimit">When set, each suite ran only its first this many cases (the config's <c>limit</c>).</param>
 /// <param name="Recommend">How the report chooses a format (the config's <c>recommend</c>); null for the defaults.</param>
+/// <param name="System">A system message sent before each prompt, if any.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-spec")]
 public sealed record RunSpec(
     [property: Id(0)] string? Description,
@@ -44,7 +52,8 @@ public sealed record RunSpec(
     [property: Id(10)] int ShardSize,
     [property: Id(11)] RunSchedule Schedule = RunSchedule.AdapterAware,
     [property: Id(12)] int? CaseLimit = null,
-    [property: Id(13)] RecommendSettings? Recommend = null)
+    [property: Id(13)] RecommendSettings? Recommend = null,
+    [property: Id(14)] string? System = null)
 {
     /// <summary>The number of cells: cases × formats × endpoints × repeats, over all suites.</summary>
     public long TotalCells => (long)Suites.Sum(s => s.CaseCount) * Formats.Count * Endpoints.Count * Repeats;

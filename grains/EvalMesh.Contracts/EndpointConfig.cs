@@ -35,6 +35,7 @@ public enum EndpointType
 /// from the cache; errors are not kept. Local and echo endpoints cost nothing to ask again and are never cached.
 /// </param>
 /// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
+/// <param name="ChatTemplate">llama: how the messages become the model's prompt (one of <see cref="ChatTemplates.Names"/>).</param>
 public sealed record EndpointConfig(
     string Name,
     EndpointType Type,
@@ -47,7 +48,8 @@ public sealed record EndpointConfig(
     int TimeoutSeconds,
     int MaxConcurrency,
     bool Cache = true,
-    double TopP = 1);
+    double TopP = 1,
+    string ChatTemplate = ChatTemplates.Auto);
 
 /// <summary>A LoRA adapter file for a base model.</summary>
 /// <param name="Name">The name endpoints refer to.</param>

@@ -73,7 +73,7 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
 
         TrainingSet train;
         TrainingSet? validation = null;
-        using (var vocabulary = ModelVocabulary.Load(job.BaseModel))
+        using (var vocabulary = TrainingVocabulary.Load(job.BaseModel))
         {
             train = TrainingSet.Load(job.TrainingData, vocabulary, _options.PromptRenderer, job.MaxSequenceLength, cancellationToken);
             if (job.ValidationData is { } validationData)

@@ -99,7 +99,7 @@ internal static class InferenceBenchmark
                 o.PrefixReuse = reuse;
                 o.FlashAttention = flashAttention;
             });
-            await host.InferAsync(served, requests[0] with { PrefixLength = 0, Prompt = "warm up" });
+            await host.InferAsync(served, new InferenceRequest("warm up", requests[0].Options));
             var before = host.Stats.PromptTokensDecoded;
             var watch = Stopwatch.StartNew();
             if (batched)

@@ -64,7 +64,7 @@ internal static class TrainingBenchmark
     private static (double Flops, long Tokens, long Scored) EpochFlops(string model, string data, TrainingMode mode, int rank)
     {
         var config = EvalMesh.Training.Model.BaseModel.Load(model).Config;
-        using var vocabulary = EvalMesh.Training.Data.ModelVocabulary.Load(model);
+        using var vocabulary = EvalMesh.Training.Data.TrainingVocabulary.Load(model);
         var set = EvalMesh.Training.Data.TrainingSet.Load(data, vocabulary, m => EvalMesh.Inference.Endpoints.ChatPrompt.Render(m), 2048, CancellationToken.None);
         var (d, f, v, blocks) = ((double)config.Embedding, (double)config.FeedForward, (double)config.Vocabulary, (double)config.Blocks);
         var total = 0.0;

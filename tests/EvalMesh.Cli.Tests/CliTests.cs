@@ -138,6 +138,26 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task Tokens_WithAModel_CountsWithItsOwnVocabulary_AndThePromptThroughItsChatTemplate()
+    {
+        var model = Inference.Tiny.TinyModel.Write(Path.Combine(_folder, "model"), adapters: 0, chatTemplate: "chatml").Model;
+        const string Prompt = "Records ({{format}}):\n{{context}}\nQ: {{question}}";
+        var result = await Run("tokens", "--slack", "--messages", "20", "--formats", "csv", "--model", model, "--prompt", Prompt, "--json");
+        Assert.Equal(0, result.ExitCode);
+        var tokens = JsonDocument.Parse(result.Stdout).RootElement.GetProperty("formats")[0].GetProperty("tokens");
+
+        // Recounted here with llama.cpp directly: the rendering, then the prompt as chatml wraps it.
+        var csv = Evaluation.Formats.RecordFormats.Get("csv").Render(Evaluation.Generation.SlackGenerator.Generate(new(Messages: 20, Seed: 7)).Messages);
+        Inference.Llama.LlamaRuntime.EnsureConfigured(Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        using var weights = LLama.LLamaWeights.LoadFromFile(new LLama.Common.ModelParams(model) { VocabOnly = true });
+        var chat = new LLama.LLamaTemplate("chatml") { AddAssistant = true };
+        chat.Add("user", $"Records (csv):\n{csv}\nQ: ");
+        var prompt = System.Text.Encoding.UTF8.GetString(chat.Apply());
+        Assert.Equal(weights.NativeHandle.Tokenize(csv, false, false, System.Text.Encoding.UTF8).Length, tokens.GetProperty("tiny-llama").GetInt32());
+        Assert.Equal(weights.NativeHandle.Tokenize(prompt, true, true, System.Text.Encoding.UTF8).Length, tokens.GetProperty("tiny-llama prompt").GetInt32());
+    }
+
+    [Fact]
     public async Task Tokens_SlackTable_ListsFormatsCheapestFirst()
     {
         var result = await Run("tokens", "--slack", "--formats", "pretty-json,csv", "--tokenizers", "o200k_base");

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
-using EvalMesh.Client;
+using System.Text.Json.Nodes;
+using EvalMesh.Evaluation.Datasets;
 
 namespace EvalMesh.Client.Tests;
 
@@ -19,6 +20,9 @@ internal sealed class MemoryRunInputStore : IRunInputStore
         _datasets[dataset.Id] = dataset;
         return Task.CompletedTask;
     }
+
+    public Task<IReadOnlyList<JsonObject>?> GetDatasetAsync(string id, CancellationToken cancellationToken = default) =>
+        Task.FromResult(_datasets.TryGetValue(id, out var dataset) ? DatasetReader.ParseJsonLines(dataset.Content, id) : null);
 
     public Task<bool> HasSuiteAsync(string id, CancellationToken cancellationToken = default) => Task.FromResult(_suites.ContainsKey(id));
 

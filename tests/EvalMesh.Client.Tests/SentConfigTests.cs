@@ -24,6 +24,10 @@ public sealed class SentConfigTests
           - name: generated
             dataset: slack
             generated: true
+          - name: retrieved
+            dataset: slack
+            generated: true
+            context: { retrieve: bm25, k: 3 }
           - name: inline
             dataset: slack
             cases:
@@ -35,7 +39,7 @@ public sealed class SentConfigTests
         adapters:
           - { name: mine, base: tiny, path: /models/mine.gguf }
         endpoints:
-          - { name: tiny, type: llama, model: tiny, adapter: mine, max-tokens: 7, temperature: 0.7, top-p: 0.9, timeout-seconds: 30, max-concurrency: 3 }
+          - { name: tiny, type: llama, model: tiny, adapter: mine, max-tokens: 7, temperature: 0.7, top-p: 0.9, timeout-seconds: 30, max-concurrency: 3, chat-template: chatml }
           - { name: remote, type: openai, base-url: "http://127.0.0.1:9/v1", model: gpt, api-key-env: KEY, cache: false }
           - { name: echo, type: echo }
         judge: { name: judge, type: openai, base-url: "https://judge.example/v1", model: j, max-tokens: 5 }
@@ -43,6 +47,7 @@ public sealed class SentConfigTests
           Given {{format}} 🦉:
           {{context}}
           Q: {{question}}
+        system: "You answer from the records only."
         repeats: 4
         concurrency: 9
         schedule: fifo
@@ -82,6 +87,7 @@ public sealed class SentConfigTests
         var config = ConfigLoader.Parse(EveryKey, Path.Combine(Path.GetTempPath(), "every-key.yaml"));
         var prepared = await RunSpecBuilder.PrepareAsync(config, store, Token);
         Assert.All(prepared.Spec.Suites, s => Assert.Equal(2, s.CaseCount));
+        Assert.Equal("bm25, k = 3", prepared.Spec.Suites.Single(s => s.Name == "retrieved").Context);
         Assert.All(prepared.Suites, s => Assert.Equal(2, UploadContent.ReadCases(s.Content, "test").Count));
     }
 }

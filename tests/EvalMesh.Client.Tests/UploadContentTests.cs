@@ -52,6 +52,7 @@ public sealed class UploadContentTests
         { "[{\"id\":\"a\",\"question\":\"q\",\"expected\":[\"(\"],\"scorer\":{\"type\":\"regex\"},\"tags\":[]}]", "request body: '[0].expected': invalid regular expression: {...}" },
         { "[{\"id\":\"a\",\"question\":\"q\",\"expected\":[\"{\"],\"scorer\":{\"type\":\"json-equals\"},\"tags\":[]}]", "request body: '[0].expected': not valid JSON" },
         { "[{\"id\":\"a\",\"question\":\"q\",\"expected\":[\"a\"],\"scorer\":{\"type\":\"exact\"}}]", "request body: '[0].tags': is required: a list (empty for none)" },
+        { "[{\"id\":\"a\",\"question\":\"q\",\"expected\":[\"a\"],\"scorer\":{\"type\":\"exact\"},\"tags\":[],\"records\":[2,2]}]", "request body: '[0].records': must name distinct record numbers from 1 (or be left out for the whole dataset)" },
         { "[{\"id\":\"a\",\"question\":\"q\",\"expected\":[\"a\"],\"scorer\":{\"type\":\"exact\"},\"tags\":[],\"extra\":1}]", "request body:1:{...}: invalid JSON: The JSON property 'extra' could not be mapped to any .NET member contained in type{...}" },
         { "[{\"id\":\"a\",", "request body:1:{...}: invalid JSON: {...}" },
     };
@@ -62,5 +63,22 @@ public sealed class UploadContentTests
     {
         var error = Assert.Throws<EvalMeshInputException>(() => UploadContent.ReadSuite(ContentId.Of(json), "s", json, "request body"));
         Assert.Matches($"^{string.Join(".*", expected.Split("{...}").Select(System.Text.RegularExpressions.Regex.Escape))}$", error.Message);
+    }
+
+    [Fact]
+    public async Task PrepareAsync_AnUploadedCaseNamingARecordBeyondItsDataset_IsRefused()
+    {
+        var store = new MemoryRunInputStore();
+        var dataset = UploadContent.Dataset(Dataset.Create("d", DatasetReader.ParseJsonLines("{\"id\": 1}\n{\"id\": 2}\n", "test")));
+        var suite = UploadContent.Suite("s", [Case with { Records = [1, 3] }]);
+        await store.PutDatasetAsync(dataset, TestContext.Current.CancellationToken);
+        await store.PutSuiteAsync(suite, TestContext.Current.CancellationToken);
+        var config = Evaluation.Configuration.ConfigLoader.ParseSent($$"""
+            datasets: [{ name: d, upload: {{dataset.Id}} }]
+            suites: [{ name: s, dataset: d, upload: {{suite.Id}} }]
+            endpoints: [{ name: echo, type: echo }]
+            """, "request body");
+        var error = await Assert.ThrowsAsync<EvalMeshInputException>(() => RunSpecBuilder.PrepareAsync(config, store, TestContext.Current.CancellationToken));
+        Assert.Equal("request body: 'suites[0]': case 'q1' names record 3, but dataset 'd' has 2 records", error.Message);
     }
 }

@@ -53,15 +53,16 @@ public sealed class LongGenerationTests : IAsyncLifetime
     [Fact]
     public async Task Completion_WhoseGenerationOutlivesTheResponseTimeout_ReturnsItsReply_AndSoDoesItsStream()
     {
-        var request = new InferenceRequest("Count to a thousand:", new GenerationOptions(8000));
+        const string Prompt = "Count to a thousand:";
+        var options = new GenerationOptions(8000);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var reply = await _cluster.Client.InferAsync("tiny", request.Prompt, request.Options, Token);
+        var reply = await _cluster.Client.InferAsync("tiny", Prompt, options, Token);
         Assert.True(watch.Elapsed > ResponseTimeout, $"the generation took {watch.Elapsed}, not longer than the response timeout: it tests nothing");
         Assert.Equal((8000, "length"), (reply.CompletionTokens, reply.FinishReason));
 
         var text = new System.Text.StringBuilder();
         InferenceReply? streamed = null;
-        await foreach (var chunk in _cluster.Client.StreamInferenceAsync("tiny", request.Prompt, request.Options, Token))
+        await foreach (var chunk in _cluster.Client.StreamInferenceAsync("tiny", Prompt, options, Token))
         {
             text.Append(chunk.Text);
             streamed ??= chunk.Reply;

@@ -46,7 +46,7 @@ public sealed class AdapterTrainingTests(TinyModelFixture tiny) : IDisposable
         // trainer's validation loss, so the file holds exactly what was trained.
         double before = 0, after = 0;
         long scoredTokens = 0;
-        using (var vocabulary = ModelVocabulary.Load(tiny.Model))
+        using (var vocabulary = TrainingVocabulary.Load(tiny.Model))
         using (var llama = new LlamaCpp(tiny.Model))
         {
             foreach (var (prompt, answer) in validation)

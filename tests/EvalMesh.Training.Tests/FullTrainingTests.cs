@@ -39,7 +39,7 @@ public sealed class FullTrainingTests(TinyModelFixture tiny) : IDisposable
         // llama.cpp runs the trained weights as the trainer computes them, and they are not the base's.
         var trained = BaseModel.Load(output);
         int[] tokens;
-        using (var vocabulary = ModelVocabulary.Load(output))
+        using (var vocabulary = TrainingVocabulary.Load(output))
         {
             tokens = vocabulary.Sequence(SignalData.Example(new Random(9)).Prompt, "stop the car").Tokens;
         }

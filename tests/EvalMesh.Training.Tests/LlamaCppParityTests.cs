@@ -38,7 +38,7 @@ public sealed class LlamaCppParityTests(TinyModelFixture tiny)
     {
         var model = BaseModel.Load(tiny.Model);
         int[] tokens;
-        using (var vocabulary = ModelVocabulary.Load(tiny.Model))
+        using (var vocabulary = TrainingVocabulary.Load(tiny.Model))
         {
             tokens = vocabulary.Tokenize(string.Concat(Enumerable.Repeat(Text, 3)), addBos: true);
         }

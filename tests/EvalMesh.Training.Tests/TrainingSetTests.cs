@@ -21,7 +21,7 @@ public sealed class TrainingSetTests(TinyModelFixture tiny) : IDisposable
             string.Empty,
             """{"messages":[{"role":"user","content":[{"type":"text","text":"Question: "},{"type":"text","text":"which channel?\nAnswer:"}]},{"role":"assistant","content":"#general"}]}""",
         ]);
-        using var vocabulary = ModelVocabulary.Load(tiny.Model);
+        using var vocabulary = TrainingVocabulary.Load(tiny.Model);
         var set = TrainingSet.Load(data, vocabulary, messages => ChatPrompt.Render(messages), 2048, CancellationToken.None);
 
         Assert.Equal(2, set.Sequences.Count);
@@ -42,7 +42,7 @@ public sealed class TrainingSetTests(TinyModelFixture tiny) : IDisposable
     {
         var data = Path.Combine(_folder, "one.jsonl");
         File.WriteAllLines(data, ["""{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}"""]);
-        using var vocabulary = ModelVocabulary.Load(tiny.Model);
+        using var vocabulary = TrainingVocabulary.Load(tiny.Model);
         var set = TrainingSet.Load(data, vocabulary, messages => $"<|user|>{messages[^1].Text}<|assistant|>", 2048, CancellationToken.None);
         Assert.Equal(vocabulary.Tokenize("<|user|>hi<|assistant|>", addBos: true), set.Sequences[0].Tokens[..set.Sequences[0].AnswerStart]);
     }
@@ -56,7 +56,7 @@ public sealed class TrainingSetTests(TinyModelFixture tiny) : IDisposable
             """{"messages":[{"role":"user","content":"hi"},{"role":"assistant","content":"hello"}]}""",
             $$"""{"messages":[{"role":"user","content":"{{string.Join(' ', Enumerable.Repeat("many words here", 50))}}"},{"role":"assistant","content":"ok"}]}""",
         ]);
-        using var vocabulary = ModelVocabulary.Load(tiny.Model);
+        using var vocabulary = TrainingVocabulary.Load(tiny.Model);
         var set = TrainingSet.Load(data, vocabulary, messages => ChatPrompt.Render(messages), 32, CancellationToken.None);
         Assert.Single(set.Sequences);
         Assert.Equal(1, set.Skipped);

@@ -39,7 +39,7 @@ public static class ConfigLoader
     private static EvalConfig Parse(string text, string file, string? folder, TokenizerRegistry? tokenizers)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend", "system");
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
         if (datasets.Count == 0)
@@ -100,7 +100,8 @@ public static class ConfigLoader
             judge,
             schedule,
             root.WholeNumber("limit", 1, int.MaxValue),
-            root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default);
+            root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default,
+            root.Text("system"));
     }
 
     private static RecommendSettings ReadRecommend(YamlObject item)
@@ -132,7 +133,7 @@ public static class ConfigLoader
         SlackGeneratorOptions? options = null;
         if (generate is not null)
         {
-            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace");
+            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace", "records-per-case");
             var kind = generate.Text("kind") ?? "slack";
             if (kind != "slack")
             {
@@ -144,7 +145,8 @@ public static class ConfigLoader
                 generate.WholeNumber("messages", 4, 1_000_000) ?? defaults.Messages,
                 generate.WholeNumber("seed") ?? defaults.Seed,
                 generate.WholeNumber("cases-per-category", 0, 100_000) ?? defaults.CasesPerCategory,
-                generate.Text("workspace") ?? defaults.Workspace);
+                generate.Text("workspace") ?? defaults.Workspace,
+                generate.WholeNumber("records-per-case", 1, 1_000_000));
         }
 
         return new DatasetConfig(name, path is null ? null : ResolveInput(item, folder, path, "dataset"), options, upload);
@@ -152,14 +154,14 @@ public static class ConfigLoader
 
     private static SuiteConfig ReadSuite(YamlObject item, string? folder, IReadOnlyList<DatasetConfig> datasets)
     {
-        item.AllowOnly("name", "dataset", "path", "generated", "cases", "upload");
+        item.AllowOnly("name", "dataset", "path", "generated", "cases", "context", "upload");
         var name = item.RequiredText("name");
         var dataset = item.RequiredText("dataset");
         var target = datasets.FirstOrDefault(d => d.Name == dataset)
             ?? throw item.Error("dataset", new UnknownNameException("dataset", dataset, [.. datasets.Select(d => d.Name)]).Message);
         var path = item.Text("path");
         var generated = item.Flag("generated") ?? false;
-        var cases = SuiteFile.ReadCases(item, "cases");
+        var cases = SuiteFile.ReadCases(item, "cases", target.Generate?.Messages);
         var upload = ReadUpload(item, "suite");
         var sources = (path is null ? 0 : 1) + (generated ? 1 : 0) + (cases.Count > 0 ? 1 : 0) + (upload is null ? 0 : 1);
         if (sources != 1)
@@ -172,7 +174,26 @@ public static class ConfigLoader
             throw item.Error("generated", $"dataset '{dataset}' is not generated, so it has no generated suite");
         }
 
-        return new SuiteConfig(name, dataset, path is null ? null : ResolveInput(item, folder, path, "suite"), generated, cases, upload);
+        return new SuiteConfig(name, dataset, path is null ? null : ResolveInput(item, folder, path, "suite"), generated, cases, ReadContext(item), upload);
+    }
+
+    // context: all (the default), or { retrieve: bm25, k: 10 }.
+    private static RetrievalSettings? ReadContext(YamlObject suite)
+    {
+        if (!suite.Has("context") || suite.IsScalar("context"))
+        {
+            return suite.Text("context") is null or "all" ? null : throw suite.Error("context", "must be 'all' or { retrieve: bm25, k: N }");
+        }
+
+        var context = suite.Mapping("context")!;
+        context.AllowOnly("retrieve", "k");
+        var method = context.RequiredText("retrieve");
+        if (!RetrievalSettings.Methods.Contains(method, StringComparer.Ordinal))
+        {
+            throw context.Error("retrieve", new UnknownNameException("retrieval method", method, RetrievalSettings.Methods).Message);
+        }
+
+        return new RetrievalSettings(method, context.WholeNumber("k", 1, 100_000) ?? throw context.Error("k", "how many records each question is given is required"));
     }
 
     /// <summary>The content id under <c>upload</c>, if any: 16 hexadecimal digits, as the cluster names what it stores.</summary>
@@ -199,7 +220,7 @@ public static class ConfigLoader
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string? folder, IReadOnlyList<AdapterConfig> adapters)
     {
-        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache");
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache", "chat-template");
         var type = Named<EndpointType>(item, "type", "endpoint type", item.RequiredText("type"));
 
         var model = item.Text("model");
@@ -236,6 +257,17 @@ public static class ConfigLoader
             throw item.Error("top-p", "must be above 0 (1 samples among all tokens)");
         }
 
+        var chatTemplate = item.Text("chat-template") ?? ChatTemplates.Auto;
+        if (!ChatTemplates.Names.Contains(chatTemplate, StringComparer.Ordinal))
+        {
+            throw item.Error("chat-template", new UnknownNameException("chat template", chatTemplate, ChatTemplates.Names).Message);
+        }
+
+        if (type != EndpointType.Llama && item.Text("chat-template") is not null)
+        {
+            throw item.Error("chat-template", "only a llama endpoint renders a chat template; an openai endpoint is sent the messages as they are");
+        }
+
         return new EndpointConfig(
             item.RequiredText("name"),
             type,
@@ -248,7 +280,8 @@ public static class ConfigLoader
             item.WholeNumber("timeout-seconds", 1, 3600) ?? 60,
             item.WholeNumber("max-concurrency", 1, 4096) ?? 16,
             item.Flag("cache") ?? true,
-            topP);
+            topP,
+            chatTemplate);
     }
 
     // Built-in names (the generated tiny model and its adapters) are not paths.

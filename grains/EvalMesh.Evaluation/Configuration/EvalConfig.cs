@@ -20,6 +20,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Schedule">The order in which shards are dispatched (adapter-aware by default).</param>
 /// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
 /// <param name="Recommend">How the report chooses a format: the non-inferiority margin and level (defaults 0.03 and 0.05).</param>
+/// <param name="System">A system message sent before each prompt, if any (a llama endpoint renders it with the model's chat template).</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -35,7 +36,8 @@ public sealed record EvalConfig(
     EndpointConfig? Judge = null,
     RunSchedule Schedule = RunSchedule.AdapterAware,
     int? Limit = null,
-    RecommendSettings? Recommend = null)
+    RecommendSettings? Recommend = null,
+    string? System = null)
 {
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """
@@ -61,5 +63,21 @@ public sealed record DatasetConfig(string Name, string? Path, SlackGeneratorOpti
 /// <param name="Path">A suite file, absolute or relative to the config file.</param>
 /// <param name="Generated">Use the suite the generator made with the dataset.</param>
 /// <param name="Cases">Cases written inline.</param>
+/// <param name="Retrieve">
+/// How each question's records are chosen when it does not list them itself (<see cref="TestCase.Records"/>): null for
+/// the whole dataset (<c>context: all</c>), else retrieved (<c>context: { retrieve: bm25, k: 10 }</c>).
+/// </param>
 /// <param name="Upload">The content id of a suite uploaded to the cluster (<c>PUT /api/suites/{id}</c>) instead.</param>
-public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases, string? Upload = null);
+public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases, RetrievalSettings? Retrieve = null, string? Upload = null);
+
+/// <summary>How a suite's questions get their records from the dataset.</summary>
+/// <param name="Method">The retrieval method; <c>bm25</c> is the one there is.</param>
+/// <param name="K">How many records each question is given.</param>
+public sealed record RetrievalSettings(string Method, int K)
+{
+    /// <summary>The retrieval methods.</summary>
+    public static IReadOnlyList<string> Methods { get; } = ["bm25"];
+
+    /// <summary>How a report names it, such as <c>bm25, k = 10</c>.</summary>
+    public override string ToString() => $"{Method}, k = {K}";
+}

@@ -11,12 +11,12 @@ namespace EvalMesh.Grains.Endpoints;
 /// model host that has too many requests waiting says when to try again; an eval's cell waits that long and asks again
 /// rather than fail.
 /// </summary>
-public sealed class AdapterHostChatClient(AdapterRouter router, string hostKey, TimeProvider time) : WholeAnswerChatClient
+public sealed class AdapterHostChatClient(AdapterRouter router, string hostKey, string chatTemplate, TimeProvider time) : WholeAnswerChatClient
 {
     /// <inheritdoc />
     public override async Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
-        var request = ModelHostChat.Request(messages, options);
+        var request = ModelHostChat.Request(messages, options, chatTemplate);
         while (true)
         {
             try

@@ -28,7 +28,7 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
         return _clients.GetOrAdd(endpoint, e => e.Type switch
         {
             EndpointType.Echo => new EchoChatClient(e.Name),
-            EndpointType.Llama => new AdapterHostChatClient(router, LlamaKey(e, adapters), time),
+            EndpointType.Llama => new AdapterHostChatClient(router, LlamaKey(e, adapters), e.ChatTemplate, time),
             EndpointType.OpenAi => Cached(e, new OpenAiChatClient(http.CreateClient("evalmesh-endpoints"), new OpenAiEndpointOptions(
                 e.Name,
                 new Uri(e.BaseUrl!),

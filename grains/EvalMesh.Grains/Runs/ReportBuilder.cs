@@ -1,3 +1,4 @@
+using System.Globalization;
 using EvalMesh.Abstractions;
 using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Statistics;
@@ -84,6 +85,14 @@ public static class ReportBuilder
         if (smoke.Count > 0)
         {
             notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the generated tiny model, whose weights are random. Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");
+        }
+
+        foreach (var suite in spec.Suites.Where(s => s.Context is not null))
+        {
+            var recall = suite.ContextRecall is { } share
+                ? string.Create(CultureInfo.InvariantCulture, $"; those records held {share:P0} of the records the expected answers need (recall, averaged over the cases)")
+                : string.Empty;
+            notes.Add($"Retrieved contexts: each question of suite '{suite.Name}' was given its own records ({suite.Context}), not the whole dataset{recall}. Accuracy there measures retrieval and reading together.");
         }
 
         if (spec.CaseLimit is { } limit)

@@ -39,7 +39,7 @@ public sealed class RunResultsGrain(IResultStore store, RunInputs inputs) : Grai
         {
             foreach (var format in spec.Formats)
             {
-                heads.Add(new PromptHead(suite.Name, format, (await inputs.TemplateAsync(spec.Prompt, suite.DatasetId, format)).Head));
+                heads.Add(new PromptHead(suite.Name, format, (await inputs.TemplateAsync(spec.Prompt, suite.DatasetId, format, perQuestion: suite.Context is not null)).Head));
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 using Microsoft.Extensions.AI;
 
 namespace EvalMesh.Inference.Endpoints;
@@ -22,8 +23,11 @@ public static class ModelHostChat
     /// <summary>ChatResponse.AdditionalProperties key: prompt tokens whose KV cache was reused rather than decoded.</summary>
     public const string CachedTokensKey = "evalmesh.cached_tokens";
 
-    /// <summary>The request for these messages and options: the prompt, its shared prefix's length and how to generate.</summary>
-    public static InferenceRequest Request(IEnumerable<ChatMessage> messages, ChatOptions? options)
+    /// <summary>
+    /// The request for these messages and options: the messages, the length of the last one's shared prefix, how to
+    /// generate, and the chat template the host renders them with.
+    /// </summary>
+    public static InferenceRequest Request(IEnumerable<ChatMessage> messages, ChatOptions? options, string chatTemplate = ChatTemplates.Auto)
     {
         var prefix = options?.AdditionalProperties?.TryGetValue(PrefixLengthKey, out var value) == true ? Convert.ToInt32(value, CultureInfo.InvariantCulture) : 0;
         var generation = new GenerationOptions(
@@ -32,7 +36,7 @@ public static class ModelHostChat
             (int)(options?.Seed ?? 0),
             options?.StopSequences is { Count: > 0 } stops ? [.. stops] : null,
             options?.TopP ?? 1);
-        return new InferenceRequest(ChatPrompt.Render(messages), generation, prefix);
+        return new InferenceRequest(ChatPrompt.Turns(messages), generation, prefix, chatTemplate);
     }
 
     /// <summary>A reply as a chat response, with its usage, where it ran, residency and prefix reuse; without its text for a stream's last update.</summary>

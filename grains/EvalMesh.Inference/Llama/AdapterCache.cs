@@ -23,6 +23,7 @@ internal sealed class AdapterCache : IAdapterResidency, IDisposable
     private readonly AdapterLoader _loader = new();
     private Dictionary<ModelFiles, Elsewhere> _elsewhere = [];
     private long _clock;
+    private int _reserved;
 
     public AdapterCache(ModelHostOptions options)
     {
@@ -38,7 +39,31 @@ internal sealed class AdapterCache : IAdapterResidency, IDisposable
     /// <summary>Raised on the scheduler thread after an adapter is validated and loaded, with how long that took.</summary>
     public event Action<ModelFiles, TimeSpan>? Loaded;
 
-    public int Capacity => _options.MaxAdapters;
+    public int Capacity
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return Math.Max(0, _options.MaxAdapters - _reserved);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes one adapter slot away for other work on this silo (a training job) until the returned hold is disposed;
+    /// idle adapters over the smaller count are evicted (scheduler thread only).
+    /// </summary>
+    public IDisposable Reserve()
+    {
+        lock (_gate)
+        {
+            _reserved++;
+        }
+
+        EvictOverBudget();
+        return new Hold(this);
+    }
 
     public AdapterCacheStats Stats
     {
@@ -218,7 +243,7 @@ internal sealed class AdapterCache : IAdapterResidency, IDisposable
     private static long SizeOf(ModelFiles files) => File.Exists(files.Adapter) ? new FileInfo(files.Adapter).Length : 0;
 
     /// <summary>Whether the loaded adapters and <paramref name="extra"/> more of <paramref name="bytes"/> exceed the count or the budget.</summary>
-    private bool IsOver(int extra, long bytes) => _entries.Count + extra > _options.MaxAdapters || ResidentBytes + bytes > _options.AdapterBudgetBytes;
+    private bool IsOver(int extra, long bytes) => _entries.Count + extra > _options.MaxAdapters - _reserved || ResidentBytes + bytes > _options.AdapterBudgetBytes;
 
     /// <summary>
     /// Evicts idle adapters, those the policy ranks last first, while the cache with <paramref name="extra"/> more
@@ -298,6 +323,22 @@ internal sealed class AdapterCache : IAdapterResidency, IDisposable
         }
 
         EvictOverBudget();
+    }
+
+    private sealed class Hold(AdapterCache cache) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                lock (cache._gate)
+                {
+                    cache._reserved--;
+                }
+            }
+        }
     }
 
     internal sealed class Entry(LoadedAdapter adapter)

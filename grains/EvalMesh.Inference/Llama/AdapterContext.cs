@@ -296,9 +296,9 @@ internal sealed class AdapterContext : IDisposable
     // tokens; at least one token after the prefix must be decoded to get logits.
     private PromptTokens Tokenize(InferenceRequest request)
     {
-        var prefixChars = Math.Clamp(request.PrefixLength, 0, request.Prompt.Length);
-        var prefix = prefixChars > 0 ? Model.TokenizePrefix(request.Prompt.AsSpan(0, prefixChars)) : [];
-        var rest = Model.Tokenize(request.Prompt[prefixChars..], addBos: prefixChars == 0);
+        var (text, prefixChars, special) = PromptRenderer.Render(Model.ChatTemplate, Path.GetFileName(Model.Info.Path), request);
+        var prefix = prefixChars > 0 ? Model.TokenizePrefix(text.AsSpan(0, prefixChars), special) : [];
+        var rest = Model.Tokenize(text[prefixChars..], addBos: prefixChars == 0, special);
         return new PromptTokens([.. prefix, .. rest], rest.Length == 0 ? Math.Max(0, prefix.Length - 1) : prefix.Length);
     }
 

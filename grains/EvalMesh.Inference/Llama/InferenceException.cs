@@ -18,6 +18,9 @@ public enum InferenceProblem
     /// <summary>The host is shutting down.</summary>
     Stopped,
 
+    /// <summary>The chat template (the model's own, or one named) is not one llama.cpp knows.</summary>
+    ChatTemplateUnsupported,
+
     /// <summary>More requests for the model are waiting than the host takes (<see cref="ModelHostOptions.MaxWaitingRequests"/>); try again later.</summary>
     Overloaded,
 }

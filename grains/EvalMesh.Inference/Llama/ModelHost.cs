@@ -122,6 +122,17 @@ public sealed class ModelHost : IDisposable
         }, cancellationToken);
     }
 
+    /// <summary>
+    /// Takes one adapter slot for other work on this silo (a training job) until the hold is disposed: idle adapters
+    /// over the smaller count make room now, and <see cref="IAdapterResidency.Capacity"/> tells the cluster.
+    /// </summary>
+    public async Task<IDisposable> ReserveAdapterSlotAsync(CancellationToken cancellationToken = default)
+    {
+        var hold = await _scheduler.RunAsync(_adapters.Reserve, cancellationToken).ConfigureAwait(false);
+        ResidencyChanged?.Invoke();
+        return new SlotHold(hold, () => ResidencyChanged?.Invoke());
+    }
+
     /// <summary>Unloads an adapter now unless a request is using it; returns whether it was unloaded.</summary>
     public Task<bool> EvictAsync(ModelFiles files, CancellationToken cancellationToken = default) =>
         _scheduler.RunAsync(() => _adapters.Evict(files), cancellationToken);
@@ -169,5 +180,19 @@ public sealed class ModelHost : IDisposable
         ArgumentOutOfRangeException.ThrowIfNegative(request.Options.TopLogprobs ?? 0);
         ArgumentOutOfRangeException.ThrowIfGreaterThan(request.Options.TopLogprobs ?? 0, GenerationOptions.MaxTopLogprobs);
         return _scheduler.Enqueue(new PendingRequest(files, request, onText, cancellationToken));
+    }
+
+    private sealed class SlotHold(IDisposable hold, Action released) : IDisposable
+    {
+        private int _disposed;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _disposed, 1) == 0)
+            {
+                hold.Dispose();
+                released();
+            }
+        }
     }
 }

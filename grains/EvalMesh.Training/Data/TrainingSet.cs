@@ -17,7 +17,7 @@ internal sealed record TrainingSet(string Path, IReadOnlyList<TokenSequence> Seq
 
     /// <summary>Reads and tokenizes a JSONL file.</summary>
     /// <exception cref="TrainingException">The file is missing, malformed, or has no example that fits.</exception>
-    public static TrainingSet Load(string path, ModelVocabulary vocabulary, Func<IReadOnlyList<ChatMessage>, string> render, int maxSequenceLength, CancellationToken cancellationToken)
+    public static TrainingSet Load(string path, TrainingVocabulary vocabulary, Func<IReadOnlyList<ChatMessage>, string> render, int maxSequenceLength, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentNullException.ThrowIfNull(render);

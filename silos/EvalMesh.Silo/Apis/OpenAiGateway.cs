@@ -72,7 +72,7 @@ internal static class OpenAiGateway
 
         var hostKey = AdapterKey.FromModelName(request.Model);
         var calls = Enumerable.Range(0, request.Choices)
-            .Select(i => new InferenceRequest(request.Prompt, request.Options with { Seed = request.Options.Seed + i }))
+            .Select(i => request.Request with { Options = request.Request.Options with { Seed = request.Request.Options.Seed + i } })
             .ToList();
         var response = new Response((chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.Model, chat);
         if (request.Stream)

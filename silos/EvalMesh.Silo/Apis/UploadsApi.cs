@@ -1,6 +1,7 @@
 using EvalMesh.Client;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Silo.Security;
 
 namespace EvalMesh.Silo.Apis;
@@ -9,8 +10,8 @@ namespace EvalMesh.Silo.Apis;
 /// Content-addressed uploads of what runs read, so that a client sends its own files and nothing twice:
 /// <c>PUT /api/datasets/{id}</c> (the records as JSON Lines) and <c>PUT /api/suites/{id}</c> (the cases as JSON, as
 /// <see cref="UploadContent"/> writes them) store one (201; 200 when it was there already), after checking the
-/// content and that its content id is <c>{id}</c>; <c>HEAD</c> or <c>GET</c> of the same path says whether it is
-/// stored (200 or 404; <c>GET /api/suites/{id}</c> answers the cases). A run config names them with <c>upload: ID</c>.
+/// content and that its content id is <c>{id}</c>; <c>HEAD</c> of the same path says whether it is stored (200 or
+/// 404), and <c>GET</c> answers it as it was uploaded. A run config names them with <c>upload: ID</c>.
 /// Uploading takes the run scope, asking the read scope; a bad upload stores nothing.
 /// </summary>
 internal static class UploadsApi
@@ -18,8 +19,12 @@ internal static class UploadsApi
     public static IEndpointRouteBuilder MapUploadsApi(this IEndpointRouteBuilder app)
     {
         var datasets = app.MapGroup("/api/datasets");
-        datasets.MapMethods("/{id}", [HttpMethods.Get, HttpMethods.Head], (string id, IRunInputStore store, CancellationToken ct) =>
+        datasets.MapMethods("/{id}", [HttpMethods.Head], (string id, IRunInputStore store, CancellationToken ct) =>
             StoredAsync(id, "dataset", () => store.HasDatasetAsync(id, ct))).RequireScope(ApiScope.Read);
+        datasets.MapGet("/{id}", async (string id, IRunInputStore store, CancellationToken ct) =>
+            !ConfigLoader.IsContentId(id) ? NotAnId(id)
+                : await store.GetDatasetAsync(id, ct) is { } records ? Results.Text(UploadContent.Dataset(Dataset.Create(id, records)).Content, "application/x-ndjson")
+                : NotStored("dataset", id)).RequireScope(ApiScope.Read);
         datasets.MapPut("/{id}", (string id, string? name, HttpRequest request, IRunInputStore store, CancellationToken ct) =>
             PutAsync(id, "dataset", request, body => UploadContent.ReadDataset(id, name ?? id, body, RequestBody.Name), store.HasDatasetAsync, store.PutDatasetAsync, ct)).RequireScope(ApiScope.Run);
 

@@ -1,10 +1,5 @@
-using System.Text;
 using EvalMesh.Inference.Llama;
 using EvalMesh.Training.Model;
-using LLama;
-using LLama.Common;
-using LLama.Native;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace EvalMesh.Training.Data;
 
@@ -13,32 +8,30 @@ namespace EvalMesh.Training.Data;
 /// the tokens inference will: the prompt tokenized as inference tokenizes it (with BOS when the model adds one, special
 /// tokens as plain text), then the answer, then end-of-sequence.
 /// </summary>
-internal sealed class ModelVocabulary : IDisposable
+internal sealed class TrainingVocabulary : IDisposable
 {
-    private readonly LLamaWeights _weights;
+    private readonly ModelVocabulary _vocabulary;
 
-    private ModelVocabulary(LLamaWeights weights) => _weights = weights;
+    private TrainingVocabulary(ModelVocabulary vocabulary) => _vocabulary = vocabulary;
 
     /// <summary>The end-of-sequence token appended after every answer.</summary>
-    public int EndOfSequence => (int)(_weights.Vocab.EOS ?? throw new InvalidOperationException("the model has no end-of-sequence token"));
+    public int EndOfSequence => _vocabulary.EndOfSequence ?? throw new InvalidOperationException("the model has no end-of-sequence token");
 
     /// <exception cref="TrainingException">llama.cpp cannot load the model's vocabulary.</exception>
-    public static ModelVocabulary Load(string modelPath)
+    public static TrainingVocabulary Load(string modelPath)
     {
-        LlamaRuntime.EnsureConfigured(NullLogger.Instance);
         try
         {
-            return new ModelVocabulary(LLamaWeights.LoadFromFile(new ModelParams(modelPath) { VocabOnly = true, GpuLayerCount = 0 }));
+            return new TrainingVocabulary(ModelVocabulary.Load(modelPath));
         }
-        catch (Exception ex) when (ex is LLama.Exceptions.RuntimeError or InvalidOperationException)
+        catch (InferenceException ex)
         {
-            throw new TrainingException(modelPath, TrainingProblem.BaseModelUnreadable, $"llama.cpp could not load its vocabulary: {ex.Message}", innerException: ex);
+            throw new TrainingException(modelPath, TrainingProblem.BaseModelUnreadable, ex.Message[(modelPath.Length + 2)..], innerException: ex);
         }
     }
 
     /// <summary>Tokens of <paramref name="text"/>; with BOS first when <paramref name="addBos"/> and the model adds one.</summary>
-    public int[] Tokenize(string text, bool addBos) =>
-        [.. _weights.NativeHandle.Tokenize(text, addBos, special: false, Encoding.UTF8).Select(t => (int)t)];
+    public int[] Tokenize(string text, bool addBos) => _vocabulary.Tokenize(text, addBos);
 
     /// <summary>An example as tokens: prompt (as inference tokenizes it), answer, EOS.</summary>
     public TokenSequence Sequence(string prompt, string answer)
@@ -48,5 +41,5 @@ internal sealed class ModelVocabulary : IDisposable
         return new TokenSequence([.. promptTokens, .. answerTokens, EndOfSequence], promptTokens.Length);
     }
 
-    public void Dispose() => _weights.Dispose();
+    public void Dispose() => _vocabulary.Dispose();
 }

@@ -1,0 +1,69 @@
+using System.Text;
+using EvalMesh.Abstractions;
+using EvalMesh.Evaluation.Tokenization;
+using LLama;
+using LLama.Common;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace EvalMesh.Inference.Llama;
+
+/// <summary>
+/// A GGUF model's own tokenizer and chat template, with only its vocabulary loaded (no weights), so that counting what
+/// a prompt costs the model, or preparing its training data, needs neither the model's memory nor a model host.
+/// </summary>
+public sealed class ModelVocabulary : ITokenCounter, IDisposable
+{
+    private readonly LLamaWeights _weights;
+    private readonly string _path;
+
+    private ModelVocabulary(LLamaWeights weights, string path)
+    {
+        _weights = weights;
+        _path = path;
+    }
+
+    /// <summary>The model's file name without its extension, such as <c>tiny-llama</c>.</summary>
+    public string Name => Path.GetFileNameWithoutExtension(_path);
+
+    /// <summary>The model's own chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>
+    public string? ChatTemplate => _weights.Metadata.TryGetValue("tokenizer.chat_template", out var template) && template.Length > 0 ? template : null;
+
+    /// <summary>The end-of-sequence token, if the model has one.</summary>
+    public int? EndOfSequence => _weights.Vocab.EOS is { } eos ? (int)eos : null;
+
+    /// <summary>Loads a model's vocabulary.</summary>
+    /// <exception cref="InferenceException">llama.cpp cannot read the file.</exception>
+    public static ModelVocabulary Load(string modelPath)
+    {
+        ArgumentNullException.ThrowIfNull(modelPath);
+        LlamaRuntime.EnsureConfigured(NullLogger.Instance);
+        try
+        {
+            return new ModelVocabulary(LLamaWeights.LoadFromFile(new ModelParams(modelPath) { VocabOnly = true, GpuLayerCount = 0 }), modelPath);
+        }
+        catch (Exception ex) when (ex is LLama.Exceptions.RuntimeError or InvalidOperationException)
+        {
+            throw new InferenceException(InferenceProblem.ModelLoadFailed, $"{modelPath}: llama.cpp could not load its vocabulary: {ex.Message}", ex);
+        }
+    }
+
+    /// <summary>Tokens of <paramref name="text"/>: BOS first when <paramref name="addBos"/> and the model adds one; <paramref name="special"/> reads a template's markers as tokens.</summary>
+    public int[] Tokenize(string text, bool addBos, bool special = false) =>
+        [.. _weights.NativeHandle.Tokenize(text, addBos, special, Encoding.UTF8).Select(t => (int)t)];
+
+    /// <inheritdoc />
+    public int CountTokens(string text) => Tokenize(text, addBos: false).Length;
+
+    /// <summary>
+    /// The tokens a conversation costs the model as a prompt: rendered with <paramref name="chatTemplate"/> (as the
+    /// model host renders it), with BOS.
+    /// </summary>
+    public int CountPromptTokens(IReadOnlyList<ChatTurn> messages, string chatTemplate)
+    {
+        var prompt = PromptRenderer.Render(ChatTemplate, Path.GetFileName(_path), new InferenceRequest(messages, GenerationOptions.Greedy, ChatTemplate: chatTemplate));
+        return Tokenize(prompt.Text, addBos: true, prompt.Templated).Length;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _weights.Dispose();
+}
