@@ -21,9 +21,10 @@ public static class Poll
     /// <summary>
     /// Polls until <paramref name="condition"/> holds; throws <see cref="TimeoutException"/> naming <paramref name="what"/>
     /// and the last error at the deadline. <paramref name="transient"/> says which errors mean "not ready yet"
-    /// (<see cref="IsTransient"/> unless given; extend it as <c>ex =&gt; Poll.IsTransient(ex) || ...</c>).
+    /// (<see cref="IsTransient"/> unless given; extend it as <c>ex =&gt; Poll.IsTransient(ex) || ...</c>);
+    /// <paramref name="interval"/> is the pause between attempts (50 ms unless given).
     /// </summary>
-    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<Exception, bool>? transient = null)
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan timeout, string what, Func<Exception, bool>? transient = null, TimeSpan? interval = null)
     {
         transient ??= IsTransient;
         var clock = Stopwatch.StartNew();
@@ -48,7 +49,7 @@ public static class Poll
                 throw new TimeoutException($"timed out after {timeout.TotalSeconds:0.#} s waiting for {what}{cause}", last);
             }
 
-            await Task.Delay(TimeSpan.FromMilliseconds(50));
+            await Task.Delay(interval ?? TimeSpan.FromMilliseconds(50));
         }
     }
 
