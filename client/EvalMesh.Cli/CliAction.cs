@@ -1,8 +1,9 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation;
+using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
 using EvalMesh.Inference.Gguf;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 
 namespace EvalMesh.Cli;
 
@@ -55,9 +56,14 @@ internal static class CliAction
         {
             return Fail(string.Join("; ", ex.Failures), ExitCodes.BadInput);
         }
+        catch (Exception ex) when (Cause<StoredStateException>(ex) is { } unreadable)
+        {
+            return Fail(unreadable.Message, ExitCodes.Unavailable);
+        }
         catch (Exception ex) when (ex is OrleansException or SiloUnavailableException or TimeoutException or StackExchange.Redis.RedisConnectionException)
         {
-            return Fail($"the cluster is unavailable: {ex.Message}", ExitCodes.Unavailable);
+            // Orleans puts the inner exceptions' stack traces into its messages; the first line says what went wrong.
+            return Fail($"the cluster is unavailable: {ex.Message.Split('\n')[0].Trim()}", ExitCodes.Unavailable);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
@@ -70,6 +76,20 @@ internal static class CliAction
     }
 
     public static Task<int> Run(Func<int> body) => RunAsync(() => Task.FromResult(body()));
+
+    private static T? Cause<T>(Exception? exception)
+        where T : Exception
+    {
+        for (; exception is not null; exception = exception.InnerException)
+        {
+            if (exception is T cause)
+            {
+                return cause;
+            }
+        }
+
+        return null;
+    }
 
     private static int Fail(string message, int code)
     {

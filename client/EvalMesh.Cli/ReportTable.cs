@@ -5,7 +5,7 @@ using Spectre.Console;
 
 namespace EvalMesh.Cli;
 
-/// <summary>Prints a run's results as a person reads them: the matrix table, the recommendation and the notes.</summary>
+/// <summary>Prints a run's results as a person reads them: the matrix table (accuracy per case, and with repeats the share of unstable cases), the recommendation or "inconclusive", and the notes.</summary>
 internal static class ReportTable
 {
     public static void Print(RunReport report)
@@ -14,7 +14,13 @@ internal static class ReportTable
         var tokenizers = ReportWriter.Tokenizers(report);
         var table = new Table()
             .Title($"run {run.RunId}: {run.State.ToString().ToLowerInvariant()}, {run.Completed}/{run.Total} cells, {run.Passed} passed, {run.Failed} failed, {run.Errors} errors")
-            .AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("accuracy (95% CI)").RightAligned());
+            .AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("accuracy (95% CI)").RightAligned()).AddColumn(new TableColumn("cases").RightAligned());
+        var repeats = report.Rows.Any(r => r.UnstableShare is not null);
+        if (repeats)
+        {
+            table.AddColumn(new TableColumn("unstable").RightAligned());
+        }
+
         foreach (var tokenizer in tokenizers)
         {
             table.AddColumn(new TableColumn($"{tokenizer}\ntokens").RightAligned());
@@ -23,7 +29,12 @@ internal static class ReportTable
         table.AddColumn(new TableColumn("p50 ms").RightAligned()).AddColumn(new TableColumn("p95 ms").RightAligned()).AddColumn(new TableColumn("errors").RightAligned());
         foreach (var row in report.Rows)
         {
-            var cells = new List<string> { row.Endpoint, row.Format, ReportWriter.Accuracy(row) };
+            var cells = new List<string> { row.Endpoint, row.Format, ReportWriter.Accuracy(row), row.Cases.ToString(CultureInfo.InvariantCulture) };
+            if (repeats)
+            {
+                cells.Add(ReportWriter.Stability(row));
+            }
+
             cells.AddRange(tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "–"));
             cells.Add(row.LatencyP50Ms.ToString("0.#", CultureInfo.InvariantCulture));
             cells.Add(row.LatencyP95Ms.ToString("0.#", CultureInfo.InvariantCulture));
@@ -34,7 +45,8 @@ internal static class ReportTable
         AnsiConsole.Write(table);
         foreach (var recommendation in report.Recommendations)
         {
-            AnsiConsole.MarkupLine($"recommended format for [bold]{Markup.Escape(recommendation.Endpoint)}[/]: [bold green]{Markup.Escape(recommendation.Format ?? "–")}[/] — {Markup.Escape(recommendation.Reason)}");
+            var colour = recommendation.Format is null ? "yellow" : "green";
+            AnsiConsole.MarkupLine($"recommended format for [bold]{Markup.Escape(recommendation.Endpoint)}[/]: [bold {colour}]{Markup.Escape(ReportWriter.Choice(recommendation))}[/] — {Markup.Escape(recommendation.Reason)}");
         }
 
         foreach (var note in report.Notes)

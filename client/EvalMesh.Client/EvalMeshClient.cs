@@ -31,14 +31,14 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
             }
         })).ConfigureAwait(false);
         var id = runId ?? NewRunId();
-        return await grains.GetGrain<IEvalRunGrain>(id).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
+        return await grains.GetRun(id).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     public Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IEvalRunGrain>(runId).GetStatusAsync().WaitAsync(cancellationToken);
+        grains.GetRun(runId).GetStatusAsync().WaitAsync(cancellationToken);
 
     public Task<IReadOnlyList<RunStatus>> ListRunsAsync(CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IRunIndexGrain>("all").ListAsync().WaitAsync(cancellationToken);
+        grains.GetRunIndex().ListAsync().WaitAsync(cancellationToken);
 
     public async IAsyncEnumerable<RunStatus> WatchRunAsync(string runId, TimeSpan? interval = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
@@ -75,60 +75,54 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     }
 
     public Task<RunReport> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IEvalRunGrain>(runId).GetReportAsync().WaitAsync(cancellationToken);
+        grains.GetRunResults(runId).GetReportAsync().WaitAsync(cancellationToken);
 
     public async IAsyncEnumerable<CellResult> GetResultsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        await foreach (var result in grains.GetGrain<IEvalRunGrain>(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
+        await foreach (var result in grains.GetRunResults(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             yield return result;
         }
     }
 
     public Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IEvalRunGrain>(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
+        grains.GetRunResults(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
 
     public Task<RunStatus> CancelRunAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IEvalRunGrain>(runId).CancelAsync().WaitAsync(cancellationToken);
+        grains.GetRun(runId).CancelAsync().WaitAsync(cancellationToken);
 
     public Task<RunStatus> ResumeRunAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IEvalRunGrain>(runId).ResumeAsync().WaitAsync(cancellationToken);
+        grains.GetRun(runId).ResumeAsync().WaitAsync(cancellationToken);
 
     public Task<AdapterRegistration> RegisterAdapterAsync(string model, string name, string path, CancellationToken cancellationToken = default) =>
-        grains.GetGrain<ILoraAdapterGrain>($"{model}:{name}").RegisterAsync(path).WaitAsync(cancellationToken);
+        grains.GetLoraAdapter(model, name).RegisterAsync(path).WaitAsync(cancellationToken);
 
     public Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IAdapterRegistryGrain>("all").ListAsync().WaitAsync(cancellationToken);
+        grains.GetAdapterRegistry().ListAsync().WaitAsync(cancellationToken);
 
-    public Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
+    public Task<InferenceReply> InferAsync(string model, string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return _router.InferAsync(AdapterHostKey.FromModelName(model), Call(prompt, options), cancellationToken);
+        return _router.InferAsync(AdapterKey.FromModelName(model), new InferenceRequest(prompt, options ?? GenerationOptions.Greedy), cancellationToken);
     }
 
-    public IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default)
+    public IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
-        return _router.StreamAsync(AdapterHostKey.FromModelName(model), Call(prompt, options), cancellationToken);
-    }
-
-    private static InferenceCall Call(string prompt, InferenceOptions? options)
-    {
-        options ??= new InferenceOptions();
-        return new InferenceCall(prompt, 0, options.MaxTokens, options.Temperature, options.Seed, options.Stop, options.TopP, options.TopLogprobs);
+        return _router.StreamAsync(AdapterKey.FromModelName(model), new InferenceRequest(prompt, options ?? GenerationOptions.Greedy), cancellationToken);
     }
 
     public Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default) =>
-        grains.GetGrain<IAdapterDirectoryGrain>("all").GetSnapshotAsync().WaitAsync(cancellationToken);
+        grains.GetAdapterDirectory().GetSnapshotAsync().WaitAsync(cancellationToken);
 
     public async Task<IReadOnlyList<string>> EvictAdapterAsync(string model, CancellationToken cancellationToken = default)
     {
-        var key = AdapterHostKey.FromModelName(model);
+        var key = AdapterKey.FromModelName(model);
         var holders = (await GetResidencyAsync(cancellationToken).ConfigureAwait(false)).Silos
             .Where(s => s.Adapters.Any(a => a.Key == key && a.Resident))
             .Select(s => s.Silo)
             .ToList();
-        var evicted = await Task.WhenAll(holders.Select(async silo => (silo, await grains.GetGrain<ISiloAgentGrain>(silo).EvictAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
+        var evicted = await Task.WhenAll(holders.Select(async silo => (silo, await grains.GetSiloAgent(silo).EvictAsync(key).WaitAsync(cancellationToken).ConfigureAwait(false)))).ConfigureAwait(false);
         return [.. evicted.Where(e => e.Item2).Select(e => e.silo)];
     }
 

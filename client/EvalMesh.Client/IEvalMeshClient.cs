@@ -3,15 +3,6 @@ using EvalMesh.Evaluation.Configuration;
 
 namespace EvalMesh.Client;
 
-/// <summary>Options for <see cref="IEvalMeshClient.InferAsync"/>.</summary>
-/// <param name="MaxTokens">The most tokens to generate.</param>
-/// <param name="Temperature">0 is greedy.</param>
-/// <param name="Seed">Sampling seed.</param>
-/// <param name="Stop">Stop sequences.</param>
-/// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
-/// <param name="TopLogprobs">Null: no log probabilities; else each generated token's, with this many likeliest alternatives (0–20).</param>
-public sealed record InferenceOptions(int MaxTokens = 32, float Temperature = 0, int Seed = 0, IReadOnlyList<string>? Stop = null, float TopP = 1, int? TopLogprobs = null);
-
 /// <summary>
 /// An EvalMesh cluster seen from a .NET service: start format × model eval runs, watch them, read their reports and
 /// results, register LoRA adapters and run inference routed to the silo that holds the adapter.
@@ -60,13 +51,13 @@ public interface IEvalMeshClient
     Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Runs one completion on <c>model</c> or <c>model:adapter</c>, on the silo that serves that adapter.</summary>
-    Task<InferenceReply> InferAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default);
+    Task<InferenceReply> InferAsync(string model, string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Runs one completion like <see cref="InferAsync"/>, streamed: its text as it is generated, then a last chunk with
     /// the whole reply. Stopping the enumeration stops the generation.
     /// </summary>
-    IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, InferenceOptions? options = null, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<InferenceChunk> StreamInferenceAsync(string model, string prompt, GenerationOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>The residency directory: per silo, its capacity, load and adapters (resident or not, loads, hits, evictions).</summary>
     Task<DirectorySnapshot> GetResidencyAsync(CancellationToken cancellationToken = default);

@@ -4,6 +4,7 @@ using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Client;
 
@@ -63,11 +64,11 @@ public static class ReportWriter
     private static string Csv(RunReport report)
     {
         var tokenizers = Tokenizers(report);
-        var text = new StringBuilder("suite,format,endpoint,cells,passed,failed,errors,accuracy,accuracy_lower,accuracy_upper,");
+        var text = new StringBuilder("suite,format,endpoint,cells,passed,failed,errors,accuracy,accuracy_lower,accuracy_upper,cases,cases_only_errors,unstable_share,");
         text.AppendJoin(',', tokenizers.Select(t => $"mean_prompt_tokens_{t}")).Append(",mean_completion_tokens,latency_p50_ms,latency_p95_ms\r\n");
         foreach (var row in report.Rows)
         {
-            text.Append(CultureInfo.InvariantCulture, $"{Cell(row.Suite)},{Cell(row.Format)},{Cell(row.Endpoint)},{row.Cells},{row.Passed},{row.Failed},{row.Errors},{row.Accuracy:0.####},{row.AccuracyLower:0.####},{row.AccuracyUpper:0.####},");
+            text.Append(CultureInfo.InvariantCulture, $"{Cell(row.Suite)},{Cell(row.Format)},{Cell(row.Endpoint)},{row.Cells},{row.Passed},{row.Failed},{row.Errors},{row.Accuracy:0.####},{row.AccuracyLower:0.####},{row.AccuracyUpper:0.####},{row.Cases},{row.CasesOnlyErrors},{row.UnstableShare:0.####},");
             text.AppendJoin(',', tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("0.#", CultureInfo.InvariantCulture) : string.Empty));
             text.Append(CultureInfo.InvariantCulture, $",{row.MeanCompletionTokens?.ToString("0.#", CultureInfo.InvariantCulture)},{row.LatencyP50Ms:0.##},{row.LatencyP95Ms:0.##}\r\n");
         }
@@ -92,21 +93,31 @@ public static class ReportWriter
             text.Append("> **Note:** ").Append(note).Append("\n\n");
         }
 
-        text.Append("| suite | endpoint | format | accuracy (95% CI) | ").AppendJoin(" | ", tokenizers.Select(t => $"{t} tokens")).Append(" | p50 ms | p95 ms | errors |\n");
-        text.Append("|---|---|---|---:|").AppendJoin(string.Empty, tokenizers.Select(_ => "---:|")).Append("---:|---:|---:|\n");
+        text.Append("| suite | endpoint | format | accuracy (95% CI) | cases | unstable | ").AppendJoin(" | ", tokenizers.Select(t => $"{t} tokens")).Append(" | p50 ms | p95 ms | errors |\n");
+        text.Append("|---|---|---|---:|---:|---:|").AppendJoin(string.Empty, tokenizers.Select(_ => "---:|")).Append("---:|---:|---:|\n");
         foreach (var row in report.Rows)
         {
-            text.Append(CultureInfo.InvariantCulture, $"| {row.Suite} | {row.Endpoint} | {row.Format} | {Accuracy(row)} | ");
+            text.Append(CultureInfo.InvariantCulture, $"| {row.Suite} | {row.Endpoint} | {row.Format} | {Accuracy(row)} | {row.Cases} | {Stability(row)} | ");
             text.AppendJoin(" | ", tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "–"));
             text.Append(CultureInfo.InvariantCulture, $" | {row.LatencyP50Ms:0.#} | {row.LatencyP95Ms:0.#} | {row.Errors} |\n");
         }
 
+        text.Append("\nAccuracy is the mean over cases of each case's pass rate across its repeats; its 95% interval is clustered by case. 'unstable' is the share of cases whose outcome differs between repeats.\n");
         if (report.Recommendations.Count > 0)
         {
-            text.Append("\n## Recommended format\n\n");
+            text.Append("\n## Recommended format\n\n").Append(Rule(report)).Append("\n\n");
             foreach (var r in report.Recommendations)
             {
-                text.Append(CultureInfo.InvariantCulture, $"- **{r.Endpoint}** ({r.Suite}): **{r.Format ?? "–"}**. {r.Reason}.\n");
+                text.Append(CultureInfo.InvariantCulture, $"- **{r.Endpoint}** ({r.Suite}): **{Choice(r)}**{(r.Format is null ? string.Empty : $" ({Verdict(r.Verdict)})")}. {r.Reason}.\n");
+            }
+
+            text.Append("\n| suite | endpoint | format | tokens | accuracy | vs most accurate (95% CI) | p | standing |\n|---|---|---|---:|---:|---:|---:|---|\n");
+            foreach (var r in report.Recommendations)
+            {
+                foreach (var f in r.Formats ?? [])
+                {
+                    text.Append(CultureInfo.InvariantCulture, $"| {r.Suite} | {r.Endpoint} | {f.Format} | {f.MeanPromptTokens:N0} | {f.Accuracy:0.0%} | {Difference(f)} | {f.PValue?.ToString("0.####", CultureInfo.InvariantCulture) ?? "–"} | {Standing(f.Standing)} |\n");
+                }
             }
         }
 
@@ -140,6 +151,59 @@ public static class ReportWriter
             ? "–"
             : string.Create(CultureInfo.InvariantCulture, $"{row.Accuracy * 100:0.0}% ({row.AccuracyLower * 100:0.0}–{row.AccuracyUpper * 100:0.0})");
     }
+
+    /// <summary>The share of cases whose outcome differs between repeats, as "12.5%", or "–" with one repeat.</summary>
+    public static string Stability(ReportRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        return row.UnstableShare is { } share ? share.ToString("0.0%", CultureInfo.InvariantCulture) : "–";
+    }
+
+    /// <summary>The recommended format, or "inconclusive".</summary>
+    public static string Choice(Recommendation recommendation)
+    {
+        ArgumentNullException.ThrowIfNull(recommendation);
+        return recommendation.Format ?? "inconclusive";
+    }
+
+    /// <summary>What a recommendation rests on, in a few words.</summary>
+    public static string Verdict(RecommendationVerdict verdict) => verdict switch
+    {
+        RecommendationVerdict.NonInferior => "shown within the margin of the most accurate",
+        RecommendationVerdict.CheaperFormatsWorse => "every cheaper format shown worse",
+        RecommendationVerdict.BestIsCheapest => "most accurate, cheapest, and shown within the margin of the others",
+        RecommendationVerdict.OnlyFormat => "the only format",
+        _ => "no answer yet",
+    };
+
+    /// <summary>How the recommendation decides, with the run's margin and level.</summary>
+    public static string Rule(RunReport report)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        var settings = report.Settings?.Recommend ?? RecommendSettings.Default;
+        return string.Create(CultureInfo.InvariantCulture, $"The cheapest format whose paired per-case difference from the most accurate format has its one-sided {1 - settings.Alpha:0.##%} lower bound above -{settings.Margin * 100:0.##} points (Holm over the cheaper formats); inconclusive when none is, unless every cheaper format is shown worse by more than the margin. Never a format at 0%.");
+    }
+
+    /// <summary>A format's paired difference from the most accurate one as "-1.5 (-6.0 to +3.0) points", or "–".</summary>
+    public static string Difference(FormatStandingRow standing)
+    {
+        ArgumentNullException.ThrowIfNull(standing);
+        return standing is { Difference: { } d, DifferenceLower: { } lower, DifferenceUpper: { } upper }
+            ? string.Create(CultureInfo.InvariantCulture, $"{Points(d)} ({Points(lower)} to {Points(upper)}) points")
+            : "–";
+    }
+
+    /// <summary>A standing in a word or two.</summary>
+    public static string Standing(FormatStanding standing) => standing switch
+    {
+        FormatStanding.Best => "most accurate",
+        FormatStanding.NonInferior => "within the margin",
+        FormatStanding.Inferior => "worse by more than the margin",
+        FormatStanding.Undecided => "undecided",
+        _ => "not cheaper",
+    };
+
+    private static string Points(double value) => (value * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 
     /// <summary>Every tokenizer that appears in the report's rows, in a stable order.</summary>
     public static IReadOnlyList<string> Tokenizers(RunReport report)

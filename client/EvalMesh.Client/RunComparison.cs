@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Statistics;
 
@@ -6,33 +7,37 @@ namespace EvalMesh.Client;
 /// <summary>What a comparison found for one suite, endpoint and format.</summary>
 public enum ComparisonVerdict
 {
-    /// <summary>No significant difference on the paired cells.</summary>
+    /// <summary>No significant difference on the paired cases.</summary>
     Same,
 
-    /// <summary>The candidate passes significantly more of the paired cells.</summary>
+    /// <summary>The candidate is significantly more accurate on the paired cases.</summary>
     Improved,
 
-    /// <summary>The candidate passes significantly fewer of the paired cells.</summary>
+    /// <summary>The candidate is significantly less accurate on the paired cases.</summary>
     Regressed,
 
-    /// <summary>No cell of this suite, endpoint and format was scored in both runs.</summary>
+    /// <summary>No case of this suite, endpoint and format was scored in both runs.</summary>
     NotComparable,
 }
 
 /// <summary>
-/// One suite, endpoint and format of two runs compared cell by cell: the same case and repeat scored in both (errors
-/// left out), their accuracy on those cells, and the exact McNemar test on the cells only one run passed.
+/// One suite, endpoint and format of two runs compared case by case, as the report compares formats: each case's pass
+/// rate across its repeats (errors left out) in each run, the mean per-case difference with its interval, and the
+/// two-sided score test of no difference (<see cref="PairedDifference"/>; with one repeat, McNemar's statistic).
 /// </summary>
 /// <param name="Suite">The suite.</param>
 /// <param name="Endpoint">The endpoint.</param>
 /// <param name="Format">The format.</param>
-/// <param name="Paired">Cells scored in both runs.</param>
-/// <param name="BaselineAccuracy">The baseline's accuracy on the paired cells.</param>
-/// <param name="CandidateAccuracy">The candidate's accuracy on the paired cells.</param>
-/// <param name="OnlyBaselinePassed">Paired cells only the baseline passed.</param>
-/// <param name="OnlyCandidatePassed">Paired cells only the candidate passed.</param>
-/// <param name="PValue">The exact McNemar test's two-sided p-value.</param>
-/// <param name="Verdict">Same, improved or regressed at the comparison's significance level.</param>
+/// <param name="Paired">Cases scored in both runs.</param>
+/// <param name="BaselineAccuracy">The baseline's accuracy on the paired cases.</param>
+/// <param name="CandidateAccuracy">The candidate's accuracy on the paired cases.</param>
+/// <param name="BaselineBetter">Paired cases where the baseline's pass rate is higher (with one repeat: only the baseline passed).</param>
+/// <param name="CandidateBetter">Paired cases where the candidate's pass rate is higher.</param>
+/// <param name="Difference">The candidate's accuracy minus the baseline's.</param>
+/// <param name="DifferenceLower">Lower bound of the difference's (1 − alpha) interval.</param>
+/// <param name="DifferenceUpper">Upper bound of the difference's (1 − alpha) interval.</param>
+/// <param name="PValue">The two-sided p-value of no difference.</param>
+/// <param name="Verdict">Same, improved or regressed at the comparison's significance level (the interval excludes 0 exactly when p &lt; alpha).</param>
 public sealed record ComparisonRow(
     string Suite,
     string Endpoint,
@@ -40,14 +45,17 @@ public sealed record ComparisonRow(
     int Paired,
     double BaselineAccuracy,
     double CandidateAccuracy,
-    int OnlyBaselinePassed,
-    int OnlyCandidatePassed,
+    int BaselineBetter,
+    int CandidateBetter,
+    double Difference,
+    double DifferenceLower,
+    double DifferenceUpper,
     double PValue,
     ComparisonVerdict Verdict);
 
 /// <summary>
 /// Compares two runs of the same matrix (a model, adapter, prompt or format change against yesterday's run), the way a
-/// CI job gates a change: a regression is a significant drop on the very cells both runs scored, not a difference of
+/// CI job gates a change: a regression is a significant drop on the very cases both runs scored, not a difference of
 /// headline accuracies that could be noise.
 /// </summary>
 public static class RunComparison
@@ -56,7 +64,7 @@ public static class RunComparison
     /// <param name="client">Where the runs are.</param>
     /// <param name="baseline">The run compared against.</param>
     /// <param name="candidate">The run under test.</param>
-    /// <param name="alpha">The significance level of the McNemar test.</param>
+    /// <param name="alpha">The two-sided significance level of the test, and 1 − the interval's confidence.</param>
     /// <param name="cancellationToken">Cancels the comparison.</param>
     /// <exception cref="RunNotFoundException">Either run does not exist.</exception>
     public static async Task<IReadOnlyList<ComparisonRow>> CompareAsync(IEvalMeshClient client, string baseline, string candidate, double alpha = 0.05, CancellationToken cancellationToken = default)
@@ -67,67 +75,39 @@ public static class RunComparison
         await client.GetRunAsync(baseline, cancellationToken).ConfigureAwait(false);
         await client.GetRunAsync(candidate, cancellationToken).ConfigureAwait(false);
 
-        var groups = new SortedDictionary<(string Suite, string Endpoint, string Format), Counts>();
-        Counts GroupOf(CellResult cell) =>
-            groups.TryGetValue((cell.Suite, cell.Endpoint, cell.Format), out var counts) ? counts : groups[(cell.Suite, cell.Endpoint, cell.Format)] = new Counts();
-
-        var before = new Dictionary<(string Suite, string Endpoint, string Format, string CaseId, int Repeat), bool>();
-        await foreach (var cell in client.GetResultsAsync(baseline, cancellationToken).ConfigureAwait(false))
+        // Passes and scored repeats per case in each run; a group exists once either run has a cell of it.
+        var groups = new SortedDictionary<(string Suite, string Endpoint, string Format), (Dictionary<string, CaseTally> Baseline, Dictionary<string, CaseTally> Candidate)>();
+        async Task ReadAsync(string run, bool isBaseline)
         {
-            GroupOf(cell);
-            if (cell.Outcome != CellOutcome.Error)
+            await foreach (var cell in client.GetResultsAsync(run, cancellationToken).ConfigureAwait(false))
             {
-                before[(cell.Suite, cell.Endpoint, cell.Format, cell.CaseId, cell.Repeat)] = cell.Outcome == CellOutcome.Passed;
+                var key = (cell.Suite, cell.Endpoint, cell.Format);
+                if (!groups.TryGetValue(key, out var group))
+                {
+                    groups[key] = group = (new(StringComparer.Ordinal), new(StringComparer.Ordinal));
+                }
+
+                if (cell.Outcome != CellOutcome.Error)
+                {
+                    var cases = isBaseline ? group.Baseline : group.Candidate;
+                    cases[cell.CaseId] = cases.GetValueOrDefault(cell.CaseId).Add(cell.Outcome == CellOutcome.Passed);
+                }
             }
         }
 
-        await foreach (var cell in client.GetResultsAsync(candidate, cancellationToken).ConfigureAwait(false))
-        {
-            var counts = GroupOf(cell);
-            if (cell.Outcome != CellOutcome.Error && before.TryGetValue((cell.Suite, cell.Endpoint, cell.Format, cell.CaseId, cell.Repeat), out var was))
-            {
-                counts.Add(was, cell.Outcome == CellOutcome.Passed);
-            }
-        }
-
-        return [.. groups.Select(g => g.Value.Row(g.Key.Suite, g.Key.Endpoint, g.Key.Format, alpha))];
+        await ReadAsync(baseline, isBaseline: true).ConfigureAwait(false);
+        await ReadAsync(candidate, isBaseline: false).ConfigureAwait(false);
+        return [.. groups.Select(g => Row(g.Key.Suite, g.Key.Endpoint, g.Key.Format, g.Value.Baseline, g.Value.Candidate, alpha))];
     }
 
-    private sealed class Counts
+    private static ComparisonRow Row(string suite, string endpoint, string format, Dictionary<string, CaseTally> baseline, Dictionary<string, CaseTally> candidate, double alpha)
     {
-        private int _paired;
-        private int _baselinePassed;
-        private int _candidatePassed;
-        private int _onlyBaseline;
-        private int _onlyCandidate;
-
-        public void Add(bool baseline, bool candidate)
-        {
-            _paired++;
-            _baselinePassed += baseline ? 1 : 0;
-            _candidatePassed += candidate ? 1 : 0;
-            _onlyBaseline += baseline && !candidate ? 1 : 0;
-            _onlyCandidate += candidate && !baseline ? 1 : 0;
-        }
-
-        public ComparisonRow Row(string suite, string endpoint, string format, double alpha)
-        {
-            var test = McNemarTest.FromCounts(_onlyBaseline, _onlyCandidate);
-            var verdict = _paired == 0 ? ComparisonVerdict.NotComparable
-                : test.PValue >= alpha ? ComparisonVerdict.Same
-                : _onlyCandidate > _onlyBaseline ? ComparisonVerdict.Improved
-                : ComparisonVerdict.Regressed;
-            return new ComparisonRow(
-                suite,
-                endpoint,
-                format,
-                _paired,
-                _paired == 0 ? 0 : (double)_baselinePassed / _paired,
-                _paired == 0 ? 0 : (double)_candidatePassed / _paired,
-                _onlyBaseline,
-                _onlyCandidate,
-                test.PValue,
-                verdict);
-        }
+        var d = PairedDifference.Compute(candidate.Where(c => baseline.ContainsKey(c.Key)).Select(c => (c.Value, baseline[c.Key])), 1 - alpha);
+        var p = d.PValueTwoSided();
+        var verdict = d.Cases == 0 ? ComparisonVerdict.NotComparable
+            : p >= alpha ? ComparisonVerdict.Same
+            : d.Difference > 0 ? ComparisonVerdict.Improved
+            : ComparisonVerdict.Regressed;
+        return new ComparisonRow(suite, endpoint, format, d.Cases, d.SecondAccuracy, d.FirstAccuracy, d.SecondBetter, d.FirstBetter, d.Difference, d.Lower, d.Upper, p, verdict);
     }
 }

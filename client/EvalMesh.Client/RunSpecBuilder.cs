@@ -6,6 +6,7 @@ using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
+using EvalMesh.Evaluation.Retrieval;
 using EvalMesh.Evaluation.Suites;
 
 namespace EvalMesh.Client;
@@ -51,7 +52,7 @@ public static class RunSpecBuilder
         var suiteUploads = new List<Upload>();
         foreach (var suite in config.Suites)
         {
-            var cases = suite.Path is { } path ? SuiteFile.Read(path).Cases
+            var cases = suite.Path is { } path ? SuiteFile.Read(path, datasets[suite.Dataset].Dataset.Records.Count).Cases
                 : suite.Generated ? datasets[suite.Dataset].Generated!.Suite.Cases
                 : suite.Cases;
             if (cases.Count == 0)
@@ -69,17 +70,26 @@ public static class RunSpecBuilder
                 cases = [.. cases.Take(limit)];
             }
 
+            var records = datasets[suite.Dataset].Dataset.Records;
+            if (suite.Retrieve is { } retrieve)
+            {
+                using var retriever = new Bm25Retriever(records);
+                cases = [.. cases.Select(c => c.Records is null ? c with { Records = retriever.Retrieve(c.Question, retrieve.K) } : c)];
+            }
+
             var json = JsonSerializer.Serialize(cases, JsonOptions);
             var id = ContentId.Of(json);
             suiteUploads.Add(new Upload(id, suite.Name, json));
-            suites.Add(new SuiteRef(suite.Name, id, datasets[suite.Dataset].Dataset.Id, cases.Count));
+            var retrieved = cases.Any(c => c.Records is not null);
+            var context = suite.Retrieve?.ToString() ?? (retrieved ? "records listed per case" : null);
+            suites.Add(new SuiteRef(suite.Name, id, datasets[suite.Dataset].Dataset.Id, cases.Count, context, retrieved ? ContextRecall.Of(records, cases)?.Recall : null));
         }
 
         var datasetUploads = datasets.Values
             .Select(d => new Upload(d.Dataset.Id, d.Dataset.Name, JsonLines(d.Dataset)))
             .DistinctBy(u => u.Id)
             .ToList();
-        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit);
+        var spec = new RunSpec(config.Description, suites, config.Formats, config.Tokenizers, config.Endpoints, config.Adapters, config.Judge, config.Prompt, config.Repeats, config.Concurrency, DefaultShardSize, config.Schedule, config.Limit, config.Recommend, config.System);
         return new PreparedRun(spec, datasetUploads, suiteUploads);
     }
 

@@ -7,10 +7,10 @@ namespace EvalMesh.Abstractions;
 public static class EvalMeshSerialization
 {
     /// <summary>
-    /// Lets grain calls carry the evaluation library's plain records (configs, test cases, scorer specs) as JSON, so that
-    /// library stays free of Orleans. Its exceptions travel as Orleans exceptions (type, message, stack), not as JSON.
+    /// Lets grain calls carry the plain records of <c>EvalMesh.Contracts</c> (endpoint and adapter configs, schedules) as
+    /// JSON, so that they stay free of Orleans and the evaluation library can share them.
     /// </summary>
     public static IServiceCollection AddEvalMeshSerialization(this IServiceCollection services) =>
         services.AddSerializer(serializer => serializer.AddJsonSerializer(
-            isSupported: type => type.Namespace?.StartsWith("EvalMesh.Evaluation", StringComparison.Ordinal) == true && !typeof(Exception).IsAssignableFrom(type)));
+            isSupported: type => type.Namespace == "EvalMesh.Contracts"));
 }

@@ -15,6 +15,10 @@ public interface IDatasetGrain : IGrainWithStringKey
     /// <summary>The records rendered in a format (cached per activation).</summary>
     [Alias("render")]
     Task<string> RenderAsync(string format);
+
+    /// <summary>Some records (1-based numbers, rendered in dataset order) in a format: a question's own context.</summary>
+    [Alias("render-records")]
+    Task<string> RenderAsync(string format, IReadOnlyList<int> records);
 }
 
 /// <summary>A test suite's cases, content-addressed (key = suite id).</summary>
@@ -36,7 +40,8 @@ public interface ITestSuiteGrain : IGrainWithStringKey
 
 /// <summary>
 /// An eval run (key = run id): expands the matrix into shards, dispatches them across the cluster, keeps progress and
-/// aggregates (persisted), resumes unfinished shards after a silo dies, and builds the report from the result store.
+/// aggregates (persisted) and resumes unfinished shards after a silo dies. Its results are read through
+/// <see cref="IRunResultsGrain"/>, so that reading a big run never holds up the run's own calls.
 /// </summary>
 [Alias("evalmesh.run")]
 public interface IEvalRunGrain : IGrainWithStringKey
@@ -61,6 +66,18 @@ public interface IEvalRunGrain : IGrainWithStringKey
     [Alias("report-shard")]
     Task ReportShardAsync(int shardNo, ShardProgress progress);
 
+    /// <summary>What readers of the run's results need: its status, spec and shard count.</summary>
+    [Alias("outline")]
+    Task<RunOutline> GetOutlineAsync();
+}
+
+/// <summary>
+/// A run's stored results (key = run id): every cell, the report built from them, and the prompts' shared heads. It
+/// holds no state and reads the result store outside the run grain, so status calls never wait behind a report.
+/// </summary>
+[Alias("evalmesh.run-results")]
+public interface IRunResultsGrain : IGrainWithStringKey
+{
     /// <summary>The report, computed from every stored result.</summary>
     [Alias("report")]
     Task<RunReport> GetReportAsync();
@@ -107,13 +124,14 @@ public interface IRunIndexGrain : IGrainWithStringKey
 [Alias("evalmesh.adapter-host")]
 public interface IAdapterHostGrain : IGrainWithStringKey
 {
-    /// <summary>Runs one completion on this grain's base model and adapter.</summary>
+    /// <summary>
+    /// Runs one completion on this grain's base model and adapter: with <paramref name="stream"/>, its text as it is
+    /// generated and then a last chunk with the reply; without, the reply alone. Either way the call is streamed, which
+    /// Orleans long-polls, so it lasts as long as the generation does rather than a messaging timeout, and a caller
+    /// that stops listening (or cancels) stops the generation.
+    /// </summary>
     [Alias("infer")]
-    Task<InferenceReply> InferAsync(InferenceCall request, CancellationToken cancellationToken = default);
-
-    /// <summary>Runs one completion and streams it as it is generated; a caller that stops listening stops the generation.</summary>
-    [Alias("stream")]
-    IAsyncEnumerable<InferenceChunk> StreamAsync(InferenceCall request, CancellationToken cancellationToken = default);
+    IAsyncEnumerable<InferenceChunk> InferAsync(InferenceRequest request, bool stream, CancellationToken cancellationToken = default);
 
     /// <summary>Loads this host's adapter now, for work that is coming; returns whether it was already resident.</summary>
     [Alias("prefetch")]

@@ -111,7 +111,7 @@ public sealed record DirectorySnapshot(
     public int EvictionCostOf(string adapterKey, string silo) => IsSurplus(adapterKey, silo) ? 0 : FrequencyOf(adapterKey);
 
     private static Dictionary<string, HashSet<string>> ByAdapter(IReadOnlyDictionary<string, string> homes) =>
-        homes.GroupBy(h => ReplicaKey.AdapterOf(h.Key), StringComparer.Ordinal)
+        homes.GroupBy(h => AdapterKey.OfHost(h.Key), StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.Select(h => h.Value).ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
 
     private static Dictionary<string, HashSet<string>> BySilo(IReadOnlyList<SiloReport> silos) =>
@@ -199,34 +199,7 @@ public interface ISiloAgentGrain : IGrainWithStringKey
     [Alias("prefetch")]
     Task<bool> PrefetchAsync(string adapterKey);
 
-    /// <summary>Runs a completion on this silo, whatever holds the adapter (for pinned requests and routing baselines).</summary>
+    /// <summary>Runs a completion on this silo, whatever holds the adapter, as <see cref="IAdapterHostGrain.InferAsync"/> does (for pinned requests and routing baselines).</summary>
     [Alias("infer")]
-    Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request);
-
-    /// <summary>Streams a completion on this silo, whatever holds the adapter (see <see cref="IAdapterHostGrain.StreamAsync"/>).</summary>
-    [Alias("stream")]
-    IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceCall request, CancellationToken cancellationToken = default);
-}
-
-/// <summary>Adapter host keys: <c>model|adapter</c> for the primary, <c>model|adapter#N</c> for replica N ≥ 2.</summary>
-public static class ReplicaKey
-{
-    /// <summary>The adapter key of a host key (the replica suffix removed).</summary>
-    public static string AdapterOf(string hostKey)
-    {
-        ArgumentNullException.ThrowIfNull(hostKey);
-        var hash = hostKey.LastIndexOf('#');
-        return hash > hostKey.LastIndexOf('|') && int.TryParse(hostKey.AsSpan(hash + 1), out _) ? hostKey[..hash] : hostKey;
-    }
-
-    /// <summary>The replica number of a host key (1 for the primary).</summary>
-    public static int NumberOf(string hostKey)
-    {
-        ArgumentNullException.ThrowIfNull(hostKey);
-        var hash = hostKey.LastIndexOf('#');
-        return hash > hostKey.LastIndexOf('|') && int.TryParse(hostKey.AsSpan(hash + 1), out var n) ? n : 1;
-    }
-
-    /// <summary>The host key of replica <paramref name="number"/> of an adapter.</summary>
-    public static string Of(string adapterKey, int number) => number <= 1 ? adapterKey : $"{adapterKey}#{number}";
+    IAsyncEnumerable<InferenceChunk> InferAsync(string adapterKey, InferenceRequest request, bool stream, CancellationToken cancellationToken = default);
 }

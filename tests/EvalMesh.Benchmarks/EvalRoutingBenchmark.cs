@@ -3,7 +3,7 @@ using System.Globalization;
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Grains.Routing;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Testing;
 using Microsoft.Extensions.DependencyInjection;
 

@@ -1,8 +1,9 @@
 using System.Diagnostics;
 using System.Globalization;
+using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Inference.Tiny;
 using Microsoft.Extensions.Options;
 
@@ -84,8 +85,9 @@ internal static class InferenceBenchmark
         var messages = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 80)).Messages;
         var context = "Records:\n" + RecordFormats.Get("csv").Render(messages) + "\n";
         var requests = Enumerable.Range(1, 40)
-            .Select(i => new InferenceRequest(files.Model, files.Adapters[0], context + $"Question: what is the permalink of message {i}?\nAnswer:", new GenerationOptions(16), context.Length))
+            .Select(i => new InferenceRequest(context + $"Question: what is the permalink of message {i}?\nAnswer:", new GenerationOptions(16), context.Length))
             .ToList();
+        var served = new ModelFiles(files.Model, files.Adapters[0]);
         Console.WriteLine($"\nprefix reuse, flash attention {(flashAttention ? "on" : "off")}: 40 questions, 16 tokens each, adapter-1");
         Console.WriteLine("| mode | prompt tokens decoded | wall time | speed-up |");
         Console.WriteLine("|---|---:|---:|---:|");
@@ -97,18 +99,18 @@ internal static class InferenceBenchmark
                 o.PrefixReuse = reuse;
                 o.FlashAttention = flashAttention;
             });
-            await host.InferAsync(requests[0] with { PrefixLength = 0, Prompt = "warm up" });
+            await host.InferAsync(served, new InferenceRequest("warm up", requests[0].Options));
             var before = host.Stats.PromptTokensDecoded;
             var watch = Stopwatch.StartNew();
             if (batched)
             {
-                await Task.WhenAll(requests.Select(r => host.InferAsync(r)));
+                await Task.WhenAll(requests.Select(r => host.InferAsync(served, r)));
             }
             else
             {
                 foreach (var request in requests)
                 {
-                    await host.InferAsync(request);
+                    await host.InferAsync(served, request);
                 }
             }
 
@@ -127,34 +129,34 @@ internal static class InferenceBenchmark
         foreach (var concurrency in new[] { 1, 4, 8 })
         {
             var requests = Enumerable.Range(0, concurrency)
-                .Select(i => new InferenceRequest(files.Model, files.Adapters[0], $"Question {i}: which messages in #data-eng mention BigQuery or Airflow?\nAnswer:", new GenerationOptions(64)))
+                .Select(i => new InferenceRequest($"Question {i}: which messages in #data-eng mention BigQuery or Airflow?\nAnswer:", new GenerationOptions(64)))
                 .ToList();
-            var (sequential, batched) = await CompareAsync(requests);
+            var (sequential, batched) = await CompareAsync(new ModelFiles(files.Model, files.Adapters[0]), requests);
             Console.WriteLine(string.Create(Invariant, $"| {concurrency} | {sequential:N0} tok/s | {batched:N0} tok/s | {batched / sequential:0.00}x |"));
         }
     }
 
     // Rounds alternate between the two hosts so that a noisy neighbour or a clock change hits both alike.
-    private static async Task<(double OneAtATime, double Batched)> CompareAsync(IReadOnlyList<InferenceRequest> requests)
+    private static async Task<(double OneAtATime, double Batched)> CompareAsync(ModelFiles served, IReadOnlyList<InferenceRequest> requests)
     {
         using var oneAtATime = Host(o => o.Batching = false);
         using var batched = Host();
-        await oneAtATime.InferAsync(requests[0]);
-        await batched.InferAsync(requests[0]);
+        await oneAtATime.InferAsync(served, requests[0]);
+        await batched.InferAsync(served, requests[0]);
         var (best1, best2) = (0.0, 0.0);
         for (var round = 0; round < 5; round++)
         {
-            best1 = Math.Max(best1, await TokensPerSecondAsync(oneAtATime, requests));
-            best2 = Math.Max(best2, await TokensPerSecondAsync(batched, requests));
+            best1 = Math.Max(best1, await TokensPerSecondAsync(oneAtATime, served, requests));
+            best2 = Math.Max(best2, await TokensPerSecondAsync(batched, served, requests));
         }
 
         return (best1, best2);
     }
 
-    private static async Task<double> TokensPerSecondAsync(ModelHost host, IReadOnlyList<InferenceRequest> requests)
+    private static async Task<double> TokensPerSecondAsync(ModelHost host, ModelFiles served, IReadOnlyList<InferenceRequest> requests)
     {
         var watch = Stopwatch.StartNew();
-        var results = await Task.WhenAll(requests.Select(r => host.InferAsync(r)));
+        var results = await Task.WhenAll(requests.Select(r => host.InferAsync(served, r)));
         return results.Sum(r => r.CompletionTokens) / watch.Elapsed.TotalSeconds;
     }
 
@@ -165,7 +167,8 @@ internal static class InferenceBenchmark
         Console.WriteLine("| concurrent | first text | whole answer |");
         Console.WriteLine("|---:|---:|---:|");
         using var host = Host();
-        await host.InferAsync(new InferenceRequest(files.Model, files.Adapters[0], "warm up", new GenerationOptions(1)));
+        var served = new ModelFiles(files.Model, files.Adapters[0]);
+        await host.InferAsync(served, new InferenceRequest("warm up", new GenerationOptions(1)));
         foreach (var concurrency in new[] { 1, 8 })
         {
             var (first, whole) = (new List<double>(), new List<double>());
@@ -175,8 +178,8 @@ internal static class InferenceBenchmark
                 {
                     var watch = Stopwatch.StartNew();
                     var firstAt = double.NaN;
-                    var request = new InferenceRequest(files.Model, files.Adapters[0], $"Question {i}: count the messages in #data-eng.\nAnswer:", new GenerationOptions(256));
-                    await foreach (var update in host.StreamAsync(request))
+                    var request = new InferenceRequest($"Question {i}: count the messages in #data-eng.\nAnswer:", new GenerationOptions(256));
+                    await foreach (var update in host.StreamAsync(served, request))
                     {
                         firstAt = double.IsNaN(firstAt) && update.Text.Length > 0 ? watch.Elapsed.TotalMilliseconds : firstAt;
                     }
@@ -201,12 +204,12 @@ internal static class InferenceBenchmark
         host.AdapterLoaded += (_, duration) => loads.Add(duration.TotalMilliseconds);
         await host.PreloadAsync(files.Model);
         var one = new GenerationOptions(1);
-        await host.InferAsync(new InferenceRequest(files.Model, null, "warm up", one));
+        await host.InferAsync(new ModelFiles(files.Model), new InferenceRequest("warm up", one));
         GC.Collect();
         var rssBefore = Process.GetCurrentProcess().WorkingSet64;
         foreach (var adapter in files.Adapters)
         {
-            await host.PrefetchAsync(files.Model, adapter);
+            await host.PrefetchAsync(new ModelFiles(files.Model, adapter));
         }
 
         GC.Collect();
@@ -226,7 +229,7 @@ internal static class InferenceBenchmark
         foreach (var adapter in adapters)
         {
             var watch = Stopwatch.StartNew();
-            await host.InferAsync(new InferenceRequest(ModelOf(adapter), adapter, "hi", options));
+            await host.InferAsync(new ModelFiles(ModelOf(adapter), adapter), new InferenceRequest("hi", options));
             times.Add(watch.Elapsed.TotalMilliseconds);
         }
 

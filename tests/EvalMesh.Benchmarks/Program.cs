@@ -11,6 +11,9 @@ return args.FirstOrDefault() switch
     "eval-routing" => await EvalRoutingBenchmark.RunAsync(),
     "routing-sim" => RoutingSimulation.Run(),
     "endpoint-faults" => await EndpointFaultBenchmark.RunAsync(),
+    "statistics" => StatisticsBenchmark.Run(args[1..]),
+    "training" => await TrainingBenchmark.RunAsync(args[1..]),
+    "gateway-load" => await GatewayLoadBenchmark.RunAsync(),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -3,7 +3,7 @@ using System.Globalization;
 using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Grains.Routing;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -102,15 +102,15 @@ internal static class RoutingBenchmark
                 o.MaxAdapters = perSilo;
                 o.MaxContexts = perSilo;
                 o.ContextSize = 1024;
-                o.Eviction = policy == "affinity" ? "frequency" : "lru";
+                o.Eviction = policy == "affinity" ? EvictionPolicy.Frequency : EvictionPolicy.Lru;
             });
             services.Configure<AdapterAffinityPlacementOptions>(o => o.ReportInterval = TimeSpan.FromMilliseconds(50));
         });
         await cluster.InitializeAsync();
         var silos = cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).ToArray();
-        var keys = cluster.Tiny.Adapters.Select(a => AdapterHostKey.Of("tiny", a)).ToArray();
+        var keys = cluster.Tiny.Adapters.Select(a => AdapterKey.Of("tiny", a)).ToArray();
         var router = new AdapterRouter(cluster.Cluster.Client);
-        var call = new InferenceCall("Which messages mention BigQuery?", 0, 4, 0, 0, null);
+        var call = new InferenceRequest("Which messages mention BigQuery?", new GenerationOptions(4));
         var latencies = new double[trace.Length];
         var next = -1;
         var watch = Stopwatch.StartNew();
@@ -124,8 +124,8 @@ internal static class RoutingBenchmark
                 _ = policy switch
                 {
                     "affinity" => await router.InferAsync(key, call),
-                    "random" => await Agent(cluster, silos[Random.Shared.Next(silos.Length)]).InferAsync(key, call),
-                    _ => await Agent(cluster, silos[i % silos.Length]).InferAsync(key, call),
+                    "random" => await Agent(cluster, silos[Random.Shared.Next(silos.Length)]).InferAsync(key, call, stream: false).ReplyAsync(),
+                    _ => await Agent(cluster, silos[i % silos.Length]).InferAsync(key, call, stream: false).ReplyAsync(),
                 };
                 latencies[i] = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
             }
@@ -137,5 +137,5 @@ internal static class RoutingBenchmark
         return new Outcome(policy, loads, 1 - ((double)loads / trace.Length), sorted[sorted.Length / 2], sorted[(int)(sorted.Length * 0.95)], seconds);
     }
 
-    private static ISiloAgentGrain Agent(EvalMeshTestCluster cluster, string silo) => cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(silo);
+    private static ISiloAgentGrain Agent(EvalMeshTestCluster cluster, string silo) => cluster.Cluster.Client.GetSiloAgent(silo);
 }

@@ -1,7 +1,7 @@
 using System.Globalization;
 using EvalMesh.Abstractions;
 using EvalMesh.Grains.Routing;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 
 namespace EvalMesh.Benchmarks;
 
@@ -164,8 +164,8 @@ internal static class RoutingSimulation
             }
             else
             {
-                var replicaKey = ReplicaKey.Of(key, holders.Count + 1);
-                var homes = holders.Select((h, i) => (Key: ReplicaKey.Of(key, i + 1), Silo: _nodes[h].Name)).ToDictionary(x => x.Key, x => x.Silo, StringComparer.Ordinal);
+                var replicaKey = AdapterKey.Replica(key, holders.Count + 1);
+                var homes = holders.Select((h, i) => (Key: AdapterKey.Replica(key, i + 1), Silo: _nodes[h].Name)).ToDictionary(x => x.Key, x => x.Silo, StringComparer.Ordinal);
                 target = AdapterPlacementPolicy.Choose(snapshot with { Homes = homes }, replicaKey, _names, _random).Silo;
                 _pending[replicaKey] = target;
             }

@@ -10,7 +10,8 @@ public sealed class CliTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    private Task<ProgramResult> Run(params string[] args) => CliRunner.RunAsync(_folder, args);
+    private Task<ProgramResult> Run(params string[] args) =>
+        CliRunner.RunAsync(_folder, new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_folder, "home") }, args);
 
     private string Write(string name, string content)
     {
@@ -74,12 +75,40 @@ public sealed class CliTests : IDisposable
         var row = Assert.Single(JsonDocument.Parse(regressed.Stdout).RootElement.EnumerateArray());
         Assert.Equal("regressed", row.GetProperty("verdict").GetString());
         Assert.Equal(12, row.GetProperty("paired").GetInt32());
-        Assert.Equal(12, row.GetProperty("onlyBaselinePassed").GetInt32());
+        Assert.Equal(12, row.GetProperty("baselineBetter").GetInt32());
+        Assert.Equal(-1, row.GetProperty("difference").GetDouble(), 9);
+        Assert.True(row.GetProperty("differenceUpper").GetDouble() < 0);
         Assert.True(row.GetProperty("pValue").GetDouble() < 0.001);
 
         Assert.Equal(0, (await Run("compare", "bad", "good")).ExitCode);
         AssertOneClearLine(await Run("compare", "good", "nope"), "nope");
         AssertOneClearLine(await Run("compare", "good", "bad", "--alpha", "2"), "--alpha");
+    }
+
+    [Fact]
+    public async Task StoredRunThisVersionCannotRead_IsOneLineNamingItsFile_AndTheFileIsKept()
+    {
+        Write("records.jsonl", "{\"id\":1}\n");
+        var config = Write("echo.yaml", """
+            datasets: [{ name: d, path: records.jsonl }]
+            suites: [{ name: s, dataset: d, cases: [{ id: q, question: "id?", expected: "1", scorer: contains }] }]
+            formats: [csv]
+            endpoints: [{ name: e, type: echo }]
+            """);
+        Assert.Equal(0, (await Run("run", config, "--run-id", "old")).ExitCode);
+
+        // A state file whose payload no longer matches its types, as one written by an earlier version would be.
+        var state = Directory.GetFiles(Path.Combine(_folder, "home", "grains", "evalrun")).Single();
+        var bytes = File.ReadAllBytes(state);
+        bytes.AsSpan(8).Fill(0xFF);
+        File.WriteAllBytes(state, bytes);
+
+        var status = await Run("status", "old");
+        Assert.Equal(3, status.ExitCode);
+        var line = Assert.Single(status.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith($"evalmesh: error: {state}: the stored state of evalrun/old cannot be read", line);
+        Assert.DoesNotContain("   at ", status.Stderr + status.Stdout);
+        Assert.Equal(bytes, File.ReadAllBytes(state));
     }
 
     [Fact]

@@ -180,12 +180,12 @@ public class AdapterPlacementPolicyTests
     [Fact]
     public void ReplicaKeys_RoundTrip()
     {
-        Assert.Equal("tiny|a", ReplicaKey.AdapterOf("tiny|a#3"));
-        Assert.Equal(3, ReplicaKey.NumberOf("tiny|a#3"));
-        Assert.Equal(1, ReplicaKey.NumberOf("tiny|a"));
-        Assert.Equal("tiny|/models/x#y.gguf", ReplicaKey.AdapterOf("tiny|/models/x#y.gguf"));
-        Assert.Equal("tiny|a#2", ReplicaKey.Of("tiny|a", 2));
-        Assert.Equal("tiny|a", ReplicaKey.Of("tiny|a", 1));
+        Assert.Equal("tiny|a", AdapterKey.OfHost("tiny|a#3"));
+        Assert.Equal(3, AdapterKey.ReplicaOf("tiny|a#3"));
+        Assert.Equal(1, AdapterKey.ReplicaOf("tiny|a"));
+        Assert.Equal("tiny|/models/x#y.gguf", AdapterKey.OfHost("tiny|/models/x#y.gguf"));
+        Assert.Equal("tiny|a#2", AdapterKey.Replica("tiny|a", 2));
+        Assert.Equal("tiny|a", AdapterKey.Replica("tiny|a", 1));
     }
 
     [Fact]

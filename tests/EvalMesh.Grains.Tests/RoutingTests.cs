@@ -1,7 +1,7 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Client;
 using EvalMesh.Grains.Routing;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Testing;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -36,16 +36,16 @@ public sealed class RoutingTests : IAsyncLifetime
 
     private string Adapter(int i) => $"tiny:{_cluster.Tiny.Adapters[i - 1]}";
 
-    private static string Key(string model) => AdapterHostKey.FromModelName(model);
+    private static string Key(string model) => AdapterKey.FromModelName(model);
 
     private Task<InferenceReply> Ask(string model, int maxTokens = 4) =>
-        Client.InferAsync(model, "Which messages mention BigQuery?", new InferenceOptions(maxTokens), Token);
+        Client.InferAsync(model, "Which messages mention BigQuery?", new GenerationOptions(maxTokens), Token);
 
     // The streamed pieces must add up to the reply's text: the reply comes back with the text the stream showed.
     private async Task<InferenceReply> AskStreamed(string model, int maxTokens = 4)
     {
         var (text, pieces) = (string.Empty, 0);
-        await foreach (var chunk in Client.StreamInferenceAsync(model, "Which messages mention BigQuery?", new InferenceOptions(maxTokens), Token))
+        await foreach (var chunk in Client.StreamInferenceAsync(model, "Which messages mention BigQuery?", new GenerationOptions(maxTokens), Token))
         {
             if (chunk.Reply is { } reply)
             {
@@ -79,16 +79,16 @@ public sealed class RoutingTests : IAsyncLifetime
         }
 
         // Four cold adapters, four silos with two free slots each: one per silo.
-        Assert.Equal(4, replies.Select(r => r.Silo).Distinct().Count());
-        Assert.All(replies, r => Assert.False(r.AdapterWasResident));
+        Assert.Equal(4, replies.Select(r => r.Route.Host).Distinct().Count());
+        Assert.All(replies, r => Assert.False(r.Route.AdapterWasResident));
         var snapshot = await WaitForAsync(s => Enumerable.Range(1, 4).All(i => Holder(s, Key(Adapter(i))) is not null), "the directory to show the four adapters");
 
         // A fresh activation of the same adapter's host goes back to the silo that holds it.
         var holder = Holder(snapshot, Key(Adapter(2)))!;
-        await _cluster.Cluster.DeactivateAsync(_cluster.Cluster.Client.GetGrain<IAdapterHostGrain>(Key(Adapter(2))));
+        await _cluster.Cluster.DeactivateAsync(_cluster.Cluster.Client.GetAdapterHost(Key(Adapter(2))));
         var again = await Ask(Adapter(2));
-        Assert.True(again.AdapterWasResident);
-        Assert.Equal(replies[1].Silo, again.Silo);
+        Assert.True(again.Route.AdapterWasResident);
+        Assert.Equal(replies[1].Route.Host, again.Route.Host);
         Assert.Equal(replies[1].Text, again.Text);
         Assert.Contains(snapshot.Silos, s => s.Silo == holder);
     }
@@ -112,20 +112,20 @@ public sealed class RoutingTests : IAsyncLifetime
     public async Task SiloEviction_RanksAnAdapterByWhatEverySiloAskedForIt()
     {
         var (a, b) = (_cluster.Cluster.Silos[0].SiloAddress.ToParsableString(), _cluster.Cluster.Silos[1].SiloAddress.ToParsableString());
-        ISiloAgentGrain Agent(string silo) => _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(silo);
-        var call = new InferenceCall("Which messages mention BigQuery?", 0, 1, 0, 0, null);
+        ISiloAgentGrain Agent(string silo) => _cluster.Cluster.Client.GetSiloAgent(silo);
+        var call = new InferenceRequest("Which messages mention BigQuery?", new GenerationOptions(1));
         var (moved, local, cold) = (Key(Adapter(1)), Key(Adapter(2)), Key(Adapter(3)));
 
         // a serves `moved` three times and evicts it; then b serves `local` twice and `moved` once, which fills it.
         for (var i = 0; i < 3; i++)
         {
-            await Agent(a).InferAsync(moved, call);
+            await Agent(a).InferAsync(moved, call, stream: false, Token).ReplyAsync();
         }
 
         Assert.True(await Agent(a).EvictAsync(moved));
         foreach (var key in new[] { local, local, moved })
         {
-            await Agent(b).InferAsync(key, call);
+            await Agent(b).InferAsync(key, call, stream: false, Token).ReplyAsync();
         }
 
         // Once b has reported twice since the directory knew both counts, its model host has a's count too.
@@ -137,7 +137,7 @@ public sealed class RoutingTests : IAsyncLifetime
         }
 
         // New on b, `moved` looks cheaper there (1 against 2), but the cluster asked for it four times: `local` goes.
-        await Agent(b).InferAsync(cold, call);
+        await Agent(b).InferAsync(cold, call, stream: false, Token).ReplyAsync();
         var report = (await WaitForAsync(s => s.Silos.Single(x => x.Silo == b).Adapters.Any(x => x.Key == cold && x.Resident), "cold to be resident on b")).Silos.Single(x => x.Silo == b);
         Assert.Contains(report.Adapters, x => x.Key == moved && x.Resident);
         Assert.Contains(report.Adapters, x => x.Key == local && !x.Resident && x.Evictions == 1);
@@ -149,7 +149,7 @@ public sealed class RoutingTests : IAsyncLifetime
         await Ask(Adapter(6));
         var key = Key(Adapter(6));
         await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident");
-        var directory = _cluster.Cluster.Client.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
+        var directory = _cluster.Cluster.Client.GetAdapterDirectory();
 
         await directory.LeaseAsync("run-1", [key]);
         Assert.Contains(key, (await Client.GetResidencyAsync(Token)).Leased);
@@ -171,19 +171,19 @@ public sealed class RoutingTests : IAsyncLifetime
         var whole = await Ask(model, maxTokens: 16);
         var streamed = await AskStreamed(model, maxTokens: 16);
         Assert.Equal(whole.Text, streamed.Text);
-        Assert.Equal(whole.Silo, streamed.Silo);
-        Assert.True(streamed.AdapterWasResident);
+        Assert.Equal(whole.Route.Host, streamed.Route.Host);
+        Assert.True(streamed.Route.AdapterWasResident);
 
         // Moved to another silo behind its host's back: the host forwards the stream to the silo that holds it now.
         var holder = Holder(await WaitForAsync(s => Holder(s, key) is not null, "adapter 6 to be resident"), key)!;
         var other = _cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).First(s => s != holder);
-        Assert.True(await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(holder).EvictAsync(key));
-        Assert.False(await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(other).PrefetchAsync(key));
+        Assert.True(await _cluster.Cluster.Client.GetSiloAgent(holder).EvictAsync(key));
+        Assert.False(await _cluster.Cluster.Client.GetSiloAgent(other).PrefetchAsync(key));
         await WaitForAsync(s => Holder(s, key) == other, "adapter 6 to be resident on the other silo only");
         var moved = await AskStreamed(model, maxTokens: 16);
         Assert.Equal(whole.Text, moved.Text);
-        Assert.NotEqual(whole.Silo, moved.Silo);
-        Assert.True(moved.AdapterWasResident);
+        Assert.NotEqual(whole.Route.Host, moved.Route.Host);
+        Assert.True(moved.Route.AdapterWasResident);
     }
 
     [Fact]
@@ -208,7 +208,7 @@ public sealed class RoutingTests : IAsyncLifetime
         // Requests keep succeeding, streamed or not; once membership has declared the silo dead they are served elsewhere.
         InferenceReply after = null!;
         var streamed = false;
-        await Poll.UntilAsync(async () => (after = (streamed = !streamed) ? await AskStreamed(Adapter(chosen)) : await Ask(Adapter(chosen))).Silo != first.Silo, TimeSpan.FromSeconds(90), "a request served by a survivor");
+        await Poll.UntilAsync(async () => (after = (streamed = !streamed) ? await AskStreamed(Adapter(chosen)) : await Ask(Adapter(chosen))).Route.Host != first.Route.Host, TimeSpan.FromSeconds(90), "a request served by a survivor");
         Assert.Equal(first.Text, after.Text);
         await WaitForAsync(s => s.Silos.All(x => x.Silo != holder) && Holder(s, key) is not null, "the dead silo to leave the directory");
     }
@@ -227,7 +227,7 @@ public sealed class RoutingTests : IAsyncLifetime
             while (!stop.IsCancellationRequested)
             {
                 var reply = worker % 2 == 0 ? await Ask(model, maxTokens: 24) : await AskStreamed(model, maxTokens: 24);
-                silos.Add(reply.Silo);
+                silos.Add(reply.Route.Host);
                 texts.Add(reply.Text);
             }
         }).ToList();
@@ -238,7 +238,7 @@ public sealed class RoutingTests : IAsyncLifetime
 
         // Greedy output is the same wherever the adapter runs, streamed or not.
         Assert.All(texts, t => Assert.Equal(expected.Text, t));
-        var retired = await WaitForAsync(s => s.ReplicasOf(key) == 1 && !s.Homes.ContainsKey(ReplicaKey.Of(key, 2)), "the replica to be retired");
+        var retired = await WaitForAsync(s => s.ReplicasOf(key) == 1 && !s.Homes.ContainsKey(AdapterKey.Replica(key, 2)), "the replica to be retired");
 
         // The copy the replica left behind serves nothing the home's copy does not: however popular the adapter, it
         // is the first to go when its silo needs room.
@@ -256,10 +256,10 @@ public sealed class RoutingTests : IAsyncLifetime
             since = (await WaitForAsync(s => s.Silos.Single(x => x.Silo == left).At > since, "the replica's silo to report")).Silos.Single(x => x.Silo == left).At;
         }
 
-        var call = new InferenceCall("Which messages mention BigQuery?", 0, 1, 0, 0, null);
+        var call = new InferenceRequest("Which messages mention BigQuery?", new GenerationOptions(1));
         foreach (var cold in new[] { Key(Adapter(4)), Key(Adapter(5)) })
         {
-            await _cluster.Cluster.Client.GetGrain<ISiloAgentGrain>(left).InferAsync(cold, call);
+            await _cluster.Cluster.Client.GetSiloAgent(left).InferAsync(cold, call, stream: false, Token).ReplyAsync();
         }
 
         var after = await WaitForAsync(s => s.Silos.Single(x => x.Silo == left).Adapters.Count(a => a.Resident) == 2 && s.Silos.Single(x => x.Silo == left).Adapters.Any(a => a.Key == Key(Adapter(5)) && a.Resident), "the cold adapters on the replica's silo");

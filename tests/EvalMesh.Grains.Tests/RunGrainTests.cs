@@ -72,6 +72,12 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
             Assert.Equal(cells.Count, row.Cells);
             Assert.Equal(cells.Count(c => c.Outcome == CellOutcome.Passed), row.Passed);
             Assert.Equal(cells.Average(c => c.PromptTokens["cl100k_base"]), row.MeanPromptTokens["cl100k_base"], 6);
+
+            // Accuracy is per case: the mean over cases of each case's pass rate across its repeats (errors left out).
+            var perCase = cells.Where(c => c.Outcome != CellOutcome.Error).GroupBy(c => c.CaseId).Select(g => g.Average(c => c.Outcome == CellOutcome.Passed ? 1.0 : 0.0)).ToList();
+            Assert.Equal(perCase.Count, row.Cases);
+            Assert.Equal(perCase.Average(), row.Accuracy, 12);
+            Assert.InRange(row.Accuracy, row.AccuracyLower, row.AccuracyUpper);
         }
 
         Assert.Equal(2, report.Recommendations.Count);
@@ -252,6 +258,44 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task RetrievedContexts_EachQuestionIsGivenOnlyItsOwnRecords_AndTheReportSaysWhatTheyHeld()
+    {
+        var config = ConfigLoader.Parse("""
+            datasets:
+              - name: slack
+                generate: { kind: slack, messages: 40, seed: 3, cases-per-category: 2 }
+            suites:
+              - name: retrieved
+                dataset: slack
+                generated: true
+                context: { retrieve: bm25, k: 4 }
+            formats: [csv, pretty-json]
+            endpoints:
+              - name: echo
+                type: echo
+            """, "/tmp/retrieved.yaml");
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        Assert.Equal(RunState.Completed, (await WaitAsync(started.RunId, TimeSpan.FromMinutes(2))).State);
+
+        // An independent retrieval over the same data: the echo endpoint's answer is its prompt, so it shows the records.
+        var data = Evaluation.Generation.SlackGenerator.Generate(config.Datasets[0].Generate!);
+        using var retriever = new Evaluation.Retrieval.Bm25Retriever(data.Messages);
+        var permalinks = data.Messages.Select(m => m["permalink"]!.GetValue<string>()).ToList();
+        var cells = await ResultsAsync(started.RunId);
+        Assert.Equal(data.Suite.Cases.Count * 2, cells.Count);
+        foreach (var cell in cells)
+        {
+            var chosen = retriever.Retrieve(data.Suite.Cases.Single(c => c.Id == cell.CaseId).Question, 4);
+            var shown = Enumerable.Range(1, permalinks.Count).Where(n => cell.Output.Contains(permalinks[n - 1], StringComparison.Ordinal)).ToList();
+            Assert.All(chosen, n => Assert.Contains(n, shown));
+            Assert.True(shown.Count <= chosen.Count + 4, $"{cell.CellId} shows {shown.Count} records' permalinks for {chosen.Count} chosen");
+        }
+
+        var report = await fixture.Client.GetReportAsync(started.RunId, Token);
+        Assert.Contains(report.Notes, n => n.StartsWith("Retrieved contexts: each question of suite 'retrieved' was given its own records (bm25, k = 4)", StringComparison.Ordinal) && n.Contains("recall", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task UnknownRun_IsReportedAsSuch()
     {
         var ex = await Assert.ThrowsAsync<RunNotFoundException>(() => fixture.Client.GetRunAsync("no-such-run", Token));
@@ -265,8 +309,8 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         var second = await fixture.Client.InferAsync("tiny:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
         Assert.Equal(5, first.CompletionTokens);
         Assert.Equal(first.Text, second.Text);
-        Assert.Equal(first.Silo, second.Silo);
-        Assert.True(second.AdapterWasResident);
+        Assert.Equal(first.Route.Host, second.Route.Host);
+        Assert.True(second.Route.AdapterWasResident);
 
         var registration = await fixture.Client.RegisterAdapterAsync("tiny", "mine", fixture.Tiny.Adapters[1], Token);
         Assert.True(registration.Rank > 0);

@@ -1,4 +1,4 @@
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 
 namespace EvalMesh.Inference.Tests;
 

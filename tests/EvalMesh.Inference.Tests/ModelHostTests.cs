@@ -1,7 +1,8 @@
+using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Inference.Gguf;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Inference.Tiny;
 using EvalMesh.Testing;
 
@@ -19,12 +20,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    private InferenceRequest Request(string? adapter, string prompt, int maxTokens = 12, int prefixLength = 0) =>
-        new(tiny.Model, adapter, prompt, TinyModelFixture.Greedy(maxTokens), prefixLength);
+    private Call Request(string? adapter, string prompt, int maxTokens = 12, int prefixLength = 0) =>
+        new(Files(adapter), new InferenceRequest(prompt, TinyModelFixture.Greedy(maxTokens), prefixLength));
 
-    private static async Task<List<InferenceResult>> OneByOne(ModelHost host, IEnumerable<InferenceRequest> requests)
+    private ModelFiles Files(string? adapter) => new(tiny.Model, adapter);
+
+    private static async Task<List<InferenceReply>> OneByOne(ModelHost host, IEnumerable<Call> requests)
     {
-        var results = new List<InferenceResult>();
+        var results = new List<InferenceReply>();
         foreach (var request in requests)
         {
             results.Add(await host.InferAsync(request, Token));
@@ -57,9 +60,9 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.NotEqual(aOut.Tokens, bOut.Tokens);
         Assert.Equal(aOut.Tokens, aAgain.Tokens);
         Assert.Equal(baseOut.Tokens, baseAgain.Tokens);
-        Assert.False(aOut.AdapterWasResident);
-        Assert.True(aAgain.AdapterWasResident);
-        Assert.Equal(new AdapterCacheStats(2, 0, 1, 2, 2, new FileInfo(a).Length + new FileInfo(b).Length), host.AdapterStats);
+        Assert.False(aOut.Route.AdapterWasResident);
+        Assert.True(aAgain.Route.AdapterWasResident);
+        Assert.Equal(new AdapterCacheStats(2, 0, 1, 2, 2, new FileInfo(a).Length + new FileInfo(b).Length), host.Residency.Stats);
     }
 
     [Fact]
@@ -78,6 +81,68 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task PromptCache_ARequestThatStartsLikeTheLast_DecodesOnlyWhatIsNew_AndAnswersAsIfItDecodedAll()
+    {
+        // No declared prefix, as a gateway request: the host finds what the new prompt has in common with the last one.
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
+        var first = Request(null, context + "Question: what is the permalink of message 3?\nAnswer:");
+        var second = Request(null, context + "Question: who posted message 7?\nAnswer:");
+        using var host = TinyModelFixture.Host();
+        var a = await host.InferAsync(first, Token);
+        Assert.Equal(0, a.CachedTokens);
+        var before = host.Stats.PromptTokensDecoded;
+        var b = await host.InferAsync(second, Token);
+        var decodedForB = host.Stats.PromptTokensDecoded - before;
+
+        Assert.InRange(b.CachedTokens, 500, b.PromptTokens - 1);
+        Assert.Equal(b.PromptTokens - b.CachedTokens, decodedForB);
+        Assert.True(decodedForB < 30, $"{decodedForB} of {b.PromptTokens} prompt tokens decoded");
+
+        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        var expected = await plain.InferAsync(second, Token);
+        Assert.Equal(expected.PromptTokens, b.PromptTokens);
+        Outputs.AssertSameOrNearTie(expected, b);
+
+        // A prompt with little in common (less than MinCachedPrefix tokens) decodes everything.
+        var other = await host.InferAsync(Request(null, Prompts[2]), Token);
+        Assert.Equal(0, other.CachedTokens);
+    }
+
+    [Fact]
+    public async Task PromptCache_ConcurrentRequestsThatStartAlike_WaitForTheFirstPrompt_AndShareIt()
+    {
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
+        var requests = Enumerable.Range(1, 4).Select(i => Request(null, context + $"Question: who posted message {i}?\nAnswer:")).ToList();
+        using var host = TinyModelFixture.Host();
+        var replies = await Task.WhenAll(requests.Select(r => host.InferAsync(r, Token)));
+
+        // One of them decodes the context; the others reuse it.
+        Assert.Single(replies, r => r.CachedTokens == 0);
+        Assert.Equal(3, replies.Count(r => r.CachedTokens > 500));
+        Assert.Equal(replies.Sum(r => r.PromptTokens - r.CachedTokens), host.Stats.PromptTokensDecoded);
+    }
+
+    [Fact]
+    public async Task TooManyWaiting_IsRefusedAtOnce_WithATimeToTryAgain_AndTheOthersAreServed()
+    {
+        using var host = TinyModelFixture.Host(o => (o.MaxWaitingRequests, o.MaxBatchSequences) = (1, 1));
+        var started = new TaskCompletionSource();
+        var running = host.InferAsync(Request(null, Prompts[0], maxTokens: 4000), _ => started.TrySetResult(), Token);
+        await started.Task.WaitAsync(Token);
+        var waiting = host.InferAsync(Request(null, Prompts[1], maxTokens: 2), Token);
+
+        var refused = await Assert.ThrowsAsync<InferenceException>(() => host.InferAsync(Request(null, Prompts[2], maxTokens: 2), Token));
+        Assert.Equal(InferenceProblem.Overloaded, refused.Problem);
+        Assert.Equal("overloaded", refused.Code);
+        Assert.InRange(refused.RetryAfter!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.Contains("MaxWaitingRequests", refused.Message, StringComparison.Ordinal);
+
+        Assert.Equal("length", (await running).FinishReason);
+        Assert.Equal(2, (await waiting).CompletionTokens);
+        Assert.Equal(2, (await host.InferAsync(Request(null, Prompts[2], maxTokens: 2), Token)).CompletionTokens);
+    }
+
+    [Fact]
     public async Task PrefixReuse_GivesTheSameOutputAsDecodingEverything()
     {
         var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
@@ -86,9 +151,9 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
         var reused = await OneByOne(reusing, requests);
         var decoded = await OneByOne(plain, requests);
-        Assert.False(reused[0].PrefixReused);
-        Assert.All(reused.Skip(1), r => Assert.True(r.PrefixReused));
-        Assert.All(decoded, r => Assert.False(r.PrefixReused));
+        Assert.Equal(0, reused[0].CachedTokens);
+        Assert.All(reused.Skip(1), r => Assert.InRange(r.CachedTokens, 500, r.PromptTokens - 1));
+        Assert.All(decoded, r => Assert.Equal(0, r.CachedTokens));
         Assert.All(reused, r => Assert.True(r.PromptTokens > 500, $"{r.PromptTokens} prompt tokens"));
         foreach (var (expected, actual) in decoded.Zip(reused))
         {
@@ -116,7 +181,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
             Outputs.AssertSameOrNearTie(e, a);
         }
 
-        var stats = tight.AdapterStats;
+        var stats = tight.Residency.Stats;
         Assert.True(stats.Evictions >= 2, stats.ToString());
         Assert.Equal(1, stats.Resident);
     }
@@ -125,11 +190,11 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     public async Task Prefetch_LoadsTheAdapterSoItsFirstRequestFindsItResident()
     {
         using var host = TinyModelFixture.Host();
-        Assert.False(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[2], Token));
-        Assert.True(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[2], Token));
+        Assert.False(await host.PrefetchAsync(Files(tiny.Files.Adapters[2]), Token));
+        Assert.True(await host.PrefetchAsync(Files(tiny.Files.Adapters[2]), Token));
         var result = await host.InferAsync(Request(tiny.Files.Adapters[2], Prompts[0]), Token);
-        Assert.True(result.AdapterWasResident);
-        Assert.Equal(1, host.AdapterStats.Loads);
+        Assert.True(result.Route.AdapterWasResident);
+        Assert.Equal(1, host.Residency.Stats.Loads);
     }
 
     [Fact]
@@ -137,10 +202,10 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     {
         using var host = TinyModelFixture.Host(o => o.MaxAdapters = 1);
         await host.InferAsync(Request(tiny.Files.Adapters[0], Prompts[0]), Token);
-        Assert.False(await host.PrefetchAsync(tiny.Model, tiny.Files.Adapters[1], Token));
-        Assert.True(host.IsResident(tiny.Model, tiny.Files.Adapters[0]));
-        Assert.False(host.IsResident(tiny.Model, tiny.Files.Adapters[1]));
-        Assert.Equal((1L, 0L), (host.AdapterStats.Loads, host.AdapterStats.Evictions));
+        Assert.False(await host.PrefetchAsync(Files(tiny.Files.Adapters[1]), Token));
+        Assert.True(host.Residency.IsResident(Files(tiny.Files.Adapters[0])));
+        Assert.False(host.Residency.IsResident(Files(tiny.Files.Adapters[1])));
+        Assert.Equal((1L, 0L), (host.Residency.Stats.Loads, host.Residency.Stats.Evictions));
     }
 
     [Fact]
@@ -155,14 +220,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
 
         // The rare adapter was used more recently than the popular one's first uses, but less often: it makes room.
         await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
-        Assert.True(host.IsResident(tiny.Model, popular));
-        Assert.False(host.IsResident(tiny.Model, rare));
+        Assert.True(host.Residency.IsResident(Files(popular)));
+        Assert.False(host.Residency.IsResident(Files(rare)));
 
         // Once released, the popular adapter is the first to go.
-        host.Release(tiny.Model, popular);
+        host.Release(Files(popular));
         await host.InferAsync(Request(rare, Prompts[0], maxTokens: 1), Token);
-        Assert.False(host.IsResident(tiny.Model, popular));
-        Assert.True(host.IsResident(tiny.Model, cold));
+        Assert.False(host.Residency.IsResident(Files(popular)));
+        Assert.True(host.Residency.IsResident(Files(cold)));
     }
 
     [Theory]
@@ -186,11 +251,11 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var coldResult = await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
         Assert.Equal(!popularEvicted, busy.IsCompleted);
         Assert.Equal(busyTokens, (await busy).CompletionTokens);
-        Assert.False(coldResult.AdapterWasResident);
-        Assert.Equal(popularEvicted, !host.IsResident(tiny.Model, popular));
-        Assert.Equal(popularEvicted, host.IsResident(tiny.Model, rare));
-        Assert.True(host.IsResident(tiny.Model, cold));
-        Assert.Equal(2, host.AdapterStats.Resident);
+        Assert.False(coldResult.Route.AdapterWasResident);
+        Assert.Equal(popularEvicted, !host.Residency.IsResident(Files(popular)));
+        Assert.Equal(popularEvicted, host.Residency.IsResident(Files(rare)));
+        Assert.True(host.Residency.IsResident(Files(cold)));
+        Assert.Equal(2, host.Residency.Stats.Resident);
         Assert.Equal(popularEvicted ? 0 : 1, InferenceMetrics.AdapterVictimWait.Count - waitsBefore);
     }
 
@@ -205,17 +270,17 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         }
 
         // New here, the moved adapter looks like a one-off, but other silos asked for it ten times: the local one goes.
-        host.SetElsewhere(new Dictionary<(string Model, string Adapter), Elsewhere> { [(tiny.Model, moved)] = new(10) });
+        host.SetElsewhere(new Dictionary<ModelFiles, Elsewhere> { [Files(moved)] = new(10) });
         await host.InferAsync(Request(cold, Prompts[0], maxTokens: 1), Token);
-        Assert.True(host.IsResident(tiny.Model, moved));
-        Assert.False(host.IsResident(tiny.Model, local));
-        Assert.Equal((3, 1), (host.FrequencyOf(tiny.Model, local), host.FrequencyOf(tiny.Model, moved)));
+        Assert.True(host.Residency.IsResident(Files(moved)));
+        Assert.False(host.Residency.IsResident(Files(local)));
+        Assert.Equal((3, 1), (host.Residency.FrequencyOf(Files(local)), host.Residency.FrequencyOf(Files(moved))));
 
         // Released, it forgets the other silos' count too: it is the first to go.
-        host.Release(tiny.Model, moved);
+        host.Release(Files(moved));
         await host.InferAsync(Request(local, Prompts[0], maxTokens: 1), Token);
-        Assert.False(host.IsResident(tiny.Model, moved));
-        Assert.True(host.IsResident(tiny.Model, cold));
+        Assert.False(host.Residency.IsResident(Files(moved)));
+        Assert.True(host.Residency.IsResident(Files(cold)));
     }
 
     [Fact]
@@ -240,7 +305,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         using var host = TinyModelFixture.Host();
         var free = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20), Token);
         var stop = free.Text.Length > 6 ? free.Text.Substring(3, 3) : free.Text;
-        var stopped = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20) with { Options = new GenerationOptions(20, Stop: [stop]) }, Token);
+        var stopped = await host.InferAsync(Request(null, Prompts[0], maxTokens: 20).With(new GenerationOptions(20, Stop: [stop])), Token);
         Assert.Equal("stop", stopped.FinishReason);
         Assert.Equal(free.Text[..free.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
         var one = await host.InferAsync(Request(null, Prompts[0], maxTokens: 1), Token);
@@ -263,14 +328,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
             var middle = pieces.Count / 2;
             var stop = string.Concat(pieces[middle - 1][^1], pieces[middle][0]);
             pieces.Clear();
-            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop]) }, u => pieces.Add(u.Text), Token);
+            var stopped = await host.InferAsync(Request(null, prompt, maxTokens: 24).With(new GenerationOptions(24, Stop: [stop])), u => pieces.Add(u.Text), Token);
             Assert.Equal("stop", stopped.FinishReason);
             Assert.Equal(stopped.Text, string.Concat(pieces));
             Assert.DoesNotContain(stop, string.Concat(pieces), StringComparison.Ordinal);
 
             // One that never completes: what was held back while it might have is sent at the end.
             pieces.Clear();
-            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24) with { Options = new GenerationOptions(24, Stop: [stop + "\u0001"]) }, u => pieces.Add(u.Text), Token);
+            var almost = await host.InferAsync(Request(null, prompt, maxTokens: 24).With(new GenerationOptions(24, Stop: [stop + "\u0001"])), u => pieces.Add(u.Text), Token);
             Assert.Equal(free.Text, almost.Text);
             Assert.Equal(free.Text, string.Concat(pieces));
         }
@@ -281,24 +346,24 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     {
         using var host = TinyModelFixture.Host();
         var adapter = tiny.Files.Adapters[0];
-        InferenceRequest WithLogprobs(int top, IReadOnlyList<string>? stop = null) =>
-            Request(adapter, Prompts[1], maxTokens: 16) with { Options = new GenerationOptions(16, Stop: stop, TopLogprobs: top) };
+        Call WithLogprobs(int top, IReadOnlyList<string>? stop = null) =>
+            Request(adapter, Prompts[1], maxTokens: 16).With(new GenerationOptions(16, Stop: stop, TopLogprobs: top));
 
         var plain = await host.InferAsync(Request(adapter, Prompts[1], maxTokens: 16), Token);
         Assert.Null(plain.Logprobs);
 
-        var pieces = new List<InferenceUpdate>();
+        var pieces = new List<InferenceChunk>();
         var result = await host.InferAsync(WithLogprobs(3), pieces.Add, Token);
         Assert.Equal(plain.Text, result.Text);
         var logprobs = result.Logprobs!;
         Assert.Equal(System.Text.Encoding.UTF8.GetBytes(result.Text), logprobs.SelectMany(l => l.Bytes).ToArray());
         Assert.All(logprobs, l =>
         {
-            Assert.Equal(3, l.Alternatives.Count);
+            Assert.Equal(3, l.Top.Count);
             Assert.True(l.Logprob <= 0, $"log probability {l.Logprob} above 0");
-            Assert.Equal(l.Alternatives.Select(a => a.Logprob).OrderDescending(), l.Alternatives.Select(a => a.Logprob));
-            Assert.Equal((l.Token, l.Logprob), (l.Alternatives[0].Token, l.Alternatives[0].Logprob));
-            Assert.True(l.Alternatives.Sum(a => Math.Exp(a.Logprob)) <= 1.0001);
+            Assert.Equal(l.Top.Select(a => a.Logprob).OrderDescending(), l.Top.Select(a => a.Logprob));
+            Assert.Equal((l.Token, l.Logprob), (l.Top[0].Token, l.Top[0].Logprob));
+            Assert.True(l.Top.Sum(a => Math.Exp(a.Logprob)) <= 1.0001);
         });
         Assert.Equal(logprobs.Select(l => (l.Token, l.Logprob)), pieces.SelectMany(p => p.Logprobs!).Select(l => (l.Token, l.Logprob)));
 
@@ -308,7 +373,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var stopped = await host.InferAsync(WithLogprobs(0, [stop]), Token);
         Assert.Equal(result.Text[..result.Text.IndexOf(stop, StringComparison.Ordinal)], stopped.Text);
         Assert.Equal(logprobs.Take(cut).Select(l => l.Token), stopped.Logprobs!.Select(l => l.Token));
-        Assert.All(stopped.Logprobs!, l => Assert.Empty(l.Alternatives));
+        Assert.All(stopped.Logprobs!, l => Assert.Empty(l.Top));
     }
 
     [Fact]
@@ -327,14 +392,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     public async Task StreamAsync_YieldsThePiecesThenTheResult_AndLeavingEarlyStopsTheGeneration()
     {
         using var host = TinyModelFixture.Host();
-        var updates = new List<InferenceUpdate>();
+        var updates = new List<InferenceChunk>();
         await foreach (var update in host.StreamAsync(Request(null, Prompts[3], maxTokens: 24), Token))
         {
             updates.Add(update);
         }
 
-        var result = updates[^1].Result!;
-        Assert.All(updates[..^1], u => Assert.Null(u.Result));
+        var result = updates[^1].Reply!;
+        Assert.All(updates[..^1], u => Assert.Null(u.Reply));
         Assert.Equal(result.Text, string.Concat(updates.Select(u => u.Text)));
 
         var whole = await host.InferAsync(Request(null, Prompts[3], maxTokens: 2000), Token);
@@ -354,7 +419,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     public async Task SeededSampling_IsReproducibleAndDependsOnTheSeed()
     {
         using var host = TinyModelFixture.Host();
-        InferenceRequest Sampled(int seed) => Request(null, Prompts[2], maxTokens: 16) with { Options = new GenerationOptions(16, Temperature: 1.5f, Seed: seed) };
+        Call Sampled(int seed) => Request(null, Prompts[2], maxTokens: 16).With(new GenerationOptions(16, Temperature: 1.5f, Seed: seed));
         var a = await host.InferAsync(Sampled(1), Token);
         var again = await host.InferAsync(Sampled(1), Token);
         var other = await host.InferAsync(Sampled(2), Token);
@@ -369,7 +434,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var greedy = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16), Token);
         foreach (var seed in new[] { 1, 2, 3 })
         {
-            var nucleus = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16) with { Options = new GenerationOptions(16, Temperature: 1.5f, Seed: seed, TopP: 1e-6f) }, Token);
+            var nucleus = await host.InferAsync(Request(null, Prompts[2], maxTokens: 16).With(new GenerationOptions(16, Temperature: 1.5f, Seed: seed, TopP: 1e-6f)), Token);
             Assert.Equal(greedy.Tokens, nucleus.Tokens);
         }
     }
@@ -444,7 +509,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
                 Assert.Equal(expected.Tokens, (await meanwhile).Tokens);
             }
 
-            Assert.Equal(1, host.AdapterStats.Resident);
+            Assert.Equal(1, host.Residency.Stats.Resident);
         }
         finally
         {

@@ -1,4 +1,4 @@
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Abstractions;
 
 namespace EvalMesh.Inference.Tests;
 
@@ -14,7 +14,7 @@ internal static class Outputs
     /// Asserts two greedy outputs are the same token for token, except that they may part ways at a genuine near tie
     /// (both runs' top-two margin under <see cref="NearTie"/> at the first differing token).
     /// </summary>
-    public static void AssertSameOrNearTie(InferenceResult expected, InferenceResult actual)
+    public static void AssertSameOrNearTie(InferenceReply expected, InferenceReply actual)
     {
         var common = Math.Min(expected.Tokens.Count, actual.Tokens.Count);
         for (var i = 0; i < common; i++)

@@ -1,4 +1,5 @@
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Abstractions;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Inference.Tiny;
 using Microsoft.Extensions.Options;
 

@@ -53,7 +53,7 @@ public sealed class HtmlReportTests(ReportRun run, Browser browser)
     }
 
     [Fact]
-    public async Task Heatmap_Hover_ShowsTheWilsonInterval()
+    public async Task Heatmap_Hover_ShowsTheInterval()
     {
         var page = await OpenAsync([]);
         var heatmap = page.Locator("#heatmap-0");
@@ -64,7 +64,8 @@ public sealed class HtmlReportTests(ReportRun run, Browser browser)
         var at = await page.EvaluateAsync<double[]>("() => echarts.getInstanceByDom(document.getElementById('heatmap-0')).convertToPixel({ seriesIndex: 0 }, [0, 0])");
         await page.Mouse.MoveAsync(box.X + (float)at[0], box.Y + (float)at[1]);
         var row = run.Report.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("endpoint").GetString() == "echo" && r.GetProperty("format").GetString() == "oneline-json");
-        var interval = $"Wilson 95%: {ReportPage.Percent(row.GetProperty("accuracyLower").GetDouble())}–{ReportPage.Percent(row.GetProperty("accuracyUpper").GetDouble())}";
+        var method = row.GetProperty("interval").GetString() == "clustered" ? "clustered by case" : "Wilson over cases";
+        var interval = $"95% CI: {ReportPage.Percent(row.GetProperty("accuracyLower").GetDouble())}–{ReportPage.Percent(row.GetProperty("accuracyUpper").GetDouble())}, {method}";
         await Assertions.Expect(heatmap).ToContainTextAsync(interval);
     }
 
@@ -85,7 +86,8 @@ public sealed class HtmlReportTests(ReportRun run, Browser browser)
         Assert.True(rows.Select(r => r.GetProperty("accuracy").GetDouble()).Distinct().Count() > 1);
         foreach (var recommendation in run.Report.GetProperty("recommendations").EnumerateArray())
         {
-            Assert.Contains($"{recommendation.GetProperty("endpoint").GetString()} (probes): use {recommendation.GetProperty("format").GetString()}.", await page.Locator("#recommendations").TextContentAsync());
+            var choice = recommendation.GetProperty("format").GetString() is { } format ? $"use {format}" : "inconclusive";
+            Assert.Contains($"{recommendation.GetProperty("endpoint").GetString()} (probes): {choice}. {recommendation.GetProperty("reason").GetString()}.", await page.Locator("#recommendations").TextContentAsync());
         }
 
         Assert.Equal(run.Report.GetProperty("comparisons").GetArrayLength(), await page.Locator("#comparisons tbody tr").CountAsync());

@@ -123,6 +123,12 @@ public sealed class SiloProcess : IAsyncDisposable
         return Http.SendAsync(request, cancellationToken);
     }
 
+    /// <summary>The sum of a metric's series at the silo's <c>/metrics</c>, over the lines that contain every filter (such as <c>kind="overloaded"</c>).</summary>
+    public async Task<double> MetricAsync(string name, params string[] filters) =>
+        (await Http.GetStringAsync("/metrics")).Split('\n')
+            .Where(l => (l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)) && filters.All(f => l.Contains(f, StringComparison.Ordinal)))
+            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
+
     /// <summary>Kills the process at once (SIGKILL), as a crash would.</summary>
     public void Kill()
     {

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using EvalMesh.Evaluation;
 using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
@@ -75,7 +75,7 @@ internal static class InferCommand
                     var catalog = new ModelCatalog();
                     var modelFile = catalog.ResolveModel(modelArg);
                     host = new ModelHost(Options.Create(new ModelHostOptions { ContextSize = 8192 }));
-                    client = new LlamaChatClient(host, modelFile, catalog.ResolveAdapter(modelArg, parse.GetValue(adapter)));
+                    client = new LlamaChatClient(host, new ModelFiles(modelFile, catalog.ResolveAdapter(modelArg, parse.GetValue(adapter))));
                 }
 
                 if (!parse.GetValue(json))

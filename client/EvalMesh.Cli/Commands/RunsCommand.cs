@@ -125,9 +125,9 @@ internal static class RunsCommand
     {
         var baseline = new Argument<string>("baseline") { Description = "The run compared against." };
         var candidate = new Argument<string>("candidate") { Description = "The run under test." };
-        var alpha = new Option<double>("--alpha") { Description = "The significance level of the McNemar test.", DefaultValueFactory = _ => 0.05 };
+        var alpha = new Option<double>("--alpha") { Description = "The two-sided significance level of the paired per-case test (and 1 - the interval's confidence).", DefaultValueFactory = _ => 0.05 };
         var cluster = new ClusterArguments();
-        var command = new Command("compare", "Compare two runs cell by cell: what regressed or improved significantly (exit code 1 when anything regressed).") { baseline, candidate, alpha };
+        var command = new Command("compare", "Compare two runs case by case (repeats averaged): what regressed or improved significantly (exit code 1 when anything regressed).") { baseline, candidate, alpha };
         cluster.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
@@ -145,15 +145,18 @@ internal static class RunsCommand
             }
             else
             {
-                var table = new Table().AddColumn("suite").AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("paired").RightAligned())
+                var confidence = (1 - level).ToString("0.##%", System.Globalization.CultureInfo.InvariantCulture);
+                var table = new Table().AddColumn("suite").AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("paired\ncases").RightAligned())
                     .AddColumn(new TableColumn("baseline").RightAligned()).AddColumn(new TableColumn("candidate").RightAligned())
-                    .AddColumn(new TableColumn("only baseline\npassed").RightAligned()).AddColumn(new TableColumn("only candidate\npassed").RightAligned())
+                    .AddColumn(new TableColumn($"difference\n({Markup.Escape(confidence)} CI)").RightAligned())
+                    .AddColumn(new TableColumn("baseline\nbetter").RightAligned()).AddColumn(new TableColumn("candidate\nbetter").RightAligned())
                     .AddColumn(new TableColumn("p").RightAligned()).AddColumn("verdict");
                 foreach (var row in rows)
                 {
                     table.AddRow(
                         Markup.Escape(row.Suite), Markup.Escape(row.Endpoint), Markup.Escape(row.Format), Number(row.Paired),
-                        Percent(row.BaselineAccuracy), Percent(row.CandidateAccuracy), Number(row.OnlyBaselinePassed), Number(row.OnlyCandidatePassed),
+                        Percent(row.BaselineAccuracy), Percent(row.CandidateAccuracy), Difference(row.Difference, row.DifferenceLower, row.DifferenceUpper),
+                        Number(row.BaselineBetter), Number(row.CandidateBetter),
                         row.PValue.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
                         row.Verdict switch
                         {
@@ -165,7 +168,7 @@ internal static class RunsCommand
                 }
 
                 AnsiConsole.Write(table);
-                Console.WriteLine($"{rows.Count(r => r.Verdict == ComparisonVerdict.Regressed)} regressed, {rows.Count(r => r.Verdict == ComparisonVerdict.Improved)} improved, {rows.Count(r => r.Verdict == ComparisonVerdict.Same)} the same, {rows.Count(r => r.Verdict == ComparisonVerdict.NotComparable)} not comparable (McNemar, alpha {level.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+                Console.WriteLine($"{rows.Count(r => r.Verdict == ComparisonVerdict.Regressed)} regressed, {rows.Count(r => r.Verdict == ComparisonVerdict.Improved)} improved, {rows.Count(r => r.Verdict == ComparisonVerdict.Same)} the same, {rows.Count(r => r.Verdict == ComparisonVerdict.NotComparable)} not comparable (paired by case, repeats averaged; alpha {level.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
             }
 
             return rows.Any(r => r.Verdict == ComparisonVerdict.Regressed) ? ExitCodes.Failures : ExitCodes.Ok;
@@ -174,6 +177,8 @@ internal static class RunsCommand
 
         static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
         static string Percent(double value) => value.ToString("0.0%", System.Globalization.CultureInfo.InvariantCulture);
+        static string Points(double value) => (value * 100).ToString("+0.0;-0.0;0.0", System.Globalization.CultureInfo.InvariantCulture);
+        static string Difference(double value, double lower, double upper) => $"{Points(value)} ({Points(lower)} to {Points(upper)})";
     }
 
     private static Command ExportFinetune()

@@ -20,6 +20,9 @@
   const distinct = values => [...new Set(values)];
   const scored = row => row.passed + row.failed;
   const accuracyText = row => scored(row) === 0 ? '–' : percent(row.accuracy);
+  const points = x => (x > 0 ? '+' : '') + (x * 100).toFixed(1);
+  const intervalName = row => row.interval === 'clustered' ? `clustered by case, ${fixed(row.effectiveCases, 0)} effective cases` : 'Wilson over cases';
+  const standingText = { best: 'most accurate', nonInferior: 'within the margin', inferior: 'worse by more than the margin', undecided: 'undecided', notCheaper: 'not cheaper' };
   const tokenizers = report => distinct(report.rows.flatMap(r => Object.keys(r.meanPromptTokens))).sort();
 
   function chart(id) {
@@ -55,7 +58,13 @@
   function answer(report) {
     $('recommendations').innerHTML = report.recommendations.length === 0
       ? '<li>No recommendation yet: it needs scored cells.</li>'
-      : report.recommendations.map(r => `<li><b>${escape(r.endpoint)}</b> (${escape(r.suite)}): use <b class="recommended">${escape(r.format ?? '–')}</b>. ${escape(r.reason)}.</li>`).join('');
+      : report.recommendations.map(r => `<li><b>${escape(r.endpoint)}</b> (${escape(r.suite)}): `
+        + (r.format == null ? '<b class="inconclusive">inconclusive</b>' : `use <b class="recommended">${escape(r.format)}</b>`) + `. ${escape(r.reason)}.</li>`).join('');
+    const rule = report.settings?.recommend ?? { margin: 0.03, alpha: 0.05 };
+    $('rule').textContent = `The cheapest format whose paired per-case difference from the most accurate one has its one-sided ${percent(1 - rule.alpha)} lower bound above −${(rule.margin * 100).toFixed(1)} points (Holm over the cheaper formats); inconclusive when none is, unless every cheaper format is shown worse by more than the margin; never a format at 0%.`;
+    const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format' }, { label: 'tokens', num: true }, { label: 'accuracy', num: true }, { label: 'vs most accurate, points (95% CI)', num: true }, { label: 'p', num: true }, { label: 'standing' }];
+    table('standings', head, report.recommendations.flatMap(r => (r.formats ?? []).map(f => [r.suite, r.endpoint, f.format, fixed(f.meanPromptTokens, 0), percent(f.accuracy),
+      f.difference == null ? '–' : `${points(f.difference)} (${points(f.differenceLower)} to ${points(f.differenceUpper)})`, f.pValue == null ? '–' : f.pValue.toPrecision(3), standingText[f.standing] ?? f.standing])));
     $('notes').innerHTML = report.notes.map(n => `<p class="note">${escape(n)}</p>`).join('');
   }
 
@@ -76,7 +85,8 @@
         tooltip: {
           formatter: p => {
             const r = rows.find(x => x.endpoint === endpoints[p.data[0]] && x.format === formats[p.data[1]]);
-            return `${escape(r.endpoint)} · ${escape(r.format)}<br>accuracy ${accuracyText(r)} (Wilson 95%: ${percent(r.accuracyLower)}–${percent(r.accuracyUpper)})<br>${r.passed} of ${scored(r)} passed, ${r.errors} errors`;
+            return `${escape(r.endpoint)} · ${escape(r.format)}<br>accuracy ${accuracyText(r)} (95% CI: ${percent(r.accuracyLower)}–${percent(r.accuracyUpper)}, ${intervalName(r)})<br>${r.cases} cases; ${r.passed} of ${scored(r)} cells passed, ${r.errors} errors`
+              + (r.unstableShare == null ? '' : `<br>${percent(r.unstableShare)} of cases differ between repeats`);
           },
         },
         grid: { left: 130, right: 90, top: 10, bottom: 40 },
@@ -165,19 +175,23 @@
 
   function matrix(report) {
     const names = tokenizers(report);
-    const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format' }, { label: 'accuracy', key: 'accuracy', num: true }, { label: 'Wilson 95%', num: true },
+    const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format' }, { label: 'accuracy', key: 'accuracy', num: true }, { label: '95% CI', key: 'interval', num: true },
+      { label: 'cases', key: 'cases', num: true }, { label: 'unstable', key: 'unstable', num: true },
       { label: 'passed', key: 'passed', num: true }, { label: 'failed', key: 'failed', num: true }, { label: 'errors', key: 'errors', num: true },
       ...names.map(t => ({ label: `${t} tokens`, key: `tokens-${t}`, num: true })), { label: 'p50 ms', num: true }, { label: 'p95 ms', num: true }];
     table('matrix', head, report.rows.map(r => [r.suite, r.endpoint, r.format, accuracyText(r),
-      scored(r) === 0 ? '–' : `${percent(r.accuracyLower)}–${percent(r.accuracyUpper)}`, String(r.passed), String(r.failed), String(r.errors),
+      scored(r) === 0 ? '–' : `${percent(r.accuracyLower)}–${percent(r.accuracyUpper)}`, String(r.cases), r.unstableShare == null ? '–' : percent(r.unstableShare),
+      String(r.passed), String(r.failed), String(r.errors),
       ...names.map(t => fixed(r.meanPromptTokens[t], 1)), fixed(r.latencyP50Ms, 1), fixed(r.latencyP95Ms, 1)]));
     [...$('matrix').tBodies[0].rows].forEach((tr, i) => { tr.dataset.endpoint = report.rows[i].endpoint; tr.dataset.format = report.rows[i].format; tr.dataset.suite = report.rows[i].suite; });
   }
 
   function comparisons(report) {
-    const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format A' }, { label: 'format B' }, { label: 'only A passed', num: true }, { label: 'only B passed', num: true }, { label: 'p-value', num: true }, { label: '' }];
-    table('comparisons', head, report.comparisons.map(c => [c.suite, c.endpoint, c.formatA, c.formatB, String(c.onlyAPassed), String(c.onlyBPassed), c.pValue.toPrecision(3),
-      c.pValue < 0.05 ? { text: `${c.onlyAPassed > c.onlyBPassed ? c.formatA : c.formatB} better (p < 0.05)`, cls: 'significant' } : 'no significant difference']));
+    const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format A' }, { label: 'format B' }, { label: 'cases', num: true }, { label: 'A better', num: true }, { label: 'B better', num: true },
+      { label: 'A − B, points (95% CI)', num: true }, { label: 'p-value', num: true }, { label: '' }];
+    table('comparisons', head, report.comparisons.map(c => [c.suite, c.endpoint, c.formatA, c.formatB, String(c.cases), String(c.aBetter), String(c.bBetter),
+      `${points(c.difference)} (${points(c.differenceLower)} to ${points(c.differenceUpper)})`, c.pValue.toPrecision(3),
+      c.pValue < 0.05 ? { text: `${c.difference > 0 ? c.formatA : c.formatB} better (p < 0.05)`, cls: 'significant' } : 'no significant difference']));
   }
 
   // How the run asked, so that its figures can be reproduced (never a key).

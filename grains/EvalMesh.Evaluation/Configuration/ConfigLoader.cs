@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Suites;
@@ -8,9 +9,6 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <summary>Reads and validates <c>evalmesh.yaml</c>. Every error names the file, line, column and key.</summary>
 public static class ConfigLoader
 {
-    /// <summary>The endpoint types.</summary>
-    public static IReadOnlyList<string> EndpointTypes { get; } = ["llama", "openai", "echo"];
-
     /// <summary>Reads a config file.</summary>
     /// <exception cref="EvalMeshInputException">The file is missing or invalid.</exception>
     public static EvalConfig Load(string path, TokenizerRegistry? tokenizers = null)
@@ -28,7 +26,7 @@ public static class ConfigLoader
     public static EvalConfig Parse(string text, string file, TokenizerRegistry? tokenizers = null)
     {
         var root = YamlObject.Parse(text, file);
-        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit");
+        root.AllowOnly("description", "datasets", "suites", "formats", "tokenizers", "endpoints", "adapters", "judge", "prompt", "repeats", "concurrency", "schedule", "limit", "recommend", "system");
         var folder = Path.GetDirectoryName(Path.GetFullPath(file)) ?? Directory.GetCurrentDirectory();
 
         var datasets = Unique(root, "datasets", root.MappingList("datasets").Select(d => ReadDataset(d, folder)).ToList(), d => d.Name);
@@ -73,11 +71,7 @@ public static class ConfigLoader
             throw root.Error("prompt", "{{context}} must come before {{question}}, so that every question shares the context's prefix");
         }
 
-        var schedule = root.Text("schedule") ?? EvalConfig.Schedules[0];
-        if (!EvalConfig.Schedules.Contains(schedule, StringComparer.Ordinal))
-        {
-            throw root.Error("schedule", new UnknownNameException("schedule", schedule, EvalConfig.Schedules).Message);
-        }
+        var schedule = root.Text("schedule") is { } scheduleName ? Named<RunSchedule>(root, "schedule", "schedule", scheduleName) : RunSchedule.AdapterAware;
 
         return new EvalConfig(
             file,
@@ -93,8 +87,24 @@ public static class ConfigLoader
             root.WholeNumber("concurrency", 1, 4096) ?? 16,
             judge,
             schedule,
-            root.WholeNumber("limit", 1, int.MaxValue));
+            root.WholeNumber("limit", 1, int.MaxValue),
+            root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default,
+            root.Text("system"));
     }
+
+    private static RecommendSettings ReadRecommend(YamlObject item)
+    {
+        item.AllowOnly("margin", "alpha");
+        return new RecommendSettings(
+            Fraction(item, "margin", "the largest drop in accuracy a cheaper format may have, as a fraction: 0.03 is 3 points") ?? RecommendSettings.DefaultMargin,
+            Fraction(item, "alpha", "the one-sided significance level: 0.05 is 5%") ?? RecommendSettings.DefaultAlpha);
+    }
+
+    // A fraction strictly between 0 and 0.5: a margin of 0 can never be shown, and of half the scale means nothing.
+    private static double? Fraction(YamlObject item, string key, string meaning) =>
+        item.Number(key) is not { } value ? null
+            : value > 0 && value < 0.5 ? value
+            : throw item.Error(key, $"must be above 0 and below 0.5 ({meaning})");
 
     private static DatasetConfig ReadDataset(YamlObject item, string folder)
     {
@@ -110,7 +120,7 @@ public static class ConfigLoader
         SlackGeneratorOptions? options = null;
         if (generate is not null)
         {
-            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace");
+            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace", "records-per-case");
             var kind = generate.Text("kind") ?? "slack";
             if (kind != "slack")
             {
@@ -122,7 +132,8 @@ public static class ConfigLoader
                 generate.WholeNumber("messages", 4, 1_000_000) ?? defaults.Messages,
                 generate.WholeNumber("seed") ?? defaults.Seed,
                 generate.WholeNumber("cases-per-category", 0, 100_000) ?? defaults.CasesPerCategory,
-                generate.Text("workspace") ?? defaults.Workspace);
+                generate.Text("workspace") ?? defaults.Workspace,
+                generate.WholeNumber("records-per-case", 1, 1_000_000));
         }
 
         return new DatasetConfig(name, path is null ? null : Resolve(item, "path", folder, path), options);
@@ -130,14 +141,14 @@ public static class ConfigLoader
 
     private static SuiteConfig ReadSuite(YamlObject item, string folder, IReadOnlyList<DatasetConfig> datasets)
     {
-        item.AllowOnly("name", "dataset", "path", "generated", "cases");
+        item.AllowOnly("name", "dataset", "path", "generated", "cases", "context");
         var name = item.RequiredText("name");
         var dataset = item.RequiredText("dataset");
         var target = datasets.FirstOrDefault(d => d.Name == dataset)
             ?? throw item.Error("dataset", new UnknownNameException("dataset", dataset, [.. datasets.Select(d => d.Name)]).Message);
         var path = item.Text("path");
         var generated = item.Flag("generated") ?? false;
-        var cases = SuiteFile.ReadCases(item, "cases");
+        var cases = SuiteFile.ReadCases(item, "cases", target.Generate?.Messages);
         var sources = (path is null ? 0 : 1) + (generated ? 1 : 0) + (cases.Count > 0 ? 1 : 0);
         if (sources != 1)
         {
@@ -149,7 +160,26 @@ public static class ConfigLoader
             throw item.Error("generated", $"dataset '{dataset}' is not generated, so it has no generated suite");
         }
 
-        return new SuiteConfig(name, dataset, path is null ? null : Resolve(item, "path", folder, path), generated, cases);
+        return new SuiteConfig(name, dataset, path is null ? null : Resolve(item, "path", folder, path), generated, cases, ReadContext(item));
+    }
+
+    // context: all (the default), or { retrieve: bm25, k: 10 }.
+    private static RetrievalSettings? ReadContext(YamlObject suite)
+    {
+        if (!suite.Has("context") || suite.IsScalar("context"))
+        {
+            return suite.Text("context") is null or "all" ? null : throw suite.Error("context", "must be 'all' or { retrieve: bm25, k: N }");
+        }
+
+        var context = suite.Mapping("context")!;
+        context.AllowOnly("retrieve", "k");
+        var method = context.RequiredText("retrieve");
+        if (!RetrievalSettings.Methods.Contains(method, StringComparer.Ordinal))
+        {
+            throw context.Error("retrieve", new UnknownNameException("retrieval method", method, RetrievalSettings.Methods).Message);
+        }
+
+        return new RetrievalSettings(method, context.WholeNumber("k", 1, 100_000) ?? throw context.Error("k", "how many records each question is given is required"));
     }
 
     private static AdapterConfig ReadAdapter(YamlObject item, string folder)
@@ -161,19 +191,15 @@ public static class ConfigLoader
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string folder, IReadOnlyList<AdapterConfig> adapters)
     {
-        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache");
-        var type = item.RequiredText("type");
-        if (!EndpointTypes.Contains(type, StringComparer.Ordinal))
-        {
-            throw item.Error("type", new UnknownNameException("endpoint type", type, EndpointTypes).Message);
-        }
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache", "chat-template");
+        var type = Named<EndpointType>(item, "type", "endpoint type", item.RequiredText("type"));
 
         var model = item.Text("model");
         var adapter = item.Text("adapter");
         var baseUrl = item.Text("base-url");
         switch (type)
         {
-            case "llama":
+            case EndpointType.Llama:
                 model ??= "tiny";
                 model = IsBuiltIn(model) ? model : Resolve(item, "model", folder, model);
                 if (adapter is not null && !adapters.Any(a => a.Name == adapter))
@@ -182,7 +208,7 @@ public static class ConfigLoader
                 }
 
                 break;
-            case "openai":
+            case EndpointType.OpenAi:
                 if (model is null)
                 {
                     throw item.Error("model", "an openai endpoint needs the model name");
@@ -202,6 +228,17 @@ public static class ConfigLoader
             throw item.Error("top-p", "must be above 0 (1 samples among all tokens)");
         }
 
+        var chatTemplate = item.Text("chat-template") ?? ChatTemplates.Auto;
+        if (!ChatTemplates.Names.Contains(chatTemplate, StringComparer.Ordinal))
+        {
+            throw item.Error("chat-template", new UnknownNameException("chat template", chatTemplate, ChatTemplates.Names).Message);
+        }
+
+        if (type != EndpointType.Llama && item.Text("chat-template") is not null)
+        {
+            throw item.Error("chat-template", "only a llama endpoint renders a chat template; an openai endpoint is sent the messages as they are");
+        }
+
         return new EndpointConfig(
             item.RequiredText("name"),
             type,
@@ -214,7 +251,8 @@ public static class ConfigLoader
             item.WholeNumber("timeout-seconds", 1, 3600) ?? 60,
             item.WholeNumber("max-concurrency", 1, 4096) ?? 16,
             item.Flag("cache") ?? true,
-            topP);
+            topP,
+            chatTemplate);
     }
 
     // Built-in names (the generated tiny model and its adapters) are not paths.
@@ -224,6 +262,10 @@ public static class ConfigLoader
         path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) < 0
             ? Path.GetFullPath(Path.Combine(folder, path))
             : throw item.Error(key, "not a valid path: it contains a character that paths cannot hold, such as NUL");
+
+    private static T Named<T>(YamlObject item, string key, string what, string name)
+        where T : struct, Enum =>
+        ConfigNames.TryParse<T>(name, out var value) ? value : throw item.Error(key, new UnknownNameException(what, name, ConfigNames.All<T>()).Message);
 
     private static void CheckNames(YamlObject root, string key, IReadOnlyList<string> names, Action<string> get)
     {

@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Suites;
 
@@ -16,11 +17,10 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="Repeats">How many times each cell runs.</param>
 /// <param name="Concurrency">How many cells run at once per shard.</param>
 /// <param name="Judge">The endpoint that grades <c>llm-judge</c> cases, if any.</param>
-/// <param name="Schedule">
-/// <c>adapter-aware</c> (default): shards run grouped by adapter, no more adapters at once than the cluster holds,
-/// resident ones first, upcoming ones prefetched; <c>fifo</c>: shards in plan order, for comparison.
-/// </param>
+/// <param name="Schedule">The order in which shards are dispatched (adapter-aware by default).</param>
 /// <param name="Limit">Run only the first this many cases of each suite: a quick look, not a measurement (the report says so).</param>
+/// <param name="Recommend">How the report chooses a format: the non-inferiority margin and level (defaults 0.03 and 0.05).</param>
+/// <param name="System">A system message sent before each prompt, if any (a llama endpoint renders it with the model's chat template).</param>
 public sealed record EvalConfig(
     string File,
     string? Description,
@@ -34,12 +34,11 @@ public sealed record EvalConfig(
     int Repeats,
     int Concurrency,
     EndpointConfig? Judge = null,
-    string Schedule = "adapter-aware",
-    int? Limit = null)
+    RunSchedule Schedule = RunSchedule.AdapterAware,
+    int? Limit = null,
+    RecommendSettings? Recommend = null,
+    string? System = null)
 {
-    /// <summary>The schedules a run can use.</summary>
-    public static IReadOnlyList<string> Schedules { get; } = ["adapter-aware", "fifo"];
-
     /// <summary>The prompt used when a config names none.</summary>
     public const string DefaultPrompt = """
         Answer the question using only the records below, given as {{format}}.
@@ -63,40 +62,20 @@ public sealed record DatasetConfig(string Name, string? Path, SlackGeneratorOpti
 /// <param name="Path">A suite file, absolute or relative to the config file.</param>
 /// <param name="Generated">Use the suite the generator made with the dataset.</param>
 /// <param name="Cases">Cases written inline.</param>
-public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases);
-
-/// <summary>A model endpoint.</summary>
-/// <param name="Name">Unique name, shown in reports.</param>
-/// <param name="Type">One of <see cref="ConfigLoader.EndpointTypes"/>.</param>
-/// <param name="Model">llama: a GGUF path or the built-in <c>tiny</c>; openai: the model name.</param>
-/// <param name="Adapter">llama: an adapter name from <c>adapters</c>, or a GGUF path.</param>
-/// <param name="BaseUrl">openai: the API's base URL.</param>
-/// <param name="ApiKeyEnv">openai: the environment variable that holds the API key.</param>
-/// <param name="MaxTokens">The most tokens to generate.</param>
-/// <param name="Temperature">Sampling temperature; 0 is greedy (the seed of a sampled cell is its repeat).</param>
-/// <param name="TimeoutSeconds">Per-request timeout.</param>
-/// <param name="MaxConcurrency">The most requests in flight at once to this endpoint.</param>
-/// <param name="Cache">
-/// openai: answers are kept for two weeks and a request asked again (same URL, model, prompt and settings) is answered
-/// from the cache; errors are not kept. Local and echo endpoints cost nothing to ask again and are never cached.
+/// <param name="Retrieve">
+/// How each question's records are chosen when it does not list them itself (<see cref="TestCase.Records"/>): null for
+/// the whole dataset (<c>context: all</c>), else retrieved (<c>context: { retrieve: bm25, k: 10 }</c>).
 /// </param>
-/// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
-public sealed record EndpointConfig(
-    string Name,
-    string Type,
-    string? Model,
-    string? Adapter,
-    string? BaseUrl,
-    string? ApiKeyEnv,
-    int MaxTokens,
-    double Temperature,
-    int TimeoutSeconds,
-    int MaxConcurrency,
-    bool Cache = true,
-    double TopP = 1);
+public sealed record SuiteConfig(string Name, string Dataset, string? Path, bool Generated, IReadOnlyList<TestCase> Cases, RetrievalSettings? Retrieve = null);
 
-/// <summary>A LoRA adapter file for a base model.</summary>
-/// <param name="Name">The name endpoints refer to.</param>
-/// <param name="Base">The base model it was trained for (a GGUF path or <c>tiny</c>).</param>
-/// <param name="Path">The adapter GGUF file.</param>
-public sealed record AdapterConfig(string Name, string Base, string Path);
+/// <summary>How a suite's questions get their records from the dataset.</summary>
+/// <param name="Method">The retrieval method; <c>bm25</c> is the one there is.</param>
+/// <param name="K">How many records each question is given.</param>
+public sealed record RetrievalSettings(string Method, int K)
+{
+    /// <summary>The retrieval methods.</summary>
+    public static IReadOnlyList<string> Methods { get; } = ["bm25"];
+
+    /// <summary>How a report names it, such as <c>bm25, k = 10</c>.</summary>
+    public override string ToString() => $"{Method}, k = {K}";
+}

@@ -15,7 +15,8 @@ public sealed record SlackDataset(IReadOnlyList<JsonObject> Messages, TestSuite 
 /// <summary>
 /// Generates Slack-like messages (half inside threads, half not; varied line breaks and lengths; some Japanese) and a
 /// test suite of index, content, user, compound and thread questions whose answers are Slack permalinks. Seeded and
-/// deterministic.
+/// deterministic. With <see cref="SlackGeneratorOptions.RecordsPerCase"/>, each case also names its retrieved context
+/// (<see cref="TestCase.Records"/>).
 /// </summary>
 public static class SlackGenerator
 {
@@ -38,9 +39,10 @@ public static class SlackGenerator
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Messages, 4);
         ArgumentOutOfRangeException.ThrowIfNegative(options.CasesPerCategory);
+        ArgumentOutOfRangeException.ThrowIfLessThan(options.RecordsPerCase ?? 1, 1, nameof(options));
         var random = new Random(options.Seed);
         var messages = GenerateMessages(random, options);
-        var suite = new TestSuite($"slack-{options.Messages}-seed{options.Seed}", "messages.jsonl", GenerateCases(random, messages, options.CasesPerCategory));
+        var suite = new TestSuite($"slack-{options.Messages}-seed{options.Seed}{(options.RecordsPerCase is { } k ? $"-k{k}" : string.Empty)}", "messages.jsonl", GenerateCases(random, messages, options));
         return new SlackDataset(messages, suite);
     }
 
@@ -226,18 +228,25 @@ public static class SlackGenerator
         return text.ToString();
     }
 
-    private static List<TestCase> GenerateCases(Random random, List<JsonObject> messages, int perCategory)
+    private static List<TestCase> GenerateCases(Random random, List<JsonObject> messages, SlackGeneratorOptions options)
     {
+        var perCategory = options.CasesPerCategory;
         var cases = new List<TestCase>();
         string Field(JsonObject m, string name) => m[name]!.GetValue<string>();
-        IReadOnlyList<string> Links(IEnumerable<JsonObject> selected) => [.. selected.Select(m => Field(m, "permalink"))];
-        void Add(string category, string question, IReadOnlyList<string> expected) =>
-            cases.Add(new TestCase($"{category}-{cases.Count(c => c.Tags[0] == category) + 1:D3}", question, expected, UrlSet, [category]));
+        List<int> Where(Func<JsonObject, bool> predicate) => [.. Enumerable.Range(0, messages.Count).Where(i => predicate(messages[i]))];
+
+        // Distractors come from a generator of their own, so that the questions are the same with or without contexts.
+        var distractors = new Random(unchecked((options.Seed * 7919) + 104_729));
+        List<int>? Context(IEnumerable<int> needed) => options.RecordsPerCase is { } k ? Retrieve(distractors, messages.Count, needed, k) : null;
+        void Add(string category, string question, IReadOnlyList<int> answer, IReadOnlyList<int>? records) =>
+            cases.Add(new TestCase($"{category}-{cases.Count(c => c.Tags[0] == category) + 1:D3}", question, [.. answer.Select(i => Field(messages[i], "permalink"))], UrlSet, [category], records));
 
         for (var i = 0; i < perCategory; i++)
         {
-            var n = random.Next(messages.Count) + 1;
-            Add("index", $"What is the permalink of message number {n}, counting from 1 in the order the messages are given?", Links([messages[n - 1]]));
+            var target = random.Next(messages.Count);
+            var records = Context([target]);
+            var n = records is null ? target + 1 : records.IndexOf(target + 1) + 1;
+            Add("index", $"What is the permalink of message number {n}, counting from 1 in the order the messages are given?", [target], records);
         }
 
         // Only ask about topics and people that appear, so that every expected set has at least one message.
@@ -248,14 +257,16 @@ public static class SlackGenerator
             var question = random.Next(3) == 0
                 ? $"{topic}について言及しているメッセージのパーマリンクをすべて挙げてください。"
                 : $"List the permalinks of every message that mentions {topic}.";
-            Add("content", question, Links(messages.Where(m => Field(m, "text").Contains(topic, StringComparison.Ordinal))));
+            var answer = Where(m => Field(m, "text").Contains(topic, StringComparison.Ordinal));
+            Add("content", question, answer, Context(answer));
         }
 
         var posters = Users.Select(u => u.Id).Where(id => messages.Any(m => Field(m, "user") == id)).ToList();
         for (var i = 0; i < perCategory; i++)
         {
             var user = posters[(i + random.Next(posters.Count)) % posters.Count];
-            Add("user", $"List the permalinks of every message posted by {user}.", Links(messages.Where(m => Field(m, "user") == user)));
+            var answer = Where(m => Field(m, "user") == user);
+            Add("user", $"List the permalinks of every message posted by {user}.", answer, Context(answer));
         }
 
         for (var i = 0; i < perCategory; i++)
@@ -266,27 +277,45 @@ public static class SlackGenerator
             var channel = Field(anchor, "channel_name");
             if (i % 2 == 0)
             {
-                Add("compound", $"List the permalinks of every message posted by {user} in #{channel}.",
-                    Links(messages.Where(m => Field(m, "user") == user && Field(m, "channel_name") == channel)));
+                var answer = Where(m => Field(m, "user") == user && Field(m, "channel_name") == channel);
+                Add("compound", $"List the permalinks of every message posted by {user} in #{channel}.", answer, Context(answer));
             }
             else
             {
                 var inThread = anchor.ContainsKey("thread_ts");
                 var where = inThread ? "inside a thread" : "outside any thread";
-                Add("compound", $"List the permalinks of every message posted by {user} in #{channel} {where}.",
-                    Links(messages.Where(m => Field(m, "user") == user && Field(m, "channel_name") == channel && m.ContainsKey("thread_ts") == inThread)));
+                var answer = Where(m => Field(m, "user") == user && Field(m, "channel_name") == channel && m.ContainsKey("thread_ts") == inThread);
+                Add("compound", $"List the permalinks of every message posted by {user} in #{channel} {where}.", answer, Context(answer));
             }
         }
 
-        var parents = messages.Where(m => m["reply_count"] is not null && m["reply_count"]!.GetValue<int>() > 0).ToList();
+        var parents = Where(m => m["reply_count"] is not null && m["reply_count"]!.GetValue<int>() > 0);
         for (var i = 0; i < perCategory && parents.Count > 0; i++)
         {
             var parent = parents[random.Next(parents.Count)];
-            var ts = Field(parent, "ts");
-            Add("thread", $"List the permalinks of every reply in the thread started by {Field(parent, "permalink")}.",
-                Links(messages.Where(m => m["thread_ts"]?.GetValue<string>() == ts && Field(m, "ts") != ts)));
+            var ts = Field(messages[parent], "ts");
+            var answer = Where(m => m["thread_ts"]?.GetValue<string>() == ts && Field(m, "ts") != ts);
+
+            // The thread's first message is named in the question, so it is part of what the question needs.
+            Add("thread", $"List the permalinks of every reply in the thread started by {Field(messages[parent], "permalink")}.", answer, Context(answer.Append(parent)));
         }
 
         return cases;
+    }
+
+    // The needed records plus random others up to k, as 1-based numbers in dataset order.
+    private static List<int> Retrieve(Random random, int count, IEnumerable<int> needed, int k)
+    {
+        var chosen = needed.ToHashSet();
+        var others = Enumerable.Range(0, count).Where(i => !chosen.Contains(i)).ToList();
+        while (chosen.Count < k && others.Count > 0)
+        {
+            var pick = random.Next(others.Count);
+            chosen.Add(others[pick]);
+            others[pick] = others[^1];
+            others.RemoveAt(others.Count - 1);
+        }
+
+        return [.. chosen.Order().Select(i => i + 1)];
     }
 }

@@ -27,11 +27,24 @@ public readonly record struct WilsonInterval(int Successes, int Trials, double L
             return new WilsonInterval(0, 0, 0, 1);
         }
 
-        double n = trials;
-        var p = successes / n;
+        var (lower, upper) = Bounds((double)successes / trials, trials, z);
+        return new WilsonInterval(successes, trials, lower, upper);
+    }
+
+    /// <summary>
+    /// The Wilson bounds of proportion <paramref name="p"/> over <paramref name="n"/> trials, where n need not be whole:
+    /// an effective sample size, as Korn and Graubard (1998) use it for clustered samples.
+    /// </summary>
+    internal static (double Lower, double Upper) Bounds(double p, double n, double z)
+    {
+        if (n <= 0)
+        {
+            return (0, 1);
+        }
+
         var z2 = z * z;
         var centre = (p + z2 / (2 * n)) / (1 + z2 / n);
         var half = z / (1 + z2 / n) * Math.Sqrt(p * (1 - p) / n + z2 / (4 * n * n));
-        return new WilsonInterval(successes, trials, Math.Max(0, centre - half), Math.Min(1, centre + half));
+        return (p <= 0 ? 0 : Math.Max(0, centre - half), p >= 1 ? 1 : Math.Min(1, centre + half));
     }
 }

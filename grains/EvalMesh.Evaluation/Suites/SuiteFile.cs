@@ -1,3 +1,4 @@
+using System.Globalization;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Scoring;
 using YamlDotNet.Serialization;
@@ -8,8 +9,13 @@ namespace EvalMesh.Evaluation.Suites;
 public static class SuiteFile
 {
     /// <summary>Reads a suite file.</summary>
+    /// <param name="path">The file.</param>
+    /// <param name="datasetRecords">
+    /// The number of records of the dataset the suite is run over, when known: a case's <c>records</c> must then name
+    /// records 1 to this.
+    /// </param>
     /// <exception cref="EvalMeshInputException">The file is missing or invalid; the message names file, line and key.</exception>
-    public static TestSuite Read(string path)
+    public static TestSuite Read(string path, int? datasetRecords = null)
     {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
@@ -22,18 +28,21 @@ public static class SuiteFile
         return new TestSuite(
             root.Text("name") ?? Path.GetFileNameWithoutExtension(path),
             root.Text("dataset"),
-            ReadCases(root, "cases"));
+            ReadCases(root, "cases", datasetRecords));
     }
 
-    /// <summary>Reads a list of cases under <paramref name="key"/>, checking ids are unique and scorers valid.</summary>
-    public static IReadOnlyList<TestCase> ReadCases(YamlObject parent, string key)
+    /// <summary>
+    /// Reads a list of cases under <paramref name="key"/>, checking ids are unique, scorers valid and record numbers
+    /// distinct, at least 1 and (when <paramref name="datasetRecords"/> is known) records of the dataset.
+    /// </summary>
+    public static IReadOnlyList<TestCase> ReadCases(YamlObject parent, string key, int? datasetRecords = null)
     {
         ArgumentNullException.ThrowIfNull(parent);
         var cases = new List<TestCase>();
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in parent.MappingList(key))
         {
-            item.AllowOnly("id", "question", "expected", "scorer", "tags");
+            item.AllowOnly("id", "question", "expected", "scorer", "tags", "records");
             var id = item.Text("id") ?? $"case-{cases.Count + 1:D3}";
             if (!ids.Add(id))
             {
@@ -59,10 +68,42 @@ public static class SuiteFile
                 throw item.Error("expected", notASchema);
             }
 
-            cases.Add(new TestCase(id, item.RequiredText("question"), expected, scorer, item.TextList("tags") ?? []));
+            cases.Add(new TestCase(id, item.RequiredText("question"), expected, scorer, item.TextList("tags") ?? [], ReadRecords(item, datasetRecords)));
         }
 
         return cases;
+    }
+
+    // A case's retrieved context: distinct record numbers from 1, kept in dataset order whatever order they are written in.
+    private static List<int>? ReadRecords(YamlObject item, int? datasetRecords)
+    {
+        if (item.TextList("records") is not { } texts)
+        {
+            return null;
+        }
+
+        var records = new List<int>(texts.Count);
+        for (var i = 0; i < texts.Count; i++)
+        {
+            if (!int.TryParse(texts[i], NumberStyles.None, CultureInfo.InvariantCulture, out var record) || record < 1)
+            {
+                throw item.ItemError("records", i, $"'{texts[i]}' is not a record number (a whole number from 1)");
+            }
+
+            if (record > datasetRecords)
+            {
+                throw item.ItemError("records", i, $"record {record} is not in the dataset, which has {datasetRecords} records");
+            }
+
+            if (records.Contains(record))
+            {
+                throw item.ItemError("records", i, $"record {record} is named twice");
+            }
+
+            records.Add(record);
+        }
+
+        return records.Count > 0 ? [.. records.Order()] : throw item.Error("records", "must name at least one record");
     }
 
     /// <summary>Reads <c>scorer</c>: a name, or a mapping with <c>type</c> and options. Defaults to <c>exact</c>.</summary>
@@ -108,17 +149,28 @@ public static class SuiteFile
         {
             ["name"] = suite.Name,
             ["dataset"] = suite.Dataset,
-            ["cases"] = suite.Cases.Select(c => new Dictionary<string, object>
-            {
-                ["id"] = c.Id,
-                ["tags"] = c.Tags,
-                ["question"] = c.Question,
-                ["scorer"] = ScorerDocument(c.Scorer),
-                ["expected"] = c.Expected,
-            }).ToList(),
+            ["cases"] = suite.Cases.Select(CaseDocument).ToList(),
         };
         var yaml = new SerializerBuilder().WithIndentedSequences().DisableAliases().Build().Serialize(document);
         File.WriteAllText(path, yaml);
+    }
+
+    private static Dictionary<string, object> CaseDocument(TestCase testCase)
+    {
+        var document = new Dictionary<string, object>
+        {
+            ["id"] = testCase.Id,
+            ["tags"] = testCase.Tags,
+            ["question"] = testCase.Question,
+            ["scorer"] = ScorerDocument(testCase.Scorer),
+            ["expected"] = testCase.Expected,
+        };
+        if (testCase.Records is { } records)
+        {
+            document["records"] = records;
+        }
+
+        return document;
     }
 
     private static object ScorerDocument(ScorerSpec spec)

@@ -8,7 +8,11 @@ namespace EvalMesh.Evaluation.Suites;
 /// <param name="Expected">The expected values (see <see cref="ScoreRequest.Expected"/>).</param>
 /// <param name="Scorer">How answers are scored.</param>
 /// <param name="Tags">Categories for breakdowns, such as <c>index</c> or <c>thread</c>.</param>
-public sealed record TestCase(string Id, string Question, IReadOnlyList<string> Expected, ScorerSpec Scorer, IReadOnlyList<string> Tags);
+/// <param name="Records">
+/// The case's retrieved context: 1-based numbers of dataset records, ascending (the records its answer needs and
+/// others beside them); null when the question is over the whole dataset.
+/// </param>
+public sealed record TestCase(string Id, string Question, IReadOnlyList<string> Expected, ScorerSpec Scorer, IReadOnlyList<string> Tags, IReadOnlyList<int>? Records = null);
 
 /// <summary>A named list of test cases over one dataset.</summary>
 /// <param name="Name">The suite's name.</param>

@@ -1,3 +1,4 @@
+using EvalMesh.Client;
 using Microsoft.Extensions.Options;
 
 namespace EvalMesh.Grains.Hosting;
@@ -46,6 +47,12 @@ public sealed class EvalMeshOptions
     /// example) before it fails with their error; a shorter outage only pauses it.
     /// </summary>
     public TimeSpan StallDeadline { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>
+    /// How long an ordinary grain call may take before it fails (Orleans' response timeout). Local inference is a
+    /// streamed call that Orleans long-polls, so a generation is not bound by it, however long it takes.
+    /// </summary>
+    public TimeSpan ResponseTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>The most cells one run may have.</summary>
     public int MaxCellsPerRun { get; set; } = 10_000_000;
@@ -112,6 +119,11 @@ public sealed class EvalMeshOptionsValidator : IValidateOptions<EvalMeshOptions>
         if (options.StallDeadline <= TimeSpan.Zero)
         {
             failures.Add($"EvalMesh:StallDeadline must be positive, such as 00:05:00, not {options.StallDeadline} (environment variable EvalMesh__StallDeadline)");
+        }
+
+        if (options.ResponseTimeout <= TimeSpan.Zero)
+        {
+            failures.Add($"EvalMesh:ResponseTimeout must be positive, such as 00:00:30, not {options.ResponseTimeout} (environment variable EvalMesh__ResponseTimeout)");
         }
 
         if (options.MaxCellsPerRun < 1)

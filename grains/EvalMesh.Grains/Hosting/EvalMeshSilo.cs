@@ -1,17 +1,18 @@
-using System.Net;
 using System.Net.Sockets;
+using System.Net;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Evaluation.Tokenization;
+using EvalMesh.Grains.Endpoints;
 using EvalMesh.Grains.Hosting;
-using EvalMesh.Grains.Inference;
 using EvalMesh.Grains.Routing;
 using EvalMesh.Grains.Runs;
 using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -45,6 +46,7 @@ public static class EvalMeshSilo
             o.ClusterId = options.ClusterId;
             o.ServiceId = options.ServiceId;
         });
+        silo.Configure<SiloMessagingOptions>(o => o.ResponseTimeout = options.ResponseTimeout);
         if (options.TlsCertificate is { } path)
         {
             var certificate = ClusterTls.Load(path, options.TlsCertificatePassword, "EvalMesh:TlsCertificate");
@@ -93,7 +95,9 @@ public static class EvalMeshSilo
         services.AddSingleton(options);
         services.TryAddSingleton(TimeProvider.System);
         services.AddHttpClient("evalmesh-endpoints", http => http.Timeout = Timeout.InfiniteTimeSpan);
-        services.AddOptions<ModelHostOptions>().BindConfiguration(ModelHostOptions.Section).ValidateOnStart();
+        services.AddOptions<ModelHostOptions>().BindConfiguration(ModelHostOptions.Section)
+            .Configure<ILocalSiloDetails>((host, silo) => host.Name = silo.SiloAddress.ToString()) // replies name the silo that served them
+            .ValidateOnStart();
         services.AddSingleton<IValidateOptions<ModelHostOptions>, ModelHostOptionsValidator>();
         services.AddSingleton<ModelHost>();
         services.AddSingleton(_ =>
@@ -112,7 +116,7 @@ public static class EvalMeshSilo
         services.AddPlacementDirector<AdapterAffinityPlacement, AdapterAffinityPlacementDirector>();
         services.AddPlacementDirector<SiloBoundPlacement, SiloBoundPlacementDirector>();
         services.AddSingleton<ResidencyView>();
-        services.AddSingleton<AdapterKeys>();
+        services.AddSingleton<AdapterFiles>();
         services.AddSingleton(sp => new AdapterRouter(sp.GetRequiredService<IGrainFactory>(), sp.GetRequiredService<TimeProvider>()));
         services.AddHostedService<ResidencyReporter>();
         services.AddSingleton<RunInputs>();

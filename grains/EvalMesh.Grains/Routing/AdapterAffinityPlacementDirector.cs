@@ -1,4 +1,5 @@
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime.Placement;
 

@@ -18,9 +18,6 @@ public sealed partial class AdapterDirectoryGrain(
     TimeProvider time,
     ILogger<AdapterDirectoryGrain> logger) : Grain, IAdapterDirectoryGrain
 {
-    /// <summary>The directory's single key.</summary>
-    public const string Key = "all";
-
     /// <summary>How long a promised load claims its slot if the silo never reports the adapter resident.</summary>
     public static readonly TimeSpan PromiseLifetime = TimeSpan.FromSeconds(5);
 
@@ -47,7 +44,7 @@ public sealed partial class AdapterDirectoryGrain(
             LogReplicas(adapter, replicas);
 
             // A retired replica's home is forgotten; its grain idles out.
-            foreach (var retired in _homes.Keys.Where(k => ReplicaKey.AdapterOf(k) == adapter && ReplicaKey.NumberOf(k) > replicas).ToList())
+            foreach (var retired in _homes.Keys.Where(k => AdapterKey.OfHost(k) == adapter && AdapterKey.ReplicaOf(k) > replicas).ToList())
             {
                 _homes.Remove(retired);
             }
@@ -123,7 +120,7 @@ public sealed partial class AdapterDirectoryGrain(
         var silos = _reports.Values.Where(r => r.Adapters.Any(a => a.Key == adapterKey && (a.Resident || a.Frequency > 0))).Select(r => r.Silo).ToList();
         _leases.Release(adapterKey, silos, time.GetUtcNow());
         _version++;
-        await Task.WhenAll(silos.Select(silo => GrainFactory.GetGrain<ISiloAgentGrain>(silo).ReleaseAsync(adapterKey)));
+        await Task.WhenAll(silos.Select(silo => GrainFactory.GetSiloAgent(silo).ReleaseAsync(adapterKey)));
     }
 
     /// <inheritdoc />
@@ -155,7 +152,7 @@ public sealed partial class AdapterDirectoryGrain(
         var now = time.GetUtcNow();
         foreach (var (hostKey, (silo, at)) in _pending.ToList())
         {
-            if (now - at > PromiseLifetime || (_reports.TryGetValue(silo, out var report) && report.Adapters.Any(a => a.Key == ReplicaKey.AdapterOf(hostKey) && a.Resident)))
+            if (now - at > PromiseLifetime || (_reports.TryGetValue(silo, out var report) && report.Adapters.Any(a => a.Key == AdapterKey.OfHost(hostKey) && a.Resident)))
             {
                 _pending.Remove(hostKey);
                 _version++;

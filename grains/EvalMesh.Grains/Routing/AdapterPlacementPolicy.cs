@@ -32,9 +32,9 @@ public static class AdapterPlacementPolicy
             throw new InvalidOperationException("no silo is available to place an adapter host on");
         }
 
-        var adapter = ReplicaKey.AdapterOf(hostKey);
+        var adapter = AdapterKey.OfHost(hostKey);
         var siblings = snapshot.Homes
-            .Where(h => h.Key != hostKey && ReplicaKey.AdapterOf(h.Key) == adapter)
+            .Where(h => h.Key != hostKey && AdapterKey.OfHost(h.Key) == adapter)
             .Select(h => h.Value)
             .ToHashSet(StringComparer.Ordinal);
         var eligible = candidates.Where(c => !siblings.Contains(c)).ToList();
@@ -59,7 +59,7 @@ public static class AdapterPlacementPolicy
         }
 
         var lowest = eligible.Min(slots.Cost);
-        if (lowest == int.MaxValue && ReplicaKey.NumberOf(hostKey) > 1 && snapshot.HolderOf(adapter) is { } holder && candidates.Contains(holder))
+        if (lowest == int.MaxValue && AdapterKey.ReplicaOf(hostKey) > 1 && snapshot.HolderOf(adapter) is { } holder && candidates.Contains(holder))
         {
             return new PlacementDecision(holder, "resident");
         }
@@ -120,9 +120,9 @@ public static class AdapterPlacementPolicy
             _reports = snapshot.Silos.ToDictionary(s => s.Silo, StringComparer.Ordinal);
             _leased = snapshot.Leased;
             _promised = snapshot.Pending
-                .Where(p => p.Key != hostKey && !ReportOf(p.Value).Adapters.Any(a => a.Key == ReplicaKey.AdapterOf(p.Key) && a.Resident))
+                .Where(p => p.Key != hostKey && !ReportOf(p.Value).Adapters.Any(a => a.Key == AdapterKey.OfHost(p.Key) && a.Resident))
                 .GroupBy(p => p.Value, StringComparer.Ordinal)
-                .ToDictionary(g => g.Key, g => g.Select(p => ReplicaKey.AdapterOf(p.Key)).Distinct().Count(), StringComparer.Ordinal);
+                .ToDictionary(g => g.Key, g => g.Select(p => AdapterKey.OfHost(p.Key)).Distinct().Count(), StringComparer.Ordinal);
         }
 
         /// <summary>A silo's latest report; a silo that has not reported yet counts as empty and unbounded.</summary>

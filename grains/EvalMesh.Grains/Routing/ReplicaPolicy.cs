@@ -73,7 +73,7 @@ public sealed class ReplicaPolicy(AdapterAffinityPlacementOptions options)
     private static bool HasRoom(DirectorySnapshot snapshot, string adapter, int replica)
     {
         var frequency = snapshot.FrequencyOf(adapter);
-        var slots = new AdapterPlacementPolicy.Slots(snapshot, ReplicaKey.Of(adapter, replica));
+        var slots = new AdapterPlacementPolicy.Slots(snapshot, AdapterKey.Replica(adapter, replica));
         var leased = snapshot.Leased.Contains(adapter);
         return snapshot.Silos
             .Where(s => !s.Adapters.Any(a => a.Key == adapter && a.Resident))

@@ -1,5 +1,5 @@
 using EvalMesh.Abstractions;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -15,7 +15,7 @@ namespace EvalMesh.Grains.Routing;
 internal sealed partial class ResidencyReporter(
     IGrainFactory grains,
     ModelHost host,
-    AdapterKeys keys,
+    AdapterFiles adapterFiles,
     ResidencyView view,
     ILocalSiloDetails silo,
     IOptions<AdapterAffinityPlacementOptions> options,
@@ -26,7 +26,7 @@ internal sealed partial class ResidencyReporter(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var directory = grains.GetGrain<IAdapterDirectoryGrain>(AdapterDirectoryGrain.Key);
+        var directory = grains.GetAdapterDirectory();
         host.ResidencyChanged += Signal;
         try
         {
@@ -70,33 +70,34 @@ internal sealed partial class ResidencyReporter(
     private async Task<SiloReport> ReportAsync(CancellationToken cancellationToken)
     {
         var depths = await host.GetQueueDepthsAsync(cancellationToken);
-        var resident = host.ResidentAdapters.ToDictionary(a => (a.Model, (string?)a.Adapter));
-        var counters = host.AdapterCounters;
+        var residency = host.Residency;
+        var resident = residency.Resident.ToDictionary(a => a.Files);
+        var counters = residency.Counters;
         var adapters = new List<AdapterLoad>();
-        foreach (var files in resident.Keys.Union(counters.Keys.Select(k => (k.Model, (string?)k.Adapter))).Union(depths.Keys).Distinct())
+        foreach (var files in resident.Keys.Union(counters.Keys).Union(depths.Keys).Distinct())
         {
-            if (files.Item2 is null || keys.KeyOf(files.Item1, files.Item2) is not { } key)
+            if (files.Adapter is null || adapterFiles.KeyOf(files) is not { } key)
             {
                 continue;
             }
 
             var loaded = resident.GetValueOrDefault(files);
-            var counts = counters.GetValueOrDefault((files.Item1, files.Item2!));
-            adapters.Add(new AdapterLoad(key, loaded is not null, host.FrequencyOf(files.Item1, files.Item2), depths.GetValueOrDefault(files), counts?.Loads ?? 0, counts?.Hits ?? 0, counts?.Evictions ?? 0, loaded?.Bytes ?? 0));
+            var counts = counters.GetValueOrDefault(files);
+            adapters.Add(new AdapterLoad(key, loaded is not null, residency.FrequencyOf(files), depths.GetValueOrDefault(files), counts?.Loads ?? 0, counts?.Hits ?? 0, counts?.Evictions ?? 0, loaded?.Bytes ?? 0));
         }
 
-        return new SiloReport(silo.SiloAddress.ToParsableString(), host.AdapterCapacity, depths.Values.Sum(), adapters, keys.ActiveHosts, time.GetUtcNow());
+        return new SiloReport(silo.SiloAddress.ToParsableString(), residency.Capacity, depths.Values.Sum(), adapters, adapterFiles.ActiveHosts, time.GetUtcNow());
     }
 
     // How the other silos see every adapter this silo reported: any of them may be its next victim.
-    private Dictionary<(string Model, string Adapter), Elsewhere> ClusterView(SiloReport report, DirectorySnapshot snapshot)
+    private Dictionary<ModelFiles, Elsewhere> ClusterView(SiloReport report, DirectorySnapshot snapshot)
     {
-        var counts = new Dictionary<(string Model, string Adapter), Elsewhere>();
+        var counts = new Dictionary<ModelFiles, Elsewhere>();
         foreach (var adapter in report.Adapters)
         {
-            if (keys.FilesOf(adapter.Key) is { Adapter: { } file } files)
+            if (adapterFiles.FilesOf(adapter.Key) is { Adapter: not null } files)
             {
-                counts[(files.Model, file)] = new Elsewhere(snapshot.FrequencyElsewhere(adapter.Key, report.Silo), snapshot.IsSurplus(adapter.Key, report.Silo));
+                counts[files] = new Elsewhere(snapshot.FrequencyElsewhere(adapter.Key, report.Silo), snapshot.IsSurplus(adapter.Key, report.Silo));
             }
         }
 

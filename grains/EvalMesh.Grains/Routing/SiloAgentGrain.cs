@@ -1,7 +1,5 @@
 using EvalMesh.Abstractions;
-using EvalMesh.Grains.Inference;
-using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Llama;
 using Orleans.Concurrency;
 
 namespace EvalMesh.Grains.Routing;
@@ -9,48 +7,33 @@ namespace EvalMesh.Grains.Routing;
 /// <summary>This silo's agent: evicts, prefetches and releases adapters in this silo's model host, and serves requests pinned to this silo.</summary>
 [Reentrant]
 [SiloBoundPlacement]
-public sealed class SiloAgentGrain(ModelHost host, ModelCatalog catalog, AdapterKeys keys, ILocalSiloDetails silo) : Grain, ISiloAgentGrain
+public sealed class SiloAgentGrain(ModelHost host, AdapterFiles adapterFiles) : Grain, ISiloAgentGrain
 {
     /// <inheritdoc />
     public async Task<bool> EvictAsync(string adapterKey) =>
-        keys.FilesOf(adapterKey) is { Adapter: { } adapter } files && await host.EvictAsync(files.Model, adapter);
+        adapterFiles.FilesOf(adapterKey) is { Adapter: not null } files && await host.EvictAsync(files);
 
     /// <inheritdoc />
     public Task ReleaseAsync(string adapterKey)
     {
-        if (keys.FilesOf(adapterKey) is { Adapter: { } adapter } files)
+        if (adapterFiles.FilesOf(adapterKey) is { Adapter: not null } files)
         {
-            host.Release(files.Model, adapter);
+            host.Release(files);
         }
 
         return Task.CompletedTask;
     }
 
     /// <inheritdoc />
-    public Task<bool> PrefetchAsync(string adapterKey) =>
-        FilesOf(adapterKey) is { Adapter: { } adapter } files ? host.PrefetchAsync(files.Model, adapter) : Task.FromResult(true);
+    public async Task<bool> PrefetchAsync(string adapterKey) =>
+        await adapterFiles.FilesOrResolveAsync(adapterKey) is not { Adapter: not null } files || await host.PrefetchAsync(files);
 
     /// <inheritdoc />
-    public Task<InferenceReply> InferAsync(string adapterKey, InferenceCall request)
+    public async IAsyncEnumerable<InferenceChunk> InferAsync(string adapterKey, InferenceRequest request, bool stream, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var (model, adapter) = FilesOf(adapterKey);
-        return host.InferAsync(model, adapter, request, silo.SiloAddress.ToString(), CancellationToken.None);
-    }
-
-    /// <inheritdoc />
-    public IAsyncEnumerable<InferenceChunk> StreamAsync(string adapterKey, InferenceCall request, CancellationToken cancellationToken = default)
-    {
-        var (model, adapter) = FilesOf(adapterKey);
-        return host.StreamAsync(model, adapter, request, silo.SiloAddress.ToString(), cancellationToken);
-    }
-
-    private (string Model, string? Adapter) FilesOf(string adapterKey) => keys.FilesOf(adapterKey) ?? Resolve(adapterKey);
-
-    private (string Model, string? Adapter) Resolve(string adapterKey)
-    {
-        var (model, adapter) = AdapterHostKey.Parse(adapterKey);
-        var files = (catalog.ResolveModel(model), catalog.ResolveAdapter(model, adapter));
-        keys.Register(adapterKey, files.Item1, files.Item2);
-        return files;
+        await foreach (var chunk in host.InferAsync(await adapterFiles.FilesOrResolveAsync(adapterKey), request, stream, cancellationToken))
+        {
+            yield return chunk;
+        }
     }
 }

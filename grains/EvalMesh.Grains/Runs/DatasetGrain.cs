@@ -49,12 +49,21 @@ public sealed class DatasetGrain([PersistentState("dataset", EvalMeshSilo.Storag
     {
         if (!_rendered.TryGetValue(format, out var text))
         {
-            var json = state.State.JsonLines ?? throw new InvalidOperationException($"dataset {this.GetPrimaryKeyString()} has no records");
-            _records ??= DatasetReader.ParseJsonLines(json, state.State.Name ?? this.GetPrimaryKeyString());
-            text = RecordFormats.Get(format).Render(_records);
+            text = RecordFormats.Get(format).Render(Records);
             _rendered[format] = text;
         }
 
         return Task.FromResult(text);
     }
+
+    /// <inheritdoc />
+    public Task<string> RenderAsync(string format, IReadOnlyList<int> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        var all = Records;
+        return Task.FromResult(RecordFormats.Get(format).Render([.. records.Order().Select(n => all[n - 1])]));
+    }
+
+    private IReadOnlyList<JsonObject> Records =>
+        _records ??= DatasetReader.ParseJsonLines(state.State.JsonLines ?? throw new InvalidOperationException($"dataset {this.GetPrimaryKeyString()} has no records"), state.State.Name ?? this.GetPrimaryKeyString());
 }

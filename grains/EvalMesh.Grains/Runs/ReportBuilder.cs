@@ -1,4 +1,6 @@
+using System.Globalization;
 using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Statistics;
 using EvalMesh.Inference.Endpoints;
 
@@ -6,7 +8,8 @@ namespace EvalMesh.Grains.Runs;
 
 /// <summary>
 /// Builds a run's report from its stored results in one streaming pass: it keeps counts, token sums, latencies and
-/// per-item pass/fail per matrix position, never the outputs.
+/// passes per case per matrix position, never the outputs. A case is the statistics' unit: accuracy is the mean of the
+/// cases' pass rates, formats are paired by case, and the recommendation is a non-inferiority decision.
 /// </summary>
 public static class ReportBuilder
 {
@@ -41,7 +44,7 @@ public static class ReportBuilder
             .OrderBy(p => p.Key.Suite, StringComparer.Ordinal)
             .ThenBy(p => IndexOf(spec.Endpoints.Select(e => e.Name), p.Key.Endpoint))
             .ThenBy(p => IndexOf(spec.Formats, p.Key.Format))
-            .Select(p => p.Value.Row(p.Key.Suite, p.Key.Format, p.Key.Endpoint))
+            .Select(p => p.Value.Row(p.Key.Suite, p.Key.Format, p.Key.Endpoint, spec.Repeats))
             .ToList();
         var categoryRows = categories
             .OrderBy(c => c.Key.Suite, StringComparer.Ordinal).ThenBy(c => c.Key.Endpoint, StringComparer.Ordinal).ThenBy(c => c.Key.Format, StringComparer.Ordinal).ThenBy(c => c.Key.Category, StringComparer.Ordinal)
@@ -51,6 +54,7 @@ public static class ReportBuilder
         var comparisons = new List<FormatPair>();
         var recommendations = new List<Recommendation>();
         var costTokenizer = spec.Tokenizers.Count > 0 ? spec.Tokenizers[0] : ShardRunner.NativeTokenizer;
+        var recommend = spec.Recommend ?? RecommendSettings.Default;
         foreach (var group in positions.GroupBy(p => (p.Key.Suite, p.Key.Endpoint)).OrderBy(g => g.Key.Suite, StringComparer.Ordinal).ThenBy(g => g.Key.Endpoint, StringComparer.Ordinal))
         {
             var formats = group.OrderBy(p => IndexOf(spec.Formats, p.Key.Format)).ToList();
@@ -58,28 +62,37 @@ public static class ReportBuilder
             {
                 for (var j = i + 1; j < formats.Count; j++)
                 {
-                    var (a, b) = (formats[i].Value.Outcomes, formats[j].Value.Outcomes);
-                    var test = McNemarTest.Compute(a.Where(o => b.ContainsKey(o.Key)).Select(o => (o.Value, b[o.Key])));
-                    comparisons.Add(new FormatPair(group.Key.Suite, group.Key.Endpoint, formats[i].Key.Format, formats[j].Key.Format, test.OnlyFirstPassed, test.OnlySecondPassed, test.PValue));
+                    var (a, b) = (formats[i].Value.Cases, formats[j].Value.Cases);
+                    var d = PairedDifference.Compute(a.Where(c => b.ContainsKey(c.Key)).Select(c => (c.Value, b[c.Key])));
+                    comparisons.Add(new FormatPair(group.Key.Suite, group.Key.Endpoint, formats[i].Key.Format, formats[j].Key.Format, d.FirstBetter, d.SecondBetter, d.PValueTwoSided(), d.Cases, d.Difference, d.Lower, d.Upper));
                 }
             }
 
-            var outcomes = formats.Select(f => new FormatOutcome(f.Key.Format, f.Value.MeanTokens(costTokenizer), f.Value.Outcomes)).ToList();
-            var recommendation = FormatRecommendation.Recommend(outcomes);
-            recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, recommendation.Format, recommendation.Best, recommendation.Reason));
+            var outcomes = formats.Select(f => new FormatOutcome(f.Key.Format, f.Value.MeanTokens(costTokenizer), f.Value.Cases)).ToList();
+            var r = FormatRecommendation.Recommend(outcomes, recommend);
+            var standings = r.Comparisons.Select(c => new FormatStandingRow(c.Format, c.MeanPromptTokens, c.Accuracy.Accuracy, c.Accuracy.Lower, c.Accuracy.Upper, c.VersusBest?.Difference, c.VersusBest?.Lower, c.VersusBest?.Upper, c.PValue, c.Standing)).ToList();
+            recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, r.Format, r.Best, r.Reason, r.Verdict, r.CasesNeeded, standings));
         }
 
-        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, e.Type, e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))]);
-        return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec), settings);
+        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, ConfigNames.Of(e.Type), e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))], recommend);
+        return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec, rows), settings);
     }
 
-    private static List<string> Notes(RunStatus status, RunSpec spec)
+    private static List<string> Notes(RunStatus status, RunSpec spec, IReadOnlyList<ReportRow> rows)
     {
         var notes = new List<string>();
-        var smoke = spec.Endpoints.Where(e => e.Type == "llama" && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
+        var smoke = spec.Endpoints.Where(e => e.Type == EndpointType.Llama && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
         if (smoke.Count > 0)
         {
             notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the generated tiny model, whose weights are random. Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");
+        }
+
+        foreach (var suite in spec.Suites.Where(s => s.Context is not null))
+        {
+            var recall = suite.ContextRecall is { } share
+                ? string.Create(CultureInfo.InvariantCulture, $"; those records held {share:P0} of the records the expected answers need (recall, averaged over the cases)")
+                : string.Empty;
+            notes.Add($"Retrieved contexts: each question of suite '{suite.Name}' was given its own records ({suite.Context}), not the whole dataset{recall}. Accuracy there measures retrieval and reading together.");
         }
 
         if (spec.CaseLimit is { } limit)
@@ -90,6 +103,11 @@ public static class ReportBuilder
         if (status.Errors > 0)
         {
             notes.Add($"{status.Errors} cell(s) ended in an error (no answer from the endpoint). Errors are reported apart from wrong answers and excluded from accuracy; 'evalmesh run --resume {status.RunId}' re-runs them.");
+        }
+
+        if (rows.Where(r => r.CasesOnlyErrors > 0).ToList() is { Count: > 0 } erred)
+        {
+            notes.Add($"Cases with only errors are left out of accuracy: {string.Join(", ", erred.Select(r => $"{r.CasesOnlyErrors} for {r.Endpoint} in {r.Format} ({r.Suite})"))}.");
         }
 
         if (status.State != RunState.Completed)
@@ -117,12 +135,16 @@ public static class ReportBuilder
         private long _completion;
         private int _withCompletion;
 
-        // Pass/fail per (case, repeat), the pairing key for McNemar across formats; errors are left out.
-        public Dictionary<string, bool> Outcomes { get; } = new(StringComparer.Ordinal);
+        // Passes and scored repeats per case, the unit of accuracy and the pairing key across formats; errors are left
+        // out, so a case seen only with errors is in _seen and not here.
+        private readonly HashSet<string> _seen = new(StringComparer.Ordinal);
+
+        public Dictionary<string, CaseTally> Cases { get; } = new(StringComparer.Ordinal);
 
         public void Add(CellResult result)
         {
             _cells++;
+            _seen.Add(result.CaseId);
             switch (result.Outcome)
             {
                 case CellOutcome.Passed:
@@ -136,7 +158,7 @@ public static class ReportBuilder
                     return;
             }
 
-            Outcomes[$"{result.CaseId}\u0001{result.Repeat}"] = result.Outcome == CellOutcome.Passed;
+            Cases[result.CaseId] = Cases.GetValueOrDefault(result.CaseId).Add(result.Outcome == CellOutcome.Passed);
             _latencies.Add(result.LatencyMs);
             foreach (var (tokenizer, count) in result.PromptTokens)
             {
@@ -156,10 +178,9 @@ public static class ReportBuilder
             return scored == 0 ? 0 : (double)_tokens.GetValueOrDefault(tokenizer) / scored;
         }
 
-        public ReportRow Row(string suite, string format, string endpoint)
+        public ReportRow Row(string suite, string format, string endpoint, int repeats)
         {
-            var scored = _passed + _failed;
-            var wilson = WilsonInterval.Compute(_passed, scored);
+            var accuracy = CaseAccuracy.Compute(Cases.Values);
             return new ReportRow(
                 suite,
                 format,
@@ -168,13 +189,18 @@ public static class ReportBuilder
                 _passed,
                 _failed,
                 _errors,
-                wilson.Proportion,
-                wilson.Lower,
-                wilson.Upper,
+                accuracy.Accuracy,
+                accuracy.Lower,
+                accuracy.Upper,
                 _tokens.Keys.Order(StringComparer.Ordinal).ToDictionary(t => t, MeanTokens, StringComparer.Ordinal),
                 _withCompletion == 0 ? null : (double)_completion / _withCompletion,
                 _latencies.Count == 0 ? 0 : Percentiles.Of(_latencies, 50),
-                _latencies.Count == 0 ? 0 : Percentiles.Of(_latencies, 95));
+                _latencies.Count == 0 ? 0 : Percentiles.Of(_latencies, 95),
+                accuracy.Cases,
+                _seen.Count - Cases.Count,
+                accuracy.EffectiveCases,
+                accuracy.Method,
+                repeats > 1 ? accuracy.UnstableShare : null);
         }
     }
 }

@@ -5,7 +5,7 @@ using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Scoring;
 using EvalMesh.Evaluation.Suites;
 using EvalMesh.Evaluation.Tokenization;
-using EvalMesh.Grains.Inference;
+using EvalMesh.Grains.Endpoints;
 using EvalMesh.Grains.Storage;
 using EvalMesh.Inference.Endpoints;
 using Microsoft.Extensions.AI;
@@ -125,7 +125,7 @@ public sealed partial class ShardRunner : IDisposable
     {
         foreach (var format in _spec.Run.Formats)
         {
-            for (var i = _spec.CaseStart; i < _spec.CaseEnd; i++)
+            for (var i = _spec.Plan.CaseStart; i < _spec.Plan.CaseEnd; i++)
             {
                 for (var repeat = 1; repeat <= _spec.Run.Repeats; repeat++)
                 {
@@ -144,7 +144,7 @@ public sealed partial class ShardRunner : IDisposable
         var templates = new Dictionary<string, PromptTemplate>(StringComparer.Ordinal);
         foreach (var format in _spec.Run.Formats)
         {
-            templates[format] = await _services.Inputs.TemplateAsync(_spec.Run.Prompt, _spec.Suite.DatasetId, format).ConfigureAwait(false);
+            templates[format] = await _services.Inputs.TemplateAsync(_spec.Run.Prompt, _spec.Suite.DatasetId, format, PerQuestion).ConfigureAwait(false);
         }
 
         EvalMetrics.Starting(_spec.Run.Formats, _spec.Endpoint.Name, _spec.Run.Tokenizers);
@@ -170,13 +170,15 @@ public sealed partial class ShardRunner : IDisposable
     private async Task<CellResult> RunCellAsync(Cell cell, TestCase testCase, PromptTemplate template, IChatClient client, IScorer scorer, IReadOnlyList<ITokenCounter> tokenizers, CancellationToken token)
     {
         var endpoint = _spec.Endpoint;
-        var prompt = template.For(testCase.Question);
-        var text = prompt.Text;
+        var prompt = template.For(testCase.Question, PerQuestion ? await _services.Inputs.ContextAsync(_spec.Suite.DatasetId, cell.Format, testCase.Records).ConfigureAwait(false) : null);
+        var system = _spec.Run.System;
         var tokens = new Dictionary<string, int>(tokenizers.Count + 1, StringComparer.Ordinal);
         foreach (var tokenizer in tokenizers)
         {
-            tokens[tokenizer.Name] = tokenizer.CountTokens(prompt.Head, prompt.Tail);
+            tokens[tokenizer.Name] = tokenizer.CountTokens(prompt.Head, prompt.Tail) + (system is null ? 0 : tokenizer.CountTokens(system));
         }
+
+        List<ChatMessage> messages = system is null ? [new(ChatRole.User, prompt.Text)] : [new(ChatRole.System, system), new(ChatRole.User, prompt.Text)];
 
         var options = new ChatOptions
         {
@@ -184,14 +186,16 @@ public sealed partial class ShardRunner : IDisposable
             Temperature = (float)endpoint.Temperature,
             TopP = endpoint.TopP < 1 ? (float)endpoint.TopP : null,
             Seed = cell.Repeat,
-            AdditionalProperties = new AdditionalPropertiesDictionary { [WholeAnswerChatClient.PrefixLengthKey] = prompt.Head.Length },
+            // A shared context is declared, so that it is decoded once; a question's own context is cached only where
+            // another prompt starts the same way (its repeats).
+            AdditionalProperties = new AdditionalPropertiesDictionary { [ModelHostChat.PrefixLengthKey] = PerQuestion ? 0 : prompt.Head.Length },
         };
         var started = Stopwatch.GetTimestamp();
         ChatResponse response;
         try
         {
             using var inFlight = EndpointMetrics.Track(endpoint.Name);
-            response = await client.GetResponseAsync(text, options, token).ConfigureAwait(false);
+            response = await client.GetResponseAsync(messages, options, token).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
         {
@@ -204,7 +208,7 @@ public sealed partial class ShardRunner : IDisposable
             tokens[NativeTokenizer] = (int)native;
         }
 
-        var silo = response.AdditionalProperties?.TryGetValue(AdapterHostChatClient.SiloKey, out var where) == true ? where?.ToString() : _services.Silo;
+        var silo = response.AdditionalProperties?.TryGetValue(ModelHostChat.HostKey, out var where) == true ? where?.ToString() : _services.Silo;
         try
         {
             var score = await scorer.ScoreAsync(new ScoreRequest(testCase.Question, response.Text, testCase.Expected), token).ConfigureAwait(false);
@@ -216,6 +220,9 @@ public sealed partial class ShardRunner : IDisposable
             return Result(cell, testCase, prompt, CellOutcome.Error, 0, "scoring failed: " + ErrorText(ex), response.Text, tokens, (int?)response.Usage?.OutputTokenCount, latency, silo);
         }
     }
+
+    // Whether the suite's questions each have their own records as context, rather than the whole dataset.
+    private bool PerQuestion => _spec.Suite.Context is not null;
 
     /// <summary>The key under which a cell records the prompt tokens its endpoint reported in its own vocabulary.</summary>
     public const string NativeTokenizer = "native";
@@ -265,7 +272,7 @@ public sealed partial class ShardRunner : IDisposable
 
     private async Task ReportAsync(bool final)
     {
-        var run = _services.Grains.GetGrain<IEvalRunGrain>(_spec.RunId);
+        var run = _services.Grains.GetRun(_spec.RunId);
         for (var attempt = 0; ; attempt++)
         {
             try

@@ -27,7 +27,16 @@ public sealed class FileGrainStorage(string root, Serializer serializer) : IGrai
 
         var bytes = await File.ReadAllBytesAsync(path);
         var version = BitConverter.ToInt64(bytes, 0);
-        grainState.State = serializer.Deserialize<T>(bytes.AsMemory(8));
+        try
+        {
+            grainState.State = serializer.Deserialize<T>(bytes.AsMemory(8));
+        }
+        catch (Exception ex) when (ex is TypeLoadException or SerializerException or InvalidCastException or System.Text.Json.JsonException)
+        {
+            // The file stays as it is: a version that can read it still can.
+            throw new StoredStateException($"{path}: the stored state of {grainId} cannot be read by this version of EvalMesh (it was probably written by an earlier one): {ex.Message}", ex);
+        }
+
         grainState.ETag = version.ToString(System.Globalization.CultureInfo.InvariantCulture);
         grainState.RecordExists = true;
     }

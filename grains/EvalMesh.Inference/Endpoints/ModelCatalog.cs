@@ -1,3 +1,4 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Inference.Tiny;

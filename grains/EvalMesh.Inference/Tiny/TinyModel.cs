@@ -42,8 +42,12 @@ public static class TinyModel
     /// <summary>The file name of adapter <paramref name="index"/> (1-based).</summary>
     public static string AdapterFileName(int index) => $"adapter-{index}.gguf";
 
-    /// <summary>Writes the model and <paramref name="adapters"/> adapters into <paramref name="folder"/>.</summary>
-    public static TinyModelFiles Write(string folder, int seed = 42, int adapters = 2, TinyModelShape? shape = null)
+    /// <summary>
+    /// Writes the model and <paramref name="adapters"/> adapters into <paramref name="folder"/>; with
+    /// <paramref name="chatTemplate"/> (a llama.cpp template name) the model carries it as its own
+    /// (<c>tokenizer.chat_template</c>), as real instruct models do.
+    /// </summary>
+    public static TinyModelFiles Write(string folder, int seed = 42, int adapters = 2, TinyModelShape? shape = null, string? chatTemplate = null)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(adapters);
         shape ??= new TinyModelShape();
@@ -51,7 +55,7 @@ public static class TinyModel
         var vocabulary = SentencePieceVocabulary.Train(Corpus(), shape.VocabularySize);
         var fingerprint = Fingerprint(seed, shape, vocabulary);
         var model = Path.Combine(folder, ModelFileName);
-        WriteAtomically(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint));
+        WriteAtomically(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint, chatTemplate));
         var adapterFiles = new List<string>();
         for (var i = 1; i <= adapters; i++)
         {
@@ -106,7 +110,7 @@ public static class TinyModel
         return "tiny-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
     }
 
-    private static void WriteModel(string path, int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary, string fingerprint)
+    private static void WriteModel(string path, int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary, string fingerprint, string? chatTemplate)
     {
         var random = new Random(seed);
         var n = (ulong)shape.Embedding;
@@ -136,6 +140,10 @@ public static class TinyModel
             .Add("tokenizer.ggml.eos_token_id", 2u)
             .Add("tokenizer.ggml.add_bos_token", true)
             .Add("tokenizer.ggml.add_eos_token", false);
+        if (chatTemplate is not null)
+        {
+            writer.Add("tokenizer.chat_template", chatTemplate);
+        }
 
         // Scales chosen so that logits spread widely: greedy decoding then has clear winners, not near-ties.
         writer.AddTensor("token_embd.weight", Normal(random, n * vocab, 1.0), n, vocab);

@@ -1,8 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
-using Microsoft.Extensions.AI;
+using EvalMesh.Abstractions;
+using EvalMesh.Contracts;
 
 namespace EvalMesh.Silo.Apis;
 
@@ -17,13 +16,14 @@ internal sealed class GatewayRequestException(string message, string param) : Ex
 /// when they would change the answer (tools, a response format, penalties, echo), rather than ignored; fields that
 /// change nothing (user, metadata, their default values) pass.
 /// </summary>
-/// <param name="Choices">How many completions to generate (OpenAI's <c>n</c>); choice i samples with seed + i.</param>
-/// <param name="TopLogprobs">
-/// Null: no log probabilities; else each generated token's with this many likeliest alternatives (chat:
-/// <c>logprobs: true</c> and <c>top_logprobs</c>; text completions: <c>logprobs: N</c>).
+/// <param name="Request">
+/// The messages (a text completion's prompt as one user message, sent without a chat template) and how to generate;
+/// <see cref="GenerationOptions.TopLogprobs"/> come from chat's <c>logprobs: true</c> and <c>top_logprobs</c>, or a
+/// text completion's <c>logprobs: N</c>.
 /// </param>
+/// <param name="Choices">How many completions to generate (OpenAI's <c>n</c>); choice i samples with seed + i.</param>
 /// <param name="IncludeUsage">Whether a stream ends with a chunk of usage (<c>stream_options.include_usage</c>).</param>
-internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens, float Temperature, float TopP, int Seed, IReadOnlyList<string>? Stop, int Choices, int? TopLogprobs, bool Stream, bool IncludeUsage)
+internal sealed record GatewayRequest(string Model, InferenceRequest Request, int Choices, bool Stream, bool IncludeUsage)
 {
     /// <summary>The most alternatives a text completion's <c>logprobs</c> may ask for, as OpenAI allows.</summary>
     public const int MaxCompletionLogprobs = 5;
@@ -42,7 +42,7 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
 
         var json = Complete(lazy);
         var model = Text(json, "model") ?? throw new GatewayRequestException("'model' is required", "model");
-        var prompt = chat ? Messages(json) : PromptText(json);
+        IReadOnlyList<ChatTurn> messages = chat ? Messages(json) : [new ChatTurn("user", PromptText(json))];
         var maxTokens = Integer(json, "max_completion_tokens") ?? Integer(json, "max_tokens") ?? 64;
         if (maxTokens is < 1 or > 8192)
         {
@@ -90,7 +90,10 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
             JsonObject => throw new GatewayRequestException("'stream_options' is only allowed when 'stream' is true", "stream_options"),
             _ => throw new GatewayRequestException("'stream_options' must be an object", "stream_options"),
         };
-        return new GatewayRequest(model, prompt, maxTokens, (float)temperature, (float)topP, Integer(json, "seed") ?? 0, stop, choices, topLogprobs, stream, includeUsage);
+        var generation = new GenerationOptions(maxTokens, (float)temperature, Integer(json, "seed") ?? 0, stop, (float)topP, topLogprobs);
+
+        // A chat is rendered with the model's own template; a text completion's prompt is the model's prompt as it is.
+        return new GatewayRequest(model, new InferenceRequest(messages, generation, ChatTemplate: chat ? ChatTemplates.Auto : ChatTemplates.None), choices, stream, includeUsage);
     }
 
     // Chat asks with "logprobs": true, and for alternatives with "top_logprobs", which needs it.
@@ -146,22 +149,22 @@ internal sealed record GatewayRequest(string Model, string Prompt, int MaxTokens
         }
     }
 
-    private static string Messages(JsonObject json)
+    private static List<ChatTurn> Messages(JsonObject json)
     {
         if (json["messages"] is not JsonArray { Count: > 0 } messages)
         {
             throw new GatewayRequestException("'messages' must be a non-empty list", "messages");
         }
 
-        var turns = new List<ChatMessage>();
+        var turns = new List<ChatTurn>();
         foreach (var message in messages)
         {
             var turn = message as JsonObject ?? throw new GatewayRequestException("each message must be an object", "messages");
             var role = StringOf(turn["role"]) is { } name && !string.IsNullOrWhiteSpace(name) ? name : throw new GatewayRequestException("each message needs a 'role'", "messages");
-            turns.Add(new ChatMessage(new ChatRole(role), Content(turn["content"])));
+            turns.Add(new ChatTurn(role, Content(turn["content"])));
         }
 
-        return ChatPrompt.Render(turns);
+        return turns;
     }
 
     private static string Content(JsonNode? content) => content switch

@@ -1,9 +1,12 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Inference.Endpoints;
-using EvalMesh.Inference.Hosting;
+using EvalMesh.Inference.Gguf;
+using EvalMesh.Inference.Llama;
 using EvalMesh.Silo.Security;
 
 namespace EvalMesh.Silo.Apis;
@@ -34,7 +37,7 @@ internal static class OpenAiGateway
 
     private static async Task<IResult> ModelsAsync(ModelCatalog catalog, IGrainFactory grains)
     {
-        var registered = await grains.GetGrain<IAdapterRegistryGrain>("all").ListAsync();
+        var registered = await grains.GetAdapterRegistry().ListAsync();
         var names = catalog.Names.Concat(registered.Select(r => $"{r.Model}:{r.Name}")).Distinct().Order(StringComparer.Ordinal);
         return Results.Json(new
         {
@@ -67,9 +70,9 @@ internal static class OpenAiGateway
             return;
         }
 
-        var hostKey = AdapterHostKey.FromModelName(request.Model);
+        var hostKey = AdapterKey.FromModelName(request.Model);
         var calls = Enumerable.Range(0, request.Choices)
-            .Select(i => new InferenceCall(request.Prompt, 0, request.MaxTokens, request.Temperature, request.Seed + i, request.Stop, request.TopP, request.TopLogprobs))
+            .Select(i => request.Request with { Options = request.Request.Options with { Seed = request.Request.Options.Seed + i } })
             .ToList();
         var response = new Response((chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N"), DateTimeOffset.UtcNow.ToUnixTimeSeconds(), request.Model, chat);
         if (request.Stream)
@@ -89,7 +92,7 @@ internal static class OpenAiGateway
             return;
         }
 
-        SetRouteHeaders(context, new InferenceRoute(replies[0].Silo, replies[0].AdapterWasResident));
+        SetRouteHeaders(context, replies[0].Route);
         var body = response.Body(chat ? "chat.completion" : "text_completion", replies.Select((reply, index) =>
         {
             var offset = 0;
@@ -105,7 +108,7 @@ internal static class OpenAiGateway
     // Streams every choice's text as it is generated, as server-sent events: each chunk names its choice's index, each
     // choice ends with its finish reason and where it ran, and, when asked, a last chunk without choices has the usage.
     // Until the first text arrives a failure is still a plain HTTP error; after it, an error event ends the stream.
-    private static async Task StreamAsync(HttpContext context, AdapterRouter router, string hostKey, IReadOnlyList<InferenceCall> calls, Response response, bool includeUsage)
+    private static async Task StreamAsync(HttpContext context, AdapterRouter router, string hostKey, IReadOnlyList<InferenceRequest> calls, Response response, bool includeUsage)
     {
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted);
         var merged = Channel.CreateUnbounded<(int Index, InferenceChunk Chunk)>(new UnboundedChannelOptions { SingleReader = true });
@@ -142,7 +145,7 @@ internal static class OpenAiGateway
             context.Response.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             var first = chunks.Current.Chunk;
-            if ((first.Route ?? (first.Reply is { } whole ? new InferenceRoute(whole.Silo, whole.AdapterWasResident) : null)) is { } route)
+            if ((first.Route ?? first.Reply?.Route) is { } route)
             {
                 SetRouteHeaders(context, route);
             }
@@ -263,28 +266,54 @@ internal static class OpenAiGateway
     // The prompt is counted once, as OpenAI does for n choices; the completions of every choice add up.
     private static JsonObject Usage(IReadOnlyList<InferenceReply> replies)
     {
-        var (prompt, completion) = (replies.Count == 0 ? 0 : replies[0].PromptTokens, replies.Sum(r => r.CompletionTokens));
-        return new JsonObject { ["prompt_tokens"] = prompt, ["completion_tokens"] = completion, ["total_tokens"] = prompt + completion };
+        var (prompt, cached, completion) = replies.Count == 0 ? (0, 0, 0) : (replies[0].PromptTokens, replies[0].CachedTokens, replies.Sum(r => r.CompletionTokens));
+        return new JsonObject
+        {
+            ["prompt_tokens"] = prompt,
+            ["completion_tokens"] = completion,
+            ["total_tokens"] = prompt + completion,
+            ["prompt_tokens_details"] = new JsonObject { ["cached_tokens"] = cached },
+        };
     }
 
     // Where the answer (of the first choice to answer) runs, as headers.
     private static void SetRouteHeaders(HttpContext context, InferenceRoute route)
     {
-        context.Response.Headers[SiloHeader] = route.Silo;
+        context.Response.Headers[SiloHeader] = route.Host;
         context.Response.Headers[ResidentHeader] = route.AdapterWasResident ? "true" : "false";
     }
 
     private static JsonObject Routing(InferenceReply reply) =>
-        new() { ["silo"] = reply.Silo, ["adapter_resident"] = reply.AdapterWasResident, ["prefix_reused"] = reply.PrefixReused };
+        new() { ["silo"] = reply.Route.Host, ["adapter_resident"] = reply.Route.AdapterWasResident, ["prefix_reused"] = reply.CachedTokens > 0 };
 
-    private static Task InferenceError(HttpContext context, Exception exception) => exception is InferenceException { Problem: InferenceProblem.ContextOverflow }
-        ? Error(context, 400, exception.Message, "invalid_request_error", "messages", "context_length_exceeded")
-        : Error(context, 500, $"inference failed: {exception.Message}", "server_error", null, null);
+    // A request the model host cannot take yet is a 429 with Retry-After, which OpenAI's clients wait out and retry; one
+    // that can never fit is a 400; a model host that is stopping or a silo that is gone is a 503; anything else is a 500
+    // that names its kind.
+    private static Task InferenceError(HttpContext context, Exception exception)
+    {
+        switch (exception)
+        {
+            case InferenceException { Problem: InferenceProblem.ContextOverflow }:
+                return Error(context, 400, exception.Message, "invalid_request_error", "messages", "context_length_exceeded");
+            case InferenceException { Problem: InferenceProblem.Overloaded } overloaded:
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling((overloaded.RetryAfter ?? TimeSpan.FromSeconds(1)).TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                return Error(context, 429, exception.Message, "rate_limit_error", null, "model_overloaded");
+            case InferenceException { Problem: InferenceProblem.Stopped }:
+                return Error(context, 503, exception.Message, "server_error", null, "model_host_stopping");
+            case InferenceException failed:
+                return Error(context, 500, $"inference failed: {failed.Message}", "server_error", null, failed.Code);
+            case GgufException invalid:
+                return Error(context, 500, $"the model or adapter file is invalid: {invalid.Message}", "server_error", null, "invalid_model_file");
+            case Exception when AdapterRouter.IsSiloLoss(exception):
+                return Error(context, 503, $"the silo serving this model is unavailable: {exception.Message.Split('\n')[0].Trim()}", "server_error", null, "silo_unavailable");
+            default:
+                return Error(context, 500, $"inference failed: {exception.GetType().Name}: {exception.Message.Split('\n')[0].Trim()}", "server_error", null, "internal_error");
+        }
+    }
 
     private static async Task<bool> ExistsAsync(string model, ModelCatalog catalog, IGrainFactory grains)
     {
-        var colon = model.IndexOf(':', StringComparison.Ordinal);
-        var (name, adapter) = colon < 0 ? (model, null) : (model[..colon], model[(colon + 1)..]);
+        var (name, adapter) = AdapterKey.Parse(AdapterKey.FromModelName(model));
         if (!catalog.IsModelName(name))
         {
             return false;
@@ -292,7 +321,7 @@ internal static class OpenAiGateway
 
         return adapter is null
             || ModelCatalog.IsBuiltInAdapter(name, adapter)
-            || await grains.GetGrain<ILoraAdapterGrain>(model).GetAsync() is not null;
+            || await grains.GetLoraAdapter(name, adapter).GetAsync() is not null;
     }
 
     private static async Task Event(HttpContext context, JsonObject data)

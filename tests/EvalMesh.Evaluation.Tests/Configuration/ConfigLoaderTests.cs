@@ -1,4 +1,6 @@
+using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Configuration;
+using EvalMesh.Evaluation.Statistics;
 
 namespace EvalMesh.Evaluation.Tests.Configuration;
 
@@ -43,6 +45,33 @@ public class ConfigLoaderTests
         Assert.Equal(16, config.Endpoints[1].MaxTokens);
         Assert.Equal("OPENAI_API_KEY", config.Endpoints[2].ApiKeyEnv);
         Assert.Contains("{{context}}", config.Prompt);
+        Assert.Equal(RecommendSettings.Default, config.Recommend);
+    }
+
+    [Fact]
+    public void Parse_SuiteContext_IsAllByDefault_OrRetrieved()
+    {
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").Suites[0].Retrieve);
+        Assert.Null(ConfigLoader.Parse(Valid.Replace("    generated: true", "    generated: true\n    context: all"), "/tmp/evalmesh.yaml").Suites[0].Retrieve);
+        Assert.Equal(new RetrievalSettings("bm25", 7), ConfigLoader.Parse(Valid.Replace("    generated: true", "    generated: true\n    context: { retrieve: bm25, k: 7 }"), "/tmp/evalmesh.yaml").Suites[0].Retrieve);
+    }
+
+    [Fact]
+    public void Parse_SystemMessageAndChatTemplate()
+    {
+        var config = ConfigLoader.Parse(Valid.Replace("    max-tokens: 16", "    max-tokens: 16\n    chat-template: llama3") + "\nsystem: Answer with permalinks only.\n", "/tmp/evalmesh.yaml");
+        Assert.Equal("Answer with permalinks only.", config.System);
+        Assert.Equal("llama3", config.Endpoints[1].ChatTemplate);
+        Assert.Equal(ChatTemplates.Auto, config.Endpoints[0].ChatTemplate);
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").System);
+    }
+
+    [Fact]
+    public void Parse_Recommend_ReadsTheMarginAndLevel()
+    {
+        var config = ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.05, alpha: 0.01 }\n", "/tmp/evalmesh.yaml");
+        Assert.Equal(new RecommendSettings(0.05, 0.01), config.Recommend);
+        Assert.Equal(new RecommendSettings(0.02, 0.05), ConfigLoader.Parse(Valid + "\nrecommend: { margin: 0.02 }\n", "/tmp/evalmesh.yaml").Recommend);
     }
 
     [Theory]
@@ -55,6 +84,16 @@ public class ConfigLoaderTests
     [InlineData("    base-url: http://127.0.0.1:8080/v1", "    base-url: nowhere", 21, 15, "endpoints[2].base-url", "needs an http(s) base URL")]
     [InlineData("    dataset: slack", "    dataset: slak", 7, 14, "suites[0].dataset", "unknown dataset 'slak'")]
     [InlineData("    generate: { kind: slack, messages: 50, seed: 3, cases-per-category: 2 }", "    generate: { kind: slack, mesages: 50 }", 4, 30, "datasets[0].generate.mesages", "did you mean 'messages'")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 0.5 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5 (the largest drop in accuracy a cheaper format may have, as a fraction: 0.03 is 3 points)")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 0 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 3 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { alpha: 0.5 }", 25, 21, "recommend.alpha", "must be above 0 and below 0.5 (the one-sided significance level: 0.05 is 5%)")]
+    [InlineData("repeats: 3", "repeats: 3\nrecommend: { margn: 0.1 }", 25, 14, "recommend.margn", "unknown key (did you mean 'margin'?)")]
+    [InlineData("    generated: true", "    generated: true\n    context: { retrieve: bm26, k: 3 }", 9, 26, "suites[0].context.retrieve", "unknown retrieval method 'bm26' (did you mean 'bm25'?)")]
+    [InlineData("    generated: true", "    generated: true\n    context: { retrieve: bm25, k: 0 }", 9, 35, "suites[0].context.k", "must be between 1 and 100000")]
+    [InlineData("    generated: true", "    generated: true\n    context: some", 9, 14, "suites[0].context", "must be 'all' or { retrieve: bm25, k: N }")]
+    [InlineData("    max-tokens: 16", "    max-tokens: 16\n    chat-template: chatmll", 19, 20, "endpoints[1].chat-template", "unknown chat template 'chatmll' (did you mean 'chatml'?)")]
+    [InlineData("    api-key-env: OPENAI_API_KEY", "    api-key-env: OPENAI_API_KEY\n    chat-template: chatml", 24, 20, "endpoints[2].chat-template", "only a llama endpoint renders a chat template")]
     public void Parse_Mistake_NamesFileLineColumnAndKey(string good, string bad, int line, int column, string key, string problem)
     {
         var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(Valid.Replace(good, bad), "/tmp/evalmesh.yaml"));
@@ -64,6 +103,29 @@ public class ConfigLoaderTests
         Assert.Equal(key, ex.Setting);
         Assert.Contains(problem, ex.Message);
         Assert.StartsWith($"/tmp/evalmesh.yaml:{line}:{column}: '{key}': ", ex.Message);
+    }
+
+    [Fact]
+    public void Parse_GeneratedDatasetWithRecordsPerCase_ReadsIt()
+    {
+        var config = ConfigLoader.Parse(Valid.Replace("cases-per-category: 2 }", "cases-per-category: 2, records-per-case: 4 }"), "/tmp/evalmesh.yaml");
+        Assert.Equal(4, config.Datasets[0].Generate!.RecordsPerCase);
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").Datasets[0].Generate!.RecordsPerCase);
+    }
+
+    [Fact]
+    public void Parse_InlineCaseNamingARecordBeyondTheGeneratedDataset_NamesLineAndKey()
+    {
+        var inline = Valid.Replace("    generated: true", """
+                cases:
+                  - question: Which one?
+                    expected: [x]
+                    records: [2, 51]
+            """);
+        var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(inline, "/tmp/evalmesh.yaml"));
+        Assert.Equal(11, ex.Line);
+        Assert.Equal("suites[0].cases[0].records[1]", ex.Setting);
+        Assert.Contains("record 51 is not in the dataset, which has 50 records", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

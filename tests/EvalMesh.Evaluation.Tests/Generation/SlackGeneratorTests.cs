@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using EvalMesh.Evaluation.Formats;
@@ -110,6 +111,82 @@ public partial class SlackGeneratorTests
             Assert.Equal(Recompute(c.Question), c.Expected.ToHashSet());
         });
     }
+
+    [Fact]
+    public void Generate_WithoutRecordsPerCase_CasesAreOverTheWholeDataset()
+    {
+        Assert.All(Data.Suite.Cases, c => Assert.Null(c.Records));
+        Assert.Equal("slack-100-seed7", Data.Suite.Name);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(10)]
+    public void Generate_RecordsPerCase_EachCaseHasItsNeededRecordsAndDistractorsUpToK(int k)
+    {
+        var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 6, RecordsPerCase: k));
+        Assert.Equal($"slack-100-seed7-k{k}", data.Suite.Name);
+        Assert.All(data.Suite.Cases, c =>
+        {
+            var records = c.Records!;
+            Assert.Equal(records.Order().Distinct(), records);
+            Assert.All(records, r => Assert.InRange(r, 1, 100));
+            var given = records.Select(r => Field(data.Messages[r - 1], "permalink")).ToHashSet();
+            Assert.Subset(given, c.Expected.ToHashSet());
+            var needed = c.Expected.Count + (c.Tags[0] == "thread" ? 1 : 0);
+            Assert.Equal(Math.Max(k, needed), records.Count);
+            if (c.Tags[0] == "thread")
+            {
+                // The thread's first message, named in the question, is given too.
+                Assert.Contains(Regex.Match(c.Question, @"started by (\S+)\.$").Groups[1].Value, given);
+            }
+        });
+    }
+
+    [Fact]
+    public void Generate_RecordsPerCase_IndexQuestionsCountWithinTheRecordsAndOtherQuestionsStayTheSame()
+    {
+        var retrieved = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 6, RecordsPerCase: 5));
+        Assert.Equal(Data.Messages.Select(m => m.ToJsonString()), retrieved.Messages.Select(m => m.ToJsonString()));
+        foreach (var (whole, given) in Data.Suite.Cases.Zip(retrieved.Suite.Cases))
+        {
+            Assert.Equal(whole.Id, given.Id);
+            Assert.Equal(whole.Expected, given.Expected);
+            if (given.Tags[0] == "index")
+            {
+                var n = int.Parse(Regex.Match(given.Question, @"message number (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+                Assert.InRange(n, 1, 5);
+                Assert.Equal(given.Expected.Single(), Field(retrieved.Messages[given.Records![n - 1] - 1], "permalink"));
+            }
+            else
+            {
+                Assert.Equal(whole.Question, given.Question);
+            }
+        }
+    }
+
+    [Fact]
+    public void Generate_RecordsPerCase_SameSeedSameRecords_OtherSeedOtherRecords()
+    {
+        SlackDataset Make(int seed) => SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: seed, CasesPerCategory: 6, RecordsPerCase: 6));
+        var (first, again, other) = (Make(7), Make(7), Make(8));
+        Assert.Equal(first.Suite.Cases.SelectMany(c => c.Records!), again.Suite.Cases.SelectMany(c => c.Records!));
+        Assert.NotEqual(first.Suite.Cases.SelectMany(c => c.Records!), other.Suite.Cases.SelectMany(c => c.Records!));
+    }
+
+    [Fact]
+    public void Generate_RecordsPerCaseAboveTheDataset_GivesEveryRecord()
+    {
+        var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 8, Seed: 1, CasesPerCategory: 2, RecordsPerCase: 50));
+        Assert.All(data.Suite.Cases, c => Assert.Equal(Enumerable.Range(1, 8), c.Records!));
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-3)]
+    public void Generate_RecordsPerCaseBelowOne_Throws(int k) =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => SlackGenerator.Generate(new SlackGeneratorOptions(RecordsPerCase: k)));
 
     // An independent reading of each question against the data, so that the generator's answers are checked, not trusted.
     private static HashSet<string> Recompute(string question)

@@ -55,39 +55,4 @@ public class StatisticsTests
         Assert.Equal(95.5, Percentiles.Of(values, 95), 9);
         Assert.True(double.IsNaN(Percentiles.Of([], 50)));
     }
-
-    [Fact]
-    public void Recommend_CheaperFormatNotSignificantlyWorse_IsChosen()
-    {
-        var json = Outcome("pretty-json", 900, Enumerable.Repeat(true, 19).Append(false));
-        var csv = Outcome("csv", 400, Enumerable.Repeat(true, 18).Concat([false, false]));
-        var recommendation = FormatRecommendation.Recommend([json, csv]);
-        Assert.Equal("pretty-json", recommendation.Best);
-        Assert.Equal("csv", recommendation.Format);
-        Assert.Contains("fewest tokens", recommendation.Reason);
-    }
-
-    [Fact]
-    public void Recommend_CheaperFormatSignificantlyWorse_IsPassedOver()
-    {
-        var json = Outcome("pretty-json", 900, Enumerable.Repeat(true, 30));
-        var csv = Outcome("csv", 400, Enumerable.Repeat(true, 10).Concat(Enumerable.Repeat(false, 20)));
-        var yaml = Outcome("yaml", 700, Enumerable.Repeat(true, 29).Append(false));
-        var recommendation = FormatRecommendation.Recommend([json, csv, yaml]);
-        Assert.True(recommendation.Comparisons.Single(c => c.Format == "csv").SignificantlyWorse);
-        Assert.Equal("yaml", recommendation.Format);
-    }
-
-    [Fact]
-    public void Recommend_FormatsTiedForBest_SaysSo_AndTakesTheCheapest()
-    {
-        var json = Outcome("pretty-json", 900, Enumerable.Repeat(false, 10));
-        var csv = Outcome("csv", 400, Enumerable.Repeat(false, 10));
-        var recommendation = FormatRecommendation.Recommend([json, csv]);
-        Assert.Equal("csv", recommendation.Format);
-        Assert.Equal("csv ties for the highest accuracy (0.0%) and uses the fewest tokens (400, against 900 for pretty-json)", recommendation.Reason);
-    }
-
-    private static FormatOutcome Outcome(string format, double tokens, IEnumerable<bool> passes) =>
-        new(format, tokens, passes.Select((p, i) => (p, i)).ToDictionary(x => $"case-{x.i}", x => x.p));
 }

@@ -1,0 +1,58 @@
+using System.Text.Json.Serialization;
+
+namespace EvalMesh.Contracts;
+
+/// <summary>What kind of model endpoint answers prompts.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<EndpointType>))]
+public enum EndpointType
+{
+    /// <summary>A local GGUF model (optionally with a LoRA adapter) served by the cluster's model hosts.</summary>
+    [JsonStringEnumMemberName("llama")]
+    Llama,
+
+    /// <summary>Any OpenAI-compatible HTTP API (OpenAI, vLLM, Ollama, llama.cpp server, EvalMesh's gateway).</summary>
+    [JsonStringEnumMemberName("openai")]
+    OpenAi,
+
+    /// <summary>Returns the prompt: for pipeline tests and overhead benchmarks.</summary>
+    [JsonStringEnumMemberName("echo")]
+    Echo,
+}
+
+/// <summary>A model endpoint.</summary>
+/// <param name="Name">Unique name, shown in reports.</param>
+/// <param name="Type">What kind of endpoint it is.</param>
+/// <param name="Model">llama: a GGUF path or the built-in <c>tiny</c>; openai: the model name.</param>
+/// <param name="Adapter">llama: an adapter name from <c>adapters</c>, or a GGUF path.</param>
+/// <param name="BaseUrl">openai: the API's base URL.</param>
+/// <param name="ApiKeyEnv">openai: the environment variable that holds the API key.</param>
+/// <param name="MaxTokens">The most tokens to generate.</param>
+/// <param name="Temperature">Sampling temperature; 0 is greedy (the seed of a sampled cell is its repeat).</param>
+/// <param name="TimeoutSeconds">Per-request timeout.</param>
+/// <param name="MaxConcurrency">The most requests in flight at once to this endpoint.</param>
+/// <param name="Cache">
+/// openai: answers are kept for two weeks and a request asked again (same URL, model, prompt and settings) is answered
+/// from the cache; errors are not kept. Local and echo endpoints cost nothing to ask again and are never cached.
+/// </param>
+/// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
+/// <param name="ChatTemplate">llama: how the messages become the model's prompt (one of <see cref="ChatTemplates.Names"/>).</param>
+public sealed record EndpointConfig(
+    string Name,
+    EndpointType Type,
+    string? Model,
+    string? Adapter,
+    string? BaseUrl,
+    string? ApiKeyEnv,
+    int MaxTokens,
+    double Temperature,
+    int TimeoutSeconds,
+    int MaxConcurrency,
+    bool Cache = true,
+    double TopP = 1,
+    string ChatTemplate = ChatTemplates.Auto);
+
+/// <summary>A LoRA adapter file for a base model.</summary>
+/// <param name="Name">The name endpoints refer to.</param>
+/// <param name="Base">The base model it was trained for (a GGUF path or <c>tiny</c>).</param>
+/// <param name="Path">The adapter GGUF file.</param>
+public sealed record AdapterConfig(string Name, string Base, string Path);

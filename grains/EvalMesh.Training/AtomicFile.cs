@@ -1,0 +1,57 @@
+namespace EvalMesh.Training;
+
+/// <summary>Writes a file whole or not at all: under a temporary name beside it, then moved into place.</summary>
+internal static class AtomicFile
+{
+    /// <summary>
+    /// Checks that the folder of a file can be there (it exists, or its nearest existing ancestor is a folder), so that
+    /// a path that can never be written fails before work starts; nothing is created.
+    /// </summary>
+    /// <exception cref="TrainingException">A file stands where a folder of the path should be.</exception>
+    public static void CheckFolder(string path)
+    {
+        for (var folder = Path.GetDirectoryName(Path.GetFullPath(path)); folder is not null; folder = Path.GetDirectoryName(folder))
+        {
+            if (Directory.Exists(folder))
+            {
+                return;
+            }
+
+            if (File.Exists(folder))
+            {
+                throw new TrainingException(path, TrainingProblem.OutputFailed, $"'{folder}' is a file, not a folder");
+            }
+        }
+    }
+
+    /// <exception cref="TrainingException">The file could not be written (no room, no permission, ...).</exception>
+    public static void Write(string path, Action<string> write, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(write);
+        var full = Path.GetFullPath(path);
+        var folder = Path.GetDirectoryName(full)!;
+        var temporary = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+        try
+        {
+            Directory.CreateDirectory(folder);
+            write(temporary);
+            cancellationToken.ThrowIfCancellationRequested();
+            File.Move(temporary, full, overwrite: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TrainingException(path, TrainingProblem.OutputFailed, ex.Message, innerException: ex);
+        }
+        finally
+        {
+            try
+            {
+                File.Delete(temporary);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                // The temporary file is hidden and named as such; failing to remove it must not hide the real outcome.
+            }
+        }
+    }
+}
