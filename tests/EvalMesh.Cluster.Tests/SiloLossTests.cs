@@ -60,7 +60,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : ThreeSiloRuns("sil
 
         try
         {
-            await Poll.UntilAsync(async () => await CompletedAsync(survivor, runId) > before, TimeSpan.FromMinutes(3), "progress after the loss");
+            await Poll.UntilAsync(async () => await CompletedAsync(survivor, runId) > before, TimeSpan.FromMinutes(3), "progress after the loss", interval: ApiPollInterval);
         }
         catch (Exception ex)
         {

@@ -17,6 +17,10 @@ public abstract class ThreeSiloRuns(string name) : IAsyncLifetime
     // Longer than a silo's loss or a 10 s Redis outage take to recover from, short enough for a test.
     protected static readonly TimeSpan StallDeadline = TimeSpan.FromSeconds(30);
 
+    // The silos' REST API allows a client address 600 requests a minute (EvalMesh:Security:RequestsPerMinute): polled
+    // every 50 ms, a run slower than 30 s to reach a point got only 429s for the rest of the minute.
+    protected static readonly TimeSpan ApiPollInterval = TimeSpan.FromMilliseconds(250);
+
     protected SiloProcessCluster Cluster { get; } = new(name);
 
     protected List<SiloProcess> Silos => Cluster.Silos;
@@ -42,7 +46,7 @@ public abstract class ThreeSiloRuns(string name) : IAsyncLifetime
         var earlier = await RunIdsAsync(watcher);
         var cli = CliRunner.RunAsync(Cluster.Folder, ["run", "matrix.yaml", .. Cluster.CliArguments, "--json"]);
         var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
-        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
+        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run", interval: ApiPollInterval);
         return (cli, runId);
     }
 
@@ -56,7 +60,7 @@ public abstract class ThreeSiloRuns(string name) : IAsyncLifetime
         where T : class
     {
         T? found = null;
-        await Poll.UntilAsync(async () => (found = await probe()) is not null, TimeSpan.FromMinutes(2), what);
+        await Poll.UntilAsync(async () => (found = await probe()) is not null, TimeSpan.FromMinutes(2), what, interval: ApiPollInterval);
         return found!;
     }
 }
