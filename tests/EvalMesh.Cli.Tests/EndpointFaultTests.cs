@@ -90,31 +90,31 @@ public sealed class EndpointFaultTests : ScriptedEndpointRuns
     [Fact]
     public async Task AnEndpointThatFailsForAWhile_OpensTheCircuit_SoItGetsNoLoad_ThenTheRunRecoversWithEveryCell()
     {
-        WriteConfig("outage.yaml", cases: 12, repeats: 1, "timeout-seconds: 1", "max-concurrency: 4");
-
-        // The endpoint answers 503 for its first two seconds, then OK.
-        DateTimeOffset? firstRequest = null;
-        Endpoint.Default = context =>
-        {
-            lock (_rateLimitedAt)
-            {
-                firstRequest ??= DateTimeOffset.UtcNow;
-            }
-
-            return DateTimeOffset.UtcNow - firstRequest < TimeSpan.FromSeconds(2)
-                ? ScriptedOpenAiServer.Status(503)(context)
-                : ScriptedOpenAiServer.Completion("OK")(context);
-        };
+        // The outage is counted in requests, not seconds, so that it is the same on any machine: the endpoint answers
+        // 503 to its first eight, as many as open the circuit (at least eight attempts in 10 s, half of them failed),
+        // then OK. No attempt times out here, so no request is sent again for being slow.
+        const int Cells = 12, Outage = 8;
+        WriteConfig("outage.yaml", Cells, repeats: 1, "timeout-seconds: 60", "max-concurrency: 4");
+        var arrived = 0;
+        Endpoint.Default = context => Interlocked.Increment(ref arrived) <= Outage
+            ? ScriptedOpenAiServer.Status(503)(context)
+            : ScriptedOpenAiServer.Completion("OK")(context);
 
         var run = await Run("run", "outage.yaml", "--json");
 
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr} {run.Stdout[..Math.Min(3000, run.Stdout.Length)]}");
-        Assert.Equal(12, JsonDocument.Parse(run.Stdout).RootElement.GetProperty("run").GetProperty("passed").GetInt32());
+        Assert.Equal(Cells, JsonDocument.Parse(run.Stdout).RootElement.GetProperty("run").GetProperty("passed").GetInt32());
 
-        // While the circuit was open the endpoint got nothing: a gap of about the 5 s break between requests.
+        // Nothing was wasted: the eight that failed, then one answered request per cell (the first of them the probe
+        // that closed the circuit). Calls that waited out the break sent nothing and used none of their retries.
+        Assert.Equal(Outage + Cells, Endpoint.Requests.Count);
+
+        // While the circuit was open the endpoint got nothing: a gap of at least most of the 5 s break between requests.
+        // A lower bound on a wait, which a slower machine can only lengthen; the count above, not an upper bound in
+        // seconds, says that the break ended with one probe that closed the circuit.
         var times = Endpoint.Requests.Select(r => r.At).Order().ToList();
         var longestGap = times.Zip(times.Skip(1), (a, b) => b - a).Max();
-        Assert.InRange(longestGap, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(10));
+        Assert.True(longestGap >= TimeSpan.FromSeconds(3), $"the longest gap between requests was {longestGap.TotalSeconds:0.0} s, shorter than the 5 s break");
     }
 
     private async Task<List<JsonElement>> ResultsAsync(string runId)

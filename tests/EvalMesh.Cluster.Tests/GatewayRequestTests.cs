@@ -56,4 +56,25 @@ public class GatewayRequestTests
         var ex = Assert.Throws<GatewayRequestException>(() => GatewayRequest.Parse(JsonNode.Parse(body), chat: !body.Contains("prompt", StringComparison.Ordinal)));
         Assert.Equal(param, ex.Param);
     }
+
+    // The gateway answers each with 400, OpenAI's error shape and the parameter's name (GatewayTests checks that over HTTP).
+    [Theory]
+    [InlineData("\"top_logprobs\":3", "top_logprobs")]
+    [InlineData("\"logprobs\":true,\"top_logprobs\":21", "top_logprobs")]
+    [InlineData("\"tools\":[{\"type\":\"function\",\"function\":{\"name\":\"f\"}}]", "tools")]
+    [InlineData("\"response_format\":{\"type\":\"json_object\"}", "response_format")]
+    [InlineData("\"presence_penalty\":0.5", "presence_penalty")]
+    [InlineData("\"logit_bias\":{\"42\":10}", "logit_bias")]
+    [InlineData("\"n\":0", "n")]
+    [InlineData("\"n\":129", "n")]
+    [InlineData("\"top_p\":0", "top_p")]
+    [InlineData("\"top_p\":1.5", "top_p")]
+    [InlineData("\"stream_options\":{\"include_usage\":true}", "stream_options")]
+    [InlineData("\"stream\":\"yes\"", "stream")]
+    public void Parse_FieldThatWouldChangeTheAnswerButIsNotHonoured_IsRefusedByName(string field, string param)
+    {
+        var body = $$"""{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":2,{{field}}}""";
+        var ex = Assert.Throws<GatewayRequestException>(() => GatewayRequest.Parse(JsonNode.Parse(body), chat: true));
+        Assert.Equal(param, ex.Param);
+    }
 }

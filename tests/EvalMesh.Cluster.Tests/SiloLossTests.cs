@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using EvalMesh.Testing;
@@ -8,31 +7,12 @@ using EvalMesh.Testing;
 namespace EvalMesh.Cluster.Tests;
 
 /// <summary>
-/// A run survives losing a silo: a real redis-server, three silo processes clustered through it, and a 3,000-cell run
-/// (the tiny model with an adapter, and echo) started from the CLI. At about 40% one silo is killed (SIGKILL) or
+/// A run survives losing a silo (see <see cref="ThreeSiloRuns"/>): at about 40% one silo is killed (SIGKILL) or
 /// stopped (SIGTERM); the run completes on the others with exactly one result per cell, and the report's aggregates
 /// equal a recomputation from the raw results. The time from the kill to the next progress is printed.
 /// </summary>
-public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class SiloLossTests(ITestOutputHelper output) : ThreeSiloRuns("silo-loss")
 {
-    private const int Cells = 3_000;
-
-    // Longer than a silo's loss or the Redis outage below take to recover from, short enough for a test.
-    private static readonly TimeSpan StallDeadline = TimeSpan.FromSeconds(30);
-    private readonly SiloProcessCluster _cluster = new("silo-loss");
-
-    private static CancellationToken Token => TestContext.Current.CancellationToken;
-
-    private List<SiloProcess> Silos => _cluster.Silos;
-
-    public async ValueTask InitializeAsync()
-    {
-        await _cluster.StartAsync(silos: 3, new Dictionary<string, string> { ["EvalMesh__StallDeadline"] = StallDeadline.ToString("c", CultureInfo.InvariantCulture) });
-        await ClusterMatrix.WriteAsync(_cluster.Folder, messages: 12, seed: 9, casesPerCategory: 10, maxTokens: 2, repeats: 10);
-    }
-
-    public ValueTask DisposeAsync() => _cluster.DisposeAsync();
-
     // EVALMESH_SILO_LOSS_REPEATS=N runs every case N times (the on-demand version; CI runs each once).
     public static TheoryData<string, int> Losses
     {
@@ -80,7 +60,7 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
 
         try
         {
-            await Poll.UntilAsync(async () => await CompletedAsync(survivor, runId) > before, TimeSpan.FromMinutes(3), "progress after the loss");
+            await Poll.UntilAsync(async () => await CompletedAsync(survivor, runId) > before, TimeSpan.FromMinutes(3), "progress after the loss", interval: ApiPollInterval);
         }
         catch (Exception ex)
         {
@@ -104,77 +84,12 @@ public sealed class SiloLossTests(ITestOutputHelper output) : IAsyncLifetime
         {
             Assert.Equal(0, victim.ExitCode);
         }
-
-        // The next case starts with three silos again.
-        Silos.Remove(victim);
-        await victim.DisposeAsync();
-        Silos.Add(await _cluster.StartSiloAsync());
     }
-
-    [Fact]
-    public async Task RunPausesWhileRedisIsDown_AndCompletesWithOneResultPerCell_WhenItIsBack()
-    {
-        var watcher = Silos[0];
-        var (cli, runId) = await StartRunPastAThirdAsync(watcher);
-
-        _cluster.Redis.Kill();
-        var down = Stopwatch.StartNew();
-        await Poll.UntilAsync(() => Task.FromResult(down.Elapsed >= TimeSpan.FromSeconds(10)), TimeSpan.FromSeconds(20), "Redis to stay away for 10 s");
-        await _cluster.Redis.RestartAsync();
-
-        var run = await cli;
-        Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}\n{watcher.Log}");
-        using var report = JsonDocument.Parse(run.Stdout);
-        var status = report.RootElement.GetProperty("run");
-        Assert.Equal("completed", status.GetProperty("state").GetString());
-        Assert.Equal(Cells, status.GetProperty("completed").GetInt32());
-        await RunChecks.AssertOneResultPerCellAsync(watcher, runId, report.RootElement, Cells);
-    }
-
-    [Fact]
-    public async Task RunFailsWithAClearError_WhenRedisStaysAwayPastTheStallDeadline()
-    {
-        var watcher = Silos[0];
-        var (cli, runId) = await StartRunPastAThirdAsync(watcher);
-
-        _cluster.Redis.Kill();
-        var run = await cli;
-
-        Assert.Equal(3, run.ExitCode);
-        var line = Assert.Single(run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.StartsWith($"evalmesh: error: run {runId} failed: its shards kept failing without progress for {StallDeadline.TotalSeconds:0} s (EvalMesh:StallDeadline): ", line, StringComparison.Ordinal);
-        Assert.EndsWith($"after fixing the cause, 'evalmesh run --resume {runId}' carries on", line, StringComparison.Ordinal);
-    }
-
-    // Starts the matrix from the CLI and waits until a third of it is done: the echo half finishes at once, so the
-    // run is then in the middle of the model's half.
-    private async Task<(Task<ProgramResult> Cli, string RunId)> StartRunPastAThirdAsync(SiloProcess watcher)
-    {
-        var earlier = await RunIdsAsync(watcher);
-        var cli = CliRunner.RunAsync(_cluster.Folder, ["run", "matrix.yaml", .. _cluster.CliArguments, "--json"]);
-        var runId = await WaitForAsync(async () => (await RunIdsAsync(watcher)).Except(earlier).FirstOrDefault(), "the run to start");
-        await Poll.UntilAsync(async () => await CompletedAsync(watcher, runId) >= Cells / 3, TimeSpan.FromMinutes(5), "a third of the run");
-        return (cli, runId);
-    }
-
-    private static async Task<List<string>> RunIdsAsync(SiloProcess silo) =>
-        [.. (await silo.Http.GetFromJsonAsync<JsonElement>("/api/runs", Token)).EnumerateArray().Select(r => r.GetProperty("runId").GetString()!)];
-
-    private static async Task<int> CompletedAsync(SiloProcess silo, string runId) =>
-        (await silo.Http.GetFromJsonAsync<JsonElement>($"/api/runs/{runId}", Token)).GetProperty("completed").GetInt32();
 
     // Activations of a grain type on one silo, from Orleans' own meter at /metrics.
     private static async Task<int> GrainsAsync(SiloProcess silo, string grainType)
     {
         var match = Regex.Match(await silo.Http.GetStringAsync("/metrics", Token), $@"\nmicrosoft_orleans_orleans_grains\{{grain_type=""{grainType}""\}} (\d+)");
         return match.Success ? int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
-    }
-
-    private static async Task<T> WaitForAsync<T>(Func<Task<T?>> probe, string what)
-        where T : class
-    {
-        T? found = null;
-        await Poll.UntilAsync(async () => (found = await probe()) is not null, TimeSpan.FromMinutes(2), what);
-        return found!;
     }
 }

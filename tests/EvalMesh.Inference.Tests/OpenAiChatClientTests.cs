@@ -5,12 +5,20 @@ using Microsoft.Extensions.AI;
 
 namespace EvalMesh.Inference.Tests;
 
+/// <summary>
+/// The OpenAI-compatible client against a scripted server on loopback, on a fake clock: backoffs, Retry-After waits,
+/// circuit breaks and attempt timeouts pass when the test moves the clock, and the server stamps requests with it, so
+/// that what is measured is the client's waiting, not the machine's speed.
+/// </summary>
 public sealed class OpenAiChatClientTests : IAsyncLifetime
 {
+    // Attempts time out after this long unless a test says otherwise; every wait the client makes is shorter.
+    private static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(5);
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private readonly FakeClock _clock = new();
     private ScriptedOpenAiServer _server = null!;
 
-    public async ValueTask InitializeAsync() => _server = await ScriptedOpenAiServer.StartAsync();
+    public async ValueTask InitializeAsync() => _server = await ScriptedOpenAiServer.StartAsync(_clock);
 
     public async ValueTask DisposeAsync()
     {
@@ -18,11 +26,16 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         _http.Dispose();
     }
 
-    private OpenAiChatClient Client(int retries = 3, double timeoutSeconds = 5) =>
-        new(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", "sk-secret", TimeSpan.FromSeconds(timeoutSeconds), retries));
+    private OpenAiChatClient Client(int retries = 3, double? timeoutSeconds = null) =>
+        Client(new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", "sk-secret", timeoutSeconds is { } seconds ? TimeSpan.FromSeconds(seconds) : AttemptTimeout, retries));
 
-    private static Task<ChatResponse> Ask(IChatClient client) =>
+    private OpenAiChatClient Client(OpenAiEndpointOptions options) => new(_http, options, _clock);
+
+    private static Task<ChatResponse> Send(IChatClient client) =>
         client.GetResponseAsync("What is 2+2?", new ChatOptions { MaxOutputTokens = 5, Temperature = 0, StopSequences = ["\n"] }, TestContext.Current.CancellationToken);
+
+    // Asks, moving the clock on through every wait the client makes (never as far as an attempt's timeout).
+    private Task<ChatResponse> Ask(IChatClient client) => _clock.RunAsync(Send(client), AttemptTimeout);
 
     [Fact]
     public async Task Success_ReturnsTheAnswerAndUsage_AndSendsTheWireFormat()
@@ -47,7 +60,7 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         Assert.Equal("4", response.Text);
         var times = _server.Requests.Select(r => r.At).ToList();
         Assert.Equal(2, times.Count);
-        Assert.True(times[1] - times[0] >= TimeSpan.FromMilliseconds(950), $"retried after {(times[1] - times[0]).TotalMilliseconds} ms, before Retry-After: 1");
+        Assert.True(times[1] - times[0] >= TimeSpan.FromSeconds(1), $"retried after {(times[1] - times[0]).TotalMilliseconds} ms, before Retry-After: 1");
     }
 
     [Fact]
@@ -76,7 +89,21 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     public async Task Hang_TimesOutEachAttempt()
     {
         _server.Then(ScriptedOpenAiServer.Hang(TimeSpan.FromSeconds(30))).Then(ScriptedOpenAiServer.Hang(TimeSpan.FromSeconds(30)));
-        var ex = await Assert.ThrowsAsync<EndpointException>(() => Ask(Client(retries: 1, timeoutSeconds: 0.5)));
+        var call = Send(Client(retries: 1, timeoutSeconds: 0.5));
+
+        // Each attempt reaches the hanging server, then its half second passes; between them, the backoff (Polly's first
+        // is under 0.35 s, so "shorter than 0.5 s" picks it and not the next attempt's timeout).
+        for (var attempt = 1; attempt <= 2; attempt++)
+        {
+            await Poll.UntilAsync(() => Task.FromResult(_server.Requests.Count == attempt), TimeSpan.FromSeconds(30), $"attempt {attempt} to reach the server");
+            await _clock.AdvanceToNextAsync(TimeSpan.FromSeconds(1), $"attempt {attempt}'s timeout");
+            if (attempt == 1)
+            {
+                await _clock.AdvanceToNextAsync(TimeSpan.FromSeconds(0.5), "the backoff");
+            }
+        }
+
+        var ex = await Assert.ThrowsAsync<EndpointException>(() => call);
         Assert.Equal(EndpointProblem.Timeout, ex.Problem);
         Assert.Equal(2, ex.Attempts);
     }
@@ -103,7 +130,7 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     public async Task RepeatedFailures_OpenTheCircuit_CallsWaitItOutWithoutLoad_ThenItRecovers()
     {
         _server.Default = ScriptedOpenAiServer.Status(500);
-        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 0, BreakDuration: TimeSpan.FromSeconds(1)));
+        var client = Client(new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 0, BreakDuration: TimeSpan.FromSeconds(1)));
         for (var i = 0; i < 8; i++)
         {
             Assert.Equal(EndpointProblem.ServerError, (await Assert.ThrowsAsync<EndpointException>(() => Ask(client))).Problem);
@@ -112,9 +139,10 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         // Eight server errors opened it: the next call waits out the break, sending nothing, then its attempt (the
         // probe) succeeds and closes the circuit.
         _server.Default = ScriptedOpenAiServer.Completion("back");
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var start = _clock.GetUtcNow();
         Assert.Equal("back", (await Ask(client)).Text);
-        Assert.True(clock.Elapsed >= TimeSpan.FromMilliseconds(800), $"answered after {clock.Elapsed.TotalMilliseconds:0} ms, inside the 1 s break");
+        var waited = _clock.GetUtcNow() - start;
+        Assert.True(waited >= TimeSpan.FromSeconds(1), $"answered after {waited.TotalMilliseconds:0} ms, inside the 1 s break");
         Assert.Equal(9, _server.Requests.Count);
         Assert.Equal("back", (await Ask(client)).Text);
         Assert.Equal(10, _server.Requests.Count);
@@ -129,7 +157,7 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
         }
 
         // Eight attempts fail and open the circuit; the ninth, after the break, is within a budget of eight retries.
-        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 8, BreakDuration: TimeSpan.FromSeconds(1)));
+        var client = Client(new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 8, BreakDuration: TimeSpan.FromSeconds(1)));
         Assert.Equal("default answer", (await Ask(client)).Text);
         Assert.Equal(9, _server.Requests.Count);
     }
@@ -159,7 +187,9 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
                 Interlocked.Decrement(ref inFlight);
             }
         };
-        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 4, MaxConcurrency: 8));
+        // The 429s ask for no wait (Retry-After: 0): the clock stands still, so the burst falls within one 1 s cooldown
+        // however slow the machine.
+        var client = Client(new OpenAiEndpointOptions("scripted", _server.BaseUrl, "gpt-test", MaxRetries: 4, MaxConcurrency: 8));
         Assert.Equal(8, client.ConcurrencyLimit);
 
         var answers = await Task.WhenAll(Enumerable.Range(0, 16).Select(_ => Ask(client)));
@@ -197,7 +227,7 @@ public sealed class OpenAiChatClientTests : IAsyncLifetime
     [Fact]
     public async Task Unreachable_IsAnEndpointError()
     {
-        var client = new OpenAiChatClient(_http, new OpenAiEndpointOptions("nowhere", new Uri("http://127.0.0.1:9/v1"), "m", MaxRetries: 1));
+        var client = Client(new OpenAiEndpointOptions("nowhere", new Uri("http://127.0.0.1:9/v1"), "m", MaxRetries: 1));
         var ex = await Assert.ThrowsAsync<EndpointException>(() => Ask(client));
         Assert.Equal(EndpointProblem.Unreachable, ex.Problem);
     }

@@ -46,7 +46,10 @@ public sealed class PrometheusServer : IAsyncDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         var server = new PrometheusServer(process, folder, port);
-        await Poll.UntilAsync(async () => (await server.Http.GetAsync("/-/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), $"prometheus on port {port}");
+        await Poll.UntilAsync(
+            async () => process.HasExited ? throw new ProcessExitedException($"prometheus on port {port}", process.ExitCode) : (await server.Http.GetAsync("/-/ready")).IsSuccessStatusCode,
+            TimeSpan.FromSeconds(30),
+            $"prometheus on port {port}");
         return server;
     }
 

@@ -77,6 +77,11 @@ public sealed class RedisServer : IAsyncDisposable
 
     private Task WaitUntilReadyAsync() => Poll.UntilAsync(async () =>
     {
+        if (_process.HasExited)
+        {
+            throw new ProcessExitedException($"redis-server on port {Port}", _process.ExitCode);
+        }
+
         using var client = new TcpClient();
         await client.ConnectAsync("127.0.0.1", Port);
         return true;

@@ -29,8 +29,10 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
     /// <summary>What requests get once the script is used up (by default an immediate completion).</summary>
     public Func<HttpContext, Task> Default { get; set; } = Completion("default answer");
 
-    public static async Task<ScriptedOpenAiServer> StartAsync()
+    /// <summary>Starts the server; <paramref name="clock"/> (the system's by default) stamps each request's arrival.</summary>
+    public static async Task<ScriptedOpenAiServer> StartAsync(TimeProvider? clock = null)
     {
+        clock ??= TimeProvider.System;
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
@@ -39,7 +41,7 @@ public sealed class ScriptedOpenAiServer : IAsyncDisposable
         app.MapPost("/v1/chat/completions", async context =>
         {
             var body = (JsonObject)(await JsonNode.ParseAsync(context.Request.Body))!;
-            server.Requests.Enqueue((DateTimeOffset.UtcNow, body, context.Request.Headers.Authorization.FirstOrDefault()));
+            server.Requests.Enqueue((clock.GetUtcNow(), body, context.Request.Headers.Authorization.FirstOrDefault()));
             context.Items[BodyKey] = body;
             var behaviour = server._script.TryDequeue(out var next) ? next : server.Default;
             await behaviour(context);

@@ -14,7 +14,7 @@ public sealed class SiloProcess : IAsyncDisposable
     {
         _process = process;
         HttpPort = httpPort;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromMinutes(2) };
+        Http = new HttpClient(new ExitAware(this)) { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromMinutes(2) };
     }
 
     /// <summary>The HTTP port (REST, gateway, /healthz).</summary>
@@ -173,6 +173,23 @@ public sealed class SiloProcess : IAsyncDisposable
             _log.Enqueue(line);
             while (_log.Count > 400 && _log.TryDequeue(out _))
             {
+            }
+        }
+    }
+
+    // A request the silo cannot answer because it has exited fails with ProcessExitedException and the silo's log, which
+    // a poll does not wait out.
+    private sealed class ExitAware(SiloProcess silo) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            try
+            {
+                return await base.SendAsync(request, cancellationToken);
+            }
+            catch (HttpRequestException ex) when (silo.HasExited)
+            {
+                throw new ProcessExitedException($"the silo on port {silo.HttpPort}", silo.ExitCode, silo.Log, ex);
             }
         }
     }
