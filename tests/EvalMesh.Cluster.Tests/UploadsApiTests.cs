@@ -176,7 +176,7 @@ public sealed class UploadsApiTests(UploadsSilo uploads) : IClassFixture<Uploads
     }
 
     [Fact]
-    public async Task CliWithServer_AKeyWithoutTheScope_ExitsTwoNamingIt_AndUploadsNothing()
+    public async Task CliWithServer_AKeyWithoutTheScope_ABodyOverTheLimit_AMissingUpload_EachExitTwoNamingIt_AndStartNothing()
     {
         var folder = Directory.CreateTempSubdirectory("evalmesh-scope-").FullName;
         try
@@ -199,6 +199,7 @@ public sealed class UploadsApiTests(UploadsSilo uploads) : IClassFixture<Uploads
                     type: echo
                 """, Token);
             string[] server = ["--server", $"http://127.0.0.1:{uploads.Silo.HttpPort}"];
+            var runsBefore = await RunCountAsync();
             var environment = new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(folder, "home"), ["READ_KEY"] = UploadsSilo.ReadKey, ["WRONG_KEY"] = "wrong-key-00000000000000" };
 
             var reader = await CliRunner.RunAsync(folder, environment, ["run", config, .. server, "--api-key-env", "READ_KEY"]);
@@ -213,8 +214,19 @@ public sealed class UploadsApiTests(UploadsSilo uploads) : IClassFixture<Uploads
             Assert.Equal((2, "evalmesh: error: '--api-key-env': the environment variable NO_SUCH_VARIABLE is not set\n"), (unset.ExitCode, unset.Stderr));
 
             // With the run scope (from EVALMESH_API_KEY) it runs; echo's answer is its whole prompt, so the cell fails: exit 1.
-            var runner = await CliRunner.RunAsync(folder, new Dictionary<string, string>(environment) { ["EVALMESH_API_KEY"] = UploadsSilo.RunKey }, ["run", config, .. server, "--json"]);
+            var withRunKey = new Dictionary<string, string>(environment) { ["EVALMESH_API_KEY"] = UploadsSilo.RunKey };
+            var runner = await CliRunner.RunAsync(folder, withRunKey, ["run", config, .. server, "--json"]);
             Assert.True(runner.ExitCode == 1, runner.Stderr);
+
+            // A dataset over the silo's body limit, and a config naming an upload that is not there: exit 2, one line each.
+            await File.WriteAllLinesAsync(Path.Combine(folder, "people.jsonl"), Enumerable.Range(0, 3000).Select(i => $"{{\"id\": {i}, \"user\": \"{new string('x', 20)}\"}}"), Token);
+            var tooLarge = await CliRunner.RunAsync(folder, withRunKey, ["run", config, .. server]);
+            Assert.Equal((2, "evalmesh: error: the request body is larger than this silo accepts: at most 65,536 bytes (EvalMesh:Security:MaxRequestBodyBytes, environment variable EvalMesh__Security__MaxRequestBodyBytes) (HTTP 413 request body too large)\n"), (tooLarge.ExitCode, tooLarge.Stderr));
+            await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config, Token)).Replace("path: people.jsonl", "upload: 0123456789abcdef", StringComparison.Ordinal), Token);
+            var missing = await CliRunner.RunAsync(folder, withRunKey, ["run", config, .. server]);
+            Assert.Equal(2, missing.ExitCode);
+            Assert.StartsWith($"evalmesh: error: {config}: 'datasets[0].upload': no dataset has been uploaded as 0123456789abcdef", Assert.Single(missing.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries)), StringComparison.Ordinal);
+            Assert.Equal(1, await RunCountAsync() - runsBefore);
             Assert.Equal("completed", JsonDocument.Parse(runner.Stdout).RootElement.GetProperty("run").GetProperty("state").GetString());
         }
         finally

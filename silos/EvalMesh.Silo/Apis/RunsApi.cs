@@ -74,7 +74,7 @@ internal static class RunsApi
     private static bool IsRunId(string id) =>
         id.Length is > 0 and <= 100 && id.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-');
 
-    private static async Task<IResult> EventsAsync(string id, int? intervalMs, IEvalMeshClient client, CancellationToken cancellationToken)
+    private static async Task<IResult> EventsAsync(string id, int? intervalMs, IEvalMeshClient client, TimeProvider time, CancellationToken cancellationToken)
     {
         if (intervalMs is < 50 or > 60_000)
         {
@@ -84,21 +84,21 @@ internal static class RunsApi
         var found = await Found(() => client.GetRunAsync(id, cancellationToken));
         return found is ProblemHttpResult
             ? found
-            : TypedResults.ServerSentEvents(StatusEventsAsync(client, id, TimeSpan.FromMilliseconds(intervalMs ?? 250), cancellationToken));
+            : TypedResults.ServerSentEvents(StatusEventsAsync(client, time, id, TimeSpan.FromMilliseconds(intervalMs ?? 250), cancellationToken));
     }
 
     // The run's status, read every interval (it rides out the loss of the run's silo), sent when it changes or at the
     // heartbeat; the last event is the final status, and then the stream ends.
-    private static async IAsyncEnumerable<SseItem<string>> StatusEventsAsync(IEvalMeshClient client, string id, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
+    private static async IAsyncEnumerable<SseItem<string>> StatusEventsAsync(IEvalMeshClient client, TimeProvider time, string id, TimeSpan interval, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         RunStatus? sent = null;
-        var sentAt = DateTimeOffset.MinValue;
+        var sentAt = 0L;
         await foreach (var status in client.WatchRunAsync(id, interval, cancellationToken))
         {
-            if (sent is null || status.IsFinished || Changed(sent, status) || DateTimeOffset.UtcNow - sentAt >= Heartbeat)
+            if (sent is null || status.IsFinished || Changed(sent, status) || time.GetElapsedTime(sentAt) >= Heartbeat)
             {
                 sent = status;
-                sentAt = DateTimeOffset.UtcNow;
+                sentAt = time.GetTimestamp();
                 yield return new SseItem<string>(JsonSerializer.Serialize(status, ReportWriter.JsonLine), StatusEvent);
             }
         }
