@@ -45,16 +45,10 @@ public sealed class GatewaySilo : IAsyncLifetime
                 evicted.EnsureSuccessStatusCode();
             }
 
-            return await MetricAsync("evalmesh_adapters_resident") == 0;
+            return await Silo.MetricAsync("evalmesh_adapters_resident") == 0;
         },
         TimeSpan.FromSeconds(30),
         "the silo to hold no adapter");
-
-    /// <summary>The sum of a metric's series whose labels contain every one of the filters.</summary>
-    public async Task<double> MetricAsync(string name, params string[] filters) =>
-        (await Silo.Http.GetStringAsync("/metrics", TestContext.Current.CancellationToken)).Split('\n')
-            .Where(l => (l.StartsWith(name + "{", StringComparison.Ordinal) || l.StartsWith(name + " ", StringComparison.Ordinal)) && filters.All(f => l.Contains(f, StringComparison.Ordinal)))
-            .Sum(l => double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture));
 }
 
 /// <summary>The OpenAI-compatible gateway and the REST API of an embedded silo process, over real HTTP.</summary>
@@ -324,7 +318,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
         Assert.InRange(await MetricAsync("evalmesh_inference_generated_tokens_total") - before, 1, 3999);
     }
 
-    private Task<double> MetricAsync(string name, params string[] filters) => gateway.MetricAsync(name, filters);
+    private Task<double> MetricAsync(string name, params string[] filters) => gateway.Silo.MetricAsync(name, filters);
 
     [Fact]
     public async Task UnknownModel_Is404InOpenAisErrorShape_AndMalformedBodiesAre400()
