@@ -6,37 +6,30 @@ namespace EvalMesh.Inference.Endpoints;
 
 /// <summary>
 /// One process's side of an OpenAI-compatible endpoint's limits and circuit. Before each attempt a request takes a
-/// concurrency slot (<see cref="AimdConcurrency"/>, under the slots its lease grants), then the circuit's leave, one
-/// request and its estimated tokens from the <see cref="TokenBucket"/>s its lease refills; afterwards it says how the
-/// attempt went (<see cref="EndpointPermit"/>). The hot path makes no call: about once a second while the endpoint is
-/// in use, and at once after a failure or to ask for the half-open circuit's probe, the governor renews its lease with
-/// its <see cref="IEndpointAuthority"/>, reporting what it used and saw (see the lease half of this class). After a
-/// failure, new attempts wait for that report's answer, so that one process's evidence of an outage stops it, and,
-/// through the authority, every other, before it sends more.
+/// concurrency slot (<see cref="AimdConcurrency"/>, under the slots its lease grants), then the circuit's leave and
+/// its share of the rate limits (<see cref="LeaseHolder"/>); afterwards it says how the attempt went
+/// (<see cref="EndpointPermit"/>). The hot path makes no call: one loop renews the lease with the
+/// <see cref="IEndpointAuthority"/> about once a second while the endpoint is in use, and at once after a failure or to
+/// ask for the half-open circuit's probe, and gives it back after a few idle seconds. After a failure, new attempts wait
+/// for that report's answer, so that one process's evidence of an outage stops it, and through the authority every
+/// other, before it sends more.
 /// </summary>
 public sealed partial class EndpointGovernor : IAsyncDisposable
 {
-    private readonly string _holder;
+    private static readonly TimeSpan AskTimeout = TimeSpan.FromSeconds(5);
+
     private readonly IEndpointAuthority _authority;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly AimdConcurrency _concurrency;
-    private readonly TokenBucket _requests;
-    private readonly TokenBucket _tokens;
+    private readonly LeaseHolder _lease;
     private readonly Lock _gate = new();
-    private OpenAiEndpointOptions _options;
+    private readonly CancellationTokenSource _stop = new();
     private TaskCompletionSource _changed = NewSignal();
-
-    // The circuit as the last answer gave it, and this process's part in its probe.
-    private CircuitState _circuit = CircuitState.Closed;
-    private long _circuitAt;
-    private TimeSpan _openFor;
-    private bool _probeGranted;
-    private bool _probing;
-
-    // Failures not yet answered by the authority: new attempts wait for its verdict.
-    private long _failures;
-    private long _failuresSettled;
+    private TaskCompletionSource _renewNow = NewSignal();
+    private Task? _loop;
+    private int _acquiring;
+    private int _parked;
 
     /// <summary>A governor that renews its lease as <paramref name="holder"/> (the silo) with <paramref name="authority"/>.</summary>
     public EndpointGovernor(string holder, IEndpointAuthority authority, OpenAiEndpointOptions options, TimeProvider? time = null, ILogger? logger = null)
@@ -44,33 +37,17 @@ public sealed partial class EndpointGovernor : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(holder);
         ArgumentNullException.ThrowIfNull(authority);
         ArgumentNullException.ThrowIfNull(options);
-        _holder = holder;
         _authority = authority;
-        _options = options;
         _time = time ?? TimeProvider.System;
         _logger = logger ?? NullLogger.Instance;
-        _requests = new TokenBucket(_time);
-        _tokens = new TokenBucket(_time);
+        _lease = new LeaseHolder(holder, options, _time);
         _concurrency = new AimdConcurrency(Math.Max(1, options.MaxConcurrency), TimeSpan.FromSeconds(1), _time);
-        _concurrency.LimitChanged += limit => EndpointMetrics.ConcurrencyLimitIs(_options.Name, limit);
+        _concurrency.LimitChanged += limit => EndpointMetrics.ConcurrencyLimitIs(options.Name, limit);
         EndpointMetrics.ConcurrencyLimitIs(options.Name, _concurrency.Limit);
-        _reportedAt = _lastActivity = _time.GetTimestamp();
     }
 
     /// <summary>The most requests this process sends at once now: adapted to 429s, under the slots it leases.</summary>
     public int ConcurrencyLimit => _concurrency.Limit;
-
-    /// <summary>The circuit as this process last heard it.</summary>
-    public CircuitState Circuit
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return CircuitAt(_time.GetTimestamp());
-            }
-        }
-    }
 
     /// <summary>Takes new settings (the limits and price of the latest run that uses the endpoint); they count from the next renewal.</summary>
     public void Configure(OpenAiEndpointOptions options)
@@ -78,7 +55,7 @@ public sealed partial class EndpointGovernor : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         lock (_gate)
         {
-            _options = options;
+            _lease.Options = options;
         }
 
         _concurrency.Maximum = Math.Max(1, options.MaxConcurrency);
@@ -93,53 +70,21 @@ public sealed partial class EndpointGovernor : IAsyncDisposable
         lock (_gate)
         {
             _acquiring++;
-            Touch();
+            _lease.Touch();
             KeepRenewing();
+            if (_concurrency.AtCeiling)
+            {
+                _lease.SlotsShort();
+                RenewSoon();
+            }
         }
 
         try
         {
-            if (_concurrency.AtCeiling)
-            {
-                lock (_gate)
-                {
-                    _slotsShort = true;
-                    RenewSoon();
-                }
-            }
-
             var slot = await _concurrency.AcquireAsync(cancellationToken).ConfigureAwait(false);
             try
             {
-                while (true)
-                {
-                    Task changed;
-                    (TimeSpan Wait, bool ForShare) verdict;
-                    lock (_gate)
-                    {
-                        changed = _changed.Task;
-                        verdict = Admit(estimatedTokens, out var probe);
-                        if (verdict.Wait == TimeSpan.Zero)
-                        {
-                            _peakInFlight = Math.Max(_peakInFlight, _concurrency.InFlight);
-                            return new EndpointPermit(this, slot, estimatedTokens, probe);
-                        }
-
-                        _parked += verdict.ForShare ? 1 : 0;
-                    }
-
-                    try
-                    {
-                        await WaitAsync(changed, verdict.Wait, cancellationToken).ConfigureAwait(false);
-                    }
-                    finally
-                    {
-                        lock (_gate)
-                        {
-                            _parked -= verdict.ForShare ? 1 : 0;
-                        }
-                    }
-                }
+                return await AdmitAsync(slot, estimatedTokens, cancellationToken).ConfigureAwait(false);
             }
             catch
             {
@@ -156,99 +101,50 @@ public sealed partial class EndpointGovernor : IAsyncDisposable
         }
     }
 
-    // Under the lock: zero when the attempt may go now (its share taken), else how long to wait before looking again,
-    // and whether it waits for this process's share of a limit (which makes the process ask for more).
-    private (TimeSpan Wait, bool ForShare) Admit(double tokens, out bool probe)
+    private async Task<EndpointPermit> AdmitAsync(IDisposable slot, double estimatedTokens, CancellationToken cancellationToken)
     {
-        probe = false;
-        var now = _time.GetTimestamp();
-        if (_failures > _failuresSettled)
+        while (true)
         {
-            RenewSoon();
-            return (EndpointLedger.RenewEvery, false);
-        }
+            Task changed;
+            Admission admission;
+            lock (_gate)
+            {
+                changed = _changed.Task;
+                admission = _lease.Admit(estimatedTokens, _concurrency.InFlight - 1);
+                if (admission.RenewNow)
+                {
+                    RenewSoon();
+                }
 
-        switch (CircuitAt(now))
-        {
-            case CircuitState.Open:
-                return (Bounded(_openFor - _time.GetElapsedTime(_circuitAt, now)), false);
-            case CircuitState.HalfOpen when !_probeGranted || _probing:
-                _wantProbe |= !_probing;
-                RenewSoon();
-                return (EndpointLedger.RenewEvery, false);
-            case CircuitState.HalfOpen:
-                probe = true;
-                break;
-        }
+                if (admission.Go)
+                {
+                    return new EndpointPermit(this, slot, estimatedTokens, admission.Probe);
+                }
 
-        if (_options.RateLimit is not null && !LeaseValid(now))
-        {
-            _requests.Expire();
-            _tokens.Expire();
-            RenewSoon();
-            return (EndpointLedger.RenewEvery, true);
-        }
+                _parked += admission.ForShare ? 1 : 0;
+            }
 
-        var limitsRequests = _granted.RequestsPerSecond is not null;
-        var limitsTokens = _granted.TokensPerSecond is not null;
-        var requestWait = limitsRequests ? Bounded(_requests.WaitFor(1)) : TimeSpan.Zero;
-        var tokenWait = limitsTokens ? Bounded(_tokens.WaitFor(tokens)) : TimeSpan.Zero;
-        _requestsShort |= requestWait > TimeSpan.Zero;
-        _tokensShort |= tokenWait > TimeSpan.Zero;
-        if (requestWait > TimeSpan.Zero || tokenWait > TimeSpan.Zero)
-        {
-            return (requestWait > tokenWait ? requestWait : tokenWait, true);
+            try
+            {
+                await WaitAsync(changed, admission.Wait, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                lock (_gate)
+                {
+                    _parked -= admission.ForShare ? 1 : 0;
+                }
+            }
         }
-
-        if (limitsRequests)
-        {
-            _requests.TryTake(1);
-        }
-
-        if (limitsTokens)
-        {
-            _tokens.TryTake(tokens);
-        }
-
-        _probing |= probe;
-        _sent++;
-        Touch();
-        return (TimeSpan.Zero, false);
     }
 
     /// <summary>An attempt's outcome (see <see cref="EndpointPermit"/>).</summary>
     internal void Settle(EndpointPermit permit, EndpointProblem? problem, long? inputTokens, long? outputTokens)
     {
-        // A 429 is the rate limit speaking and a rejected request (another 4xx) a mistake in it: the endpoint is up.
-        var down = problem is EndpointProblem.ServerError or EndpointProblem.Timeout or EndpointProblem.Unreachable or EndpointProblem.BadResponse;
         lock (_gate)
         {
-            Touch();
-            var used = inputTokens + outputTokens;
-            if (used is { } actual && _granted.TokensPerSecond is not null)
+            if (_lease.Settle(permit.EstimatedTokens, permit.IsProbe, problem, inputTokens, outputTokens))
             {
-                _tokens.Settle(permit.EstimatedTokens, actual);
-            }
-
-            _charged += used ?? (long)Math.Ceiling(permit.EstimatedTokens);
-            _input += inputTokens ?? 0;
-            _output += outputTokens ?? 0;
-            _successes += down ? 0 : 1;
-            if (down)
-            {
-                _failureCount++;
-            }
-
-            if (permit.IsProbe)
-            {
-                _probing = false;
-                _probeGranted = false;
-                _probeReport = down ? ProbeReport.Failed : ProbeReport.Succeeded;
-            }
-
-            if (down || permit.IsProbe)
-            {
-                _failures++;
                 RenewSoon();
             }
         }
@@ -263,28 +159,114 @@ public sealed partial class EndpointGovernor : IAsyncDisposable
         }
     }
 
-    /// <summary>A permit given up before its attempt's outcome: its probe stays this process's to use.</summary>
+    /// <summary>A permit given up before its attempt's outcome.</summary>
     internal void Abandon(EndpointPermit permit)
     {
         lock (_gate)
         {
-            _probing &= !permit.IsProbe;
-            Touch();
+            _lease.Abandon(permit.IsProbe);
             Signal();
         }
     }
 
-    private CircuitState CircuitAt(long now) =>
-        _circuit == CircuitState.Open && _time.GetElapsedTime(_circuitAt, now) >= _openFor ? CircuitState.HalfOpen : _circuit;
+    /// <summary>Stops renewing; the lease runs out on its own.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        await _stop.CancelAsync().ConfigureAwait(false);
+        Task? loop;
+        lock (_gate)
+        {
+            loop = _loop;
+        }
 
-    private void Touch() => _lastActivity = _time.GetTimestamp();
+        if (loop is not null)
+        {
+            await loop.ConfigureAwait(false);
+        }
 
-    // Wakes whoever waits for the state to change.
-    private void Signal() => Interlocked.Exchange(ref _changed, NewSignal()).TrySetResult();
+        _stop.Dispose();
+    }
 
-    // A wait no longer than a renewal period (an infinite one, at a rate of 0, is looked at again after the renewal).
-    private static TimeSpan Bounded(TimeSpan wait) =>
-        wait < TimeSpan.Zero || wait > EndpointLedger.RenewEvery ? EndpointLedger.RenewEvery : wait;
+    private async Task RenewLoopAsync()
+    {
+        var token = _stop.Token;
+        while (!token.IsCancellationRequested)
+        {
+            LeaseRequest request;
+            long askedAt;
+            lock (_gate)
+            {
+                _renewNow = NewSignal();
+                askedAt = _time.GetTimestamp();
+                var idle = _acquiring == 0 && _concurrency.InFlight == 0 && _lease.IsIdle(askedAt);
+                request = _lease.TakeReport(askedAt, _concurrency.InFlight, hungry: _parked > 0, release: idle);
+            }
+
+            LeaseGrant? grant = null;
+            try
+            {
+                grant = await _authority.LeaseAsync(request, token).WaitAsync(AskTimeout, _time, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (token.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex)
+            {
+                LogRenewalFailed(_logger, ex, request.Endpoint);
+            }
+
+            Task renewNow;
+            TimeSpan renewAfter;
+            lock (_gate)
+            {
+                _lease.Answered(request, grant, askedAt);
+                _concurrency.Ceiling = _lease.Ceiling;
+                Signal();
+                if (request.Release && grant is not null && _lease.LastActivity <= askedAt)
+                {
+                    _loop = null;
+                    return;
+                }
+
+                renewAfter = grant?.RenewAfter ?? EndpointLedger.RenewEvery;
+                renewNow = _renewNow.Task;
+            }
+
+            try
+            {
+                await WaitAsync(renewNow, renewAfter, token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+    }
+
+    // Under the lock: renew now (starting the loop if it is not running).
+    private void RenewSoon()
+    {
+        _renewNow.TrySetResult();
+        KeepRenewing();
+    }
+
+    // Under the lock: starts the loop if it is not running.
+    private void KeepRenewing()
+    {
+        if (_loop is null && !_stop.IsCancellationRequested)
+        {
+            _loop = Task.Run(RenewLoopAsync);
+        }
+    }
+
+    // Under the lock: wakes whoever waits for the state to change.
+    private void Signal()
+    {
+        var changed = _changed;
+        _changed = NewSignal();
+        changed.TrySetResult();
+    }
 
     private async Task WaitAsync(Task signal, TimeSpan wait, CancellationToken cancellationToken)
     {
