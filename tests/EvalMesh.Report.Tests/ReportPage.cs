@@ -25,8 +25,18 @@ internal static class ReportPage
             {
                 Assert.Equal(tokens.Value.GetDouble().ToString("0.0", CultureInfo.InvariantCulture), await line.Locator($"td[data-key='tokens-{tokens.Name}']").TextContentAsync());
             }
+
+            if (row.TryGetProperty("cost", out var cost))
+            {
+                Assert.Equal(Money(cost), await line.Locator("td[data-key=cost]").TextContentAsync());
+                Assert.Equal(Money(row.GetProperty("meanCost")), await line.Locator("td[data-key=mean-cost]").TextContentAsync());
+            }
         }
     }
+
+    /// <summary>An amount as the page shows it: at most six decimals, no trailing zeros, "–" for none.</summary>
+    public static string Money(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Null ? "–" : Math.Round(value.GetDouble(), 6).ToString("0.######", CultureInfo.InvariantCulture);
 
     /// <summary>A fraction as the page shows it: 42.9%.</summary>
     public static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";
