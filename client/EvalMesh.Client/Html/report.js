@@ -16,6 +16,7 @@
   const percent = x => (x * 100).toFixed(1) + '%';
   const fixed = (x, digits) => x == null ? '–' : Number(x).toFixed(digits);
   const count = x => Number(x).toLocaleString('en-US');
+  const palette = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc'];
   const money = x => x == null ? '–' : String(Number(Number(x).toFixed(6)));
   const escape = text => String(text ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
   const distinct = values => [...new Set(values)];
@@ -122,18 +123,20 @@
   // Accuracy against a cost per cell, per endpoint: its Pareto front dashed, its recommended format marked.
   function scatter(report, id, axis) {
     const series = [];
-    for (const endpoint of distinct(report.rows.map(r => r.endpoint))) {
+    distinct(report.rows.map(r => r.endpoint)).forEach((endpoint, e) => {
       const recommendation = report.recommendations.find(r => r.endpoint === endpoint);
       const rows = report.rows.filter(r => r.endpoint === endpoint && scored(r) > 0 && axis.value(r, recommendation) != null);
       const points = rows.map(r => [axis.value(r, recommendation), r.accuracy, r.format, axis.unit(recommendation)]);
-      if (points.length === 0) continue;
-      series.push({ name: endpoint, type: 'scatter', symbolSize: 10, data: points, label: { show: true, position: 'top', formatter: p => p.data[2] } });
-      series.push({ name: endpoint, type: 'line', data: paretoFront(points), symbol: 'none', lineStyle: { type: 'dashed' }, tooltip: { show: false } });
+      if (points.length === 0) return;
+      // An endpoint keeps its colour from chart to chart, whichever endpoints a chart has points for.
+      const color = palette[e % palette.length];
+      series.push({ name: endpoint, type: 'scatter', symbolSize: 10, data: points, itemStyle: { color }, label: { show: true, position: 'top', formatter: p => p.data[2] } });
+      series.push({ name: endpoint, type: 'line', data: paretoFront(points), symbol: 'none', itemStyle: { color }, lineStyle: { color, type: 'dashed' }, tooltip: { show: false } });
       const chosen = points.find(p => p[2] === recommendation?.format);
       if (chosen) {
-        series.push({ name: endpoint, type: 'scatter', symbol: 'diamond', symbolSize: 22, data: [chosen], itemStyle: { borderColor: '#1d2430', borderWidth: 2 }, z: 5 });
+        series.push({ name: endpoint, type: 'scatter', symbol: 'diamond', symbolSize: 22, data: [chosen], itemStyle: { color, borderColor: '#1d2430', borderWidth: 2 }, z: 5 });
       }
-    }
+    });
     chart(id).setOption({
       tooltip: { formatter: p => `${escape(p.seriesName)} · ${escape(p.data[2])}<br>accuracy ${percent(p.data[1])}<br>${axis.text(p.data[0])} (${escape(p.data[3])})` },
       legend: { type: 'scroll', top: 0 },
