@@ -17,14 +17,14 @@ public sealed class AimdConcurrency(int maximum, TimeSpan cooldown, TimeProvider
     private int _inFlight;
     private long _lastDecrease = long.MinValue;
 
-    /// <summary>The limit in force now: the adapted limit, under the ceiling.</summary>
+    /// <summary>The adapted limit (requests in flight are also kept under the <see cref="Ceiling"/>).</summary>
     public int Limit
     {
         get
         {
             lock (_gate)
             {
-                return Effective;
+                return (int)_limit;
             }
         }
     }
@@ -89,7 +89,7 @@ public sealed class AimdConcurrency(int maximum, TimeSpan cooldown, TimeProvider
         }
     }
 
-    /// <summary>Raised with the new limit whenever it changes by a whole request.</summary>
+    /// <summary>Raised with the new adapted limit whenever it changes by a whole request.</summary>
     public event Action<int>? LimitChanged;
 
     private int Effective => Math.Min((int)_limit, _ceiling ?? int.MaxValue);
@@ -149,16 +149,16 @@ public sealed class AimdConcurrency(int maximum, TimeSpan cooldown, TimeProvider
     /// <summary>The endpoint answered: grow the limit by 1/limit, up to the maximum.</summary>
     public void Succeeded() => Change(() => _limit = Math.Min(_maximum, _limit + (1 / _limit)));
 
-    // Applies a change under the lock, admits waiters it makes room for, and tells whether the limit in force moved.
+    // Applies a change under the lock, admits waiters it makes room for, and tells whether the adapted limit moved.
     private void Change(Action change)
     {
         int? changed;
         lock (_gate)
         {
-            var before = Effective;
+            var before = (int)_limit;
             change();
             Admit();
-            changed = Effective != before ? Effective : null;
+            changed = (int)_limit != before ? (int)_limit : null;
         }
 
         Notify(changed);

@@ -46,7 +46,7 @@ public sealed partial class EndpointGovernor : IAsyncDisposable
         EndpointMetrics.ConcurrencyLimitIs(options.Name, _concurrency.Limit);
     }
 
-    /// <summary>The most requests this process sends at once now: adapted to 429s, under the slots it leases.</summary>
+    /// <summary>The most requests this process sends at once now as adapted to 429s (and never more than the slots it leases).</summary>
     public int ConcurrencyLimit => _concurrency.Limit;
 
     /// <summary>Takes new settings (the limits and price of the latest run that uses the endpoint); they count from the next renewal.</summary>
