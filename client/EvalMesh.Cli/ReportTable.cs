@@ -13,7 +13,7 @@ internal static class ReportTable
         var run = report.Run;
         var tokenizers = ReportWriter.Tokenizers(report);
         var table = new Table()
-            .Title($"run {run.RunId}: {run.State.ToString().ToLowerInvariant()}, {run.Completed}/{run.Total} cells, {run.Passed} passed, {run.Failed} failed, {run.Errors} errors")
+            .Title($"run {run.RunId}: {run.State.ToString().ToLowerInvariant()}, {run.Completed}/{run.Total} cells, {run.Passed} passed, {run.Failed} failed, {run.Errors} errors{(report.Cost is { } cost ? $", cost {ReportWriter.Money(cost)}" : string.Empty)}")
             .AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("accuracy (95% CI)").RightAligned()).AddColumn(new TableColumn("cases").RightAligned());
         var repeats = report.Rows.Any(r => r.UnstableShare is not null);
         if (repeats)
@@ -26,6 +26,12 @@ internal static class ReportTable
             table.AddColumn(new TableColumn($"{tokenizer}\ntokens").RightAligned());
         }
 
+        var priced = report.Rows.Any(r => r.Cost is not null);
+        if (priced)
+        {
+            table.AddColumn(new TableColumn("cost").RightAligned());
+        }
+
         table.AddColumn(new TableColumn("p50 ms").RightAligned()).AddColumn(new TableColumn("p95 ms").RightAligned()).AddColumn(new TableColumn("errors").RightAligned());
         foreach (var row in report.Rows)
         {
@@ -36,6 +42,11 @@ internal static class ReportTable
             }
 
             cells.AddRange(tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "–"));
+            if (priced)
+            {
+                cells.Add(ReportWriter.Money(row.Cost));
+            }
+
             cells.Add(row.LatencyP50Ms.ToString("0.#", CultureInfo.InvariantCulture));
             cells.Add(row.LatencyP95Ms.ToString("0.#", CultureInfo.InvariantCulture));
             cells.Add(row.Errors.ToString(CultureInfo.InvariantCulture));

@@ -65,12 +65,12 @@ public static class ReportWriter
     {
         var tokenizers = Tokenizers(report);
         var text = new StringBuilder("suite,format,endpoint,cells,passed,failed,errors,accuracy,accuracy_lower,accuracy_upper,cases,cases_only_errors,unstable_share,");
-        text.AppendJoin(',', tokenizers.Select(t => $"mean_prompt_tokens_{t}")).Append(",mean_completion_tokens,latency_p50_ms,latency_p95_ms\r\n");
+        text.AppendJoin(',', tokenizers.Select(t => $"mean_prompt_tokens_{t}")).Append(",mean_completion_tokens,cost,mean_cost,latency_p50_ms,latency_p95_ms\r\n");
         foreach (var row in report.Rows)
         {
             text.Append(CultureInfo.InvariantCulture, $"{Cell(row.Suite)},{Cell(row.Format)},{Cell(row.Endpoint)},{row.Cells},{row.Passed},{row.Failed},{row.Errors},{row.Accuracy:0.####},{row.AccuracyLower:0.####},{row.AccuracyUpper:0.####},{row.Cases},{row.CasesOnlyErrors},{row.UnstableShare:0.####},");
             text.AppendJoin(',', tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("0.#", CultureInfo.InvariantCulture) : string.Empty));
-            text.Append(CultureInfo.InvariantCulture, $",{row.MeanCompletionTokens?.ToString("0.#", CultureInfo.InvariantCulture)},{row.LatencyP50Ms:0.##},{row.LatencyP95Ms:0.##}\r\n");
+            text.Append(CultureInfo.InvariantCulture, $",{row.MeanCompletionTokens?.ToString("0.#", CultureInfo.InvariantCulture)},{row.Cost?.ToString("R", CultureInfo.InvariantCulture)},{row.MeanCost?.ToString("R", CultureInfo.InvariantCulture)},{row.LatencyP50Ms:0.##},{row.LatencyP95Ms:0.##}\r\n");
         }
 
         return text.ToString();
@@ -87,22 +87,26 @@ public static class ReportWriter
             text.Append(description).Append("\n\n");
         }
 
-        text.Append(CultureInfo.InvariantCulture, $"{run.State}: {run.Completed} of {run.Total} cells, {run.Passed} passed, {run.Failed} failed, {run.Errors} errors.\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"{run.State}: {run.Completed} of {run.Total} cells, {run.Passed} passed, {run.Failed} failed, {run.Errors} errors.");
+        text.Append(report.Cost is { } total ? $" Cost: {Money(total)} at each endpoint's price.\n\n" : "\n\n");
         foreach (var note in report.Notes)
         {
             text.Append("> **Note:** ").Append(note).Append("\n\n");
         }
 
-        text.Append("| suite | endpoint | format | accuracy (95% CI) | cases | unstable | ").AppendJoin(" | ", tokenizers.Select(t => $"{t} tokens")).Append(" | p50 ms | p95 ms | errors |\n");
-        text.Append("|---|---|---|---:|---:|---:|").AppendJoin(string.Empty, tokenizers.Select(_ => "---:|")).Append("---:|---:|---:|\n");
+        var priced = report.Rows.Any(r => r.Cost is not null);
+        text.Append("| suite | endpoint | format | accuracy (95% CI) | cases | unstable | ").AppendJoin(" | ", tokenizers.Select(t => $"{t} tokens")).Append(priced ? " | cost | cost per cell" : string.Empty).Append(" | p50 ms | p95 ms | errors |\n");
+        text.Append("|---|---|---|---:|---:|---:|").AppendJoin(string.Empty, tokenizers.Select(_ => "---:|")).Append(priced ? "---:|---:|" : string.Empty).Append("---:|---:|---:|\n");
         foreach (var row in report.Rows)
         {
             text.Append(CultureInfo.InvariantCulture, $"| {row.Suite} | {row.Endpoint} | {row.Format} | {Accuracy(row)} | {row.Cases} | {Stability(row)} | ");
             text.AppendJoin(" | ", tokenizers.Select(t => row.MeanPromptTokens.TryGetValue(t, out var v) ? v.ToString("N0", CultureInfo.InvariantCulture) : "–"));
+            text.Append(priced ? $" | {Money(row.Cost)} | {Money(row.MeanCost)}" : string.Empty);
             text.Append(CultureInfo.InvariantCulture, $" | {row.LatencyP50Ms:0.#} | {row.LatencyP95Ms:0.#} | {row.Errors} |\n");
         }
 
-        text.Append("\nAccuracy is the mean over cases of each case's pass rate across its repeats; its 95% interval is clustered by case. 'unstable' is the share of cases whose outcome differs between repeats.\n");
+        text.Append("\nAccuracy is the mean over cases of each case's pass rate across its repeats; its 95% interval is clustered by case. 'unstable' is the share of cases whose outcome differs between repeats.");
+        text.Append(priced ? " Cost is at each endpoint's price per million tokens, from the tokens the endpoint itself counted per cell (a cached answer priced as if asked).\n" : "\n");
         if (report.Recommendations.Count > 0)
         {
             text.Append("\n## Recommended format\n\n").Append(Rule(report)).Append("\n\n");
@@ -133,10 +137,10 @@ public static class ReportWriter
         if (report.Settings is { } settings)
         {
             text.Append(CultureInfo.InvariantCulture, $"\n## Settings\n\n{settings.Repeats} repeat(s) per cell (a sampled cell's seed is its repeat){(settings.CaseLimit is { } limit ? $"; only the first {limit} case(s) of each suite" : string.Empty)}.\n\n");
-            text.Append("| endpoint | type | model | adapter | max tokens | temperature | top-p |\n|---|---|---|---|---:|---:|---:|\n");
+            text.Append("| endpoint | type | model | adapter | max tokens | temperature | top-p | price per M tokens (in / out) | rate limit |\n|---|---|---|---|---:|---:|---:|---:|---|\n");
             foreach (var e in settings.Endpoints)
             {
-                text.Append(CultureInfo.InvariantCulture, $"| {e.Name} | {e.Type} | {e.Model ?? "–"}{(e.BaseUrl is { } url ? $" at {url}" : string.Empty)} | {e.Adapter ?? "–"} | {e.MaxTokens} | {e.Temperature:0.###} | {e.TopP:0.######} |\n");
+                text.Append(CultureInfo.InvariantCulture, $"| {e.Name} | {e.Type} | {e.Model ?? "–"}{(e.BaseUrl is { } url ? $" at {url}" : string.Empty)} | {e.Adapter ?? "–"} | {e.MaxTokens} | {e.Temperature:0.###} | {e.TopP:0.######} | {Price(e.Cost)} | {Limits(e.RateLimit)} |\n");
             }
         }
 
@@ -202,6 +206,22 @@ public static class ReportWriter
         FormatStanding.Undecided => "undecided",
         _ => "not cheaper",
     };
+
+    /// <summary>An amount in the prices' currency, as "0.0125", or "–".</summary>
+    public static string Money(double? value) => value?.ToString("0.######", CultureInfo.InvariantCulture) ?? "–";
+
+    /// <summary>A price per million tokens as "2.5 / 10", or "–".</summary>
+    public static string Price(EndpointPrice? price) =>
+        price is null ? "–" : string.Create(CultureInfo.InvariantCulture, $"{price.InputPerMTok:0.######} / {price.OutputPerMTok:0.######}");
+
+    /// <summary>A rate limit as "600 requests/min, 8 at once", or "–".</summary>
+    public static string Limits(RateLimit? limit) =>
+        limit is null ? "–" : string.Join(", ", new[]
+        {
+            limit.RequestsPerMinute is { } requests ? string.Create(CultureInfo.InvariantCulture, $"{requests:N0} requests/min") : null,
+            limit.TokensPerMinute is { } tokens ? string.Create(CultureInfo.InvariantCulture, $"{tokens:N0} tokens/min") : null,
+            limit.MaxConcurrency is { } concurrency ? string.Create(CultureInfo.InvariantCulture, $"{concurrency} at once") : null,
+        }.OfType<string>());
 
     private static string Points(double value) => (value * 100).ToString("+0.0;-0.0;0.0", CultureInfo.InvariantCulture);
 

@@ -1,8 +1,11 @@
+using EvalMesh.Contracts;
+
 namespace EvalMesh.Abstractions;
 
 /// <summary>
 /// Every grain key EvalMesh uses, built in one place: singletons (<c>all</c>), shards (<c>run/shard</c>), registered
-/// adapters (<c>model:name</c>) and adapter hosts (<c>model|adapter</c>, replicas <c>model|adapter#N</c>). Callers get
+/// adapters (<c>model:name</c>), adapter hosts (<c>model|adapter</c>, replicas <c>model|adapter#N</c>) and model
+/// endpoints (<c>kind|base URL|model|adapter</c>). Callers get
 /// grains through the <see cref="IGrainFactory"/> extensions here rather than writing keys themselves.
 /// </summary>
 public static class GrainKeys
@@ -22,6 +25,16 @@ public static class GrainKeys
         ArgumentNullException.ThrowIfNull(key);
         var colon = key.LastIndexOf(':');
         return (key[..colon], key[(colon + 1)..]);
+    }
+
+    /// <summary>
+    /// The key of a model endpoint: its identity, kind, base URL (without a trailing slash), model and adapter, not its
+    /// name, so that every config and run that asks the same endpoint shares its limits, circuit and price.
+    /// </summary>
+    public static string ModelEndpoint(EndpointConfig endpoint)
+    {
+        ArgumentNullException.ThrowIfNull(endpoint);
+        return $"{ConfigNames.Of(endpoint.Type)}|{endpoint.BaseUrl?.TrimEnd('/')}|{endpoint.Model}|{endpoint.Adapter}";
     }
 
     /// <summary>The run grain.</summary>
@@ -50,6 +63,9 @@ public static class GrainKeys
 
     /// <summary>A training job.</summary>
     public static ITrainingGrain GetTraining(this IGrainFactory grains, string jobId) => grains.GetGrain<ITrainingGrain>(jobId);
+
+    /// <summary>A model endpoint, by its identity (see <see cref="ModelEndpoint"/>).</summary>
+    public static IModelEndpointGrain GetModelEndpoint(this IGrainFactory grains, EndpointConfig endpoint) => grains.GetGrain<IModelEndpointGrain>(ModelEndpoint(endpoint));
 
     /// <summary>A silo's agent, by the silo's address.</summary>
     public static ISiloAgentGrain GetSiloAgent(this IGrainFactory grains, string silo) => grains.GetGrain<ISiloAgentGrain>(silo);

@@ -22,6 +22,12 @@ namespace EvalMesh.Abstractions;
 /// <param name="EffectiveCases">The independent pass/fail trials the cases and their repeats are worth.</param>
 /// <param name="Interval">How the interval was made: Wilson over the cases, or clustered by case.</param>
 /// <param name="UnstableShare">With repeats: the share of cases whose outcome differs between repeats; null with one repeat.</param>
+/// <param name="Cost">
+/// What the row's cells cost at the endpoint's price (config <c>cost</c>), from the tokens the endpoint itself counted
+/// for each (<c>native</c> prompt tokens and completion tokens), in the price's currency; null without a price or
+/// without such counts. A cell answered from the response cache is priced as if asked.
+/// </param>
+/// <param name="MeanCost">The cost of a cell, on average over the cells priced; null when <see cref="Cost"/> is.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.report-row")]
 public sealed record ReportRow(
     [property: Id(0)] string Suite,
@@ -42,7 +48,9 @@ public sealed record ReportRow(
     [property: Id(15)] int CasesOnlyErrors = 0,
     [property: Id(16)] double EffectiveCases = 0,
     [property: Id(17)] IntervalMethod Interval = IntervalMethod.Wilson,
-    [property: Id(18)] double? UnstableShare = null);
+    [property: Id(18)] double? UnstableShare = null,
+    [property: Id(19)] double? Cost = null,
+    [property: Id(20)] double? MeanCost = null);
 
 /// <summary>Accuracy of one category (index, content, user, compound, thread …) for a format and endpoint.</summary>
 /// <param name="Suite">The suite.</param>
@@ -146,6 +154,7 @@ public sealed record FormatStandingRow(
 /// <param name="Recommendations">The recommended format per suite and endpoint.</param>
 /// <param name="Notes">Things a reader must know, such as "this is a smoke model".</param>
 /// <param name="Settings">How the run asked, so that its figures can be reproduced.</param>
+/// <param name="Cost">The run's cost: its rows' added up (null when no row has one).</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.run-report")]
 public sealed record RunReport(
     [property: Id(0)] RunStatus Run,
@@ -154,7 +163,8 @@ public sealed record RunReport(
     [property: Id(3)] IReadOnlyList<FormatPair> Comparisons,
     [property: Id(4)] IReadOnlyList<Recommendation> Recommendations,
     [property: Id(5)] IReadOnlyList<string> Notes,
-    [property: Id(6)] RunSettings? Settings = null);
+    [property: Id(6)] RunSettings? Settings = null,
+    [property: Id(7)] double? Cost = null);
 
 /// <summary>How a run asked: its repeats, case limit, each endpoint's model and generation settings (never a key) and how a format is recommended.</summary>
 /// <param name="Repeats">Repeats per cell; a sampled cell's seed is its repeat.</param>
@@ -177,6 +187,8 @@ public sealed record RunSettings(
 /// <param name="MaxTokens">The most tokens generated.</param>
 /// <param name="Temperature">Sampling temperature; 0 is greedy.</param>
 /// <param name="TopP">Nucleus sampling's top-p; 1 is the whole distribution.</param>
+/// <param name="Cost">The price per million tokens the report's costs are at, if any.</param>
+/// <param name="RateLimit">The cluster-wide limits the endpoint was asked under, if any.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.endpoint-settings")]
 public sealed record EndpointSettings(
     [property: Id(0)] string Name,
@@ -186,7 +198,9 @@ public sealed record EndpointSettings(
     [property: Id(4)] string? BaseUrl,
     [property: Id(5)] int MaxTokens,
     [property: Id(6)] double Temperature,
-    [property: Id(7)] double TopP);
+    [property: Id(7)] double TopP,
+    [property: Id(8)] EndpointPrice? Cost = null,
+    [property: Id(9)] RateLimit? RateLimit = null);
 
 /// <summary>The part of a run's prompts that every cell of one suite and format shares: the template up to and including the rendered context.</summary>
 /// <param name="Suite">The suite.</param>

@@ -36,6 +36,8 @@ public enum EndpointType
 /// </param>
 /// <param name="TopP">Nucleus sampling: below 1, only the likeliest tokens whose probabilities add up to it.</param>
 /// <param name="ChatTemplate">llama: how the messages become the model's prompt (one of <see cref="ChatTemplates.Names"/>).</param>
+/// <param name="RateLimit">openai: the limits the whole cluster keeps to together (the endpoint's grain leases them to silos); null for none.</param>
+/// <param name="Cost">The endpoint's price per million tokens, by which reports put a cost beside tokens; null when unknown.</param>
 public sealed record EndpointConfig(
     string Name,
     EndpointType Type,
@@ -49,7 +51,26 @@ public sealed record EndpointConfig(
     int MaxConcurrency,
     bool Cache = true,
     double TopP = 1,
-    string ChatTemplate = ChatTemplates.Auto);
+    string ChatTemplate = ChatTemplates.Auto,
+    RateLimit? RateLimit = null,
+    EndpointPrice? Cost = null);
+
+/// <summary>
+/// An endpoint's limits, for the cluster as a whole (config <c>rate-limit</c>): each is at least 1, or null for no limit.
+/// </summary>
+/// <param name="RequestsPerMinute">The most requests sent in any minute (retries count).</param>
+/// <param name="TokensPerMinute">The most tokens (prompt and completion) in any minute, as the endpoint counts them.</param>
+/// <param name="MaxConcurrency">The most requests in flight at once, across every silo.</param>
+public sealed record RateLimit(int? RequestsPerMinute, int? TokensPerMinute, int? MaxConcurrency);
+
+/// <summary>An endpoint's price (config <c>cost</c>), in whatever currency it is given in, per million tokens.</summary>
+/// <param name="InputPerMTok">The price of a million prompt tokens.</param>
+/// <param name="OutputPerMTok">The price of a million completion tokens.</param>
+public sealed record EndpointPrice(double InputPerMTok, double OutputPerMTok)
+{
+    /// <summary>What <paramref name="inputTokens"/> prompt and <paramref name="outputTokens"/> completion tokens cost.</summary>
+    public double Of(long inputTokens, long outputTokens) => ((inputTokens * InputPerMTok) + (outputTokens * OutputPerMTok)) / 1_000_000;
+}
 
 /// <summary>A LoRA adapter file for a base model.</summary>
 /// <param name="Name">The name endpoints refer to.</param>

@@ -9,7 +9,7 @@ namespace EvalMesh.Deployment.Tests;
 
 /// <summary>
 /// A silo process that has run a small eval (a LoRA adapter on the tiny model, echo, and an OpenAI-compatible endpoint
-/// that answers 429 once) and served gateway requests (some too long for the context window), and a real Prometheus
+/// with a rate limit and a price that answers 429 once) and served gateway requests (some too long for the context window), and a real Prometheus
 /// that scraped it every second throughout.
 /// </summary>
 public sealed class ObservedSilo : IAsyncLifetime
@@ -116,6 +116,8 @@ public sealed class ObservedSilo : IAsyncLifetime
                 base-url: {{{_endpoint.BaseUrl}}}
                 model: scripted
                 max-concurrency: 2
+                rate-limit: { requests-per-minute: 6000, tokens-per-minute: 1000000, max-concurrency: 4 }
+                cost: { input-per-mtok: 2.5, output-per-mtok: 10 }
             prompt: |
               Messages as {{format}}:
               {{context}}
@@ -193,6 +195,17 @@ public sealed partial class DashboardTests(ObservedSilo observed) : IClassFixtur
 
         // The 429 halved the scripted endpoint's limit (max-concurrency 2) to 1; the next success grew it back.
         Assert.Equal(2, await Value("evalmesh_endpoint_concurrency_limit_requests{endpoint=\"scripted\"}"));
+
+        // Cluster-wide, from the endpoint's grain: ten answers and the 429 were sent, each answer counted 11 prompt and
+        // 3 completion tokens (the scripted usage), which at 2.5 and 10 per million cost 0.000575; the leases stayed
+        // within the limits.
+        Assert.Equal(ObservedSilo.Cells / 3 + 1, await Value("sum(evalmesh_endpoint_used_requests_total{endpoint=\"scripted\"})"));
+        Assert.Equal(ObservedSilo.Cells / 3 * 11, await Value("sum(evalmesh_endpoint_used_tokens_total{endpoint=\"scripted\",direction=\"input\"})"));
+        Assert.Equal(ObservedSilo.Cells / 3 * 3, await Value("sum(evalmesh_endpoint_used_tokens_total{endpoint=\"scripted\",direction=\"output\"})"));
+        Assert.Equal(ObservedSilo.Cells / 3 * ((11 * 2.5) + (3 * 10)) / 1e6, await Value("sum(evalmesh_endpoint_cost_total{endpoint=\"scripted\"})"), 12);
+        Assert.Equal(6000, await Value("max(evalmesh_endpoint_limit_requests_per_minute{endpoint=\"scripted\"})"));
+        Assert.InRange(await Value("max_over_time(evalmesh_endpoint_granted_requests_per_minute{endpoint=\"scripted\"}[1h])"), 1, 6000);
+        Assert.InRange(await Value("max_over_time(evalmesh_endpoint_granted_concurrent_requests{endpoint=\"scripted\"}[1h])"), 1, 4);
 
         // Each adapter was loaded once; every request with an adapter is a hit or (at most once per adapter; the eval may
         // have prefetched its adapter) a miss.

@@ -67,4 +67,41 @@ public class ReportBuilderTests
         Assert.Equal(0, pair.Difference);
         Assert.True(pair.DifferenceLower < 0 && pair.DifferenceUpper > 0);
     }
+
+    [Fact]
+    public async Task BuildAsync_PricedEndpoint_CostsEachCellByTheEndpointsOwnTokens_PerRowAndForTheRun()
+    {
+        var priced = Echo with { Name = "gpt", Type = EndpointType.OpenAi, Cost = new EndpointPrice(InputPerMTok: 2, OutputPerMTok: 10) };
+        var spec = Spec(1) with { Endpoints = [priced, Echo] };
+        static CellResult Native(string endpoint, string format, string caseId, CellOutcome outcome, int? native, int? completion) =>
+            Cell(format, caseId, 1, outcome, 500) with
+            {
+                Endpoint = endpoint,
+                PromptTokens = native is { } n ? new Dictionary<string, int> { ["o200k_base"] = 500, [ShardRunner.NativeTokenizer] = n } : new Dictionary<string, int> { ["o200k_base"] = 500 },
+                CompletionTokens = completion,
+            };
+
+        CellResult[] cells =
+        [
+            Native("gpt", "pretty-json", "a", CellOutcome.Passed, 1_000, 50), Native("gpt", "pretty-json", "b", CellOutcome.Failed, 1_200, 30),
+            Native("gpt", "csv", "a", CellOutcome.Passed, 400, 50), Native("gpt", "csv", "b", CellOutcome.Error, null, null),
+            Native("echo", "csv", "a", CellOutcome.Passed, 400, 50),
+        ];
+        var report = await ReportBuilder.BuildAsync(Status(cells), spec, Stream(cells), TestContext.Current.CancellationToken);
+
+        // 2 per million prompt tokens and 10 per million completion tokens, recomputed here cell by cell.
+        var pretty = report.Rows.Single(r => r.Endpoint == "gpt" && r.Format == "pretty-json");
+        Assert.Equal(((2_200 * 2.0) + (80 * 10.0)) / 1e6, pretty.Cost!.Value, 12);
+        Assert.Equal(pretty.Cost.Value / 2, pretty.MeanCost!.Value, 12);
+
+        // A cell without the endpoint's own count (here an error) is not priced.
+        var csv = report.Rows.Single(r => r.Endpoint == "gpt" && r.Format == "csv");
+        Assert.Equal(((400 * 2.0) + (50 * 10.0)) / 1e6, csv.Cost!.Value, 12);
+        Assert.Equal(csv.Cost.Value, csv.MeanCost!.Value, 12);
+
+        // An endpoint without a price has no cost; the run's is its rows' added up.
+        Assert.Null(report.Rows.Single(r => r.Endpoint == "echo").Cost);
+        Assert.Equal(pretty.Cost.Value + csv.Cost.Value, report.Cost!.Value, 12);
+        Assert.Equal(priced.Cost, report.Settings!.Endpoints[0].Cost);
+    }
 }

@@ -7,7 +7,7 @@ namespace EvalMesh.Report.Tests;
 /// <summary>The HTML report <c>evalmesh run</c> writes, opened from disk in a real browser with the network cut off.</summary>
 public sealed class HtmlReportTests(ReportRun run, Browser browser)
 {
-    private static readonly string[] Charts = ["heatmap-0", "scatter", "tokens", "categories", "latency"];
+    private static readonly string[] Charts = ["heatmap-0", "scatter", "cost-scatter", "tokens", "categories", "latency"];
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 

@@ -5,10 +5,46 @@ using EvalMesh.Testing;
 
 namespace EvalMesh.Report.Tests;
 
-/// <summary>The report files for machines, through the CLI: JUnit XML for CI systems and fine-tuning JSONL.</summary>
+/// <summary>The report files for machines, through the CLI: costs in JSON, CSV and Markdown, JUnit XML for CI systems and fine-tuning JSONL.</summary>
 public sealed class ReportFileTests(ReportRun run)
 {
     private static readonly string[] Roles = ["system", "user", "assistant"];
+
+    [Fact]
+    public async Task Costs_EqualARecomputationFromTheCells_InJsonCsvAndMarkdown()
+    {
+        // tiny is priced at 0.5 per million prompt tokens and 2 per million completion tokens; echo is not priced.
+        var expected = run.Cells
+            .Where(c => c.GetProperty("endpoint").GetString() == "tiny" && c.GetProperty("promptTokens").TryGetProperty("native", out _))
+            .GroupBy(c => c.GetProperty("format").GetString()!)
+            .ToDictionary(g => g.Key, g => (Cost: g.Sum(c => ((c.GetProperty("promptTokens").GetProperty("native").GetInt32() * 0.5) + ((c.GetProperty("completionTokens") is { ValueKind: JsonValueKind.Number } completion ? completion.GetInt32() : 0) * 2.0)) / 1e6), Cells: g.Count()));
+        Assert.Equal(3, expected.Count);
+        var rows = run.Report.GetProperty("rows").EnumerateArray().ToList();
+        foreach (var (format, (cost, cells)) in expected)
+        {
+            var row = rows.Single(r => r.GetProperty("endpoint").GetString() == "tiny" && r.GetProperty("format").GetString() == format);
+            Assert.Equal(cost, row.GetProperty("cost").GetDouble(), 12);
+            Assert.Equal(cost / cells, row.GetProperty("meanCost").GetDouble(), 12);
+        }
+
+        Assert.All(rows.Where(r => r.GetProperty("endpoint").GetString() == "echo"), r => Assert.Equal(JsonValueKind.Null, r.GetProperty("cost").ValueKind));
+        var total = expected.Values.Sum(e => e.Cost);
+        Assert.Equal(total, run.Report.GetProperty("cost").GetDouble(), 12);
+
+        // CSV: a cost and a mean cost column; Markdown: both beside the tokens, and the run's total.
+        var csv = (await File.ReadAllLinesAsync(Path.Combine(run.Reports, "report.csv"), TestContext.Current.CancellationToken)).Select(l => l.Split(',')).ToList();
+        var (costColumn, formatColumn, endpointColumn) = (Array.IndexOf(csv[0], "cost"), Array.IndexOf(csv[0], "format"), Array.IndexOf(csv[0], "endpoint"));
+        Assert.Equal("mean_cost", csv[0][costColumn + 1]);
+        foreach (var line in csv.Skip(1).Where(l => l[endpointColumn] == "tiny"))
+        {
+            Assert.Equal(expected[line[formatColumn]].Cost, double.Parse(line[costColumn], System.Globalization.CultureInfo.InvariantCulture), 12);
+        }
+
+        var markdown = await File.ReadAllTextAsync(Path.Combine(run.Reports, "report.md"), TestContext.Current.CancellationToken);
+        Assert.Contains($" Cost: {run.Report.GetProperty("cost").GetDouble().ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} at each endpoint's price.", markdown, StringComparison.Ordinal);
+        Assert.Contains(" | cost | cost per cell | ", markdown, StringComparison.Ordinal);
+        Assert.Contains("| tiny | llama | tiny | – | 8 | 0 | 1 | 0.5 / 2 | – |", markdown, StringComparison.Ordinal);
+    }
 
     [Fact]
     public async Task JUnit_HasACasePerCell_WithFailuresAndErrorsAsTheReportCounts()

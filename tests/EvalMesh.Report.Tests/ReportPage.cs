@@ -11,6 +11,8 @@ internal static class ReportPage
     public static async Task AssertShowsAsync(IPage page, JsonElement report)
     {
         var rows = report.GetProperty("rows").EnumerateArray().ToList();
+        var priced = rows.Any(r => r.GetProperty("cost").ValueKind != JsonValueKind.Null);
+        await Assertions.Expect(page.Locator("#matrix td[data-key=cost]")).ToHaveCountAsync(priced ? rows.Count : 0);
         await Assertions.Expect(page.Locator("#matrix tbody tr")).ToHaveCountAsync(rows.Count);
         foreach (var row in rows)
         {
@@ -25,8 +27,18 @@ internal static class ReportPage
             {
                 Assert.Equal(tokens.Value.GetDouble().ToString("0.0", CultureInfo.InvariantCulture), await line.Locator($"td[data-key='tokens-{tokens.Name}']").TextContentAsync());
             }
+
+            if (priced)
+            {
+                Assert.Equal(Money(row.GetProperty("cost")), await line.Locator("td[data-key=cost]").TextContentAsync());
+                Assert.Equal(Money(row.GetProperty("meanCost")), await line.Locator("td[data-key=mean-cost]").TextContentAsync());
+            }
         }
     }
+
+    /// <summary>An amount as the page shows it: at most six decimals, no trailing zeros, "–" for none.</summary>
+    public static string Money(JsonElement value) =>
+        value.ValueKind == JsonValueKind.Null ? "–" : Math.Round(value.GetDouble(), 6, MidpointRounding.AwayFromZero).ToString("0.######", CultureInfo.InvariantCulture);
 
     /// <summary>A fraction as the page shows it: 42.9%.</summary>
     public static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";

@@ -8,7 +8,8 @@ namespace EvalMesh.Report.Tests;
 /// <summary>
 /// One finished run on the CLI's embedded silo, as a user makes it, with the files <c>evalmesh run</c> wrote and the
 /// JSON report and results the CLI gives for it: echo (whose answer is its prompt, so each format passes different
-/// cases) and the tiny model, over three formats, with cases in five categories and four scorers.
+/// cases) and the tiny model (priced, so that the report has costs), over three formats, with cases in five
+/// categories and four scorers.
 /// </summary>
 public sealed class ReportRun : IAsyncLifetime
 {
@@ -30,6 +31,7 @@ public sealed class ReportRun : IAsyncLifetime
             type: llama
             model: tiny
             max-tokens: 8
+            cost: { input-per-mtok: 0.5, output-per-mtok: 2 }
         prompt: |
           Messages as {{format}}:
           {{context}}

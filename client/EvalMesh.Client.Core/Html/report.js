@@ -16,6 +16,8 @@
   const percent = x => (x * 100).toFixed(1) + '%';
   const fixed = (x, digits) => x == null ? '–' : Number(x).toFixed(digits);
   const count = x => Number(x).toLocaleString('en-US');
+  const palette = ['#5470c6', '#91cc75', '#fac858', '#ee6666', '#73c0de', '#3ba272', '#fc8452', '#9a60b4', '#ea7ccc'];
+  const money = x => x == null ? '–' : String(Number(Number(x).toFixed(6)));
   const escape = text => String(text ?? '').replace(/[&<>"']/g, c => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
   const distinct = values => [...new Set(values)];
   const scored = row => row.passed + row.failed;
@@ -39,6 +41,9 @@
       + '</tbody>';
   }
 
+  // The run's cost, from the last report (the status alone does not carry it).
+  let cost = null;
+
   function header(run) {
     document.title = `EvalMesh run ${run.runId}`;
     $('title').textContent = `EvalMesh run ${run.runId}`;
@@ -51,7 +56,7 @@
     $('progress').dataset.state = run.state;
     const judged = run.passed + run.failed;
     const items = [['cells', count(run.completed)], ['passed', count(run.passed)], ['failed', count(run.failed)], ['errors', count(run.errors)],
-      ['accuracy', judged === 0 ? '–' : percent(run.passed / judged)]];
+      ['accuracy', judged === 0 ? '–' : percent(run.passed / judged)], ...(cost == null ? [] : [['cost', money(cost)]])];
     $('summary').innerHTML = items.map(([k, v]) => `<div><dt>${k}</dt><dd id="summary-${k}">${v}</dd></div>`).join('');
   }
 
@@ -115,29 +120,52 @@
     return front;
   }
 
-  function scatter(report) {
-    const all = tokenizers(report);
+  // Accuracy against a cost per cell, per endpoint: its Pareto front dashed, its recommended format marked.
+  function scatter(report, id, axis) {
     const series = [];
-    for (const endpoint of distinct(report.rows.map(r => r.endpoint))) {
-      const rows = report.rows.filter(r => r.endpoint === endpoint && scored(r) > 0);
+    distinct(report.rows.map(r => r.endpoint)).forEach((endpoint, e) => {
       const recommendation = report.recommendations.find(r => r.endpoint === endpoint);
-      const tokenizer = recommendation?.tokenizer ?? all.find(t => t !== 'native') ?? all[0];
-      const points = rows.filter(r => r.meanPromptTokens[tokenizer] != null).map(r => [r.meanPromptTokens[tokenizer], r.accuracy, r.format, tokenizer]);
-      series.push({ name: endpoint, type: 'scatter', symbolSize: 10, data: points, label: { show: true, position: 'top', formatter: p => p.data[2] } });
-      series.push({ name: endpoint, type: 'line', data: paretoFront(points), symbol: 'none', lineStyle: { type: 'dashed' }, tooltip: { show: false } });
+      const rows = report.rows.filter(r => r.endpoint === endpoint && scored(r) > 0 && axis.value(r, recommendation) != null);
+      const points = rows.map(r => [axis.value(r, recommendation), r.accuracy, r.format, axis.unit(recommendation)]);
+      if (points.length === 0) return;
+      // An endpoint keeps its colour from chart to chart, whichever endpoints a chart has points for.
+      const color = palette[e % palette.length];
+      series.push({ name: endpoint, type: 'scatter', symbolSize: 10, data: points, itemStyle: { color }, label: { show: true, position: 'top', formatter: p => p.data[2] } });
+      series.push({ name: endpoint, type: 'line', data: paretoFront(points), symbol: 'none', itemStyle: { color }, lineStyle: { color, type: 'dashed' }, tooltip: { show: false } });
       const chosen = points.find(p => p[2] === recommendation?.format);
       if (chosen) {
-        series.push({ name: endpoint, type: 'scatter', symbol: 'diamond', symbolSize: 22, data: [chosen], itemStyle: { borderColor: '#1d2430', borderWidth: 2 }, z: 5 });
+        series.push({ name: endpoint, type: 'scatter', symbol: 'diamond', symbolSize: 22, data: [chosen], itemStyle: { color, borderColor: '#1d2430', borderWidth: 2 }, z: 5 });
       }
-    }
-    chart('scatter').setOption({
-      tooltip: { formatter: p => `${escape(p.seriesName)} · ${escape(p.data[2])}<br>accuracy ${percent(p.data[1])}<br>${fixed(p.data[0], 0)} prompt tokens (${escape(p.data[3])})` },
+    });
+    chart(id).setOption({
+      tooltip: { formatter: p => `${escape(p.seriesName)} · ${escape(p.data[2])}<br>accuracy ${percent(p.data[1])}<br>${axis.text(p.data[0])} (${escape(p.data[3])})` },
       legend: { type: 'scroll', top: 0 },
       grid: { left: 60, right: 40, top: 40, bottom: 50 },
-      xAxis: { type: 'value', name: 'mean prompt tokens', nameLocation: 'middle', nameGap: 30, scale: true },
+      xAxis: { type: 'value', name: axis.name, nameLocation: 'middle', nameGap: 30, scale: true },
       yAxis: { type: 'value', name: 'accuracy', min: 0, max: 1, axisLabel: { formatter: v => percent(v) } },
       series,
     }, true);
+  }
+
+  function scatters(report) {
+    const all = tokenizers(report);
+    const tokenizerOf = recommendation => recommendation?.tokenizer ?? all.find(t => t !== 'native') ?? all[0];
+    scatter(report, 'scatter', {
+      name: 'mean prompt tokens',
+      value: (r, recommendation) => r.meanPromptTokens[tokenizerOf(recommendation)],
+      unit: tokenizerOf,
+      text: x => `${fixed(x, 0)} prompt tokens`,
+    });
+    const priced = report.rows.some(r => r.meanCost != null);
+    $('cost-section').hidden = !priced;
+    if (priced) {
+      scatter(report, 'cost-scatter', {
+        name: 'mean cost per cell',
+        value: r => r.meanCost,
+        unit: () => 'at the endpoint\'s price',
+        text: x => `${money(x)} per cell`,
+      });
+    }
   }
 
   function tokens(report) {
@@ -175,14 +203,17 @@
 
   function matrix(report) {
     const names = tokenizers(report);
+    const priced = report.rows.some(r => r.cost != null);
     const head = [{ label: 'suite' }, { label: 'endpoint' }, { label: 'format' }, { label: 'accuracy', key: 'accuracy', num: true }, { label: '95% CI', key: 'interval', num: true },
       { label: 'cases', key: 'cases', num: true }, { label: 'unstable', key: 'unstable', num: true },
       { label: 'passed', key: 'passed', num: true }, { label: 'failed', key: 'failed', num: true }, { label: 'errors', key: 'errors', num: true },
-      ...names.map(t => ({ label: `${t} tokens`, key: `tokens-${t}`, num: true })), { label: 'p50 ms', num: true }, { label: 'p95 ms', num: true }];
+      ...names.map(t => ({ label: `${t} tokens`, key: `tokens-${t}`, num: true })),
+      ...(priced ? [{ label: 'cost', key: 'cost', num: true }, { label: 'cost per cell', key: 'mean-cost', num: true }] : []),
+      { label: 'p50 ms', num: true }, { label: 'p95 ms', num: true }];
     table('matrix', head, report.rows.map(r => [r.suite, r.endpoint, r.format, accuracyText(r),
       scored(r) === 0 ? '–' : `${percent(r.accuracyLower)}–${percent(r.accuracyUpper)}`, String(r.cases), r.unstableShare == null ? '–' : percent(r.unstableShare),
       String(r.passed), String(r.failed), String(r.errors),
-      ...names.map(t => fixed(r.meanPromptTokens[t], 1)), fixed(r.latencyP50Ms, 1), fixed(r.latencyP95Ms, 1)]));
+      ...names.map(t => fixed(r.meanPromptTokens[t], 1)), ...(priced ? [money(r.cost), money(r.meanCost)] : []), fixed(r.latencyP50Ms, 1), fixed(r.latencyP95Ms, 1)]));
     [...$('matrix').tBodies[0].rows].forEach((tr, i) => { tr.dataset.endpoint = report.rows[i].endpoint; tr.dataset.format = report.rows[i].format; tr.dataset.suite = report.rows[i].suite; });
   }
 
@@ -199,9 +230,11 @@
     const s = report.settings;
     $('settings-summary').textContent = !s ? '' : `${s.repeats} repeat(s) per cell (a sampled cell's seed is its repeat)`
       + (s.caseLimit ? `; only the first ${s.caseLimit} case(s) of each suite` : '') + '.';
-    const head = [{ label: 'endpoint' }, { label: 'type' }, { label: 'model' }, { label: 'adapter' }, { label: 'max tokens', num: true }, { label: 'temperature', num: true }, { label: 'top-p', num: true }];
+    const head = [{ label: 'endpoint' }, { label: 'type' }, { label: 'model' }, { label: 'adapter' }, { label: 'max tokens', num: true }, { label: 'temperature', num: true }, { label: 'top-p', num: true },
+      { label: 'price per M tokens (in / out)', num: true }, { label: 'rate limit' }];
+    const limits = l => !l ? '–' : [l.requestsPerMinute && `${count(l.requestsPerMinute)} requests/min`, l.tokensPerMinute && `${count(l.tokensPerMinute)} tokens/min`, l.maxConcurrency && `${l.maxConcurrency} at once`].filter(x => x).join(', ');
     table('settings', head, (s?.endpoints ?? []).map(e => [e.name, e.type, (e.model ?? '–') + (e.baseUrl ? ` at ${e.baseUrl}` : ''), e.adapter ?? '–',
-      String(e.maxTokens), String(e.temperature), String(e.topP)]));
+      String(e.maxTokens), String(e.temperature), String(e.topP), e.cost ? `${money(e.cost.inputPerMTok)} / ${money(e.cost.outputPerMTok)}` : '–', limits(e.rateLimit)]));
   }
 
   function latency(report) {
@@ -255,10 +288,11 @@
 
   function render() {
     const report = data.report;
+    cost = report.cost ?? null;
     header(report.run);
     answer(report);
     heatmaps(report);
-    scatter(report);
+    scatters(report);
     tokens(report);
     categories(report);
     matrix(report);

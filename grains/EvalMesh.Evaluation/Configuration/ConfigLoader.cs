@@ -7,7 +7,7 @@ using EvalMesh.Evaluation.Tokenization;
 namespace EvalMesh.Evaluation.Configuration;
 
 /// <summary>Reads and validates <c>evalmesh.yaml</c>. Every error names the file, line, column and key.</summary>
-public static class ConfigLoader
+public static partial class ConfigLoader
 {
     /// <summary>Reads a config file.</summary>
     /// <exception cref="EvalMeshInputException">The file is missing or invalid.</exception>
@@ -220,7 +220,7 @@ public static class ConfigLoader
 
     private static EndpointConfig ReadEndpoint(YamlObject item, string? folder, IReadOnlyList<AdapterConfig> adapters)
     {
-        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache", "chat-template");
+        item.AllowOnly("name", "type", "model", "adapter", "base-url", "api-key-env", "max-tokens", "temperature", "top-p", "timeout-seconds", "max-concurrency", "cache", "chat-template", "rate-limit", "cost");
         var type = Named<EndpointType>(item, "type", "endpoint type", item.RequiredText("type"));
 
         var model = item.Text("model");
@@ -281,7 +281,9 @@ public static class ConfigLoader
             item.WholeNumber("max-concurrency", 1, 4096) ?? 16,
             item.Flag("cache") ?? true,
             topP,
-            chatTemplate);
+            chatTemplate,
+            ReadRateLimit(item, type),
+            ReadCost(item, type));
     }
 
     // Built-in names (the generated tiny model and its adapters) are not paths.

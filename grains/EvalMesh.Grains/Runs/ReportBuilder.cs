@@ -20,13 +20,14 @@ public static class ReportBuilder
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(results);
         var positions = new Dictionary<(string Suite, string Format, string Endpoint), Position>();
+        var prices = spec.Endpoints.Where(e => e.Cost is not null).ToDictionary(e => e.Name, e => e.Cost!, StringComparer.Ordinal);
         var categories = new Dictionary<(string Suite, string Format, string Endpoint, string Category), (int Passed, int Scored)>();
         await foreach (var result in results.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             var key = (result.Suite, result.Format, result.Endpoint);
             if (!positions.TryGetValue(key, out var position))
             {
-                positions[key] = position = new Position();
+                positions[key] = position = new Position(prices.GetValueOrDefault(result.Endpoint));
             }
 
             position.Add(result);
@@ -74,8 +75,9 @@ public static class ReportBuilder
             recommendations.Add(new Recommendation(group.Key.Suite, group.Key.Endpoint, costTokenizer, r.Format, r.Best, r.Reason, r.Verdict, r.CasesNeeded, standings));
         }
 
-        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, ConfigNames.Of(e.Type), e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP))], recommend);
-        return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec, rows), settings);
+        var settings = new RunSettings(spec.Repeats, spec.CaseLimit, [.. spec.Endpoints.Select(e => new EndpointSettings(e.Name, ConfigNames.Of(e.Type), e.Model, e.Adapter, e.BaseUrl, e.MaxTokens, e.Temperature, e.TopP, e.Cost, e.RateLimit))], recommend);
+        var cost = rows.Any(r => r.Cost is not null) ? rows.Sum(r => r.Cost ?? 0) : (double?)null;
+        return new RunReport(status, rows, categoryRows, comparisons, recommendations, Notes(status, spec, rows), settings, cost);
     }
 
     private static List<string> Notes(RunStatus status, RunSpec spec, IReadOnlyList<ReportRow> rows)
@@ -124,7 +126,8 @@ public static class ReportBuilder
         return index < 0 ? int.MaxValue : index;
     }
 
-    private sealed class Position
+    // A matrix position's tallies; with the endpoint's price, also the cost of each cell the endpoint counted tokens for.
+    private sealed class Position(EndpointPrice? price)
     {
         private readonly Dictionary<string, long> _tokens = new(StringComparer.Ordinal);
         private readonly List<double> _latencies = [];
@@ -134,6 +137,8 @@ public static class ReportBuilder
         private int _errors;
         private long _completion;
         private int _withCompletion;
+        private double _cost;
+        private int _priced;
 
         // Passes and scored repeats per case, the unit of accuracy and the pairing key across formats; errors are left
         // out, so a case seen only with errors is in _seen and not here.
@@ -145,6 +150,12 @@ public static class ReportBuilder
         {
             _cells++;
             _seen.Add(result.CaseId);
+            if (price is not null && result.PromptTokens.TryGetValue(ShardRunner.NativeTokenizer, out var native))
+            {
+                _cost += price.Of(native, result.CompletionTokens ?? 0);
+                _priced++;
+            }
+
             switch (result.Outcome)
             {
                 case CellOutcome.Passed:
@@ -200,7 +211,9 @@ public static class ReportBuilder
                 _seen.Count - Cases.Count,
                 accuracy.EffectiveCases,
                 accuracy.Method,
-                repeats > 1 ? accuracy.UnstableShare : null);
+                repeats > 1 ? accuracy.UnstableShare : null,
+                _priced == 0 ? null : _cost,
+                _priced == 0 ? null : _cost / _priced);
         }
     }
 }

@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.AI;
 using Polly;
-using Polly.CircuitBreaker;
 using Polly.Retry;
 using Polly.Timeout;
 
@@ -15,12 +14,14 @@ namespace EvalMesh.Inference.Endpoints;
 /// <summary>
 /// <c>openai</c>: any OpenAI-compatible chat-completions API. Each attempt has a timeout; 429, 5xx, timeouts, dropped
 /// connections and malformed bodies are retried with exponential backoff that honours <c>Retry-After</c>; a request
-/// the endpoint rejects (other 4xx) is not retried. When half the attempts of the last 10 s fail (429s aside) the
-/// circuit opens: calls wait out the break instead of adding load (without using up their retries), and one probe
-/// closes it again. Concurrency adapts
-/// to 429s (<see cref="AimdConcurrency"/>). When the retries run out the call throws
-/// <see cref="EndpointException"/>, which an eval records as an error, never as a wrong answer. Evals fetch answers
-/// whole (with their retries); streaming reads the endpoint's server-sent events as they come.
+/// the endpoint rejects (other 4xx) is not retried. Every attempt first asks the <see cref="EndpointGovernor"/> for
+/// leave: a concurrency slot (adapted to 429s), the endpoint's circuit (when half the attempts of the last 10 s failed,
+/// 429s aside, it opens: calls wait out the break instead of adding load, without using up their retries, and one
+/// probe closes it again) and, under a rate limit, this process's share of it. In a cluster the governor's lease and
+/// the circuit are the endpoint's grain's, shared by every silo; on its own the client keeps them itself. When the
+/// retries run out the call throws <see cref="EndpointException"/>, which an eval records as an error, never as a
+/// wrong answer. Evals fetch answers whole (with their retries); streaming reads the endpoint's server-sent events as
+/// they come.
 /// </summary>
 public sealed class OpenAiChatClient : WholeAnswerChatClient
 {
@@ -28,25 +29,24 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     private readonly HttpClient _http;
     private readonly OpenAiEndpointOptions _options;
     private readonly ResiliencePipeline _retries;
-    private readonly ResiliencePipeline _circuit;
-    private readonly TimeProvider _clock;
-    private readonly AimdConcurrency _concurrency;
+    private readonly ResiliencePipeline _timeout;
+    private readonly EndpointGovernor _governor;
     private readonly Uri _completions;
 
-    /// <summary>Creates a client that sends through <paramref name="http"/> (whose own timeout should be infinite).</summary>
-    public OpenAiChatClient(HttpClient http, OpenAiEndpointOptions options, TimeProvider? timeProvider = null)
+    /// <summary>
+    /// Creates a client that sends through <paramref name="http"/> (whose own timeout should be infinite), under
+    /// <paramref name="governor"/> (a cluster's, shared by the endpoint's clients on this silo), or one of its own.
+    /// </summary>
+    public OpenAiChatClient(HttpClient http, OpenAiEndpointOptions options, TimeProvider? timeProvider = null, EndpointGovernor? governor = null)
     {
         ArgumentNullException.ThrowIfNull(http);
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
         _options = options;
         _completions = new Uri(options.BaseUrl.ToString().TrimEnd('/') + "/chat/completions");
-        _concurrency = new AimdConcurrency(Math.Max(1, options.MaxConcurrency), TimeSpan.FromSeconds(1), timeProvider);
-        EndpointMetrics.ConcurrencyLimitIs(options.Name, _concurrency.Limit);
-        _concurrency.LimitChanged += limit => EndpointMetrics.ConcurrencyLimitIs(options.Name, limit);
-        EndpointMetrics.CircuitIs(options.Name, open: false);
-        _clock = timeProvider ?? TimeProvider.System;
-        var retries = new ResiliencePipelineBuilder { TimeProvider = _clock };
+        var clock = timeProvider ?? TimeProvider.System;
+        _governor = governor ?? new EndpointGovernor("local", new LocalEndpointAuthority(clock), options, clock);
+        var retries = new ResiliencePipelineBuilder { TimeProvider = clock };
         if (options.MaxRetries > 0)
         {
             retries.AddRetry(new RetryStrategyOptions
@@ -73,44 +73,22 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
 
         _retries = retries.Build();
 
-        // The timeout covers an attempt, not its wait for a concurrency slot or for the circuit.
-        _circuit = new ResiliencePipelineBuilder { TimeProvider = _clock }
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions
-            {
-                FailureRatio = 0.5,
-                MinimumThroughput = 8,
-                SamplingDuration = TimeSpan.FromSeconds(10),
-                BreakDuration = options.BreakFor,
-                ShouldHandle = new PredicateBuilder()
-                    .Handle<AttemptFailedException>(e => e.Retryable && e.Problem != EndpointProblem.RateLimited)
-                    .Handle<TimeoutRejectedException>(),
-                OnOpened = _ =>
-                {
-                    EndpointMetrics.CircuitIs(options.Name, open: true);
-                    return default;
-                },
-                OnClosed = _ =>
-                {
-                    EndpointMetrics.CircuitIs(options.Name, open: false);
-                    return default;
-                },
-            })
-            .AddTimeout(options.AttemptTimeout)
-            .Build();
+        // The timeout covers an attempt, not its wait for the governor's leave.
+        _timeout = new ResiliencePipelineBuilder { TimeProvider = clock }.AddTimeout(options.AttemptTimeout).Build();
     }
 
     /// <summary>The endpoint's settings.</summary>
     public OpenAiEndpointOptions Options => _options;
 
-    /// <summary>The most requests this client sends at once now (see <see cref="AimdConcurrency"/>).</summary>
-    public int ConcurrencyLimit => _concurrency.Limit;
+    /// <summary>The most requests this client's process sends at once now (see <see cref="AimdConcurrency"/>).</summary>
+    public int ConcurrencyLimit => _governor.ConcurrencyLimit;
 
     /// <inheritdoc />
     public override Task<ChatResponse> GetResponseAsync(IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(messages);
         var body = RequestBody(messages, options, stream: false);
-        return SendAsync(token => AttemptAsync(body, token), cancellationToken);
+        return SendAsync(token => AttemptAsync(body, token), response => response.Usage, EstimateTokens(messages, options), cancellationToken);
     }
 
     /// <summary>
@@ -121,12 +99,7 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     {
         ArgumentNullException.ThrowIfNull(messages);
         var body = RequestBody(messages, options, stream: true);
-        using var response = await SendAsync(async token =>
-        {
-            var opened = await OpenAsync(body, token).ConfigureAwait(false);
-            _concurrency.Succeeded();
-            return opened;
-        }, cancellationToken).ConfigureAwait(false);
+        using var response = await SendAsync(token => OpenAsync(body, token), _ => null, EstimateTokens(messages, options), cancellationToken).ConfigureAwait(false);
         using var events = new StreamReader(await response.Content.ReadAsStreamAsync(cancellationToken).ConfigureAwait(false));
         while (await NextEventAsync(events, cancellationToken).ConfigureAwait(false) is { } data && data != "[DONE]")
         {
@@ -134,37 +107,38 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
         }
     }
 
-    // Retries count attempts that reached the endpoint: while the circuit is open, a call waits it out. An attempt holds
-    // a concurrency slot; waiting out a backoff, a Retry-After or the circuit does not.
-    private async Task<T> SendAsync<T>(Func<CancellationToken, Task<T>> attempt, CancellationToken cancellationToken)
+    // What a request is charged against a token limit before the endpoint counts it, as OpenAI's own limiter does: the
+    // prompt at about four characters a token, and the most tokens it may generate.
+    private static double EstimateTokens(IEnumerable<ChatMessage> messages, ChatOptions? options) =>
+        Math.Ceiling(messages.Sum(m => m.Text.Length) / 4.0) + (options?.MaxOutputTokens ?? 0);
+
+    // Retries count attempts that reached the endpoint: waiting for the governor's leave (a slot, the circuit, a share
+    // of a rate limit) is not an attempt, and neither is waiting out a backoff or a Retry-After.
+    private async Task<T> SendAsync<T>(Func<CancellationToken, Task<T>> attempt, Func<T, UsageDetails?> usageOf, double estimatedTokens, CancellationToken cancellationToken)
     {
         var attempts = 0;
         try
         {
             return await _retries.ExecuteAsync(async token =>
             {
-                while (true)
+                using var permit = await _governor.AcquireAsync(estimatedTokens, token).ConfigureAwait(false);
+                attempts++;
+                try
                 {
-                    TimeSpan circuitOpenFor;
-                    using (await _concurrency.AcquireAsync(token).ConfigureAwait(false))
-                    {
-                        try
-                        {
-                            return await _circuit.ExecuteAsync(
-                                async inner =>
-                                {
-                                    attempts++;
-                                    return await attempt(inner).ConfigureAwait(false);
-                                },
-                                token).ConfigureAwait(false);
-                        }
-                        catch (BrokenCircuitException open)
-                        {
-                            circuitOpenFor = open.RetryAfter ?? TimeSpan.FromMilliseconds(250);
-                        }
-                    }
-
-                    await Task.Delay(circuitOpenFor, _clock, token).ConfigureAwait(false);
+                    var result = await _timeout.ExecuteAsync(async inner => await attempt(inner).ConfigureAwait(false), token).ConfigureAwait(false);
+                    var usage = usageOf(result);
+                    permit.Answered(usage?.InputTokenCount, usage?.OutputTokenCount);
+                    return result;
+                }
+                catch (AttemptFailedException ex)
+                {
+                    permit.Failed(ex.Problem);
+                    throw;
+                }
+                catch (TimeoutRejectedException)
+                {
+                    permit.Failed(EndpointProblem.Timeout);
+                    throw;
                 }
             }, cancellationToken).ConfigureAwait(false);
         }
@@ -222,9 +196,7 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
     private async Task<ChatResponse> AttemptAsync(string body, CancellationToken cancellationToken)
     {
         using var response = await OpenAsync(body, cancellationToken).ConfigureAwait(false);
-        var answer = Parse(await ReadAsync(response, cancellationToken).ConfigureAwait(false));
-        _concurrency.Succeeded();
-        return answer;
+        return Parse(await ReadAsync(response, cancellationToken).ConfigureAwait(false));
     }
 
     // Sends the request and returns the response once the endpoint has accepted it, its body still to read.
@@ -258,7 +230,6 @@ public sealed class OpenAiChatClient : WholeAnswerChatClient
             if (response.StatusCode == HttpStatusCode.TooManyRequests)
             {
                 EndpointMetrics.Throttled(_options.Name);
-                _concurrency.RateLimited();
                 throw new AttemptFailedException(EndpointProblem.RateLimited, "HTTP 429", retryable: true, RetryAfter(response));
             }
 

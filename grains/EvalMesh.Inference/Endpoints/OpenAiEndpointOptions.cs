@@ -1,3 +1,5 @@
+using EvalMesh.Contracts;
+
 namespace EvalMesh.Inference.Endpoints;
 
 /// <summary>Settings of an OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp server, EvalMesh's gateway).</summary>
@@ -10,6 +12,8 @@ namespace EvalMesh.Inference.Endpoints;
 /// <param name="MaxRetryAfter">The longest Retry-After honoured; longer waits are cut to this.</param>
 /// <param name="MaxConcurrency">The most requests in flight from this process; 429s lower it for a while (AIMD).</param>
 /// <param name="BreakDuration">How long the circuit stays open after failures pile up (5 s unless set).</param>
+/// <param name="RateLimit">The limits the whole cluster keeps to together, leased to each process; null for none.</param>
+/// <param name="Price">The price per million tokens, for the cost the endpoint's authority counts; null when unknown.</param>
 public sealed record OpenAiEndpointOptions(
     string Name,
     Uri BaseUrl,
@@ -19,7 +23,9 @@ public sealed record OpenAiEndpointOptions(
     int MaxRetries = 4,
     TimeSpan? MaxRetryAfter = null,
     int MaxConcurrency = 16,
-    TimeSpan? BreakDuration = null)
+    TimeSpan? BreakDuration = null,
+    RateLimit? RateLimit = null,
+    EndpointPrice? Price = null)
 {
     /// <summary>How long the circuit stays open once it opens.</summary>
     public TimeSpan BreakFor => BreakDuration ?? TimeSpan.FromSeconds(5);

@@ -66,6 +66,26 @@ public class ConfigLoaderTests
         Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").System);
     }
 
+    private const string OpenAiKey = "    api-key-env: OPENAI_API_KEY";
+
+    [Fact]
+    public void Parse_RateLimitAndCost_ReadsThem_AndEachLimitMayBeLeftOut()
+    {
+        var config = ConfigLoader.Parse(Valid.Replace(OpenAiKey, OpenAiKey + """
+
+                rate-limit: { requests-per-minute: 600, max-concurrency: 8 }
+                cost: { input-per-mtok: 2.5, output-per-mtok: 10 }
+            """), "/tmp/evalmesh.yaml");
+        Assert.Equal(new RateLimit(600, null, 8), config.Endpoints[2].RateLimit);
+        Assert.Equal(new EndpointPrice(2.5, 10), config.Endpoints[2].Cost);
+        Assert.Equal(0.0125, config.Endpoints[2].Cost!.Of(1000, 1000), 9);
+        Assert.Null(config.Endpoints[0].RateLimit);
+        Assert.Null(config.Endpoints[0].Cost);
+
+        var llama = ConfigLoader.Parse(Valid.Replace("    max-tokens: 16", "    max-tokens: 16\n    cost: { input-per-mtok: 0, output-per-mtok: 0.2 }"), "/tmp/evalmesh.yaml");
+        Assert.Equal(new EndpointPrice(0, 0.2), llama.Endpoints[1].Cost);
+    }
+
     [Fact]
     public void Parse_Recommend_ReadsTheMarginAndLevel()
     {
@@ -94,6 +114,16 @@ public class ConfigLoaderTests
     [InlineData("    generated: true", "    generated: true\n    context: some", 9, 14, "suites[0].context", "must be 'all' or { retrieve: bm25, k: N }")]
     [InlineData("    max-tokens: 16", "    max-tokens: 16\n    chat-template: chatmll", 19, 20, "endpoints[1].chat-template", "unknown chat template 'chatmll' (did you mean 'chatml'?)")]
     [InlineData("    api-key-env: OPENAI_API_KEY", "    api-key-env: OPENAI_API_KEY\n    chat-template: chatml", 24, 20, "endpoints[2].chat-template", "only a llama endpoint renders a chat template")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    rate-limit: { requests-per-minute: 0 }", 24, 40, "endpoints[2].rate-limit.requests-per-minute", "must be at least 1, not 0 (leave it out for no limit)")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    rate-limit: { tokens-per-minute: 0 }", 24, 38, "endpoints[2].rate-limit.tokens-per-minute", "must be at least 1, not 0")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    rate-limit: { max-concurrency: -3 }", 24, 36, "endpoints[2].rate-limit.max-concurrency", "must be at least 1, not -3")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    rate-limit: {}", 24, 17, "endpoints[2].rate-limit", "give at least one of requests-per-minute, tokens-per-minute, max-concurrency")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    rate-limit: { requests-per-second: 10 }", 24, 19, "endpoints[2].rate-limit.requests-per-second", "unknown key (did you mean 'requests-per-minute'?)")]
+    [InlineData("    max-tokens: 16", "    max-tokens: 16\n    rate-limit: { requests-per-minute: 60 }", 19, 17, "endpoints[1].rate-limit", "only an openai endpoint has a cluster-wide rate limit")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    cost: { input-per-mtok: -1, output-per-mtok: 2 }", 24, 29, "endpoints[2].cost.input-per-mtok", "must not be negative, not -1 (the price of a million prompt tokens)")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    cost: { input-per-mtok: 1, output-per-mtok: -0.5 }", 24, 49, "endpoints[2].cost.output-per-mtok", "must not be negative, not -0.5 (the price of a million completion tokens)")]
+    [InlineData(OpenAiKey, OpenAiKey + "\n    cost: { input-per-mtok: 1 }", 24, 11, "endpoints[2].cost.output-per-mtok", "the price of a million completion tokens is required (0 if they are free)")]
+    [InlineData("    type: echo", "    type: echo\n    cost: { input-per-mtok: 1, output-per-mtok: 1 }", 14, 11, "endpoints[0].cost", "an echo endpoint reports no token usage to price")]
     public void Parse_Mistake_NamesFileLineColumnAndKey(string good, string bad, int line, int column, string key, string problem)
     {
         var ex = Assert.Throws<EvalMeshInputException>(() => ConfigLoader.Parse(Valid.Replace(good, bad), "/tmp/evalmesh.yaml"));
