@@ -66,7 +66,9 @@ public sealed record RateLimit(int? RequestsPerMinute, int? TokensPerMinute, int
 /// <summary>An endpoint's price (config <c>cost</c>), in whatever currency it is given in, per million tokens.</summary>
 /// <param name="InputPerMTok">The price of a million prompt tokens.</param>
 /// <param name="OutputPerMTok">The price of a million completion tokens.</param>
-public sealed record EndpointPrice(double InputPerMTok, double OutputPerMTok)
+public sealed record EndpointPrice(
+    [property: JsonPropertyName("input-per-mtok")] double InputPerMTok,
+    [property: JsonPropertyName("output-per-mtok")] double OutputPerMTok)
 {
     /// <summary>What <paramref name="inputTokens"/> prompt and <paramref name="outputTokens"/> completion tokens cost.</summary>
     public double Of(long inputTokens, long outputTokens) => ((inputTokens * InputPerMTok) + (outputTokens * OutputPerMTok)) / 1_000_000;
