@@ -58,6 +58,11 @@ internal static class CliAction
         {
             return Fail(ex.Message, ExitCodes.BadInput);
         }
+        catch (TrainingJobNotFoundException ex)
+        {
+            // Its silo died (a job's progress lives in memory there): the loop can be started again.
+            return Fail(ex.Message, ExitCodes.Unavailable);
+        }
         catch (EvalMeshServerException ex)
         {
             // A key without the scope, a body over the limit, a wrong key: the user's to fix. A silo that fails is not.

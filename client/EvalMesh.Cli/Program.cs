@@ -17,6 +17,7 @@ var root = new RootCommand("EvalMesh: format × model evaluations across an Orle
     TokensCommand.Create(),
     ModelsCommand.Create(),
     TrainCommand.Create(),
+    FinetuneCommand.Create(),
     InferCommand.Create(),
     AdaptersCommand.Create(),
 };

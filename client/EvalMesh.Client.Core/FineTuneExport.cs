@@ -7,7 +7,13 @@ namespace EvalMesh.Client;
 /// <summary>Which cells <see cref="FineTuneExport"/> turns into training examples.</summary>
 /// <param name="FailedOnly">Only cells whose answer the scorer failed (what the model got wrong).</param>
 /// <param name="Endpoint">Only this endpoint's cells, when given.</param>
-public sealed record FineTuneSelection(bool FailedOnly = false, string? Endpoint = null);
+/// <param name="Cases">Only these cases, when given (such as the training side of a held-out split).</param>
+public sealed record FineTuneSelection(bool FailedOnly = false, string? Endpoint = null, IReadOnlySet<CaseKey>? Cases = null);
+
+/// <summary>A case of a run: its suite and its id within the suite.</summary>
+/// <param name="Suite">The suite's name.</param>
+/// <param name="CaseId">The case's id.</param>
+public readonly record struct CaseKey(string Suite, string CaseId);
 
 /// <summary>What an export wrote.</summary>
 /// <param name="Examples">Lines written: one per distinct prompt among the chosen cells.</param>
@@ -18,8 +24,9 @@ public sealed record FineTuneSummary(int Examples, int Cells, int WithoutReferen
 
 /// <summary>
 /// The continuous-learning loop: a run's cells as JSON lines in the OpenAI chat fine-tuning format, each pairing the
-/// prompt the model was given with the <em>expected</em> answer, so the next adapter can be trained on what the
-/// current one got wrong. Repeats and endpoints that saw the same prompt give one example.
+/// prompt the model was given (after the run's system message, if it has one) with the <em>expected</em> answer, so the
+/// next adapter can be trained on what the current one got wrong. Repeats and endpoints that saw the same prompt give
+/// one example.
 /// </summary>
 public static class FineTuneExport
 {
@@ -30,13 +37,16 @@ public static class FineTuneExport
         ArgumentNullException.ThrowIfNull(client);
         ArgumentNullException.ThrowIfNull(selection);
         ArgumentNullException.ThrowIfNull(output);
+        var system = (await client.GetRunSpecAsync(runId, cancellationToken).ConfigureAwait(false)).System;
         var heads = (await client.GetPromptHeadsAsync(runId, cancellationToken).ConfigureAwait(false)).ToDictionary(h => (h.Suite, h.Format), h => h.Head);
         var written = new HashSet<(string Suite, string CaseId, string Format)>();
         var scorersWithoutReference = new List<string>();
         int examples = 0, cells = 0, withoutReference = 0;
         await foreach (var cell in client.GetResultsAsync(runId, cancellationToken).ConfigureAwait(false))
         {
-            if ((selection.FailedOnly && cell.Outcome != CellOutcome.Failed) || (selection.Endpoint is { } endpoint && cell.Endpoint != endpoint))
+            if ((selection.FailedOnly && cell.Outcome != CellOutcome.Failed)
+                || (selection.Endpoint is { } endpoint && cell.Endpoint != endpoint)
+                || (selection.Cases is { } cases && !cases.Contains(new CaseKey(cell.Suite, cell.CaseId))))
             {
                 continue;
             }
@@ -59,11 +69,16 @@ public static class FineTuneExport
             }
 
             var prompt = heads.GetValueOrDefault((cell.Suite, cell.Format), string.Empty) + cell.PromptTail;
-            var example = new { messages = new[] { new { role = "user", content = prompt }, new { role = "assistant", content = answer } } };
+            List<ChatLine> messages = system is null ? [] : [new("system", system)];
+            messages.Add(new("user", prompt));
+            messages.Add(new("assistant", answer));
+            var example = new { messages };
             await output.WriteLineAsync(JsonSerializer.Serialize(example, ReportWriter.JsonLine).AsMemory(), cancellationToken).ConfigureAwait(false);
             examples++;
         }
 
         return new FineTuneSummary(examples, cells, withoutReference, scorersWithoutReference);
     }
+
+    private sealed record ChatLine(string Role, string Content);
 }

@@ -23,6 +23,19 @@ public interface IEvalMeshClient
     /// <param name="cancellationToken">Cancels the upload and start, not the run.</param>
     Task<RunStatus> StartRunAsync(EvalConfig config, string? runId = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Starts a run of a spec whose datasets and suites the cluster already holds, such as another run's spec with an
+    /// endpoint added (<see cref="GetRunSpecAsync"/>). Starting an existing id again changes nothing.
+    /// </summary>
+    /// <param name="spec">The run's spec.</param>
+    /// <param name="runId">The run's id.</param>
+    /// <param name="cancellationToken">Cancels the start, not the run.</param>
+    Task<RunStatus> StartRunAsync(RunSpec spec, string runId, CancellationToken cancellationToken = default);
+
+    /// <summary>The spec a run was started with: its suites (by upload), formats, endpoints and settings.</summary>
+    /// <exception cref="RunNotFoundException">There is no such run.</exception>
+    Task<RunSpec> GetRunSpecAsync(string runId, CancellationToken cancellationToken = default);
+
     /// <summary>A run's state, progress and live aggregates.</summary>
     Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default);
 
@@ -64,6 +77,16 @@ public interface IEvalMeshClient
 
     /// <summary>Registers a LoRA adapter file (validated against its base model) as <c>model:name</c>.</summary>
     Task<AdapterRegistration> RegisterAdapterAsync(string model, string name, string path, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Starts training a LoRA adapter on a silo (<see cref="ITrainingGrain"/>), which registers it as
+    /// <c>model:name</c> when done. Starting an existing job id again changes nothing.
+    /// </summary>
+    Task<TrainingStatus> StartTrainingAsync(string jobId, TrainingRequest request, CancellationToken cancellationToken = default);
+
+    /// <summary>A training job's progress.</summary>
+    /// <exception cref="TrainingJobNotFoundException">There is no such job.</exception>
+    Task<TrainingStatus> GetTrainingAsync(string jobId, CancellationToken cancellationToken = default);
 
     /// <summary>Every registered adapter.</summary>
     Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default);

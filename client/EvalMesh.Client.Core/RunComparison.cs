@@ -70,16 +70,28 @@ public static class RunComparison
     public static async Task<IReadOnlyList<ComparisonRow>> CompareAsync(IEvalMeshClient client, string baseline, string candidate, double alpha = 0.05, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(client);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(alpha);
-        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(alpha, 1);
         await client.GetRunAsync(baseline, cancellationToken).ConfigureAwait(false);
         await client.GetRunAsync(candidate, cancellationToken).ConfigureAwait(false);
+        return await CompareAsync(client.GetResultsAsync(baseline, cancellationToken), client.GetResultsAsync(candidate, cancellationToken), alpha, cancellationToken).ConfigureAwait(false);
+    }
 
-        // Passes and scored repeats per case in each run; a group exists once either run has a cell of it.
+    /// <summary>
+    /// Compares two sets of cells, one row per suite, endpoint and format of either: the cells of two runs, or of one
+    /// run's two endpoints with the candidate's cells named as the baseline's endpoint (as <c>evalmesh finetune</c> compares
+    /// an endpoint with its new adapter on the held-out cases).
+    /// </summary>
+    public static async Task<IReadOnlyList<ComparisonRow>> CompareAsync(IAsyncEnumerable<CellResult> baseline, IAsyncEnumerable<CellResult> candidate, double alpha = 0.05, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(baseline);
+        ArgumentNullException.ThrowIfNull(candidate);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(alpha);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(alpha, 1);
+
+        // Passes and scored repeats per case in each set; a group exists once either set has a cell of it.
         var groups = new SortedDictionary<(string Suite, string Endpoint, string Format), (Dictionary<string, CaseTally> Baseline, Dictionary<string, CaseTally> Candidate)>();
-        async Task ReadAsync(string run, bool isBaseline)
+        async Task ReadAsync(IAsyncEnumerable<CellResult> cells, bool isBaseline)
         {
-            await foreach (var cell in client.GetResultsAsync(run, cancellationToken).ConfigureAwait(false))
+            await foreach (var cell in cells.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 var key = (cell.Suite, cell.Endpoint, cell.Format);
                 if (!groups.TryGetValue(key, out var group))

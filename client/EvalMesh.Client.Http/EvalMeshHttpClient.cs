@@ -42,6 +42,12 @@ internal sealed class EvalMeshHttpClient : IEvalMeshClient
         return await GetRunAsync(started.GetProperty("id").GetString()!, cancellationToken).ConfigureAwait(false);
     }
 
+    public Task<RunStatus> StartRunAsync(RunSpec spec, string runId, CancellationToken cancellationToken = default) =>
+        _rest.SendAsync<RunStatus>(HttpMethod.Put, Run(runId), JsonContent.Create(spec, options: RestTransport.Json), cancellationToken);
+
+    public Task<RunSpec> GetRunSpecAsync(string runId, CancellationToken cancellationToken = default) =>
+        _rest.SendAsync<RunSpec>(HttpMethod.Get, $"{Run(runId)}/spec", null, cancellationToken);
+
     public Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
         _rest.SendAsync<RunStatus>(HttpMethod.Get, Run(runId), null, cancellationToken);
 
@@ -143,6 +149,12 @@ internal sealed class EvalMeshHttpClient : IEvalMeshClient
     public Task<AdapterRegistration> RegisterAdapterAsync(string model, string name, string path, CancellationToken cancellationToken = default) =>
         _rest.SendAsync<AdapterRegistration>(HttpMethod.Post, "api/adapters", JsonContent.Create(new { model, name, path }), cancellationToken);
 
+    public Task<TrainingStatus> StartTrainingAsync(string jobId, TrainingRequest request, CancellationToken cancellationToken = default) =>
+        _rest.SendAsync<TrainingStatus>(HttpMethod.Put, Training(jobId), JsonContent.Create(request, options: RestTransport.Json), cancellationToken);
+
+    public Task<TrainingStatus> GetTrainingAsync(string jobId, CancellationToken cancellationToken = default) =>
+        _rest.SendAsync<TrainingStatus>(HttpMethod.Get, Training(jobId), null, cancellationToken);
+
     public async Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default) =>
         await _rest.SendAsync<List<AdapterRegistration>>(HttpMethod.Get, "api/adapters", null, cancellationToken).ConfigureAwait(false);
 
@@ -168,4 +180,6 @@ internal sealed class EvalMeshHttpClient : IEvalMeshClient
     }
 
     private static string Run(string runId) => $"api/runs/{Uri.EscapeDataString(runId)}";
+
+    private static string Training(string jobId) => $"api/training/{Uri.EscapeDataString(jobId)}";
 }

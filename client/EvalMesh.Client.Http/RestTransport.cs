@@ -91,7 +91,7 @@ internal sealed class RestTransport(HttpClient http, EvalMeshHttpClientOptions o
     {
         var status = (int)response.StatusCode;
         var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        string? title = null, detail = null, runId = null;
+        string? title = null, detail = null, runId = null, jobId = null;
         try
         {
             using var problem = JsonDocument.Parse(text);
@@ -100,6 +100,7 @@ internal sealed class RestTransport(HttpClient http, EvalMeshHttpClientOptions o
             title = Text(problem.RootElement, "title") ?? Text(error, "code");
             detail = Text(problem.RootElement, "detail") ?? Text(error, "message");
             runId = Text(problem.RootElement, "runId");
+            jobId = Text(problem.RootElement, "jobId");
         }
         catch (JsonException)
         {
@@ -110,6 +111,7 @@ internal sealed class RestTransport(HttpClient http, EvalMeshHttpClientOptions o
         return (status, title) switch
         {
             (404, _) when runId is not null => new RunNotFoundException(runId),
+            (404, _) when jobId is not null => new TrainingJobNotFoundException(jobId),
             (400, "adapter rejected") => new AdapterRejectedException(detail),
             (400, _) => new EvalMeshInputException(detail),
             _ => new EvalMeshServerException(status, title, detail),

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using EvalMesh.Abstractions;
+using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 
 namespace EvalMesh.Client;
@@ -18,6 +19,23 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
         await prepared.UploadMissingAsync(_inputs, cancellationToken).ConfigureAwait(false);
         return await grains.GetRun(runId ?? NewRunId()).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
     }
+
+    public async Task<RunStatus> StartRunAsync(RunSpec spec, string runId, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        foreach (var suite in spec.Suites)
+        {
+            if (!await _inputs.HasSuiteAsync(suite.SuiteId, cancellationToken).ConfigureAwait(false) || !await _inputs.HasDatasetAsync(suite.DatasetId, cancellationToken).ConfigureAwait(false))
+            {
+                throw new EvalMeshInputException($"suite '{suite.Name}' (suite {suite.SuiteId}, dataset {suite.DatasetId}) is not stored in this cluster; start the run from its config instead", setting: "suites");
+            }
+        }
+
+        return await grains.GetRun(runId).StartAsync(spec).WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    public async Task<RunSpec> GetRunSpecAsync(string runId, CancellationToken cancellationToken = default) =>
+        (await grains.GetRun(runId).GetOutlineAsync().WaitAsync(cancellationToken).ConfigureAwait(false)).Spec;
 
     public Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
         grains.GetRun(runId).GetStatusAsync().WaitAsync(cancellationToken);
@@ -84,6 +102,12 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
 
     public Task<AdapterRegistration> RegisterAdapterAsync(string model, string name, string path, CancellationToken cancellationToken = default) =>
         grains.GetLoraAdapter(model, name).RegisterAsync(path).WaitAsync(cancellationToken);
+
+    public Task<TrainingStatus> StartTrainingAsync(string jobId, TrainingRequest request, CancellationToken cancellationToken = default) =>
+        grains.GetTraining(jobId).StartAsync(request).WaitAsync(cancellationToken);
+
+    public Task<TrainingStatus> GetTrainingAsync(string jobId, CancellationToken cancellationToken = default) =>
+        grains.GetTraining(jobId).GetStatusAsync().WaitAsync(cancellationToken);
 
     public Task<IReadOnlyList<AdapterRegistration>> ListAdaptersAsync(CancellationToken cancellationToken = default) =>
         grains.GetAdapterRegistry().ListAsync().WaitAsync(cancellationToken);

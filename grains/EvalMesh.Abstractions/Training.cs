@@ -11,6 +11,7 @@ namespace EvalMesh.Abstractions;
 /// <param name="LearningRate">AdamW's peak learning rate.</param>
 /// <param name="BatchSize">Examples per optimizer step.</param>
 /// <param name="Seed">Seeds the adapter's start and the order of examples.</param>
+/// <param name="MaxSequenceLength">Examples longer than this many tokens (prompt and answer) are skipped.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.training-request")]
 public sealed record TrainingRequest(
     [property: Id(0)] string Model,
@@ -22,7 +23,8 @@ public sealed record TrainingRequest(
     [property: Id(6)] int Epochs = 3,
     [property: Id(7)] float LearningRate = 1e-3f,
     [property: Id(8)] int BatchSize = 8,
-    [property: Id(9)] int Seed = 0);
+    [property: Id(9)] int Seed = 0,
+    [property: Id(10)] int MaxSequenceLength = 8192);
 
 /// <summary>Where a training job is.</summary>
 [GenerateSerializer]
@@ -87,6 +89,7 @@ public interface ITrainingGrain : IGrainWithStringKey
     Task<TrainingStatus> StartAsync(TrainingRequest request);
 
     /// <summary>The job's progress.</summary>
+    /// <exception cref="TrainingJobNotFoundException">The job was never started (or its silo died, taking it along).</exception>
     [Alias("status")]
     Task<TrainingStatus> GetStatusAsync();
 

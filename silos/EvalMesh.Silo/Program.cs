@@ -27,6 +27,7 @@ app.MapRunsApi();
 app.MapUploadsApi();
 app.MapRunPages();
 app.MapAdaptersApi();
+app.MapTrainingApi();
 app.MapOpenAiGateway();
 await app.RunAsync();
 return Environment.ExitCode;

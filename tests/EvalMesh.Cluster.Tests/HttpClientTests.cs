@@ -12,12 +12,13 @@ namespace EvalMesh.Cluster.Tests;
 public sealed class HttpClientTests : IAsyncLifetime
 {
     private const string RunKey = "run-key-7c2e5a9f1b3d8064";
+    private const string AdminKey = "admin-key-3b8e1f6a0c5d9274";
 
     private readonly SiloProcessCluster _cluster = new("http-client");
 
     private static CancellationToken Token => TestContext.Current.CancellationToken;
 
-    public ValueTask InitializeAsync() => new(_cluster.StartAsync(silos: 2, ApiKeys.Environment([("runner", RunKey, "Run")])));
+    public ValueTask InitializeAsync() => new(_cluster.StartAsync(silos: 2, ApiKeys.Environment([("runner", RunKey, "Run"), ("admin", AdminKey, "Admin")])));
 
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
@@ -75,6 +76,40 @@ public sealed class HttpClientTests : IAsyncLifetime
         {
             Assert.True(JsonNode.DeepEquals(result, remoteByCell[cell]), $"cell {cell} differs:\n{result}\n{remoteByCell[cell]}");
         }
+    }
+
+    [Fact]
+    public async Task FinetuneOverHttp_TrainsOnASilo_AndRunsTheMatrixAgainWithTheAdapter_ComparedOnHeldOutCases()
+    {
+        var config = await ClusterMatrix.WriteWithFilesAsync(Path.Combine(_cluster.Folder, "loop"), messages: 20, seed: 5, casesPerCategory: 2, maxTokens: 4, repeats: 2);
+        var url = $"http://127.0.0.1:{_cluster.Silos[0].HttpPort}";
+        var environment = new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_cluster.Folder, "loop-home"), ["EVALMESH_API_KEY"] = AdminKey };
+        var run = await CliRunner.RunAsync(_cluster.Folder, environment, "run", config, "--server", url, "--run-id", "loop-base", "--json", "--out", Path.Combine(_cluster.Folder, "loop-out"));
+        Assert.True(run.ExitCode is 0 or 1, $"exit {run.ExitCode}\n{run.Stderr}");
+
+        var loop = await CliRunner.RunAsync(_cluster.Folder, environment, "finetune", "loop-base", "--endpoint", "tiny-a1", "--register", "loop", "--epochs", "1", "--server", url, "--json");
+        Assert.True(loop.ExitCode is 0 or 1, $"exit {loop.ExitCode}\n{loop.Stdout}\n{loop.Stderr}");
+        var result = JsonNode.Parse(loop.Stdout)!;
+        Assert.Equal("completed", result["training"]!["state"]!.GetValue<string>());
+        Assert.Equal("loop", result["training"]!["adapter"]!["name"]!.GetValue<string>());
+        Assert.Equal(3, result["heldOutCases"]!.AsArray().Count);
+        Assert.Equal(7, result["trainCases"]!.AsArray().Count);
+
+        // The evaluation run: the same matrix (10 cases × 3 formats × 2 repeats) with a third endpoint, the adapter's.
+        Assert.Equal("loop-base-loop", result["evaluationRun"]!.GetValue<string>());
+        var status = JsonNode.Parse((await CliRunner.RunAsync(_cluster.Folder, environment, "status", "loop-base-loop", "--server", url, "--json")).Stdout)!;
+        Assert.Equal(Cells / 2 * 3, status["total"]!.GetValue<int>());
+        Assert.Equal("completed", status["state"]!.GetValue<string>());
+        var rows = result["comparison"]!.AsArray();
+        Assert.Equal(3, rows.Count);
+        Assert.All(rows, r => Assert.Equal(3, r!["paired"]!.GetValue<int>()));
+
+        // A job that is not there is a 404 naming it.
+        using var http = new HttpClient { BaseAddress = new Uri(url) };
+        http.DefaultRequestHeaders.Add("x-api-key", RunKey);
+        using var missing = await http.GetAsync(new Uri("/api/training/nope", UriKind.Relative), Token);
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Equal("nope", JsonNode.Parse(await missing.Content.ReadAsStringAsync(Token))!["jobId"]!.GetValue<string>());
     }
 
     // 10 cases × 3 formats × 2 endpoints × 2 repeats.

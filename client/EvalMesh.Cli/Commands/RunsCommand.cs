@@ -145,40 +145,12 @@ internal static class RunsCommand
             }
             else
             {
-                var confidence = (1 - level).ToString("0.##%", System.Globalization.CultureInfo.InvariantCulture);
-                var table = new Table().AddColumn("suite").AddColumn("endpoint").AddColumn("format").AddColumn(new TableColumn("paired\ncases").RightAligned())
-                    .AddColumn(new TableColumn("baseline").RightAligned()).AddColumn(new TableColumn("candidate").RightAligned())
-                    .AddColumn(new TableColumn($"difference\n({Markup.Escape(confidence)} CI)").RightAligned())
-                    .AddColumn(new TableColumn("baseline\nbetter").RightAligned()).AddColumn(new TableColumn("candidate\nbetter").RightAligned())
-                    .AddColumn(new TableColumn("p").RightAligned()).AddColumn("verdict");
-                foreach (var row in rows)
-                {
-                    table.AddRow(
-                        Markup.Escape(row.Suite), Markup.Escape(row.Endpoint), Markup.Escape(row.Format), Number(row.Paired),
-                        Percent(row.BaselineAccuracy), Percent(row.CandidateAccuracy), Difference(row.Difference, row.DifferenceLower, row.DifferenceUpper),
-                        Number(row.BaselineBetter), Number(row.CandidateBetter),
-                        row.PValue.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
-                        row.Verdict switch
-                        {
-                            ComparisonVerdict.Regressed => "[red]regressed[/]",
-                            ComparisonVerdict.Improved => "[green]improved[/]",
-                            ComparisonVerdict.NotComparable => "not comparable",
-                            _ => "same",
-                        });
-                }
-
-                AnsiConsole.Write(table);
-                Console.WriteLine($"{rows.Count(r => r.Verdict == ComparisonVerdict.Regressed)} regressed, {rows.Count(r => r.Verdict == ComparisonVerdict.Improved)} improved, {rows.Count(r => r.Verdict == ComparisonVerdict.Same)} the same, {rows.Count(r => r.Verdict == ComparisonVerdict.NotComparable)} not comparable (paired by case, repeats averaged; alpha {level.ToString(System.Globalization.CultureInfo.InvariantCulture)})");
+                ComparisonTable.Print(rows, level);
             }
 
             return rows.Any(r => r.Verdict == ComparisonVerdict.Regressed) ? ExitCodes.Failures : ExitCodes.Ok;
         }));
         return command;
-
-        static string Number(int value) => value.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        static string Percent(double value) => value.ToString("0.0%", System.Globalization.CultureInfo.InvariantCulture);
-        static string Points(double value) => (value * 100).ToString("+0.0;-0.0;0.0", System.Globalization.CultureInfo.InvariantCulture);
-        static string Difference(double value, double lower, double upper) => $"{Points(value)} ({Points(lower)} to {Points(upper)})";
     }
 
     private static Command ExportFinetune()

@@ -38,7 +38,7 @@ public sealed partial class TrainingGrain(EvalMeshOptions options, ModelCatalog 
     }
 
     /// <inheritdoc />
-    public Task<TrainingStatus> GetStatusAsync() => Task.FromResult(_status ?? throw new InvalidOperationException($"training job '{JobId}' was never started on this silo"));
+    public Task<TrainingStatus> GetStatusAsync() => Task.FromResult(_status ?? throw new TrainingJobNotFoundException(JobId));
 
     /// <inheritdoc />
     public async Task<TrainingStatus> CancelAsync()
@@ -76,6 +76,7 @@ public sealed partial class TrainingGrain(EvalMeshOptions options, ModelCatalog 
                 LearningRate = request.LearningRate,
                 BatchSize = request.BatchSize,
                 Seed = request.Seed,
+                MaxSequenceLength = request.MaxSequenceLength,
             };
             TrainingResult result;
             using (await host.ReserveAdapterSlotAsync(cancellationToken))

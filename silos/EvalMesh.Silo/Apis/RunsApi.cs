@@ -13,6 +13,8 @@ namespace EvalMesh.Silo.Apis;
 /// <summary>
 /// The runs REST API: <c>POST /api/runs[?runId=]</c> (the config as YAML or JSON; its datasets and suites uploaded,
 /// generated or inline, see <see cref="UploadsApi"/>) answers <c>{"id": ...}</c>;
+/// <c>PUT /api/runs/{id}</c> (a run spec as JSON, whose datasets and suites the cluster holds, such as another run's
+/// from <c>GET /api/runs/{id}/spec</c> with an endpoint added) answers the run's status;
 /// <c>GET /api/runs</c>, <c>GET /api/runs/{id}</c> (state, total, completed, aggregates),
 /// <c>GET /api/runs/{id}/events[?intervalMs=]</c> (the status as server-sent events until the run ends),
 /// <c>GET /api/runs/{id}/report</c>, <c>GET /api/runs/{id}/results</c> (JSON lines, one per cell),
@@ -34,6 +36,8 @@ internal static class RunsApi
         runs.MapPost("/", StartAsync).RequireScope(ApiScope.Run);
         runs.MapGet("/", async (IEvalMeshClient client, CancellationToken ct) => Results.Json(await client.ListRunsAsync(ct), ReportWriter.Json)).RequireScope(ApiScope.Read);
         runs.MapGet("/{id}", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetRunAsync(id, ct))).RequireScope(ApiScope.Read);
+        runs.MapPut("/{id}", StartSpecAsync).RequireScope(ApiScope.Run);
+        runs.MapGet("/{id}/spec", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetRunSpecAsync(id, ct))).RequireScope(ApiScope.Read);
         runs.MapGet("/{id}/events", EventsAsync).RequireScope(ApiScope.Read);
         runs.MapGet("/{id}/report", (string id, IEvalMeshClient client, CancellationToken ct) => Found(() => client.GetReportAsync(id, ct))).RequireScope(ApiScope.Read);
         runs.MapGet("/{id}/results", ResultsAsync).RequireScope(ApiScope.Read);
@@ -68,6 +72,34 @@ internal static class RunsApi
         catch (Exception ex) when (ex is EvalMeshInputException or UnknownNameException or RunRejectedException)
         {
             return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "invalid run config");
+        }
+    }
+
+    private static async Task<IResult> StartSpecAsync(string id, HttpRequest request, IEvalMeshClient client, CancellationToken cancellationToken)
+    {
+        if (!IsRunId(id))
+        {
+            return Results.Problem("the run id must be 1 to 100 letters, digits, '.', '_' or '-'", statusCode: StatusCodes.Status400BadRequest, title: "invalid run id");
+        }
+
+        var (body, tooLarge) = await RequestBody.ReadAsync(request, cancellationToken);
+        if (tooLarge is not null)
+        {
+            return tooLarge;
+        }
+
+        try
+        {
+            var spec = JsonSerializer.Deserialize<RunSpec>(body!, ReportWriter.Json) ?? throw new EvalMeshInputException($"{RequestBody.Name}: expected a run spec, got null");
+            return Results.Json(await client.StartRunAsync(spec, id, cancellationToken), ReportWriter.Json, statusCode: StatusCodes.Status201Created);
+        }
+        catch (JsonException ex)
+        {
+            return Results.Problem($"{RequestBody.Name}: not a run spec: {ex.Message}", statusCode: StatusCodes.Status400BadRequest, title: "invalid run spec");
+        }
+        catch (Exception ex) when (ex is EvalMeshInputException or RunRejectedException)
+        {
+            return Results.Problem(ex.Message, statusCode: StatusCodes.Status400BadRequest, title: "invalid run spec");
         }
     }
 
