@@ -107,6 +107,11 @@ public static class FineTuneLoop
         }
 
         var adapterName = options.AdapterName ?? $"ft-{runId}";
+        if (adapterName.Length is 0 or > 60 || !adapterName.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '_' or '-'))
+        {
+            throw new EvalMeshInputException($"the adapter's name '{EvalMeshInputException.Shown(adapterName)}' must be 1 to 60 letters, digits, '.', '_' or '-' (it names the adapter, its endpoint and the evaluation run)", setting: "--register");
+        }
+
         var adapterEndpoint = endpoint with { Name = $"{endpoint.Name}+{adapterName}", Adapter = adapterName };
         var evaluationRun = $"{runId}-{adapterName}";
 

@@ -18,18 +18,14 @@ internal static class FinetuneCommand
         var register = new Option<string?>("--register") { Description = "The adapter's name, registered as MODEL:NAME (default ft-RUN)." };
         var holdout = new Option<double>("--holdout") { Description = "The share of cases held out: never trained on, and the only ones compared.", DefaultValueFactory = _ => 0.3 };
         var anchors = new Option<bool>("--anchors") { Description = "Train on the training cases' passes as well as their failures." };
-        var rank = new Option<int>("--rank") { Description = "LoRA rank.", DefaultValueFactory = _ => 8 };
-        var alpha = new Option<float>("--alpha") { Description = "LoRA alpha (the update is scaled by alpha / rank).", DefaultValueFactory = _ => 16 };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training examples.", DefaultValueFactory = _ => 3 };
-        var learningRate = new Option<float>("--learning-rate") { Description = "AdamW's peak learning rate.", DefaultValueFactory = _ => 1e-3f };
-        var batch = new Option<int>("--batch-size") { Description = "Examples per optimizer step.", DefaultValueFactory = _ => 8 };
-        var seed = new Option<int>("--seed") { Description = "Seeds the held-out split, the adapter's start and the order of examples." };
+        var training = new TrainingArguments();
         var significance = new Option<double>("--significance") { Description = "The two-sided significance level of the held-out comparison.", DefaultValueFactory = _ => 0.05 };
         var cluster = new ClusterArguments();
         var command = new Command("finetune", "Close the loop: train an adapter on a run's failures (held-out cases never trained on), run the matrix again with it, and compare on the held-out cases.")
         {
-            run, endpoint, register, holdout, anchors, rank, alpha, epochs, learningRate, batch, seed, significance,
+            run, endpoint, register, holdout, anchors, significance,
         };
+        training.AddTo(command);
         cluster.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
@@ -38,12 +34,12 @@ internal static class FinetuneCommand
                 AdapterName = parse.GetValue(register),
                 Holdout = parse.GetValue(holdout),
                 Anchors = parse.GetValue(anchors),
-                Rank = parse.GetValue(rank),
-                LoraAlpha = parse.GetValue(alpha),
-                Epochs = parse.GetValue(epochs),
-                LearningRate = parse.GetValue(learningRate),
-                BatchSize = parse.GetValue(batch),
-                Seed = parse.GetValue(seed),
+                Rank = parse.GetValue(training.Rank),
+                LoraAlpha = parse.GetValue(training.Alpha),
+                Epochs = parse.GetValue(training.Epochs),
+                LearningRate = parse.GetValue(training.LearningRate),
+                BatchSize = parse.GetValue(training.BatchSize),
+                Seed = parse.GetValue(training.Seed),
                 Significance = parse.GetValue(significance),
             };
             if (options.Significance is <= 0 or >= 1)
@@ -60,9 +56,9 @@ internal static class FinetuneCommand
             }
             else
             {
-                var training = result.Training;
-                var validation = training.ValidationLoss is { } loss ? string.Create(CultureInfo.InvariantCulture, $", held-out loss {training.InitialValidationLoss:0.000} → {loss:0.000}") : string.Empty;
-                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"adapter {training.Adapter!.Model}:{training.Adapter.Name}: {result.Examples.Examples} examples from {result.TrainCases.Count} training cases, {training.Step} steps, train loss {training.TrainLoss:0.000}{validation}"));
+                var job = result.Training;
+                var validation = job.ValidationLoss is { } loss ? string.Create(CultureInfo.InvariantCulture, $", held-out loss {job.InitialValidationLoss:0.000} → {loss:0.000}") : string.Empty;
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"adapter {job.Adapter!.Model}:{job.Adapter.Name}: {result.Examples.Examples} examples from {result.TrainCases.Count} training cases, {job.Step} steps, train loss {job.TrainLoss:0.000}{validation}"));
                 Console.WriteLine($"run {result.EvaluationRun}: the matrix again with endpoint {result.AdapterEndpoint}; on the {result.HeldOutCases.Count} held-out cases, {result.Endpoint} (baseline) against {result.AdapterEndpoint} (candidate):");
                 ComparisonTable.Print(result.Comparison, options.Significance, result.Endpoint, "adapter");
             }
@@ -72,7 +68,7 @@ internal static class FinetuneCommand
         return command;
     }
 
-    // One line per stage, epoch and tenth of the evaluation run: readable in a terminal and in a CI log alike.
+    // One line per stage, epoch (with the held-out loss) and tenth of the evaluation run: readable in a terminal and in a CI log alike.
     private sealed class ProgressLines : IProgress<FineTuneProgress>
     {
         private string? _last;
@@ -81,7 +77,7 @@ internal static class FinetuneCommand
         {
             var line = value switch
             {
-                { Training: { } t } => string.Create(CultureInfo.InvariantCulture, $"training on {t.Silo}: epoch {t.Epoch}/{t.Epochs}{(t.TrainLoss is { } loss ? $", train loss {loss:0.000}" : string.Empty)}{(t.ValidationLoss is { } v ? $", held-out loss {v:0.000}" : string.Empty)}"),
+                { Training: { } t } => string.Create(CultureInfo.InvariantCulture, $"training on {t.Silo}: epoch {t.Epoch}/{t.Epochs}{(t.ValidationLoss is { } v ? $", held-out loss {v:0.000}" : string.Empty)}"),
                 { Run: { } r } => $"evaluating {r.RunId}: {(r.Total == 0 ? 0 : r.Completed * 10 / r.Total) * 10}% of {r.Total} cells",
                 _ => "exporting the training cases' failures",
             };

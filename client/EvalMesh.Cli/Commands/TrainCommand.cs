@@ -15,30 +15,26 @@ internal static class TrainCommand
         var data = new Option<string>("--data") { Description = "Training examples: chat JSONL, as export-finetune writes.", Required = true };
         var validation = new Option<string?>("--validation") { Description = "Held-out examples in the same format; their loss is measured before training and after every epoch." };
         var output = new Option<string>("--out") { Description = "The adapter GGUF to write (with --full, the model); written whole or not at all.", Required = true };
-        var rank = new Option<int>("--rank") { Description = "LoRA rank.", DefaultValueFactory = _ => 8 };
-        var alpha = new Option<float>("--alpha") { Description = "LoRA alpha (the update is scaled by alpha / rank).", DefaultValueFactory = _ => 16 };
-        var epochs = new Option<int>("--epochs") { Description = "Passes over the training examples.", DefaultValueFactory = _ => 3 };
-        var learningRate = new Option<float>("--learning-rate") { Description = "AdamW's peak learning rate.", DefaultValueFactory = _ => 1e-3f };
-        var batch = new Option<int>("--batch-size") { Description = "Examples per optimizer step.", DefaultValueFactory = _ => 8 };
-        var seed = new Option<int>("--seed") { Description = "Seeds the adapter's start and the order of examples." };
+        var training = new TrainingArguments();
         var full = new Option<bool>("--full") { Description = "Train every weight and write a whole model, instead of a LoRA adapter." };
         var json = new Option<bool>("--json") { Description = "Print the result and its loss curve as JSON." };
         var command = new Command("train", "Train a LoRA adapter from chat examples (loss on the answers only) with the built-in trainer.")
         {
-            model, data, validation, output, rank, alpha, epochs, learningRate, batch, seed, full, json,
+            model, data, validation, output, full, json,
         };
+        training.AddTo(command);
         command.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
             var job = new TrainingJob(new ModelCatalog().ResolveModel(parse.GetValue(model)!), parse.GetValue(data)!, Path.GetFullPath(parse.GetValue(output)!))
             {
                 ValidationData = parse.GetValue(validation),
                 Mode = parse.GetValue(full) ? TrainingMode.Full : TrainingMode.Lora,
-                Rank = parse.GetValue(rank),
-                Alpha = parse.GetValue(alpha),
-                Epochs = parse.GetValue(epochs),
-                LearningRate = parse.GetValue(learningRate),
-                BatchSize = parse.GetValue(batch),
-                Seed = parse.GetValue(seed),
+                Rank = parse.GetValue(training.Rank),
+                Alpha = parse.GetValue(training.Alpha),
+                Epochs = parse.GetValue(training.Epochs),
+                LearningRate = parse.GetValue(training.LearningRate),
+                BatchSize = parse.GetValue(training.BatchSize),
+                Seed = parse.GetValue(training.Seed),
             };
             var trainer = new BuiltInTrainer();
             TrainingResult result;
