@@ -33,6 +33,7 @@ internal static class InferenceBenchmark
             {
                 await PrefixReuseAsync(files, flashAttention: false);
                 await PrefixReuseAsync(files, flashAttention: true);
+                await PrefixReuseAsync(TinyModel.Write(Path.Combine(folder, "chatml"), seed: 42, adapters: 1, chatTemplate: "chatml"), flashAttention: false, system: "You answer from the records only.");
             }
 
             if (only is null or "batching")
@@ -79,16 +80,26 @@ internal static class InferenceBenchmark
         Console.WriteLine($"base model load ({new FileInfo(files.Model).Length / 1024} KB): median {Median(times):0.0} ms over 5 loads");
     }
 
-    /// <summary>40 questions over one ~4,000-token context, 16 tokens each: decode everything, reuse the prefix, reuse and batch.</summary>
-    private static async Task PrefixReuseAsync(TinyModelFiles files, bool flashAttention)
+    /// <summary>
+    /// 40 questions over one ~4,000-token context, 16 tokens each: decode everything, reuse the prefix, reuse and batch.
+    /// With <paramref name="system"/>, each is a system and a user message rendered by the model's own chat template,
+    /// so that the head decoded once is the templated one.
+    /// </summary>
+    private static async Task PrefixReuseAsync(TinyModelFiles files, bool flashAttention, string? system = null)
     {
         var messages = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 80)).Messages;
         var context = "Records:\n" + RecordFormats.Get("csv").Render(messages) + "\n";
-        var requests = Enumerable.Range(1, 40)
-            .Select(i => new InferenceRequest(context + $"Question: what is the permalink of message {i}?\nAnswer:", new GenerationOptions(16), context.Length))
-            .ToList();
+        InferenceRequest Request(int i)
+        {
+            var prompt = context + $"Question: what is the permalink of message {i}?\nAnswer:";
+            return system is null
+                ? new InferenceRequest(prompt, new GenerationOptions(16), context.Length)
+                : new InferenceRequest([new ChatTurn("system", system), new ChatTurn("user", prompt)], new GenerationOptions(16), context.Length);
+        }
+
+        var requests = Enumerable.Range(1, 40).Select(Request).ToList();
         var served = new ModelFiles(files.Model, files.Adapters[0]);
-        Console.WriteLine($"\nprefix reuse, flash attention {(flashAttention ? "on" : "off")}: 40 questions, 16 tokens each, adapter-1");
+        Console.WriteLine($"\nprefix reuse, flash attention {(flashAttention ? "on" : "off")}{(system is null ? string.Empty : ", a system message and the model's chat template (chatml)")}: 40 questions, 16 tokens each, adapter-1");
         Console.WriteLine("| mode | prompt tokens decoded | wall time | speed-up |");
         Console.WriteLine("|---|---:|---:|---:|");
         double? baseline = null;
