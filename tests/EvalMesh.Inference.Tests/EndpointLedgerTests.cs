@@ -32,17 +32,21 @@ public sealed class EndpointLedgerTests
     }
 
     [Fact]
-    public void ANewHolder_GetsOnlyWhatTheOthersLeaveFree_UntilTheyRenew_ThenAnEqualShare()
+    public void ANewHolder_GetsOnlyWhatTheOthersLeaveFree_UntilTheyHaveHeardOfTheirCut_ThenAnEqualShare()
     {
         _ledger.Lease(Ask("a"), _now);
         var b = _ledger.Lease(Ask("b"), _now);
         Assert.Equal(new LeaseShares(0, 0, 0), b.Granted);
         Assert.True(b.RenewAfter < EndpointLedger.RenewEvery, "a holder short of its share asks again sooner");
 
-        // a renews and gives up half of each rate; then b gets it (slots: see the next test).
+        // a renews and gives up half of each rate, but goes on at the old rate until the grant reaches it: b gets the
+        // half once a has renewed again, which it only does after hearing (slots: see the next test).
         var a = _ledger.Lease(Ask("a"), _now.AddSeconds(1)).Granted;
         Assert.Equal((5.0, 500.0), (a.RequestsPerSecond!.Value, a.TokensPerSecond!.Value));
         b = _ledger.Lease(Ask("b"), _now.AddSeconds(1));
+        Assert.Equal((0.0, 0.0), (b.Granted.RequestsPerSecond!.Value, b.Granted.TokensPerSecond!.Value));
+        _ledger.Lease(Ask("a"), _now.AddSeconds(2));
+        b = _ledger.Lease(Ask("b"), _now.AddSeconds(2));
         Assert.Equal((5.0, 500.0), (b.Granted.RequestsPerSecond!.Value, b.Granted.TokensPerSecond!.Value));
         Assert.Equal((10.0, 1000.0), (_ledger.Granted.RequestsPerSecond!.Value, _ledger.Granted.TokensPerSecond!.Value));
     }

@@ -11,9 +11,9 @@ namespace EvalMesh.Inference.Endpoints;
 /// <item>Shares: each request and token limit is a rate; the holders that ask split it max-min fairly by what they
 /// could use (<see cref="FairShare"/>), and a holder is granted no more than what the others do not hold now, so the
 /// rates in force never add up to more than the limit. Others give up what they hold beyond their share when they
-/// renew, about once a second. Concurrency slots are split the same way; a holder whose slots were cut still counts
-/// the old number until its next renewal, and at least its requests in flight, since it may have started requests up
-/// to the old number before it heard.</item>
+/// renew, about once a second. Concurrency slots are split the same way. A holder whose share was cut still counts
+/// the old one until its next renewal (slots: and at least its requests in flight), since it goes on at the old rate
+/// until the grant reaches it, which on a loaded silo takes a while.</item>
 /// <item>A lease lasts <see cref="LeaseLifetime"/> after the request that renewed it. A holder that stops renewing
 /// (it died) keeps nothing after that, or as soon as the authority learns it died (<see cref="Forget"/>).</item>
 /// <item>After the authority itself moved (its silo died), it knows nothing of the leases its predecessor granted:
@@ -117,8 +117,9 @@ public sealed class EndpointLedger
         var tokens = Rate(Limits?.TokensPerMinute, others, request, s => s.TokensPerSecond, recovering, out var shortOfTokens);
         var slots = Slots(others, request, recovering, out var shortOfSlots);
         var granted = new LeaseShares(requests, tokens, slots);
-        var previous = _holdings.GetValueOrDefault(holder);
-        _holdings[holder] = new Holding(granted, request.Wanted, now, request.InFlight, previous?.Granted.Slots is { } before && before > (slots ?? 0) ? before : null);
+        var previous = _holdings.GetValueOrDefault(holder)?.Granted;
+        var cut = previous is not null && (Below(requests, previous.RequestsPerSecond) || Below(tokens, previous.TokensPerSecond) || Below(slots, previous.Slots));
+        _holdings[holder] = new Holding(granted, request.Wanted, now, request.InFlight, cut ? previous : null);
         return Grant(granted, shortOfRequests || shortOfTokens || shortOfSlots, probe, now);
     }
 
@@ -147,7 +148,7 @@ public sealed class EndpointLedger
 
         var capacity = limit / 60.0;
         var share = FairShare.Split(capacity, [.. others.Select(o => pick(o.Wanted) ?? double.PositiveInfinity), pick(request.Wanted) ?? double.PositiveInfinity])[^1];
-        var free = capacity - others.Sum(o => pick(o.Granted) ?? 0);
+        var free = capacity - others.Sum(o => o.Held(pick));
         var granted = Math.Max(0, Math.Min(share, free));
         if (recovering)
         {
@@ -178,10 +179,14 @@ public sealed class EndpointLedger
         return granted;
     }
 
-    // What a holder was granted and wanted at its last renewal; its slots count at least its requests in flight then,
-    // and, in the round after a cut, the number before it.
-    private sealed record Holding(LeaseShares Granted, LeaseShares Wanted, DateTimeOffset Renewed, int InFlight, double? SlotsBeforeCut)
+    private static bool Below(double? granted, double? before) => (granted ?? 0) < (before ?? 0);
+
+    // What a holder was granted and wanted at its last renewal. In the round after a cut it holds what it had before
+    // too; its slots count at least its requests in flight then.
+    private sealed record Holding(LeaseShares Granted, LeaseShares Wanted, DateTimeOffset Renewed, int InFlight, LeaseShares? BeforeCut)
     {
-        public double HeldSlots => Math.Max(Math.Max(Granted.Slots ?? 0, SlotsBeforeCut ?? 0), InFlight);
+        public double HeldSlots => Math.Max(Held(s => s.Slots), InFlight);
+
+        public double Held(Func<LeaseShares, double?> pick) => Math.Max(pick(Granted) ?? 0, BeforeCut is null ? 0 : pick(BeforeCut) ?? 0);
     }
 }
