@@ -140,9 +140,10 @@ public static class FineTuneLoop
             throw new EvalMeshInputException($"the {train.Count} training cases of endpoint '{endpoint.Name}' in run '{runId}' give no example with a reference answer to learn from{hint}", setting: "--endpoint");
         }
 
-        var (validationData, _) = await ExportAsync(client, runId, new FineTuneSelection(Endpoint: endpoint.Name, Cases: heldOut), cancellationToken).ConfigureAwait(false);
+        // The held-out cases' loss is measured, never trained on; held-out cases without a reference answer give none.
+        var (validationData, validation) = await ExportAsync(client, runId, new FineTuneSelection(Endpoint: endpoint.Name, Cases: heldOut), cancellationToken).ConfigureAwait(false);
         var training = await TrainAsync(client, $"{runId}.{adapterName}", new TrainingRequest(
-            endpoint.Model!, adapterName, trainingData, validationData, options.Rank, options.LoraAlpha, options.Epochs, options.LearningRate, options.BatchSize, options.Seed, options.MaxSequenceLength), progress, cancellationToken).ConfigureAwait(false);
+            endpoint.Model!, adapterName, trainingData, validation.Examples > 0 ? validationData : null, options.Rank, options.LoraAlpha, options.Epochs, options.LearningRate, options.BatchSize, options.Seed, options.MaxSequenceLength), progress, cancellationToken).ConfigureAwait(false);
 
         var evaluation = spec with { Description = $"{runId} with {adapterEndpoint.Name}: the adapter trained on its failures", Endpoints = [.. spec.Endpoints, adapterEndpoint] };
         var run = await client.StartRunAsync(evaluation, evaluationRun, cancellationToken).ConfigureAwait(false);
