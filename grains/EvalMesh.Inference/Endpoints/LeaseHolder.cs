@@ -26,6 +26,11 @@ public sealed class LeaseHolder(string holder, OpenAiEndpointOptions options, Ti
     // Demand counts only what a process could use, with room to grow: a quarter more than it used.
     private const double Headroom = 1.25;
 
+    // The share of a granted rate a process spends. Under the whole test suite's CPU load, three silos spending all of
+    // their grants sent 101.3% of the budget over five minutes (611 and 613 requests in a minute of a 600 budget, in
+    // two runs); the cause is not found, so each keeps this much in hand. Quiet, the cluster used 99.8% without it.
+    private const double Spend = 0.985;
+
     private readonly TokenBucket _requests = new(time);
     private readonly TokenBucket _tokens = new(time);
 
@@ -262,8 +267,8 @@ public sealed class LeaseHolder(string holder, OpenAiEndpointOptions options, Ti
         _granted = grant.Granted;
         _askedAt = askedAt;
         _validFor = grant.ValidFor;
-        _requests.Grant(grant.Granted.RequestsPerSecond ?? 0, askedAt);
-        _tokens.Grant(grant.Granted.TokensPerSecond ?? 0, askedAt);
+        _requests.Grant((grant.Granted.RequestsPerSecond ?? 0) * Spend, askedAt);
+        _tokens.Grant((grant.Granted.TokensPerSecond ?? 0) * Spend, askedAt);
         _ceiling = grant.Granted.Slots is { } slots ? (int)slots : null;
         _circuit = grant.Circuit;
         _circuitAt = time.GetTimestamp();

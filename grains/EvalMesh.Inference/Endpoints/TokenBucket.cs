@@ -73,8 +73,9 @@ public sealed class TokenBucket(TimeProvider time)
             return Timeout.InfiniteTimeSpan;
         }
 
+        // Rounded up to a whole tick: a shortfall of a rounding error must still move a clock on, or a waiter spins.
         var missing = Math.Min(amount, _capacity) - _level;
-        return missing <= 0 ? TimeSpan.Zero : TimeSpan.FromSeconds(missing / _rate);
+        return missing <= 0 ? TimeSpan.Zero : TimeSpan.FromTicks(Math.Max(1, (long)Math.Ceiling(missing / _rate * TimeSpan.TicksPerSecond)));
     }
 
     /// <summary>Settles a take that was an estimate: the tokens not used go back (up to a full bucket), more used are owed.</summary>
