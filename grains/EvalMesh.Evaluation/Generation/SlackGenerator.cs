@@ -33,8 +33,12 @@ public static class SlackGenerator
         Reply,
     }
 
-    /// <summary>Generates the messages and the suite.</summary>
-    public static SlackDataset Generate(SlackGeneratorOptions options)
+    /// <summary>
+    /// Generates the messages and the suite. With <paramref name="texts"/> (one per message, such as a model wrote from
+    /// the generated drafts), the messages keep their structure and get those texts, and the questions are asked
+    /// about them: content questions find their phrases in the new texts.
+    /// </summary>
+    public static SlackDataset Generate(SlackGeneratorOptions options, IReadOnlyList<string>? texts = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Messages, 4);
@@ -42,6 +46,15 @@ public static class SlackGenerator
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RecordsPerCase ?? 1, 1, nameof(options));
         var random = new Random(options.Seed);
         var messages = GenerateMessages(random, options);
+        if (texts is not null)
+        {
+            ArgumentOutOfRangeException.ThrowIfNotEqual(texts.Count, messages.Count, nameof(texts));
+            foreach (var (message, text) in messages.Zip(texts))
+            {
+                message["text"] = text;
+            }
+        }
+
         var suite = new TestSuite($"slack-{options.Messages}-seed{options.Seed}{(options.RecordsPerCase is { } k ? $"-k{k}" : string.Empty)}", "messages.jsonl", GenerateCases(random, messages, options));
         return new SlackDataset(messages, suite);
     }

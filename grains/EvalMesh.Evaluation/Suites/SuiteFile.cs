@@ -42,7 +42,7 @@ public static class SuiteFile
         var ids = new HashSet<string>(StringComparer.Ordinal);
         foreach (var item in parent.MappingList(key))
         {
-            item.AllowOnly("id", "question", "expected", "scorer", "tags", "records");
+            item.AllowOnly("id", "question", "expected", "scorer", "tags", "records", "review");
             var id = item.Text("id") ?? $"case-{cases.Count + 1:D3}";
             if (!ids.Add(id))
             {
@@ -58,7 +58,7 @@ public static class SuiteFile
                 throw item.Error("expected", problem);
             }
 
-            cases.Add(new TestCase(id, item.RequiredText("question"), expected, scorer, item.TextList("tags") ?? [], ReadRecords(item, datasetRecords)));
+            cases.Add(new TestCase(id, item.RequiredText("question"), expected, scorer, item.TextList("tags") ?? [], ReadRecords(item, datasetRecords), item.Flag("review") ?? false));
         }
 
         return cases;
@@ -158,6 +158,11 @@ public static class SuiteFile
         if (testCase.Records is { } records)
         {
             document["records"] = records;
+        }
+
+        if (testCase.Review)
+        {
+            document["review"] = true;
         }
 
         return document;

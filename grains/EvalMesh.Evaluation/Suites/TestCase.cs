@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EvalMesh.Evaluation.Scoring;
 
 namespace EvalMesh.Evaluation.Suites;
@@ -12,7 +13,18 @@ namespace EvalMesh.Evaluation.Suites;
 /// The case's retrieved context: 1-based numbers of dataset records, ascending (the records its answer needs and
 /// others beside them); null when the question is over the whole dataset.
 /// </param>
-public sealed record TestCase(string Id, string Question, IReadOnlyList<string> Expected, ScorerSpec Scorer, IReadOnlyList<string> Tags, IReadOnlyList<int>? Records = null);
+/// <param name="Review">
+/// The case was written by a model and a second model's answer disagreed with its expected answer: a person should
+/// look at it (suite files say <c>review: true</c>). It still runs as any other case.
+/// </param>
+public sealed record TestCase(
+    string Id,
+    string Question,
+    IReadOnlyList<string> Expected,
+    ScorerSpec Scorer,
+    IReadOnlyList<string> Tags,
+    IReadOnlyList<int>? Records = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)] bool Review = false);
 
 /// <summary>A named list of test cases over one dataset.</summary>
 /// <param name="Name">The suite's name.</param>
