@@ -10,7 +10,7 @@ namespace EvalMesh.Client;
 
 /// <summary>A message whose text stayed the generator's draft, and why.</summary>
 /// <param name="Message">The message's number (1-based).</param>
-/// <param name="Reason">Why the model's text was not used: its error, or an empty or declining reply.</param>
+/// <param name="Reason">Why the model's text was not used: the endpoint's error, or what is wrong with the reply (<see cref="MessageTexts.Read"/>).</param>
 public sealed record DraftKept(int Message, string Reason);
 
 /// <summary>A Slack-style dataset whose texts a model wrote, its suite, and the messages that kept their drafts.</summary>
@@ -56,10 +56,10 @@ public static class MessageGeneration
             foreach (var (index, draft) in drafts.Index())
             {
                 var cell = answers.Cells[Id(index)];
-                var text = cell.Outcome == CellOutcome.Error ? null : MessageTexts.Clean(cell.Output);
+                var (text, problem) = cell.Outcome == CellOutcome.Error ? (null, cell.Reason) : MessageTexts.Read(cell.Output);
                 if (text is null)
                 {
-                    kept.Add(new DraftKept(index + 1, cell.Outcome == CellOutcome.Error ? cell.Reason : $"unusable reply: '{Evaluation.EvalMeshInputException.Shown(cell.Output)}'"));
+                    kept.Add(new DraftKept(index + 1, cell.Outcome == CellOutcome.Error ? cell.Reason : $"{problem}: '{Evaluation.EvalMeshInputException.Shown(cell.Output)}'"));
                 }
 
                 texts.Add(text ?? draft["text"]!.GetValue<string>());

@@ -3,6 +3,7 @@ using EvalMesh.Contracts;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Suites;
+using EvalMesh.Evaluation.Tokenization;
 
 namespace EvalMesh.Client;
 
@@ -42,7 +43,7 @@ internal static class ModelQuestions
             [new DatasetConfig("records", dataset, null)],
             [new SuiteConfig("questions", "records", null, false, questions)],
             ["oneline-json"],
-            [],
+            [TokenizerRegistry.O200kBase],
             [endpoint],
             adapters,
             prompt,

@@ -40,8 +40,14 @@ public static class MessageTexts
             """;
     }
 
-    /// <summary>The text of a model's reply, or null when there is none to use (empty, or a refusal).</summary>
-    public static string? Clean(string reply)
+    /// <summary>The most characters a message's text may have (Slack's own limit is 40,000; a chat message is far shorter).</summary>
+    public const int MaxLength = 4000;
+
+    /// <summary>
+    /// The text of a model's reply (without the quotes or code fence a model may wrap it in), or why it cannot be a
+    /// message: empty, a refusal, too long, or holding control characters or U+FFFD (bytes that were not UTF-8).
+    /// </summary>
+    public static (string? Text, string? Problem) Read(string reply)
     {
         ArgumentNullException.ThrowIfNull(reply);
         var text = reply.Trim();
@@ -55,6 +61,12 @@ public static class MessageTexts
             text = text[1..^1].Trim();
         }
 
-        return text.Length == 0 || ModelReplies.IsRefusal(text) ? null : text;
+        var problem = text.Length == 0 ? "an empty reply"
+            : ModelReplies.IsRefusal(text) ? "a refusal"
+            : text.Length > MaxLength ? $"longer than {MaxLength:N0} characters"
+            : text.Any(c => char.IsControl(c) && c is not ('\n' or '\t')) ? "control characters"
+            : text.Contains('\uFFFD', StringComparison.Ordinal) ? "bytes that are not UTF-8 (U+FFFD)"
+            : null;
+        return problem is null ? (text, null) : (null, problem);
     }
 }

@@ -118,3 +118,31 @@ public class CaseProposalsTests
         Assert.Equal("m.jsonl:7: 'channel_name': record 7 has no text field 'channel_name', which compound questions need (leave the category out with --categories)", error.Message);
     }
 }
+
+/// <summary>A model's message text is used only when it can be a message.</summary>
+public class MessageTextsTests
+{
+    [Theory]
+    [InlineData("  \"Deploy is done.\"  ", "Deploy is done.", null)]
+    [InlineData("```\nline one\nline two\n```", "line one\nline two", null)]
+    [InlineData("I can't reproduce the OOM on staging.", "I can't reproduce the OOM on staging.", null)]
+    [InlineData("   ", null, "an empty reply")]
+    [InlineData("I'm sorry, I can't write that message.", null, "a refusal")]
+    [InlineData("I am unable to write messages for a workspace.", null, "a refusal")]
+    [InlineData("ok\u0005 U\u0005", null, "control characters")]
+    [InlineData("コスト\uFFFD", null, "bytes that are not UTF-8 (U+FFFD)")]
+    public void Read_UsesAMessageLikeReply_AndSaysWhatIsWrongWithAnyOther(string reply, string? text, string? problem) =>
+        Assert.Equal((text, problem), MessageTexts.Read(reply));
+
+    [Fact]
+    public void Records_ShowAReplyWithItsThreadsFirstMessage()
+    {
+        var messages = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30, Seed: 4)).Messages;
+        var reply = messages.Select((m, i) => (m, i)).First(x => x.m["thread_ts"] is { } t && t.GetValue<string>() != x.m["ts"]!.GetValue<string>());
+        var first = messages.Select((m, i) => (m, i)).First(x => x.m["ts"]!.GetValue<string>() == reply.m["thread_ts"]!.GetValue<string>()).i;
+        Assert.Equal([first + 1, reply.i + 1], MessageTexts.Records(messages, reply.i));
+        var lone = messages.ToList().FindIndex(m => !m.ContainsKey("thread_ts"));
+        Assert.Equal([lone + 1], MessageTexts.Records(messages, lone));
+        Assert.Contains($"with ts {messages[lone]["ts"]} as ", MessageTexts.Instruction(messages[lone]), StringComparison.Ordinal);
+    }
+}
