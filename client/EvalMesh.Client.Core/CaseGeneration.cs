@@ -47,7 +47,8 @@ public sealed record CaseGenerationOptions(string Dataset, EndpointConfig Endpoi
 /// <param name="Proposed">Proposal calls made.</param>
 /// <param name="Kept">Cases kept.</param>
 /// <param name="Flagged">Kept cases the second pass disagreed with (<c>review: true</c>).</param>
-public sealed record CategoryCounts(string Category, int Proposed, int Kept, int Flagged);
+/// <param name="Records">The records its cases can be built around, one call each at most.</param>
+public sealed record CategoryCounts(string Category, int Proposed, int Kept, int Flagged, int Records);
 
 /// <summary>A proposal that was not kept.</summary>
 /// <param name="Call">The proposal call (category and number).</param>
@@ -175,7 +176,7 @@ public static class CaseGeneration
                 $"{dataset.Name}-{options.Endpoint.Name}-seed{options.Seed}",
                 Path.GetFileName(options.Dataset),
                 [.. all.Select(c => review.Contains(c.Id) ? c with { Review = true } : c)]);
-            var counts = categories.Select(c => new CategoryCounts(c.Name, c.Proposed, c.Kept.Count, c.Kept.Count(k => review.Contains(k.Id)))).ToList();
+            var counts = categories.Select(c => new CategoryCounts(c.Name, c.Proposed, c.Kept.Count, c.Kept.Count(k => review.Contains(k.Id)), c.Anchors.Count)).ToList();
             return new CaseGenerationResult(suite, counts, dropped, flagged, runs);
         }
         finally

@@ -63,6 +63,7 @@ public sealed partial class CaseGenerationTests : ScriptedEndpointRuns
         // The same seed again: every answer comes from the response cache, and the file is the same to the byte.
         var again = await Run("generate", "cases", "--config", config, "--with", "scripted", "--dataset", "data/messages.jsonl", "--per-category", "2", "--max-calls", "20", "--out", "again.yaml");
         Assert.True(again.ExitCode == 0, again.Stderr + again.Stdout);
+        TestContext.Current.TestOutputHelper!.WriteLine(again.Stdout);
         Assert.Equal(asked, Endpoint.Requests.Count);
         Assert.Equal(await File.ReadAllBytesAsync(Path.Combine(Folder, "suite.yaml"), Token), await File.ReadAllBytesAsync(Path.Combine(Folder, "again.yaml"), Token));
         Assert.Contains("20 proposed, 4 kept, 16 dropped", again.Stdout, StringComparison.Ordinal);

@@ -153,7 +153,7 @@ internal static class GenerateCommand
 
             foreach (var shortfall in result.Categories.Where(c => c.Kept < options.PerCategory))
             {
-                var why = result.Proposed >= options.Budget ? $"the budget of {options.Budget} calls ran out (raise --max-calls for more)" : "every record it can be built around has had its call";
+                var why = shortfall.Proposed >= shortfall.Records ? $"each of the {shortfall.Records} records it can be built around has had its call" : $"the budget of {options.Budget} calls ran out (raise --max-calls for more)";
                 Console.WriteLine($"{shortfall.Category}: {shortfall.Kept} of {options.PerCategory} cases kept; {why}");
             }
 
