@@ -1,6 +1,6 @@
 namespace EvalMesh.Training;
 
-/// <summary>Writes a file whole or not at all: under a temporary name beside it, then moved into place.</summary>
+/// <summary>Writes a trainer's output whole or not at all (<see cref="Evaluation.AtomicFile"/>), with its errors as <see cref="TrainingException"/>.</summary>
 internal static class AtomicFile
 {
     /// <summary>
@@ -28,30 +28,17 @@ internal static class AtomicFile
     public static void Write(string path, Action<string> write, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(write);
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        var temporary = Path.Combine(folder, $".{Path.GetFileName(full)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
         try
         {
-            Directory.CreateDirectory(folder);
-            write(temporary);
-            cancellationToken.ThrowIfCancellationRequested();
-            File.Move(temporary, full, overwrite: true);
+            Evaluation.AtomicFile.Write(path, temporary =>
+            {
+                write(temporary);
+                cancellationToken.ThrowIfCancellationRequested();
+            });
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             throw new TrainingException(path, TrainingProblem.OutputFailed, ex.Message, innerException: ex);
-        }
-        finally
-        {
-            try
-            {
-                File.Delete(temporary);
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                // The temporary file is hidden and named as such; failing to remove it must not hide the real outcome.
-            }
         }
     }
 }

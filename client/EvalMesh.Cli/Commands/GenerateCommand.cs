@@ -119,7 +119,7 @@ internal static class GenerateCommand
             await using var session = await cluster.ConnectAsync(parse, working: true, cancellationToken);
             var result = await CaseGeneration.RunAsync(session.Client, options, json ? null : new ProgressLines(), cancellationToken);
             var file = parse.GetValue(output)!;
-            WriteAtomically(file.FullName, path => SuiteFile.Write(result.Suite with { Dataset = Path.GetRelativePath(file.DirectoryName!, Path.GetFullPath(options.Dataset)) }, path));
+            AtomicFile.Write(file.FullName, path => SuiteFile.Write(result.Suite with { Dataset = Path.GetRelativePath(file.DirectoryName!, Path.GetFullPath(options.Dataset)) }, path));
             if (json)
             {
                 CliJson.Print(new
@@ -174,23 +174,8 @@ internal static class GenerateCommand
             jsonl.Append(oneLine.Render([message])[1..^1]).Append('\n');
         }
 
-        WriteAtomically(Path.Combine(folder.FullName, "messages.jsonl"), path => File.WriteAllText(path, jsonl.ToString()));
-        WriteAtomically(Path.Combine(folder.FullName, "suite.yaml"), path => SuiteFile.Write(data.Suite, path));
-    }
-
-    // Written beside the target and moved over it, so that a reader (or a failure half-way) never sees half a file.
-    private static void WriteAtomically(string path, Action<string> write)
-    {
-        var temporary = $"{path}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            write(temporary);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
+        AtomicFile.Write(Path.Combine(folder.FullName, "messages.jsonl"), path => File.WriteAllText(path, jsonl.ToString()));
+        AtomicFile.Write(Path.Combine(folder.FullName, "suite.yaml"), path => SuiteFile.Write(data.Suite, path));
     }
 
     // One line per stage and tenth of its run.

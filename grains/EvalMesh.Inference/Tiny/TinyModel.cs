@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
+using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
@@ -55,13 +56,13 @@ public static class TinyModel
         var vocabulary = SentencePieceVocabulary.Train(Corpus(), shape.VocabularySize);
         var fingerprint = Fingerprint(seed, shape, vocabulary);
         var model = Path.Combine(folder, ModelFileName);
-        WriteAtomically(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint, chatTemplate));
+        AtomicFile.Write(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint, chatTemplate));
         var adapterFiles = new List<string>();
         for (var i = 1; i <= adapters; i++)
         {
             var file = Path.Combine(folder, AdapterFileName(i));
             var index = i;
-            WriteAtomically(file, path => WriteAdapter(path, $"adapter-{index}", (seed * 1009) + index, shape, fingerprint));
+            AtomicFile.Write(file, path => WriteAdapter(path, $"adapter-{index}", (seed * 1009) + index, shape, fingerprint));
             adapterFiles.Add(file);
         }
 
@@ -213,18 +214,4 @@ public static class TinyModel
     }
 
     private static float[] Ones(ulong count) => Enumerable.Repeat(1f, (int)count).ToArray();
-
-    private static void WriteAtomically(string path, Action<string> write)
-    {
-        var temporary = $"{path}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp";
-        try
-        {
-            write(temporary);
-            File.Move(temporary, path, overwrite: true);
-        }
-        finally
-        {
-            File.Delete(temporary);
-        }
-    }
 }
