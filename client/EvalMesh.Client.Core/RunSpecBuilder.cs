@@ -45,9 +45,15 @@ public static class RunSpecBuilder
     /// <summary>Cells per shard.</summary>
     public const int DefaultShardSize = 512;
 
-    /// <summary>Prepares a run; datasets and suites named by <c>upload: ID</c> are looked up in <paramref name="store"/>.</summary>
-    /// <exception cref="EvalMeshInputException">A dataset or suite file is missing or malformed, or an upload is not in the store.</exception>
-    public static async Task<PreparedRun> PrepareAsync(EvalConfig config, IRunInputStore store, CancellationToken cancellationToken = default)
+    /// <summary>
+    /// Prepares a run; datasets and suites named by <c>upload: ID</c> are looked up in <paramref name="store"/>. With
+    /// <paramref name="contexts"/> (where a model host is), the prompts are checked to fit each llama endpoint's context.
+    /// </summary>
+    /// <exception cref="EvalMeshInputException">
+    /// A dataset or suite file is missing or malformed, an upload is not in the store, or a prompt does not fit a
+    /// llama endpoint's context window.
+    /// </exception>
+    public static async Task<PreparedRun> PrepareAsync(EvalConfig config, IRunInputStore store, IModelContexts? contexts = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(config);
         ArgumentNullException.ThrowIfNull(store);
@@ -70,6 +76,7 @@ public static class RunSpecBuilder
 
         var suites = new List<SuiteRef>();
         var suiteUploads = new List<Upload>();
+        var prompts = new List<PromptFit.SuitePrompts>();
         foreach (var (index, suite) in config.Suites.Index())
         {
             var dataset = datasets[suite.Dataset];
@@ -118,6 +125,15 @@ public static class RunSpecBuilder
             suiteUploads.Add(upload);
             var context = suite.Retrieve?.ToString() ?? (retrieved ? "records listed per case" : null);
             suites.Add(new SuiteRef(suite.Name, upload.Id, dataset.Id, used.Count, context, records is null ? null : ContextRecall.Of(records, used)?.Recall));
+            if (contexts is not null)
+            {
+                prompts.Add(new PromptFit.SuitePrompts(suite.Name, used, await dataset.RecordsAsync().ConfigureAwait(false)));
+            }
+        }
+
+        if (contexts is not null)
+        {
+            PromptFit.Check(config, prompts, contexts);
         }
 
         var datasetUploads = datasets.Values

@@ -34,7 +34,7 @@ internal sealed class EvalMeshHttpClient : IEvalMeshClient
 
     public async Task<RunStatus> StartRunAsync(EvalConfig config, string? runId = null, CancellationToken cancellationToken = default)
     {
-        var prepared = await RunSpecBuilder.PrepareAsync(config, _inputs, cancellationToken).ConfigureAwait(false);
+        var prepared = await RunSpecBuilder.PrepareAsync(config, _inputs, cancellationToken: cancellationToken).ConfigureAwait(false);
         await prepared.UploadMissingAsync(_inputs, cancellationToken).ConfigureAwait(false);
         using var body = new StringContent(SentConfig.Write(config, prepared), Encoding.UTF8, "application/json");
         var query = runId is null ? string.Empty : $"?runId={Uri.EscapeDataString(runId)}";

@@ -6,8 +6,11 @@ using EvalMesh.Evaluation.Configuration;
 
 namespace EvalMesh.Client;
 
-/// <summary><see cref="IEvalMeshClient"/> over Orleans grains.</summary>
-internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = null) : IEvalMeshClient
+/// <summary>
+/// <see cref="IEvalMeshClient"/> over Orleans grains. On a silo (and the CLI's embedded one) <paramref name="contexts"/>
+/// checks a config's prompts against its llama endpoints' context windows before the run starts.
+/// </summary>
+internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = null, IModelContexts? contexts = null) : IEvalMeshClient
 {
     private readonly TimeProvider _time = time ?? TimeProvider.System;
     private readonly AdapterRouter _router = new(grains, time);
@@ -15,7 +18,7 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
 
     public async Task<RunStatus> StartRunAsync(EvalConfig config, string? runId = null, CancellationToken cancellationToken = default)
     {
-        var prepared = await RunSpecBuilder.PrepareAsync(config, _inputs, cancellationToken).ConfigureAwait(false);
+        var prepared = await RunSpecBuilder.PrepareAsync(config, _inputs, contexts, cancellationToken).ConfigureAwait(false);
         await prepared.UploadMissingAsync(_inputs, cancellationToken).ConfigureAwait(false);
         return await grains.GetRun(runId ?? NewRunId()).StartAsync(prepared.Spec).WaitAsync(cancellationToken).ConfigureAwait(false);
     }

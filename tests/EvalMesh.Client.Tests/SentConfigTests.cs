@@ -65,12 +65,12 @@ public sealed class SentConfigTests
             ? ConfigLoader.Parse(EveryKey, Path.Combine(Path.GetTempPath(), "every-key.yaml"))
             : ConfigLoader.Load(RepoPaths.Under(Path.Combine("client", "examples", name)));
         var store = new MemoryRunInputStore();
-        var prepared = await RunSpecBuilder.PrepareAsync(config, store, Token);
+        var prepared = await RunSpecBuilder.PrepareAsync(config, store, cancellationToken: Token);
         await prepared.UploadMissingAsync(store, Token);
 
         var sent = ConfigLoader.ParseSent(SentConfig.Write(config, prepared), "request body");
         var puts = store.Puts;
-        var onSilo = await RunSpecBuilder.PrepareAsync(sent, store, Token);
+        var onSilo = await RunSpecBuilder.PrepareAsync(sent, store, cancellationToken: Token);
         await onSilo.UploadMissingAsync(store, Token);
 
         Assert.Equal(JsonSerializer.Serialize(prepared.Spec), JsonSerializer.Serialize(onSilo.Spec));
@@ -85,7 +85,7 @@ public sealed class SentConfigTests
     {
         var store = new MemoryRunInputStore();
         var config = ConfigLoader.Parse(EveryKey, Path.Combine(Path.GetTempPath(), "every-key.yaml"));
-        var prepared = await RunSpecBuilder.PrepareAsync(config, store, Token);
+        var prepared = await RunSpecBuilder.PrepareAsync(config, store, cancellationToken: Token);
         Assert.All(prepared.Spec.Suites, s => Assert.Equal(2, s.CaseCount));
         Assert.Equal("bm25, k = 3", prepared.Spec.Suites.Single(s => s.Name == "retrieved").Context);
         Assert.All(prepared.Suites, s => Assert.Equal(2, UploadContent.ReadCases(s.Content, "test").Count));

@@ -78,7 +78,7 @@ public sealed class UploadContentTests
             suites: [{ name: s, dataset: d, upload: {{suite.Id}} }]
             endpoints: [{ name: echo, type: echo }]
             """, "request body");
-        var error = await Assert.ThrowsAsync<EvalMeshInputException>(() => RunSpecBuilder.PrepareAsync(config, store, TestContext.Current.CancellationToken));
+        var error = await Assert.ThrowsAsync<EvalMeshInputException>(() => RunSpecBuilder.PrepareAsync(config, store, cancellationToken: TestContext.Current.CancellationToken));
         Assert.Equal("request body: 'suites[0]': case 'q1' names record 3, but dataset 'd' has 2 records", error.Message);
     }
 }

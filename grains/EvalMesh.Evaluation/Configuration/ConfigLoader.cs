@@ -54,7 +54,8 @@ public static partial class ConfigLoader
         }
 
         var adapters = Unique(root, "adapters", root.MappingList("adapters").Select(a => ReadAdapter(a, folder)).ToList(), a => a.Name);
-        var endpoints = Unique(root, "endpoints", root.MappingList("endpoints").Select(e => ReadEndpoint(e, folder, adapters)).ToList(), e => e.Name);
+        var endpointItems = root.MappingList("endpoints");
+        var endpoints = Unique(root, "endpoints", endpointItems.Select(e => ReadEndpoint(e, folder, adapters)).ToList(), e => e.Name);
         if (endpoints.Count == 0)
         {
             throw root.Error("endpoints", "at least one endpoint is required");
@@ -101,7 +102,8 @@ public static partial class ConfigLoader
             schedule,
             root.WholeNumber("limit", 1, int.MaxValue),
             root.Mapping("recommend") is { } recommend ? ReadRecommend(recommend) : RecommendSettings.Default,
-            root.Text("system"));
+            root.Text("system"),
+            endpointItems.Select((item, i) => KeyValuePair.Create($"endpoints[{i}].model", item.PlaceOf("model"))).ToDictionary());
     }
 
     private static RecommendSettings ReadRecommend(YamlObject item)

@@ -207,6 +207,13 @@ public sealed class YamlObject
         _ => Error(key, problem),
     };
 
+    /// <summary>Where the value of <paramref name="key"/> starts (or this mapping, when the key is absent).</summary>
+    public ConfigPlace PlaceOf(string key)
+    {
+        var node = Find(key) ?? _node;
+        return new ConfigPlace((int)node.Start.Line, (int)node.Start.Column);
+    }
+
     /// <summary>An error at the value of <paramref name="key"/> (or at this mapping when the key is absent).</summary>
     public EvalMeshInputException Error(string key, string problem) =>
         Find(key) is { } node ? Error(node, key, problem) : MissingError(key, problem);

@@ -111,6 +111,7 @@ public static class EvalMeshSilo
             return catalog;
         });
         services.AddSingleton(TokenizerRegistry.Shared);
+        services.AddSingleton<IModelContexts, ModelContexts>();
         services.AddOptions<AdapterAffinityPlacementOptions>().BindConfiguration(AdapterAffinityPlacementOptions.Section).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AdapterAffinityPlacementOptions>, AdapterAffinityPlacementOptionsValidator>();
         services.AddPlacementDirector<AdapterAffinityPlacement, AdapterAffinityPlacementDirector>();
