@@ -1,12 +1,10 @@
 using System.Globalization;
-using System.Text;
 using System.Text.Json.Nodes;
 using EvalMesh.Abstractions;
 using EvalMesh.Contracts;
 using EvalMesh.Evaluation;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Datasets;
-using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Suites;
 
@@ -114,7 +112,7 @@ public static class CaseGeneration
         {
             var numbered = Path.Combine(folder.FullName, "numbered.jsonl");
             await File.WriteAllTextAsync(numbered, Numbered(records), cancellationToken).ConfigureAwait(false);
-            var categories = options.Categories.Select((c, i) => new CategoryState(c, Anchors(records, c, options.Seed, i))).ToList();
+            var categories = options.Categories.Select(c => new CategoryState(c, Anchors(records, c, options.Seed))).ToList();
             var dropped = new List<DroppedProposal>();
             var runs = new List<string>();
             var calls = 0;
@@ -186,11 +184,8 @@ public static class CaseGeneration
     }
 
     // The records as the proposing model sees them: each with its number first.
-    private static string Numbered(IReadOnlyList<JsonObject> records)
-    {
-        var oneLine = RecordFormats.Get("oneline-json");
-        var text = new StringBuilder();
-        foreach (var (index, record) in records.Index())
+    private static string Numbered(IReadOnlyList<JsonObject> records) =>
+        JsonLines.Write(records.Select((record, index) =>
         {
             var numbered = new JsonObject { ["record"] = index + 1 };
             foreach (var (key, value) in record)
@@ -198,16 +193,14 @@ public static class CaseGeneration
                 numbered[key] = value?.DeepClone();
             }
 
-            text.Append(oneLine.Render([numbered])[1..^1]).Append('\n');
-        }
+            return numbered;
+        }));
 
-        return text.ToString();
-    }
-
-    // The records a category's proposals are built around, in a seeded order: one after another, so that calls differ.
-    private static List<int> Anchors(IReadOnlyList<JsonObject> records, string category, int seed, int index)
+    // The records a category's proposals are built around, in an order seeded by the seed and the category (the same
+    // whichever other categories are asked for): one after another, so that calls differ.
+    private static List<int> Anchors(IReadOnlyList<JsonObject> records, string category, int seed)
     {
-        var random = new Random(unchecked((seed * 7919) + index));
+        var random = new Random(unchecked((seed * 7919) + SlackGenerator.Categories.ToList().IndexOf(category)));
         return [.. CaseProposals.Anchors(records, category).OrderBy(_ => random.Next())];
     }
 

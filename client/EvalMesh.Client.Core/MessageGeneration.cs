@@ -1,8 +1,7 @@
 using System.Globalization;
-using System.Text;
 using EvalMesh.Abstractions;
 using EvalMesh.Contracts;
-using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Suites;
 
@@ -41,14 +40,7 @@ public static class MessageGeneration
         try
         {
             var file = Path.Combine(folder.FullName, "drafts.jsonl");
-            var oneLine = RecordFormats.Get("oneline-json");
-            var jsonl = new StringBuilder();
-            foreach (var message in drafts)
-            {
-                jsonl.Append(oneLine.Render([message])[1..^1]).Append('\n');
-            }
-
-            await File.WriteAllTextAsync(file, jsonl.ToString(), cancellationToken).ConfigureAwait(false);
+            await File.WriteAllTextAsync(file, JsonLines.Write(drafts), cancellationToken).ConfigureAwait(false);
             List<TestCase> calls = [.. drafts.Select((m, i) => new TestCase(Id(i), MessageTexts.Instruction(m), ["x"], new("contains"), [], MessageTexts.Records(drafts, i)))];
             var answers = await ModelQuestions.AskAsync(client, "write messages", file, calls, MessageTexts.Prompt, endpoint, adapters, progress, cancellationToken).ConfigureAwait(false);
             var texts = new List<string>(drafts.Count);

@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using EvalMesh.Abstractions;
@@ -35,14 +34,7 @@ public static class UploadContent
     public static Upload Dataset(Dataset dataset)
     {
         ArgumentNullException.ThrowIfNull(dataset);
-        var oneLine = RecordFormats.Get("oneline-json");
-        var text = new StringBuilder();
-        foreach (var record in dataset.Records)
-        {
-            text.Append(oneLine.Render([record])[1..^1]).Append('\n');
-        }
-
-        return new Upload(dataset.Id, dataset.Name, text.ToString());
+        return new Upload(dataset.Id, dataset.Name, JsonLines.Write(dataset.Records));
     }
 
     /// <summary>A suite's cases as they are uploaded and stored.</summary>

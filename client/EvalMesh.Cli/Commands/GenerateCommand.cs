@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text;
 using EvalMesh.Client;
 using EvalMesh.Evaluation;
-using EvalMesh.Evaluation.Formats;
+using EvalMesh.Evaluation.Datasets;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Suites;
 
@@ -166,15 +165,7 @@ internal static class GenerateCommand
     private static void Write(SlackDataset data, DirectoryInfo folder)
     {
         folder.Create();
-        var jsonl = new StringBuilder();
-        var oneLine = RecordFormats.Get("oneline-json");
-        foreach (var message in data.Messages)
-        {
-            // A one-record array rendered on one line, without its brackets, is exactly one JSON Lines line.
-            jsonl.Append(oneLine.Render([message])[1..^1]).Append('\n');
-        }
-
-        AtomicFile.Write(Path.Combine(folder.FullName, "messages.jsonl"), path => File.WriteAllText(path, jsonl.ToString()));
+        AtomicFile.Write(Path.Combine(folder.FullName, "messages.jsonl"), path => File.WriteAllText(path, JsonLines.Write(data.Messages)));
         AtomicFile.Write(Path.Combine(folder.FullName, "suite.yaml"), path => SuiteFile.Write(data.Suite, path));
     }
 

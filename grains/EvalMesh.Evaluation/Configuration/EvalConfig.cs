@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Suites;
@@ -23,7 +24,7 @@ namespace EvalMesh.Evaluation.Configuration;
 /// <param name="System">A system message sent before each prompt, if any (a llama endpoint renders it with the model's chat template).</param>
 /// <param name="Places">
 /// Where keys that checks after loading may blame are in <see cref="File"/> (such as <c>endpoints[0].model</c>), by the
-/// key as errors name it; empty for a config built in code.
+/// key as errors name it; empty for a config built in code, and never sent (a silo finds its own in the text it is sent).
 /// </param>
 public sealed record EvalConfig(
     string File,
@@ -42,7 +43,7 @@ public sealed record EvalConfig(
     int? Limit = null,
     RecommendSettings? Recommend = null,
     string? System = null,
-    IReadOnlyDictionary<string, ConfigPlace>? Places = null)
+    [property: JsonIgnore] IReadOnlyDictionary<string, ConfigPlace>? Places = null)
 {
     /// <summary>An error at <paramref name="key"/> of this config: its file, and its line and column where they are known.</summary>
     public EvalMeshInputException Error(string key, string problem) =>
