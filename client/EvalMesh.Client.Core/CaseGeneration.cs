@@ -61,7 +61,10 @@ public sealed record DroppedProposal(string Call, string Reason, string Detail);
 public sealed record FlaggedCase(string Id, string Answer, string Reason);
 
 /// <summary>The suite a model wrote, and what was proposed, kept, dropped and flagged.</summary>
-/// <param name="Suite">The kept cases, expected answers computed from the data, flagged ones marked for review.</param>
+/// <param name="Suite">
+/// The kept cases, expected answers computed from the data, flagged ones marked for review; its dataset is the
+/// dataset file's full path (a suite file names it relative to itself).
+/// </param>
 /// <param name="Categories">Counts per category.</param>
 /// <param name="Dropped">The dropped proposals, in call order.</param>
 /// <param name="Flagged">The flagged cases.</param>
@@ -172,7 +175,7 @@ public static class CaseGeneration
             var review = flagged.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
             var suite = new TestSuite(
                 $"{dataset.Name}-{options.Endpoint.Name}-seed{options.Seed}",
-                Path.GetFileName(options.Dataset),
+                Path.GetFullPath(options.Dataset),
                 [.. all.Select(c => review.Contains(c.Id) ? c with { Review = true } : c)]);
             var counts = categories.Select(c => new CategoryCounts(c.Name, c.Proposed, c.Kept.Count, c.Kept.Count(k => review.Contains(k.Id)), c.Anchors.Count)).ToList();
             return new CaseGenerationResult(suite, counts, dropped, flagged, runs);

@@ -118,7 +118,7 @@ internal static class GenerateCommand
             await using var session = await cluster.ConnectAsync(parse, working: true, cancellationToken);
             var result = await CaseGeneration.RunAsync(session.Client, options, json ? null : new ProgressLines(), cancellationToken);
             var file = parse.GetValue(output)!;
-            AtomicFile.Write(file.FullName, path => SuiteFile.Write(result.Suite with { Dataset = Path.GetRelativePath(file.DirectoryName!, Path.GetFullPath(options.Dataset)) }, path));
+            AtomicFile.Write(file.FullName, path => SuiteFile.Write(result.Suite with { Dataset = Path.GetRelativePath(file.DirectoryName!, result.Suite.Dataset!) }, path));
             if (json)
             {
                 CliJson.Print(new
