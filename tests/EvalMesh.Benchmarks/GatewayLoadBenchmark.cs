@@ -14,14 +14,22 @@ namespace EvalMesh.Benchmarks;
 /// The seed experiment's 120 prompts (its 20 questions × 6 formats over the 100 Slack messages, each the whole dataset
 /// in one format, about 6,300 tokens as the tiny model counts them) sent through OpenAI's official .NET client to an
 /// embedded silo's gateway, streamed, at 1, 8 and 32 in flight; then the same 120 cells as one <c>evalmesh run</c>.
-/// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- gateway-load</c>.
+/// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- gateway-load [--rows format-major:8,interleaved:8]</c>;
+/// the silo process takes the model host's settings from the environment (such as <c>EvalMesh__ModelHost__BatchSize</c>).
 /// </summary>
 internal static class GatewayLoadBenchmark
 {
     private static readonly TimeSpan ClientTimeout = TimeSpan.FromMinutes(10);
 
-    public static async Task<int> RunAsync()
+    // Every row: the order the prompts are sent in, and how many are in flight.
+    private static readonly (string Order, int InFlight)[] Rows = [("format-major", 1), ("format-major", 8), ("format-major", 32), ("interleaved", 8)];
+
+    /// <summary>Runs every row, or with <c>--rows format-major:8,interleaved:8</c> only those.</summary>
+    public static async Task<int> RunAsync(string[] args)
     {
+        var rows = args is ["--rows", var chosen]
+            ? [.. chosen.Split(',').Select(r => r.Split(':')).Select(r => (Order: r[0], InFlight: int.Parse(r[1], CultureInfo.InvariantCulture)))]
+            : Rows;
         var folder = Directory.CreateTempSubdirectory("evalmesh-gateway-load-").FullName;
         try
         {
@@ -50,8 +58,9 @@ internal static class GatewayLoadBenchmark
             // Format-major is the order of a run; interleaved sends each question in every format before the next question.
             var formatMajor = prompts;
             var interleaved = prompts.OrderBy(p => p.Question).ThenBy(p => p.Format, StringComparer.Ordinal).ToList();
-            foreach (var (order, list, inFlight) in new[] { ("format-major", formatMajor, 1), ("format-major", formatMajor, 8), ("format-major", formatMajor, 32), ("interleaved", interleaved, 8) })
+            foreach (var (order, inFlight) in rows)
             {
+                var list = order == "interleaved" ? interleaved : formatMajor;
                 await SendAsync(silo, chat, order, [.. list.Select(p => p.Text)], inFlight, native);
             }
         }

@@ -13,7 +13,7 @@ return args.FirstOrDefault() switch
     "endpoint-faults" => await EndpointFaultBenchmark.RunAsync(),
     "statistics" => StatisticsBenchmark.Run(args[1..]),
     "training" => await TrainingBenchmark.RunAsync(args[1..]),
-    "gateway-load" => await GatewayLoadBenchmark.RunAsync(),
+    "gateway-load" => await GatewayLoadBenchmark.RunAsync(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 
