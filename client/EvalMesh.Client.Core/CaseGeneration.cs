@@ -135,7 +135,7 @@ public static class CaseGeneration
                 }
 
                 var stage = string.Create(CultureInfo.InvariantCulture, $"propose, round {round}");
-                var answers = await ModelQuestions.AskAsync(client, stage, numbered, [.. proposals.Select(p => p.Call)], CaseProposals.Prompt, options.Endpoint, options.Adapters, progress, cancellationToken).ConfigureAwait(false);
+                var answers = await ModelQuestions.AskAsync(client, stage, numbered, [.. proposals.Select(p => p.Call)], CaseProposals.Prompt, options.Endpoint, "--with", options.Adapters, progress, cancellationToken).ConfigureAwait(false);
                 runs.Add(answers.RunId);
                 foreach (var (category, call) in proposals)
                 {
@@ -168,8 +168,8 @@ public static class CaseGeneration
             }
 
             // The second pass: another (or the same) endpoint answers each kept case from the data, as a run would ask it.
-            var checker = options.Checker ?? options.Endpoint;
-            var checks = await ModelQuestions.AskAsync(client, "check", Path.GetFullPath(options.Dataset), all, EvalConfig.DefaultPrompt, checker, options.Adapters, progress, cancellationToken).ConfigureAwait(false);
+            var (checker, setting) = options.Checker is { } other ? (other, "--check-with") : (options.Endpoint, "--with");
+            var checks = await ModelQuestions.AskAsync(client, "check", Path.GetFullPath(options.Dataset), all, EvalConfig.DefaultPrompt, checker, setting, options.Adapters, progress, cancellationToken).ConfigureAwait(false);
             runs.Add(checks.RunId);
             var flagged = all.Select(c => checks.Cells[c.Id]).Where(c => c.Outcome != CellOutcome.Passed).Select(c => new FlaggedCase(c.CaseId, c.Output, c.Reason)).ToList();
             var review = flagged.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);

@@ -42,7 +42,7 @@ public static class MessageGeneration
             var file = Path.Combine(folder.FullName, "drafts.jsonl");
             await File.WriteAllTextAsync(file, JsonLines.Write(drafts), cancellationToken).ConfigureAwait(false);
             List<TestCase> calls = [.. drafts.Select((m, i) => new TestCase(Id(i), MessageTexts.Instruction(m), ["x"], new("contains"), [], MessageTexts.Records(drafts, i)))];
-            var answers = await ModelQuestions.AskAsync(client, "write messages", file, calls, MessageTexts.Prompt, endpoint, adapters, progress, cancellationToken).ConfigureAwait(false);
+            var answers = await ModelQuestions.AskAsync(client, "write messages", file, calls, MessageTexts.Prompt, endpoint, "--with", adapters, progress, cancellationToken).ConfigureAwait(false);
             var texts = new List<string>(drafts.Count);
             var kept = new List<DraftKept>();
             foreach (var (index, draft) in drafts.Index())

@@ -24,7 +24,10 @@ internal sealed record ModelAnswers(string RunId, IReadOnlyDictionary<string, Ce
 /// </summary>
 internal static class ModelQuestions
 {
-    /// <summary>Runs <paramref name="questions"/> over the records of <paramref name="dataset"/>.</summary>
+    /// <summary>
+    /// Runs <paramref name="questions"/> over the records of <paramref name="dataset"/>; an error blames
+    /// <paramref name="setting"/>, the setting that named the endpoint (such as <c>--with</c>).
+    /// </summary>
     /// <exception cref="EvalMeshInputException">The run failed, or the endpoint answered none of the questions (its name and the first error).</exception>
     public static async Task<ModelAnswers> AskAsync(
         IEvalMeshClient client,
@@ -33,6 +36,7 @@ internal static class ModelQuestions
         IReadOnlyList<TestCase> questions,
         string prompt,
         EndpointConfig endpoint,
+        string setting,
         IReadOnlyList<AdapterConfig> adapters,
         IProgress<GenerationProgress>? progress,
         CancellationToken cancellationToken)
@@ -58,7 +62,7 @@ internal static class ModelQuestions
 
         if (status.State != RunState.Completed)
         {
-            throw new EvalMeshInputException($"run '{status.RunId}' ({stage}) {status.State.ToString().ToLowerInvariant()}: {status.Message}", setting: "--with");
+            throw new EvalMeshInputException($"run '{status.RunId}' ({stage}) {status.State.ToString().ToLowerInvariant()}: {status.Message}", setting: setting);
         }
 
         var cells = new Dictionary<string, CellResult>(StringComparer.Ordinal);
@@ -70,7 +74,8 @@ internal static class ModelQuestions
         if (cells.Count > 0 && cells.Values.All(c => c.Outcome == CellOutcome.Error))
         {
             var first = cells.Values.OrderBy(c => c.CaseId, StringComparer.Ordinal).First();
-            throw new EvalMeshInputException($"endpoint '{endpoint.Name}' answered none of {cells.Count} call(s) ({stage}): {first.Reason}", setting: "--with");
+            var where = endpoint.BaseUrl is { } url ? $" at {url}" : string.Empty;
+            throw new EvalMeshInputException($"endpoint '{endpoint.Name}'{where} answered none of {cells.Count} call(s) ({stage}): {first.Reason}", setting: setting);
         }
 
         return new ModelAnswers(status.RunId, cells);

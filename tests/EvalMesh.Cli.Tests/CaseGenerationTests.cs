@@ -114,8 +114,25 @@ public sealed partial class CaseGenerationTests : ScriptedEndpointRuns
         var port = FreePort.Next();
         var result = await Run("generate", "cases", "--with", $"http://127.0.0.1:{port}/v1", "--model", "nowhere", "--dataset", "data/messages.jsonl", "--per-category", "1", "--categories", "index", "--out", "suite.yaml");
         Assert.Equal(2, result.ExitCode);
-        Assert.Contains("endpoint 'nowhere' answered none of 1 call(s)", result.Stderr, StringComparison.Ordinal);
+        Assert.Contains($"'--with': endpoint 'nowhere' at http://127.0.0.1:{port}/v1 answered none of 1 call(s) (propose, round 1): ", result.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(Folder, "suite.yaml")));
+    }
+
+    [Fact]
+    public async Task TheSecondPass_AsksTheCheckingEndpoint_AndOneThatCannotBeReachedWritesNothing()
+    {
+        Assert.Equal(0, (await Run("generate", "slack", "--messages", "12", "--seed", "3", "--out", "data")).ExitCode);
+        Endpoint.Default = Writer(DatasetReader.Read(Path.Combine(Folder, "data", "messages.jsonl")).Records);
+        var nowhere = $"http://127.0.0.1:{FreePort.Next()}/v1";
+        var result = await Run(
+            "generate", "cases", "--with", Endpoint.BaseUrl.ToString(), "--model", "scripted", "--check-with", nowhere,
+            "--dataset", "data/messages.jsonl", "--categories", "index", "--per-category", "2", "--out", "suite.yaml");
+
+        // The proposals went to the writer (two good index cases); the check went nowhere, so nothing is written.
+        Assert.Equal(2, result.ExitCode);
+        Assert.Equal(2, Endpoint.Requests.Count);
+        Assert.Contains($"'--check-with': endpoint 'scripted' at {nowhere} answered none of 2 call(s) (check): ", result.Stderr, StringComparison.Ordinal);
         Assert.False(File.Exists(Path.Combine(Folder, "suite.yaml")));
     }
 
