@@ -54,11 +54,12 @@ public sealed record CategoryCounts(string Category, int Proposed, int Kept, int
 /// <param name="Detail">What was wrong.</param>
 public sealed record DroppedProposal(string Call, string Reason, string Detail);
 
-/// <summary>A kept case the second pass disagreed with.</summary>
+/// <summary>A kept case the second pass disagreed with: what a person reviewing it needs.</summary>
 /// <param name="Id">The case.</param>
+/// <param name="Reasoning">The reasoning the proposing model gave for it.</param>
 /// <param name="Answer">What the checking endpoint answered (empty when it gave no answer).</param>
 /// <param name="Reason">The scorer's reason, or the endpoint's error.</param>
-public sealed record FlaggedCase(string Id, string Answer, string Reason);
+public sealed record FlaggedCase(string Id, string Reasoning, string Answer, string Reason);
 
 /// <summary>The suite a model wrote, and what was proposed, kept, dropped and flagged.</summary>
 /// <param name="Suite">
@@ -117,6 +118,7 @@ public static class CaseGeneration
             await File.WriteAllTextAsync(numbered, Numbered(records), cancellationToken).ConfigureAwait(false);
             var categories = options.Categories.Select(c => new CategoryState(c, Anchors(records, c, options.Seed))).ToList();
             var dropped = new List<DroppedProposal>();
+            var reasoning = new Dictionary<string, string>(StringComparer.Ordinal);
             var runs = new List<string>();
             var calls = 0;
             // Each call is built around a record of its own: asking about the same record again would ask the same question.
@@ -152,6 +154,7 @@ public static class CaseGeneration
                     if (verdict.Case is { } testCase)
                     {
                         category.Kept.Add(testCase);
+                        reasoning[testCase.Id] = verdict.Detail;
                     }
                     else
                     {
@@ -171,7 +174,7 @@ public static class CaseGeneration
             var (checker, setting) = options.Checker is { } other ? (other, "--check-with") : (options.Endpoint, "--with");
             var checks = await ModelQuestions.AskAsync(client, "check", Path.GetFullPath(options.Dataset), all, EvalConfig.DefaultPrompt, checker, setting, options.Adapters, progress, cancellationToken).ConfigureAwait(false);
             runs.Add(checks.RunId);
-            var flagged = all.Select(c => checks.Cells[c.Id]).Where(c => c.Outcome != CellOutcome.Passed).Select(c => new FlaggedCase(c.CaseId, c.Output, c.Reason)).ToList();
+            var flagged = all.Select(c => checks.Cells[c.Id]).Where(c => c.Outcome != CellOutcome.Passed).Select(c => new FlaggedCase(c.CaseId, reasoning[c.CaseId], c.Output, c.Reason)).ToList();
             var review = flagged.Select(f => f.Id).ToHashSet(StringComparer.Ordinal);
             var suite = new TestSuite(
                 $"{dataset.Name}-{options.Endpoint.Name}-seed{options.Seed}",

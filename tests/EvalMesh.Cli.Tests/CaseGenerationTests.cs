@@ -45,6 +45,10 @@ public sealed partial class CaseGenerationTests : ScriptedEndpointRuns
         Assert.Equal(categories["thread"]!["proposed"]!.GetValue<int>(), dropped["refusal"]!.GetValue<int>());
         Assert.Equal(16, dropped.Sum(d => d.Value!.GetValue<int>()));
         Assert.Equal(2, summary["flagged"]!.GetValue<int>());
+        var flagged = summary["flaggedCases"]!.AsArray();
+        Assert.Equal(["user-001", "user-002"], flagged.Select(f => f!["id"]!.GetValue<string>()));
+        Assert.All(flagged, f => Assert.Equal("the records by them", f!["reasoning"]!.GetValue<string>()));
+        Assert.All(flagged, f => Assert.Equal("https://example.invalid/not-an-answer", f!["answer"]!.GetValue<string>()));
 
         // The suite: answers computed from the data (recomputed here), the checker's disagreements marked for review.
         var suite = SuiteFile.Read(Path.Combine(Folder, "suite.yaml"), messages.Count);

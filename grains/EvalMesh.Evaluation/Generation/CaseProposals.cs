@@ -53,11 +53,11 @@ public enum DropReason
 /// <summary>What became of one proposal: the case kept, or why it was dropped.</summary>
 /// <param name="Case">The case, with its expected answer computed from the data; null when dropped.</param>
 /// <param name="Reason">Why it was dropped; null when kept.</param>
-/// <param name="Detail">One line on what was wrong, for the person reading the report.</param>
+/// <param name="Detail">For a kept case the model's reasoning; for a dropped one what was wrong, in one line.</param>
 public sealed record ProposalVerdict(TestCase? Case, DropReason? Reason, string Detail)
 {
-    /// <summary>A kept case.</summary>
-    public static ProposalVerdict Keep(TestCase testCase) => new(testCase, null, "kept");
+    /// <summary>A kept case, with the reasoning the model gave for it.</summary>
+    public static ProposalVerdict Keep(TestCase testCase, string reasoning) => new(testCase, null, reasoning);
 
     /// <summary>A dropped proposal.</summary>
     public static ProposalVerdict Drop(DropReason reason, string detail) => new(null, reason, detail);
@@ -170,7 +170,7 @@ public static partial class CaseProposals
             return Missing("question");
         }
 
-        if (Text(proposal, "reasoning") is not { Length: > 0 })
+        if (Text(proposal, "reasoning") is not { Length: > 0 } reasoning)
         {
             return Missing("reasoning");
         }
@@ -185,7 +185,7 @@ public static partial class CaseProposals
             _ => throw new UnknownNameException("category", category, SlackGenerator.Categories),
         };
         return found.Answer is { } answer
-            ? ProposalVerdict.Keep(new TestCase(id, question, [.. answer.Select(n => Text(records[n - 1], "permalink")!)], UrlSet, [category]))
+            ? ProposalVerdict.Keep(new TestCase(id, question, [.. answer.Select(n => Text(records[n - 1], "permalink")!)], UrlSet, [category]), reasoning)
             : found.Verdict!;
     }
 
