@@ -128,7 +128,15 @@ public static partial class CaseProposals
     {
         ArgumentNullException.ThrowIfNull(records);
         List<int> all = [.. Enumerable.Range(1, records.Count)];
-        return category == "thread" && all.Where(n => Replies(records, n).Count > 0).ToList() is { Count: > 0 } firsts ? firsts : all;
+        if (category != "thread")
+        {
+            return all;
+        }
+
+        // A thread's first message is one whose timestamp some other message replies under (one pass, not one per record).
+        var repliedTo = records.Where(r => Text(r, "thread_ts") is { } thread && thread != Text(r, "ts")).Select(r => Text(r, "thread_ts")!).ToHashSet(StringComparer.Ordinal);
+        List<int> firsts = [.. all.Where(n => Text(records[n - 1], "ts") is { } ts && repliedTo.Contains(ts) && (Text(records[n - 1], "thread_ts") ?? ts) == ts)];
+        return firsts.Count > 0 ? firsts : all;
     }
 
     /// <summary>What a proposal call asks for: one case of <paramref name="category"/> built around record <paramref name="anchor"/> (1-based).</summary>
