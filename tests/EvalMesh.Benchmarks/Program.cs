@@ -14,6 +14,7 @@ return args.FirstOrDefault() switch
     "statistics" => StatisticsBenchmark.Run(args[1..]),
     "training" => await TrainingBenchmark.RunAsync(args[1..]),
     "gateway-load" => await GatewayLoadBenchmark.RunAsync(args[1..]),
+    "tiny-accuracy" or "tiny-data" or "tiny-train" or "copy-probe" => await TinyAccuracyBenchmark.RunAsync(args[0], args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -56,4 +56,23 @@ public sealed class TinyModelTests(TinyModelFixture tiny) : IDisposable
 
         Assert.True(adapters.Select(a => (a.Rank, a.Alpha)).Distinct().Count() > 1, "adapters should differ in rank or alpha");
     }
+
+    [Fact]
+    public void WriteInitial_WithDigitRunOne_SplitsNumbersDigitByDigit_AndTiesTheOutputToTheEmbedding()
+    {
+        var shape = new TinyModelShape(Embedding: 32, Blocks: 1, Heads: 2, FeedForward: 64, VocabularySize: 1024, DigitRun: 1, TiedOutput: true);
+        var file = GgufFile.Read(TinyModel.WriteInitial(_folder, seed: 1, shape));
+        Assert.DoesNotContain(Pieces(file), HasTwoDigitsInARow);
+        Assert.Contains(Pieces(file), t => t.Any(char.IsAsciiDigit) && t.Any(char.IsAsciiLetter));
+        Assert.DoesNotContain(file.Tensors, t => t.Name == "output.weight");
+
+        // The default shape keeps longer runs of digits and an output layer of its own.
+        var smoke = GgufFile.Read(tiny.Model);
+        Assert.Contains(Pieces(smoke), HasTwoDigitsInARow);
+        Assert.Contains(smoke.Tensors, t => t.Name == "output.weight");
+
+        // Byte-fallback tokens such as <0x0A> are not pieces of text.
+        static IEnumerable<string> Pieces(GgufFile model) => ((object[])model.Metadata["tokenizer.ggml.tokens"]).Cast<string>().Where(t => !t.StartsWith("<0x", StringComparison.Ordinal));
+        static bool HasTwoDigitsInARow(string piece) => piece.Zip(piece.Skip(1)).Any(p => char.IsAsciiDigit(p.First) && char.IsAsciiDigit(p.Second));
+    }
 }

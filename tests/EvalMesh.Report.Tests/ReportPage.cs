@@ -36,9 +36,12 @@ internal static class ReportPage
         }
     }
 
-    /// <summary>An amount as the page shows it: at most six decimals, no trailing zeros, "–" for none.</summary>
+    /// <summary>
+    /// An amount as the page shows it: at most six decimals, no trailing zeros, "–" for none. Rounded as JavaScript's
+    /// toFixed rounds, from the double's exact value (0.0002005 is stored just below, so it shows 0.0002).
+    /// </summary>
     public static string Money(JsonElement value) =>
-        value.ValueKind == JsonValueKind.Null ? "–" : Math.Round(value.GetDouble(), 6, MidpointRounding.AwayFromZero).ToString("0.######", CultureInfo.InvariantCulture);
+        value.ValueKind == JsonValueKind.Null ? "–" : double.Parse(value.GetDouble().ToString("F6", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture).ToString("0.######", CultureInfo.InvariantCulture);
 
     /// <summary>A fraction as the page shows it: 42.9%.</summary>
     public static string Percent(double value) => (value * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%";

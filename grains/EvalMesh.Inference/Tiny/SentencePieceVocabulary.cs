@@ -33,8 +33,13 @@ internal sealed partial class SentencePieceVocabulary
 
     public IReadOnlyList<int> Types { get; }
 
-    /// <summary>Learns up to <paramref name="size"/> pieces from the corpus; deterministic for the same corpus.</summary>
-    public static SentencePieceVocabulary Train(string corpus, int size)
+    /// <summary>
+    /// Learns up to <paramref name="size"/> pieces from the corpus; deterministic for the same corpus. With
+    /// <paramref name="digitRun"/> above 0, no piece holds more than that many digits in a row, so that numbers such as
+    /// timestamps split into short runs of digits (1: digit by digit, as LLaMA's tokenizer splits them) whatever corpus
+    /// the pieces were learnt from, while digits may still join the letters beside them in identifiers.
+    /// </summary>
+    public static SentencePieceVocabulary Train(string corpus, int size, int digitRun = 0)
     {
         var pieces = new List<string> { "<unk>", "<s>", "</s>" };
         var scores = new List<float> { 0, 0, 0 };
@@ -138,7 +143,8 @@ internal sealed partial class SentencePieceVocabulary
             var (symbols, count) = words[word];
             for (var i = 0; i + 1 < symbols.Count; i++)
             {
-                if (symbols[i] < 0 || symbols[i + 1] < 0 || pieces[symbols[i]].Length + pieces[symbols[i + 1]].Length > MaxPieceLength)
+                if (symbols[i] < 0 || symbols[i + 1] < 0 || pieces[symbols[i]].Length + pieces[symbols[i + 1]].Length > MaxPieceLength
+                    || (digitRun > 0 && TrailingDigits(pieces[symbols[i]]) + LeadingDigits(pieces[symbols[i + 1]]) > digitRun && char.IsAsciiDigit(pieces[symbols[i]][^1]) && char.IsAsciiDigit(pieces[symbols[i + 1]][0])))
                 {
                     continue;
                 }
@@ -172,6 +178,10 @@ internal sealed partial class SentencePieceVocabulary
             return first != 0 ? first : string.CompareOrdinal(pieces[(int)a], pieces[(int)b]);
         }
     }
+
+    private static int TrailingDigits(string piece) => piece.Length - piece.AsSpan().TrimEnd("0123456789").Length;
+
+    private static int LeadingDigits(string piece) => piece.Length - piece.AsSpan().TrimStart("0123456789").Length;
 
     // SentencePiece's characters are Unicode code points.
     private static IEnumerable<string> Symbols(string word) => word.EnumerateRunes().Select(r => r.ToString());

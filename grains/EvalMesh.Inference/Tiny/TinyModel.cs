@@ -15,7 +15,17 @@ namespace EvalMesh.Inference.Tiny;
 /// <param name="FeedForward">n_ff.</param>
 /// <param name="ContextLength">The context length the model declares it was trained for.</param>
 /// <param name="VocabularySize">Vocabulary size, learnt from a Slack-style corpus.</param>
-public sealed record TinyModelShape(int Embedding = 64, int Blocks = 2, int Heads = 4, int FeedForward = 128, int ContextLength = 32768, int VocabularySize = 4096);
+/// <param name="DigitRun">The most digits in a row one vocabulary piece may hold (0: no limit; 1: digits split, as LLaMA's tokenizer does).</param>
+/// <param name="CorpusSeed">The first generator seed of the Slack-style corpus the vocabulary is learnt from.</param>
+/// <param name="CorpusSeeds">How many consecutive seeds' data the corpus has.</param>
+/// <param name="TiedOutput">Whether the output layer is the token embedding (no <c>output.weight</c>).</param>
+public sealed record TinyModelShape(int Embedding = 64, int Blocks = 2, int Heads = 4, int FeedForward = 128, int ContextLength = 32768, int VocabularySize = 4096, int DigitRun = 0, int CorpusSeed = 7, int CorpusSeeds = 1, bool TiedOutput = false)
+{
+    // The identity that fingerprints a generated model; the original six settings read as they always did.
+    internal string Identity => DigitRun != 0 || CorpusSeed != 7 || CorpusSeeds != 1 || TiedOutput
+        ? ToString()
+        : $"TinyModelShape {{ Embedding = {Embedding}, Blocks = {Blocks}, Heads = {Heads}, FeedForward = {FeedForward}, ContextLength = {ContextLength}, VocabularySize = {VocabularySize} }}";
+}
 
 /// <summary>The files <see cref="TinyModel.Write"/> produced.</summary>
 /// <param name="Model">The base model file.</param>
@@ -25,7 +35,8 @@ public sealed record TinyModelFiles(string Model, IReadOnlyList<string> Adapters
 /// <summary>
 /// Writes a llama-architecture GGUF model with random, seeded weights and a SentencePiece vocabulary with byte
 /// fallback, plus LoRA adapters for it. No weights can be downloaded here, so tests, benchmarks and the offline demo
-/// run real llama.cpp on these. The same seed and shape give byte-identical files.
+/// run real llama.cpp on these. The same seed and shape give byte-identical files. <see cref="WriteInitial"/> writes the
+/// starting point of the trained model's recipe (<c>evalmesh models train-tiny</c>).
 /// </summary>
 public static class TinyModel
 {
@@ -44,8 +55,7 @@ public static class TinyModel
     public static string AdapterFileName(int index) => $"adapter-{index}.gguf";
 
     /// <summary>
-    /// Writes the model and <paramref name="adapters"/> adapters into <paramref name="folder"/>; with
-    /// <paramref name="chatTemplate"/> (a llama.cpp template name) the model carries it as its own
+    /// Writes the model and <paramref name="adapters"/> adapters into <paramref name="folder"/>; with <paramref name="chatTemplate"/> (a llama.cpp template name) the model carries it as its own
     /// (<c>tokenizer.chat_template</c>), as real instruct models do.
     /// </summary>
     public static TinyModelFiles Write(string folder, int seed = 42, int adapters = 2, TinyModelShape? shape = null, string? chatTemplate = null)
@@ -53,10 +63,10 @@ public static class TinyModel
         ArgumentOutOfRangeException.ThrowIfNegative(adapters);
         shape ??= new TinyModelShape();
         Directory.CreateDirectory(folder);
-        var vocabulary = SentencePieceVocabulary.Train(Corpus(), shape.VocabularySize);
+        var vocabulary = SentencePieceVocabulary.Train(Corpus(shape.CorpusSeed, shape.CorpusSeeds), shape.VocabularySize, shape.DigitRun);
         var fingerprint = Fingerprint(seed, shape, vocabulary);
         var model = Path.Combine(folder, ModelFileName);
-        AtomicFile.Write(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint, chatTemplate));
+        AtomicFile.Write(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint, SpreadScales, chatTemplate));
         var adapterFiles = new List<string>();
         for (var i = 1; i <= adapters; i++)
         {
@@ -88,18 +98,21 @@ public static class TinyModel
 
     // The vocabulary is learnt from the kind of text the tiny model is asked about, so that a 100-message context
     // fits its window in a few thousand tokens rather than tens of thousands of byte tokens.
-    private static string Corpus()
+    private static string Corpus(int firstSeed, int seeds)
     {
-        var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 20));
         var text = new StringBuilder(EvalConfig.DefaultPrompt).Append('\n');
-        foreach (var format in RecordFormats.All)
+        for (var seed = firstSeed; seed < firstSeed + seeds; seed++)
         {
-            text.Append(format.Render(data.Messages)).Append('\n');
-        }
+            var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: seed, CasesPerCategory: 20));
+            foreach (var format in RecordFormats.All)
+            {
+                text.Append(format.Render(data.Messages)).Append('\n');
+            }
 
-        foreach (var testCase in data.Suite.Cases)
-        {
-            text.Append(testCase.Question).Append('\n').AppendJoin('\n', testCase.Expected).Append('\n');
+            foreach (var testCase in data.Suite.Cases)
+            {
+                text.Append(testCase.Question).Append('\n').AppendJoin('\n', testCase.Expected).Append('\n');
+            }
         }
 
         return text.ToString();
@@ -107,11 +120,11 @@ public static class TinyModel
 
     private static string Fingerprint(int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary)
     {
-        var identity = $"{seed}|{shape}|{string.Join('\u0001', vocabulary.Pieces)}";
+        var identity = $"{seed}|{shape.Identity}|{string.Join('\u0001', vocabulary.Pieces)}";
         return "tiny-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(identity)))[..16];
     }
 
-    private static void WriteModel(string path, int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary, string fingerprint, string? chatTemplate)
+    private static void WriteModel(string path, int seed, TinyModelShape shape, SentencePieceVocabulary vocabulary, string fingerprint, InitialScales scales, string? chatTemplate = null)
     {
         var random = new Random(seed);
         var n = (ulong)shape.Embedding;
@@ -146,25 +159,55 @@ public static class TinyModel
             writer.Add("tokenizer.chat_template", chatTemplate);
         }
 
-        // Scales chosen so that logits spread widely: greedy decoding then has clear winners, not near-ties.
-        writer.AddTensor("token_embd.weight", Normal(random, n * vocab, 1.0), n, vocab);
+        var (embedding, input, projection, output) = scales(shape);
+        writer.AddTensor("token_embd.weight", Normal(random, n * vocab, embedding), n, vocab);
         for (var b = 0; b < shape.Blocks; b++)
         {
-            var inv = 1.0 / Math.Sqrt(shape.Embedding);
             writer.AddTensor($"blk.{b}.attn_norm.weight", Ones(n), n);
-            writer.AddTensor($"blk.{b}.attn_q.weight", Normal(random, n * n, inv), n, n);
-            writer.AddTensor($"blk.{b}.attn_k.weight", Normal(random, n * n, inv), n, n);
-            writer.AddTensor($"blk.{b}.attn_v.weight", Normal(random, n * n, inv), n, n);
-            writer.AddTensor($"blk.{b}.attn_output.weight", Normal(random, n * n, inv), n, n);
+            writer.AddTensor($"blk.{b}.attn_q.weight", Normal(random, n * n, input), n, n);
+            writer.AddTensor($"blk.{b}.attn_k.weight", Normal(random, n * n, input), n, n);
+            writer.AddTensor($"blk.{b}.attn_v.weight", Normal(random, n * n, input), n, n);
+            writer.AddTensor($"blk.{b}.attn_output.weight", Normal(random, n * n, projection.Attention), n, n);
             writer.AddTensor($"blk.{b}.ffn_norm.weight", Ones(n), n);
-            writer.AddTensor($"blk.{b}.ffn_gate.weight", Normal(random, n * ff, inv), n, ff);
-            writer.AddTensor($"blk.{b}.ffn_up.weight", Normal(random, n * ff, inv), n, ff);
-            writer.AddTensor($"blk.{b}.ffn_down.weight", Normal(random, ff * n, 1.0 / Math.Sqrt(shape.FeedForward)), ff, n);
+            writer.AddTensor($"blk.{b}.ffn_gate.weight", Normal(random, n * ff, input), n, ff);
+            writer.AddTensor($"blk.{b}.ffn_up.weight", Normal(random, n * ff, input), n, ff);
+            writer.AddTensor($"blk.{b}.ffn_down.weight", Normal(random, ff * n, projection.FeedForward), ff, n);
         }
 
         writer.AddTensor("output_norm.weight", Ones(n), n);
-        writer.AddTensor("output.weight", Normal(random, n * vocab, 0.5), n, vocab);
+        if (!shape.TiedOutput)
+        {
+            writer.AddTensor("output.weight", Normal(random, n * vocab, output), n, vocab);
+        }
         writer.Write(path);
+    }
+
+    // Standard deviations of the initial weights: embedding, q/k/v/gate/up, the two projections back into the residual
+    // stream (attention output, FFN down), and the output layer.
+    private delegate (double Embedding, double Input, (double Attention, double FeedForward) Projection, double Output) InitialScales(TinyModelShape shape);
+
+    // The smoke model's: logits spread widely, so greedy decoding has clear winners, not near-ties.
+    private static readonly InitialScales SpreadScales = shape =>
+        (1.0, 1.0 / Math.Sqrt(shape.Embedding), (1.0 / Math.Sqrt(shape.Embedding), 1.0 / Math.Sqrt(shape.FeedForward)), 0.5);
+
+    // A start for training: small embeddings, projections back into the residual stream scaled down by the depth (as
+    // GPT-2 does), and an output layer whose logits start near uniform.
+    private static readonly InitialScales TrainingScales = shape =>
+        (0.1, 1.0 / Math.Sqrt(shape.Embedding), (0.5 / Math.Sqrt(shape.Embedding * 2.0 * shape.Blocks), 0.5 / Math.Sqrt(shape.FeedForward * 2.0 * shape.Blocks)), 0.02);
+
+    /// <summary>
+    /// Writes a base model to start training from (no adapters): the same vocabulary and layout as <see cref="Write"/>,
+    /// with weights scaled for training rather than for spread logits. Returns its path.
+    /// </summary>
+    public static string WriteInitial(string folder, int seed, TinyModelShape shape)
+    {
+        ArgumentNullException.ThrowIfNull(shape);
+        Directory.CreateDirectory(folder);
+        var vocabulary = SentencePieceVocabulary.Train(Corpus(shape.CorpusSeed, shape.CorpusSeeds), shape.VocabularySize, shape.DigitRun);
+        var fingerprint = Fingerprint(seed, shape, vocabulary);
+        var model = Path.Combine(folder, ModelFileName);
+        AtomicFile.Write(model, path => WriteModel(path, seed, shape, vocabulary, fingerprint, TrainingScales));
+        return model;
     }
 
     private static void WriteAdapter(string path, string name, int seed, TinyModelShape shape, string baseFingerprint)

@@ -33,10 +33,15 @@ internal sealed class TrainingVocabulary : IDisposable
     /// <summary>Tokens of <paramref name="text"/>; with BOS first when <paramref name="addBos"/> and the model adds one.</summary>
     public int[] Tokenize(string text, bool addBos) => _vocabulary.Tokenize(text, addBos);
 
-    /// <summary>An example as tokens: prompt (as inference tokenizes it), answer, EOS.</summary>
-    public TokenSequence Sequence(string prompt, string answer)
+    /// <summary>
+    /// An example as tokens: prompt (as inference tokenizes it), answer, EOS. A prompt whose first
+    /// <paramref name="prefixLength"/> characters are a declared shared prefix is tokenized as the model host does:
+    /// the prefix (with BOS), then the rest apart.
+    /// </summary>
+    public TokenSequence Sequence(string prompt, string answer, int prefixLength = 0)
     {
-        var promptTokens = Tokenize(prompt, addBos: true);
+        var prefix = Math.Clamp(prefixLength, 0, prompt.Length);
+        int[] promptTokens = prefix > 0 ? [.. Tokenize(prompt[..prefix], addBos: true), .. Tokenize(prompt[prefix..], addBos: false)] : Tokenize(prompt, addBos: true);
         var answerTokens = Tokenize(answer, addBos: false);
         return new TokenSequence([.. promptTokens, .. answerTokens, EndOfSequence], promptTokens.Length);
     }
