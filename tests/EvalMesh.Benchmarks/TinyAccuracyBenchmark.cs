@@ -11,7 +11,7 @@ using Microsoft.Extensions.Options;
 namespace EvalMesh.Benchmarks;
 
 /// <summary>
-/// The built-in model's accuracy, measured as a run measures it: held-out generator seeds, the recipe's prompts (the
+/// The recipe's model's accuracy, measured as a run measures it: held-out generator seeds, the recipe's prompts (the
 /// seed experiment's template), greedy decoding by the real llama.cpp model host with the context declared as the
 /// shared prefix, answers scored by the url-set scorer. Per format and category, with Wilson intervals; with an
 /// adapter, paired against the base by an exact McNemar test.

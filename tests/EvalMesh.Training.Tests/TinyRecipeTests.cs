@@ -80,6 +80,20 @@ public sealed class TinyRecipeTests : IDisposable
     }
 
     [Fact]
+    public void WriteJsonl_IsReadBackAsTheSameChatExamples()
+    {
+        var recipe = new TinyRecipe();
+        var examples = recipe.Examples(1000, _ => ["csv"], SlackGenerator.Categories, 1, 2).ToList();
+        var path = Path.Combine(_folder, "examples.jsonl");
+        TinyRecipe.WriteJsonl(path, examples);
+
+        var read = ChatJsonl.Read(path, TestContext.Current.CancellationToken);
+        Assert.Equal(examples.Select(e => e.Answer), read.Select(r => r.Answer));
+        Assert.Equal(examples.Select(e => e.Prompt.Text), read.Select(r => Assert.Single(r.Prompt).Text));
+        Assert.All(read, r => Assert.Equal(Microsoft.Extensions.AI.ChatRole.User, r.Prompt[0].Role));
+    }
+
+    [Fact]
     public void SharedPrefixLength_TokenizesTheHeadAndTheRestApart()
     {
         var example = new TinyRecipe().TrainingExamples(1000, new TinyRecipe().Stages[^1], TinyRecipe.SeedExperimentFormats).First();

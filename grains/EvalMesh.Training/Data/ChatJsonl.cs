@@ -13,7 +13,7 @@ internal sealed record ChatExample(int Line, IReadOnlyList<ChatMessage> Prompt, 
 /// <summary>
 /// Reads JSONL in the OpenAI chat fine-tuning format (what <c>evalmesh export-finetune</c> writes), strictly: a line
 /// that is not an example is an error naming the file and the line, never skipped in silence. Blank lines are skipped.
-/// Content is a string or an array of text parts; OpenAI's per-message "weight" is not read.
+/// Content is a string or an array of text parts; OpenAI's per-message "weight" is not read. Writes it too.
 /// </summary>
 internal static class ChatJsonl
 {
@@ -151,4 +151,32 @@ internal static class ChatJsonl
     }
 
     private static TrainingException Malformed(string path, int line, string detail) => new(path, TrainingProblem.MalformedData, detail, line);
+
+    /// <summary>Writes examples of one user message and the assistant's answer, one per line, streamed.</summary>
+    public static void Write(string path, IEnumerable<(string Prompt, string Answer)> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        using var stream = File.Create(path);
+        using var writer = new Utf8JsonWriter(stream);
+        foreach (var (prompt, answer) in examples)
+        {
+            writer.WriteStartObject();
+            writer.WriteStartArray("messages");
+            WriteMessage(writer, "user", prompt);
+            WriteMessage(writer, "assistant", answer);
+            writer.WriteEndArray();
+            writer.WriteEndObject();
+            writer.Flush();
+            stream.WriteByte((byte)'\n');
+            writer.Reset();
+        }
+    }
+
+    private static void WriteMessage(Utf8JsonWriter writer, string role, string content)
+    {
+        writer.WriteStartObject();
+        writer.WriteString("role", role);
+        writer.WriteString("content", content);
+        writer.WriteEndObject();
+    }
 }

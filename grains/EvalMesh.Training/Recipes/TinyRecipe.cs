@@ -1,13 +1,13 @@
-using System.Text.Json;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Formats;
 using EvalMesh.Evaluation.Generation;
 using EvalMesh.Evaluation.Scoring;
 using EvalMesh.Inference.Tiny;
+using EvalMesh.Training.Data;
 
 namespace EvalMesh.Training.Recipes;
 
-/// <summary>One stage of the built-in model's training.</summary>
+/// <summary>One stage of the recipe's training of the base model.</summary>
 /// <param name="Name">Its name in progress reports.</param>
 /// <param name="Seeds">How many generator seeds (datasets) it trains on.</param>
 /// <param name="Categories">The question categories it trains on.</param>
@@ -29,7 +29,7 @@ public sealed record TinyExample(int Seed, string CaseId, string Format, string 
 }
 
 /// <summary>
-/// How the built-in <c>tiny</c> model is trained: generated Slack question answering over retrieved contexts (a few
+/// How <c>evalmesh models train-tiny</c> trains a tiny model: generated Slack question answering over retrieved contexts (a few
 /// records per question), in the seed experiment's six formats, with prompts built exactly as a run builds them from
 /// <c>client/examples/slack-formats.yaml</c>'s template. Seeds in <see cref="HeldOutSeeds"/> are never trained on.
 /// </summary>
@@ -158,28 +158,8 @@ public sealed record TinyRecipe
     }
 
     /// <summary>Writes examples as chat JSONL (one user message, the assistant's answer), the trainer's input.</summary>
-    public static int WriteJsonl(string path, IEnumerable<TinyExample> examples)
-    {
-        ArgumentNullException.ThrowIfNull(examples);
-        using var stream = File.Create(path);
-        using var writer = new Utf8JsonWriter(stream);
-        var count = 0;
-        foreach (var example in examples)
-        {
-            writer.WriteStartObject();
-            writer.WriteStartArray("messages");
-            Message(writer, "user", example.Prompt.Text);
-            Message(writer, "assistant", example.Answer);
-            writer.WriteEndArray();
-            writer.WriteEndObject();
-            writer.Flush();
-            stream.WriteByte((byte)'\n');
-            writer.Reset();
-            count++;
-        }
-
-        return count;
-    }
+    public static void WriteJsonl(string path, IEnumerable<TinyExample> examples) =>
+        ChatJsonl.Write(path, examples.Select(e => (e.Prompt.Text, e.Answer)));
 
     /// <summary>
     /// Where a run splits one of this recipe's prompts into its shared head and the rest: before the blank line that
@@ -192,12 +172,4 @@ public sealed record TinyRecipe
     }
 
     private static readonly string TailStart = PromptTemplate[(PromptTemplate.IndexOf("{{context}}", StringComparison.Ordinal) + "{{context}}".Length)..PromptTemplate.IndexOf("{{question}}", StringComparison.Ordinal)];
-
-    private static void Message(Utf8JsonWriter writer, string role, string content)
-    {
-        writer.WriteStartObject();
-        writer.WriteString("role", role);
-        writer.WriteString("content", content);
-        writer.WriteEndObject();
-    }
 }

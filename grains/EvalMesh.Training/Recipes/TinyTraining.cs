@@ -3,7 +3,7 @@ using EvalMesh.Inference.Tiny;
 
 namespace EvalMesh.Training.Recipes;
 
-/// <summary>A LoRA adapter of the built-in model: trained on the base, from questions in some formats only.</summary>
+/// <summary>A LoRA adapter of the recipe's model: trained on the base, from questions in some formats only.</summary>
 /// <param name="Name">Its name in the catalog, such as <c>adapter-1</c>.</param>
 /// <param name="Formats">The formats its training questions are in.</param>
 /// <param name="Seeds">Generator seeds it is trained on, after the base model's.</param>
@@ -22,12 +22,12 @@ public sealed record TinyAdapterRecipe(string Name, IReadOnlyList<string> Format
     public int BatchSize { get; init; } = 16;
 }
 
-/// <summary>Where training the built-in model is: the stage (a base stage's or an adapter's name) and the trainer's progress.</summary>
+/// <summary>Where training the recipe's model is: the stage (a base stage's or an adapter's name) and the trainer's progress.</summary>
 /// <param name="Stage">What is being trained.</param>
 /// <param name="Progress">The trainer's last report.</param>
 public sealed record TinyTrainingProgress(string Stage, TrainingProgress Progress);
 
-/// <summary>What training the built-in model did.</summary>
+/// <summary>What training the recipe's model did.</summary>
 /// <param name="Files">The model and its adapters.</param>
 /// <param name="Stages">The base model's training, stage by stage.</param>
 /// <param name="Adapters">Each adapter's training.</param>
