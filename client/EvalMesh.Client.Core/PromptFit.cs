@@ -27,8 +27,12 @@ public interface IModelContext : IDisposable
     /// <summary>The tokens a sequence may hold: its prompt and what it generates.</summary>
     int ContextTokens { get; }
 
-    /// <summary>The tokens <paramref name="prompt"/> (after <paramref name="system"/>, if any) costs as the model is sent it: its chat template, BOS.</summary>
-    int CountPrompt(string? system, string prompt, string chatTemplate);
+    /// <summary>
+    /// The tokens <paramref name="prompt"/> (after <paramref name="system"/>, if any) costs as the model host counts it:
+    /// its chat template, BOS, and its first <paramref name="sharedPrefix"/> characters (a context shared with other
+    /// prompts) tokenized apart.
+    /// </summary>
+    int CountPrompt(string? system, string prompt, string chatTemplate, int sharedPrefix = 0);
 }
 
 /// <summary>

@@ -121,6 +121,45 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task LlamaRun_CountsEachPromptInTheModelsVocabularyBeforeSendingIt_SoACellThatErrorsHasItsCountToo()
+    {
+        // The second endpoint's adapter is the base model's file, which the model host refuses at inference.
+        var config = Config($"""
+              - name: tiny
+                type: llama
+                model: tiny
+                max-tokens: 2
+              - name: refused
+                type: llama
+                model: tiny
+                adapter: {fixture.Tiny.Model}
+                max-tokens: 2
+            """, messages: 8, casesPerCategory: 1, formats: "[csv, pretty-json]", repeats: 1);
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        Assert.Equal(RunState.Completed, (await WaitAsync(started.RunId, TimeSpan.FromMinutes(3))).State);
+        var results = await ResultsAsync(started.RunId);
+        var served = results.Where(r => r.Endpoint == "tiny").ToDictionary(r => (r.CaseId, r.Format));
+        var refused = results.Where(r => r.Endpoint == "refused").ToList();
+        Assert.Equal(served.Count, refused.Count);
+        Assert.All(refused, r =>
+        {
+            Assert.Equal(CellOutcome.Error, r.Outcome);
+            Assert.Contains("not a LoRA adapter", r.Reason, StringComparison.Ordinal);
+            Assert.Equal(served[(r.CaseId, r.Format)].PromptTokens["native"], r.PromptTokens["native"]);
+        });
+
+        // The report's token cost of a format holds for an endpoint that answered nothing.
+        var report = await fixture.Client.GetReportAsync(started.RunId, Token);
+        foreach (var format in new[] { "csv", "pretty-json" })
+        {
+            var row = Assert.Single(report.Rows, r => r.Endpoint == "refused" && r.Format == format);
+            Assert.Equal(refused.Where(r => r.Format == format).Average(r => r.PromptTokens["native"]), row.MeanPromptTokens["native"], 6);
+        }
+
+        Assert.True(report.Rows.Single(r => r.Endpoint == "refused" && r.Format == "pretty-json").MeanPromptTokens["native"] > report.Rows.Single(r => r.Endpoint == "refused" && r.Format == "csv").MeanPromptTokens["native"]);
+    }
+
+    [Fact]
     public async Task LlamaRun_SamplesAtTheEndpointsTemperatureAndTopP_SeededByTheRepeat()
     {
         var config = Config("""

@@ -40,7 +40,7 @@ public sealed class ChatTemplateTests : IDisposable
         return LoadedModel.Load(GgufValidator.ValidateModel(files.Model), new ModelHostOptions { ContextSize = 2048 });
     }
 
-    private static RenderedPrompt Render(LoadedModel model, InferenceRequest request) => PromptRenderer.Render(model.ChatTemplate, "tiny-llama.gguf", request);
+    private static RenderedPrompt Render(LoadedModel model, InferenceRequest request) => PromptRenderer.Render(model.Tokenizer.ChatTemplate, "tiny-llama.gguf", request);
 
     private static string LlamaCpp(string template, IEnumerable<ChatTurn> messages)
     {
@@ -73,7 +73,7 @@ public sealed class ChatTemplateTests : IDisposable
     {
         var reference = Rendered[template];
         using var model = Model(template);
-        Assert.Equal(template, model.ChatTemplate);
+        Assert.Equal(template, model.Tokenizer.ChatTemplate);
         var rendered = Render(model, new InferenceRequest(Conversation, GenerationOptions.Greedy));
         Assert.Equal(reference, rendered.Text);
         Assert.Equal(LlamaCpp(template, Conversation), rendered.Text);
@@ -90,7 +90,7 @@ public sealed class ChatTemplateTests : IDisposable
 
         // A model without a template of its own is sent plain text under auto.
         using var plain = Model(null);
-        Assert.Null(plain.ChatTemplate);
+        Assert.Null(plain.Tokenizer.ChatTemplate);
         Assert.Equal("system: You answer.\nuser: Hi there\nassistant:", Render(plain, new InferenceRequest(Conversation, GenerationOptions.Greedy)).Text);
     }
 
@@ -128,9 +128,13 @@ public sealed class ChatTemplateTests : IDisposable
         using var model = Model("chatml");
         var text = LlamaCpp("chatml", Ask("Question: who posted message 9?").Messages);
         var split = text.IndexOf(context, StringComparison.Ordinal) + context.Length;
-        Assert.Equal(model.Tokenize(text[..split], addBos: true, special: true).Length + model.Tokenize(text[split..], addBos: false, special: true).Length, second.PromptTokens);
+        Assert.Equal(model.Tokenizer.Tokenize(text[..split], addBos: true, special: true).Length + model.Tokenizer.Tokenize(text[split..], addBos: false, special: true).Length, second.PromptTokens);
         Assert.Equal(0, first.CachedTokens);
         Assert.InRange(second.CachedTokens, 300, second.PromptTokens - 1);
+
+        // A run counts a prompt before sending it from the model's vocabulary alone, and gets the host's count.
+        using var vocabulary = ModelVocabulary.Load(files.Model);
+        Assert.Equal(second.PromptTokens, vocabulary.CountPromptTokens(Ask("Question: who posted message 9?").Messages, ChatTemplates.Auto, context.Length));
 
         using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
         Outputs.AssertSameOrNearTie(await plain.InferAsync(served, Ask("Question: who posted message 9?"), Token), second);

@@ -128,6 +128,7 @@ public static class EvalMeshSilo
             sp.GetRequiredService<RunInputs>(),
             sp.GetRequiredService<EndpointClients>(),
             sp.GetRequiredService<TokenizerRegistry>(),
+            sp.GetRequiredService<IModelContexts>(),
             sp.GetRequiredService<ILocalSiloDetails>().SiloAddress.ToString(),
             sp.GetRequiredService<ILogger<ShardRunner>>()));
         return services;

@@ -41,8 +41,8 @@ internal sealed class ModelContexts(ModelCatalog catalog, IOptions<ModelHostOpti
 
         public int ContextTokens => contextTokens;
 
-        public int CountPrompt(string? system, string prompt, string chatTemplate) =>
-            vocabulary.CountPromptTokens(system is null ? [new ChatTurn("user", prompt)] : [new ChatTurn("system", system), new ChatTurn("user", prompt)], chatTemplate);
+        public int CountPrompt(string? system, string prompt, string chatTemplate, int sharedPrefix = 0) =>
+            vocabulary.CountPromptTokens(system is null ? [new ChatTurn("user", prompt)] : [new ChatTurn("system", system), new ChatTurn("user", prompt)], chatTemplate, sharedPrefix);
 
         public void Dispose() => vocabulary.Dispose();
     }

@@ -126,10 +126,11 @@ public static class ReportBuilder
         return index < 0 ? int.MaxValue : index;
     }
 
-    // A matrix position's tallies; with the endpoint's price, also the cost of each cell the endpoint counted tokens for.
+    // A matrix position's tallies; with the endpoint's price, also the cost of each cell the endpoint answered. Prompt
+    // tokens are a prompt's, whatever became of the cell: each tokenizer's mean is over the cells it counted.
     private sealed class Position(EndpointPrice? price)
     {
-        private readonly Dictionary<string, long> _tokens = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, (long Tokens, int Cells)> _tokens = new(StringComparer.Ordinal);
         private readonly List<double> _latencies = [];
         private int _cells;
         private int _passed;
@@ -150,10 +151,16 @@ public static class ReportBuilder
         {
             _cells++;
             _seen.Add(result.CaseId);
-            if (price is not null && result.PromptTokens.TryGetValue(ShardRunner.NativeTokenizer, out var native))
+            if (price is not null && result.CompletionTokens is { } answered && result.PromptTokens.TryGetValue(ShardRunner.NativeTokenizer, out var native))
             {
-                _cost += price.Of(native, result.CompletionTokens ?? 0);
+                _cost += price.Of(native, answered);
                 _priced++;
+            }
+
+            foreach (var (tokenizer, count) in result.PromptTokens)
+            {
+                var (tokens, cells) = _tokens.GetValueOrDefault(tokenizer);
+                _tokens[tokenizer] = (tokens + count, cells + 1);
             }
 
             switch (result.Outcome)
@@ -171,10 +178,6 @@ public static class ReportBuilder
 
             Cases[result.CaseId] = Cases.GetValueOrDefault(result.CaseId).Add(result.Outcome == CellOutcome.Passed);
             _latencies.Add(result.LatencyMs);
-            foreach (var (tokenizer, count) in result.PromptTokens)
-            {
-                _tokens[tokenizer] = _tokens.GetValueOrDefault(tokenizer) + count;
-            }
 
             if (result.CompletionTokens is { } completion)
             {
@@ -183,11 +186,7 @@ public static class ReportBuilder
             }
         }
 
-        public double MeanTokens(string tokenizer)
-        {
-            var scored = _passed + _failed;
-            return scored == 0 ? 0 : (double)_tokens.GetValueOrDefault(tokenizer) / scored;
-        }
+        public double MeanTokens(string tokenizer) => _tokens.TryGetValue(tokenizer, out var sum) ? (double)sum.Tokens / sum.Cells : 0;
 
         public ReportRow Row(string suite, string format, string endpoint, int repeats)
         {

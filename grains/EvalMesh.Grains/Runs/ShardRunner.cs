@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Threading.Channels;
 using EvalMesh.Abstractions;
+using EvalMesh.Client;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Evaluation.Scoring;
 using EvalMesh.Evaluation.Suites;
@@ -141,6 +142,7 @@ public sealed partial class ShardRunner : IDisposable
         var judge = _spec.Run.Judge is { } judgeEndpoint ? _services.Endpoints.Get(judgeEndpoint, _spec.Run.Adapters) : null;
         var scorers = cases.Select(c => c.Scorer).Distinct().ToDictionary(s => s, s => ScorerFactory.Create(s, judge));
         var tokenizers = _spec.Run.Tokenizers.Select(_services.Tokenizers.Get).ToList();
+        using var model = _services.Models.Open(_spec.Endpoint);
         var templates = new Dictionary<string, PromptTemplate>(StringComparer.Ordinal);
         foreach (var format in _spec.Run.Formats)
         {
@@ -156,7 +158,7 @@ public sealed partial class ShardRunner : IDisposable
             await Parallel.ForEachAsync(cells, new ParallelOptions { MaxDegreeOfParallelism = parallelism, CancellationToken = token }, async (cell, ct) =>
             {
                 var testCase = cases[cell.CaseIndex];
-                var result = await RunCellAsync(cell, testCase, templates[cell.Format], client, scorers[testCase.Scorer], tokenizers, ct).ConfigureAwait(false);
+                var result = await RunCellAsync(cell, testCase, templates[cell.Format], client, scorers[testCase.Scorer], tokenizers, model, ct).ConfigureAwait(false);
                 await results.Writer.WriteAsync(result, ct).ConfigureAwait(false);
             }).ConfigureAwait(false);
         }
@@ -167,7 +169,7 @@ public sealed partial class ShardRunner : IDisposable
         }
     }
 
-    private async Task<CellResult> RunCellAsync(Cell cell, TestCase testCase, PromptTemplate template, IChatClient client, IScorer scorer, IReadOnlyList<ITokenCounter> tokenizers, CancellationToken token)
+    private async Task<CellResult> RunCellAsync(Cell cell, TestCase testCase, PromptTemplate template, IChatClient client, IScorer scorer, IReadOnlyList<ITokenCounter> tokenizers, IModelContext? model, CancellationToken token)
     {
         var endpoint = _spec.Endpoint;
         var prompt = template.For(testCase.Question, PerQuestion ? await _services.Inputs.ContextAsync(_spec.Suite.DatasetId, cell.Format, testCase.Records).ConfigureAwait(false) : null);
@@ -178,6 +180,9 @@ public sealed partial class ShardRunner : IDisposable
             tokens[tokenizer.Name] = tokenizer.CountTokens(prompt.Head, prompt.Tail) + (system is null ? 0 : tokenizer.CountTokens(system));
         }
 
+        // A shared context is declared, so that it is decoded once; a question's own context is cached only where
+        // another prompt starts the same way (its repeats).
+        var sharedPrefix = PerQuestion ? 0 : prompt.Head.Length;
         List<ChatMessage> messages = system is null ? [new(ChatRole.User, prompt.Text)] : [new(ChatRole.System, system), new(ChatRole.User, prompt.Text)];
 
         var options = new ChatOptions
@@ -186,14 +191,17 @@ public sealed partial class ShardRunner : IDisposable
             Temperature = (float)endpoint.Temperature,
             TopP = endpoint.TopP < 1 ? (float)endpoint.TopP : null,
             Seed = cell.Repeat,
-            // A shared context is declared, so that it is decoded once; a question's own context is cached only where
-            // another prompt starts the same way (its repeats).
-            AdditionalProperties = new AdditionalPropertiesDictionary { [ModelHostChat.PrefixLengthKey] = PerQuestion ? 0 : prompt.Head.Length },
+            AdditionalProperties = new AdditionalPropertiesDictionary { [ModelHostChat.PrefixLengthKey] = sharedPrefix },
         };
         var started = Stopwatch.GetTimestamp();
         ChatResponse response;
         try
         {
+            if (model is not null)
+            {
+                tokens[NativeTokenizer] = model.CountPrompt(system, prompt.Text, endpoint.ChatTemplate, sharedPrefix);
+            }
+
             using var inFlight = EndpointMetrics.Track(endpoint.Name);
             response = await client.GetResponseAsync(messages, options, token).ConfigureAwait(false);
         }
@@ -203,7 +211,7 @@ public sealed partial class ShardRunner : IDisposable
         }
 
         var latency = CachedEndpointClient.LatencyOf(response) ?? Stopwatch.GetElapsedTime(started).TotalMilliseconds;
-        if (response.Usage?.InputTokenCount is { } native)
+        if (model is null && response.Usage?.InputTokenCount is { } native)
         {
             tokens[NativeTokenizer] = (int)native;
         }
@@ -224,7 +232,11 @@ public sealed partial class ShardRunner : IDisposable
     // Whether the suite's questions each have their own records as context, rather than the whole dataset.
     private bool PerQuestion => _spec.Suite.Context is not null;
 
-    /// <summary>The key under which a cell records the prompt tokens its endpoint reported in its own vocabulary.</summary>
+    /// <summary>
+    /// The key under which a cell records its prompt tokens in the endpoint's own vocabulary: counted before the prompt is
+    /// sent where the model is at hand (llama endpoints), so that a cell that errors has it too; otherwise as the
+    /// endpoint reported them.
+    /// </summary>
     public const string NativeTokenizer = "native";
 
     private CellResult Result(Cell cell, TestCase testCase, Prompt prompt, CellOutcome outcome, double score, string reason, string output, Dictionary<string, int> tokens, int? completion, double latency, string? silo) =>
@@ -307,6 +319,7 @@ public sealed partial class ShardRunner : IDisposable
 /// <param name="Inputs">Cached contexts and cases.</param>
 /// <param name="Endpoints">Endpoint clients.</param>
 /// <param name="Tokenizers">Tokenizers.</param>
+/// <param name="Models">The models of llama endpoints, to count a prompt in the model's own vocabulary before it is sent.</param>
 /// <param name="Silo">This silo's address.</param>
 /// <param name="Logger">Where failures are logged.</param>
-public sealed record ShardServices(IGrainFactory Grains, IResultStore Store, RunInputs Inputs, EndpointClients Endpoints, TokenizerRegistry Tokenizers, string Silo, ILogger<ShardRunner> Logger);
+public sealed record ShardServices(IGrainFactory Grains, IResultStore Store, RunInputs Inputs, EndpointClients Endpoints, TokenizerRegistry Tokenizers, IModelContexts Models, string Silo, ILogger<ShardRunner> Logger);

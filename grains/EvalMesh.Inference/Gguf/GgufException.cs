@@ -40,18 +40,30 @@ public enum GgufProblem
     ChangedWhileLoading,
 }
 
-/// <summary>A GGUF file that cannot be used, and why. Raised before llama.cpp ever sees the file.</summary>
-public sealed class GgufException(string path, GgufProblem problem, string detail)
-    : Exception($"{path}: {Describe(problem)}: {detail}")
+/// <summary>A GGUF file that cannot be used, and why. Raised before llama.cpp ever sees the file; it crosses grain calls whole.</summary>
+[GenerateSerializer, Alias("evalmesh.gguf-exception")]
+public sealed class GgufException : Exception
 {
+    /// <summary>Creates the exception.</summary>
+    public GgufException(string path, GgufProblem problem, string detail)
+        : base($"{path}: {Describe(problem)}: {detail}")
+    {
+        Path = path;
+        Problem = problem;
+        Detail = detail;
+    }
+
     /// <summary>The file.</summary>
-    public string Path { get; } = path;
+    [Id(0)]
+    public string Path { get; }
 
     /// <summary>What kind of problem it is.</summary>
-    public GgufProblem Problem { get; } = problem;
+    [Id(1)]
+    public GgufProblem Problem { get; }
 
     /// <summary>The specifics.</summary>
-    public string Detail { get; } = detail;
+    [Id(2)]
+    public string Detail { get; }
 
     private static string Describe(GgufProblem problem) => problem switch
     {

@@ -296,9 +296,7 @@ internal sealed class AdapterContext : IDisposable
     // tokens; at least one token after the prefix must be decoded to get logits.
     private PromptTokens Tokenize(InferenceRequest request)
     {
-        var (text, prefixChars, special) = PromptRenderer.Render(Model.ChatTemplate, Path.GetFileName(Model.Info.Path), request);
-        var prefix = prefixChars > 0 ? Model.TokenizePrefix(text.AsSpan(0, prefixChars), special) : [];
-        var rest = Model.Tokenize(text[prefixChars..], addBos: prefixChars == 0, special);
+        var (prefix, rest) = Model.Tokenizer.Tokenize(Model.Tokenizer.Render(request));
         return new PromptTokens([.. prefix, .. rest], rest.Length == 0 ? Math.Max(0, prefix.Length - 1) : prefix.Length);
     }
 

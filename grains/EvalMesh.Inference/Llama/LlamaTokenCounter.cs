@@ -1,4 +1,3 @@
-using System.Text;
 using EvalMesh.Evaluation.Tokenization;
 
 namespace EvalMesh.Inference.Llama;
@@ -8,5 +7,5 @@ internal sealed class LlamaTokenCounter(string name, LoadedModel model) : IToken
 {
     public string Name => name;
 
-    public int CountTokens(string text) => model.Weights.NativeHandle.Tokenize(text, false, false, Encoding.UTF8).Length;
+    public int CountTokens(string text) => model.Tokenizer.Tokenize(text, addBos: false, special: false).Length;
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using EvalMesh.Inference.Gguf;
 using LLama;
 using LLama.Common;
@@ -13,6 +12,7 @@ internal sealed class LoadedModel : IDisposable
         Info = info;
         Weights = weights;
         Parameters = parameters;
+        Tokenizer = new PromptTokenizer(weights, Path.GetFileName(info.Path));
     }
 
     public ModelFileInfo Info { get; }
@@ -60,37 +60,8 @@ internal sealed class LoadedModel : IDisposable
         }
     }
 
-    // Shared prefixes recur for every question of an eval; tokenizing one (tens of KB) costs more than a decode step.
-    private readonly List<(string Text, bool Special, int[] Tokens)> _prefixes = [];
-
-    /// <summary>The model's own chat template from its GGUF metadata (<c>tokenizer.chat_template</c>), if it has one.</summary>
-    public string? ChatTemplate => Weights.Metadata.TryGetValue("tokenizer.chat_template", out var template) && template.Length > 0 ? template : null;
-
-    /// <summary>Tokenizes text; <paramref name="special"/> parses special tokens (a chat template's markers) as such.</summary>
-    public int[] Tokenize(string text, bool addBos, bool special) =>
-        [.. Weights.NativeHandle.Tokenize(text, addBos, special, Encoding.UTF8).Select(t => (int)t)];
-
-    /// <summary>Tokenizes a shared prompt prefix (with BOS), remembering the last few.</summary>
-    public int[] TokenizePrefix(ReadOnlySpan<char> text, bool special)
-    {
-        foreach (var (known, parsed, tokens) in _prefixes)
-        {
-            if (parsed == special && text.SequenceEqual(known))
-            {
-                return tokens;
-            }
-        }
-
-        var prefix = text.ToString();
-        var result = Tokenize(prefix, addBos: true, special);
-        if (_prefixes.Count == 8)
-        {
-            _prefixes.RemoveAt(0);
-        }
-
-        _prefixes.Add((prefix, special, result));
-        return result;
-    }
+    /// <summary>The model's tokenizer as its prompts use it.</summary>
+    public PromptTokenizer Tokenizer { get; }
 
     public void Dispose() => Weights.Dispose();
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Tokenization;
 using LLama;
@@ -15,18 +14,20 @@ public sealed class ModelVocabulary : ITokenCounter, IDisposable
 {
     private readonly LLamaWeights _weights;
     private readonly string _path;
+    private readonly PromptTokenizer _tokenizer;
 
     private ModelVocabulary(LLamaWeights weights, string path)
     {
         _weights = weights;
         _path = path;
+        _tokenizer = new PromptTokenizer(weights, Path.GetFileName(path));
     }
 
     /// <summary>The model's file name without its extension, such as <c>tiny-llama</c>.</summary>
     public string Name => Path.GetFileNameWithoutExtension(_path);
 
     /// <summary>The model's own chat template (<c>tokenizer.chat_template</c>), if it has one.</summary>
-    public string? ChatTemplate => _weights.Metadata.TryGetValue("tokenizer.chat_template", out var template) && template.Length > 0 ? template : null;
+    public string? ChatTemplate => _tokenizer.ChatTemplate;
 
     /// <summary>The end-of-sequence token, if the model has one.</summary>
     public int? EndOfSequence => _weights.Vocab.EOS is { } eos ? (int)eos : null;
@@ -48,20 +49,30 @@ public sealed class ModelVocabulary : ITokenCounter, IDisposable
     }
 
     /// <summary>Tokens of <paramref name="text"/>: BOS first when <paramref name="addBos"/> and the model adds one; <paramref name="special"/> reads a template's markers as tokens.</summary>
-    public int[] Tokenize(string text, bool addBos, bool special = false) =>
-        [.. _weights.NativeHandle.Tokenize(text, addBos, special, Encoding.UTF8).Select(t => (int)t)];
+    public int[] Tokenize(string text, bool addBos, bool special = false) => _tokenizer.Tokenize(text, addBos, special);
+
+    /// <summary>
+    /// Tokens of an untemplated prompt whose first <paramref name="sharedPrefix"/> characters are a head it shares
+    /// with other prompts, tokenized as the model host tokenizes it: the head (with BOS), then the rest apart.
+    /// </summary>
+    public int[] TokenizePrompt(string prompt, int sharedPrefix)
+    {
+        var (head, rest) = _tokenizer.Tokenize(new RenderedPrompt(prompt, Math.Clamp(sharedPrefix, 0, prompt.Length), Templated: false));
+        return [.. head, .. rest];
+    }
 
     /// <inheritdoc />
     public int CountTokens(string text) => Tokenize(text, addBos: false).Length;
 
     /// <summary>
-    /// The tokens a conversation costs the model as a prompt: rendered with <paramref name="chatTemplate"/> (as the
-    /// model host renders it), with BOS.
+    /// The tokens a conversation costs the model as a prompt, as the model host counts them: rendered with
+    /// <paramref name="chatTemplate"/>, with BOS, and the first <paramref name="sharedPrefix"/> characters of the last
+    /// message (a context shared with other prompts) tokenized apart.
     /// </summary>
-    public int CountPromptTokens(IReadOnlyList<ChatTurn> messages, string chatTemplate)
+    public int CountPromptTokens(IReadOnlyList<ChatTurn> messages, string chatTemplate, int sharedPrefix = 0)
     {
-        var prompt = PromptRenderer.Render(ChatTemplate, Path.GetFileName(_path), new InferenceRequest(messages, GenerationOptions.Greedy, ChatTemplate: chatTemplate));
-        return Tokenize(prompt.Text, addBos: true, prompt.Templated).Length;
+        var (head, rest) = _tokenizer.Tokenize(_tokenizer.Render(new InferenceRequest(messages, GenerationOptions.Greedy, sharedPrefix, chatTemplate)));
+        return head.Length + rest.Length;
     }
 
     /// <inheritdoc />

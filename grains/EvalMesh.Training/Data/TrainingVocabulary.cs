@@ -40,8 +40,7 @@ internal sealed class TrainingVocabulary : IDisposable
     /// </summary>
     public TokenSequence Sequence(string prompt, string answer, int prefixLength = 0)
     {
-        var prefix = Math.Clamp(prefixLength, 0, prompt.Length);
-        int[] promptTokens = prefix > 0 ? [.. Tokenize(prompt[..prefix], addBos: true), .. Tokenize(prompt[prefix..], addBos: false)] : Tokenize(prompt, addBos: true);
+        var promptTokens = _vocabulary.TokenizePrompt(prompt, prefixLength);
         var answerTokens = Tokenize(answer, addBos: false);
         return new TokenSequence([.. promptTokens, .. answerTokens, EndOfSequence], promptTokens.Length);
     }
