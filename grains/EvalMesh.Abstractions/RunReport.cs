@@ -13,7 +13,7 @@ namespace EvalMesh.Abstractions;
 /// <param name="Accuracy">The mean over cases of each case's pass rate across its repeats.</param>
 /// <param name="AccuracyLower">Lower bound of its 95% interval, clustered by case.</param>
 /// <param name="AccuracyUpper">Upper bound of its 95% interval, clustered by case.</param>
-/// <param name="MeanPromptTokens">Mean prompt tokens per tokenizer.</param>
+/// <param name="MeanPromptTokens">Mean prompt tokens per tokenizer, over every cell it counted (errored ones too).</param>
 /// <param name="MeanCompletionTokens">Mean completion tokens, when reported.</param>
 /// <param name="LatencyP50Ms">Median latency.</param>
 /// <param name="LatencyP95Ms">95th percentile latency.</param>
@@ -23,9 +23,9 @@ namespace EvalMesh.Abstractions;
 /// <param name="Interval">How the interval was made: Wilson over the cases, or clustered by case.</param>
 /// <param name="UnstableShare">With repeats: the share of cases whose outcome differs between repeats; null with one repeat.</param>
 /// <param name="Cost">
-/// What the row's cells cost at the endpoint's price (config <c>cost</c>), from the tokens the endpoint itself counted
-/// for each (<c>native</c> prompt tokens and completion tokens), in the price's currency; null without a price or
-/// without such counts. A cell answered from the response cache is priced as if asked.
+/// What the row's answered cells cost at the endpoint's price (config <c>cost</c>), from the tokens the endpoint itself
+/// counted for each (<c>native</c> prompt tokens and completion tokens), in the price's currency; null without a price
+/// or without such counts (a cell that errored before an answer is not priced). A cell answered from the response cache is priced as if asked.
 /// </param>
 /// <param name="MeanCost">The cost of a cell, on average over the cells priced; null when <see cref="Cost"/> is.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.report-row")]
