@@ -11,7 +11,7 @@ namespace EvalMesh.Benchmarks;
 
 /// <summary>
 /// The local-inference figures on the generated tiny model: prefix reuse, batching, adapter load and swap, memory per
-/// adapter, base load. Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- inference</c>.
+/// adapter, base load. Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- inference [load|prefix|batching|adapters|streaming] [--kv-streams]</c>.
 /// </summary>
 internal static class InferenceBenchmark
 {
@@ -23,7 +23,8 @@ internal static class InferenceBenchmark
         try
         {
             var files = TinyModel.Write(folder, seed: 42, adapters: 64);
-            var only = args.FirstOrDefault();
+            var only = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal));
+            s_kvUnified = !args.Contains("--kv-streams");
             if (only is null or "load")
             {
                 await BaseLoadAsync(files);
@@ -59,9 +60,12 @@ internal static class InferenceBenchmark
         }
     }
 
+    // With --kv-streams every host gives each sequence a KV stream of its own (EvalMesh:ModelHost:KvUnified false).
+    private static bool s_kvUnified = true;
+
     private static ModelHost Host(Action<ModelHostOptions>? configure = null)
     {
-        var options = new ModelHostOptions { ContextSize = 16384, MaxBatchSequences = 16, MaxAdapters = 128 };
+        var options = new ModelHostOptions { ContextSize = 16384, MaxBatchSequences = 16, MaxAdapters = 128, KvUnified = s_kvUnified };
         configure?.Invoke(options);
         return new ModelHost(Options.Create(options));
     }

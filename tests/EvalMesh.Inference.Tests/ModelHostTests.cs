@@ -169,6 +169,35 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
     }
 
     [Fact]
+    public async Task KvStreams_AnswerAsTheUnifiedCacheDoes_AndShareCachedPromptsByCopyingThem()
+    {
+        // A KV stream per sequence (kv_unified off): a cached prompt is shared by copying its stream, then trimmed.
+        var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
+        var declared = Enumerable.Range(1, 4).Select(i => Request(tiny.Files.Adapters[0], context + $"Question: what is the permalink of message {i}?\nAnswer:", prefixLength: context.Length)).ToList();
+        var undeclared = Enumerable.Range(1, 4).Select(i => Request(null, context + $"Question: who posted message {i}?\nAnswer:")).ToList();
+        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        using var streams = TinyModelFixture.Host(o => o.KvUnified = false);
+        var expected = await OneByOne(plain, [.. declared, .. undeclared]);
+
+        var sequential = await OneByOne(streams, declared);
+        Assert.Equal(0, sequential[0].CachedTokens);
+        Assert.All(sequential.Skip(1), r => Assert.InRange(r.CachedTokens, 500, r.PromptTokens - 1));
+        var concurrent = await Task.WhenAll([.. declared, .. undeclared].Select(r => streams.InferAsync(r, Token)));
+        Assert.Contains(concurrent, r => r.BatchSize > 1);
+        Assert.Equal(3, concurrent[4..].Count(r => r.CachedTokens > 500));
+        foreach (var (want, actual) in expected.Zip([.. sequential, .. concurrent[4..]]))
+        {
+            Assert.Equal(want.PromptTokens, actual.PromptTokens);
+            Outputs.AssertSameOrNearTie(want, actual);
+        }
+
+        foreach (var (want, actual) in expected.Zip(concurrent))
+        {
+            Outputs.AssertSameOrNearTie(want, actual);
+        }
+    }
+
+    [Fact]
     public async Task Eviction_UnderASmallBudget_NeverBreaksAnInFlightRequest()
     {
         using var roomy = TinyModelFixture.Host();

@@ -105,8 +105,22 @@ internal sealed class AdapterContext : IDisposable
         Native.MemorySequenceRemove((LLamaSeqId)id, -1, -1);
         if (cached > 0)
         {
-            Native.MemorySequenceCopy((LLamaSeqId)PrefixSequence, (LLamaSeqId)id, 0, cached);
+            Share(PrefixSequence, id, cached);
         }
+    }
+
+    // Makes the first cells of one sequence another's too: in one KV cache they are shared; across streams (kv_unified
+    // off) llama.cpp copies only a whole stream, so the copy is trimmed after.
+    private void Share(int from, int to, int cells)
+    {
+        if (Model.Parameters.KVUnified != false)
+        {
+            Native.MemorySequenceCopy((LLamaSeqId)from, (LLamaSeqId)to, 0, cells);
+            return;
+        }
+
+        Native.MemorySequenceCopy((LLamaSeqId)from, (LLamaSeqId)to, -1, -1);
+        Native.MemorySequenceRemove((LLamaSeqId)to, cells, -1);
     }
 
     /// <summary>
@@ -116,7 +130,7 @@ internal sealed class AdapterContext : IDisposable
     private void CachePrompt(Sequence sequence)
     {
         Native.MemorySequenceRemove((LLamaSeqId)PrefixSequence, -1, -1);
-        Native.MemorySequenceCopy((LLamaSeqId)sequence.Id, (LLamaSeqId)PrefixSequence, 0, sequence.Prompt.Length);
+        Share(sequence.Id, PrefixSequence, sequence.Prompt.Length);
         _prefix = sequence.Prompt;
     }
 
@@ -186,7 +200,7 @@ internal sealed class AdapterContext : IDisposable
 
         var cellsInUse = Active.Sum(s => s.Reserved) + (declared > 0 && cached > 0 ? declared : CachedPrefixLength);
         var needed = prompt.Length - cached + maxTokens;
-        if (cellsInUse + needed > options.ContextSize)
+        if (options.KvUnified && cellsInUse + needed > options.ContextSize)
         {
             if (Active.Count > 0)
             {

@@ -26,7 +26,7 @@ internal sealed class LoadedModel : IDisposable
     {
         var parameters = new ModelParams(info.Path)
         {
-            ContextSize = (uint)options.ContextSize,
+            ContextSize = (uint)options.KvCells,
             BatchSize = (uint)options.BatchSize,
             UBatchSize = (uint)Math.Min(options.BatchSize, options.MicroBatchSize),
             SeqMax = (uint)(options.MaxBatchSequences + 1),
@@ -34,7 +34,7 @@ internal sealed class LoadedModel : IDisposable
             BatchThreads = options.Threads,
             GpuLayerCount = options.GpuLayers,
             FlashAttention = options.FlashAttention,
-            KVUnified = true,
+            KVUnified = options.KvUnified,
         };
         LLamaWeights? weights = null;
         try

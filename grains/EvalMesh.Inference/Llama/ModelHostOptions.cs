@@ -41,7 +41,11 @@ public sealed class ModelHostOptions
     /// </summary>
     public int MinCachedPrefix { get; set; } = 32;
 
-    /// <summary>KV cache cells per context (one context per base+adapter), shared by its cached prefix and its batch.</summary>
+    /// <summary>
+    /// The context window: the most tokens a request's prompt and generation may take. With <see cref="KvUnified"/> it is
+    /// also a context's KV cache cells (one context per base+adapter), shared by its cached prompt and its batch; without,
+    /// each sequence has a stream of this many cells.
+    /// </summary>
     public int ContextSize { get; set; } = 16384;
 
     /// <summary>
@@ -82,6 +86,18 @@ public sealed class ModelHostOptions
 
     /// <summary>Batch concurrent requests for the same base and adapter (on by default; off to measure).</summary>
     public bool Batching { get; set; } = true;
+
+    /// <summary>
+    /// One KV cache shared by a context's sequences (llama.cpp's <c>kv_unified</c>, on by default), in which every token
+    /// of a batch attends over the cells of all its sequences. Off, each sequence and the cached prompt have a stream of
+    /// their own (<see cref="ContextSize"/> cells each, so <see cref="MaxBatchSequences"/> + 1 times the KV memory), a
+    /// token attends only over its own sequence's, and a cached prompt is shared by copying it: 2.2× faster for 8
+    /// concurrent 6,300-token prompts here (see README).
+    /// </summary>
+    public bool KvUnified { get; set; } = true;
+
+    /// <summary>The KV cache cells of one context: its window, times its streams when each sequence has its own.</summary>
+    internal int KvCells => KvUnified ? ContextSize : ContextSize * (MaxBatchSequences + 1);
 }
 
 /// <summary>Checks <see cref="ModelHostOptions"/> at start-up, naming the setting and its environment variable.</summary>
@@ -98,6 +114,7 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.BatchSize >= 32, nameof(options.BatchSize), "must be at least 32");
         Check(options.MicroBatchSize is >= 16 and <= 8192, nameof(options.MicroBatchSize), "must be between 16 and 8192");
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
+        Check(options.KvUnified || (long)options.ContextSize * (options.MaxBatchSequences + 1) <= int.MaxValue, nameof(options.KvUnified), "false needs ContextSize × (MaxBatchSequences + 1) KV cells, more than 2^31 - 1");
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
         Check(options.MaxWaitingRequests >= 1, nameof(options.MaxWaitingRequests), "must be at least 1");
         Check(options.MinCachedPrefix >= 1, nameof(options.MinCachedPrefix), "must be at least 1");
