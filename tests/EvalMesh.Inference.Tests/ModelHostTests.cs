@@ -182,10 +182,10 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var sequential = await OneByOne(streams, declared);
         Assert.Equal(0, sequential[0].CachedTokens);
         Assert.All(sequential.Skip(1), r => Assert.InRange(r.CachedTokens, 500, r.PromptTokens - 1));
-        var concurrent = await Task.WhenAll([.. declared, .. undeclared].Select(r => streams.InferAsync(r, Token)));
+        var concurrent = await Task.WhenAll(declared.Concat(undeclared).Select(r => streams.InferAsync(r, Token)));
         Assert.Contains(concurrent, r => r.BatchSize > 1);
         Assert.Equal(3, concurrent[4..].Count(r => r.CachedTokens > 500));
-        foreach (var (want, actual) in expected.Zip([.. sequential, .. concurrent[4..]]))
+        foreach (var (want, actual) in expected.Zip(sequential.Concat(concurrent[4..])))
         {
             Assert.Equal(want.PromptTokens, actual.PromptTokens);
             Outputs.AssertSameOrNearTie(want, actual);

@@ -21,6 +21,25 @@ public sealed class TinyModelTests(TinyModelFixture tiny) : IDisposable
     }
 
     [Fact]
+    public void EnsureCached_ReplacesAModelAnotherGeneratorWrote_AndKeepsItsOwn()
+    {
+        // A model of another seed in the cache, as an older version (or a hand) might have left it.
+        var cache = Path.Combine(_folder, "cache");
+        TinyModel.Write(cache, seed: 43, adapters: 2);
+        var cached = TinyModel.EnsureCached(cache);
+        Assert.Equal(File.ReadAllBytes(tiny.Model), File.ReadAllBytes(cached.Model));
+        Assert.Equal(File.ReadAllBytes(tiny.Files.Adapters[1]), File.ReadAllBytes(cached.Adapters[1]));
+
+        var written = File.GetLastWriteTimeUtc(cached.Model);
+        Assert.Equal(cached.Model, TinyModel.EnsureCached(cache).Model);
+        Assert.Equal(written, File.GetLastWriteTimeUtc(cached.Model));
+
+        File.WriteAllText(Path.Combine(cache, TinyModel.GeneratorStampFileName), "an older generator");
+        TinyModel.EnsureCached(cache);
+        Assert.NotEqual(written, File.GetLastWriteTimeUtc(cached.Model));
+    }
+
+    [Fact]
     public void Write_OtherSeed_GivesOtherWeightsAndFingerprint()
     {
         var other = TinyModel.Write(Path.Combine(_folder, "other"), seed: 43, adapters: 1);

@@ -80,15 +80,30 @@ public static class TinyModel
     }
 
     /// <summary>
-    /// The tiny model in a cache folder, generated on first use (seed 42, two adapters). Safe when several processes
-    /// race: files are written under a temporary name and moved into place.
+    /// The tiny model in a cache folder, generated on first use (seed 42, two adapters), and again when this build's
+    /// generator differs from the one that wrote it (an upgrade, or files put there by hand), which a stamp beside the
+    /// files records. Safe when several processes race: files are written under a temporary name and moved into place.
     /// </summary>
     public static TinyModelFiles EnsureCached(string? folder = null)
     {
         folder ??= DefaultCacheFolder;
         var expected = new TinyModelFiles(Path.Combine(folder, ModelFileName), [Path.Combine(folder, AdapterFileName(1)), Path.Combine(folder, AdapterFileName(2))]);
-        return File.Exists(expected.Model) && expected.Adapters.All(File.Exists) ? expected : Write(folder);
+        var stamp = Path.Combine(folder, GeneratorStampFileName);
+        if (File.Exists(expected.Model) && expected.Adapters.All(File.Exists) && File.Exists(stamp) && File.ReadAllText(stamp) == GeneratorStamp)
+        {
+            return expected;
+        }
+
+        var written = Write(folder);
+        AtomicFile.Write(stamp, path => File.WriteAllText(path, GeneratorStamp));
+        return written;
     }
+
+    /// <summary>The file beside a cached tiny model that names the generator that wrote it.</summary>
+    public const string GeneratorStampFileName = "generator";
+
+    // The generator is this assembly's code: a deterministic build gives it a new module id only when the code changes.
+    private static string GeneratorStamp => typeof(TinyModel).Assembly.ManifestModule.ModuleVersionId.ToString();
 
     /// <summary>Where <see cref="EnsureCached"/> keeps the model: <c>$EVALMESH_CACHE</c>, else the user's cache folder.</summary>
     public static string DefaultCacheFolder =>
