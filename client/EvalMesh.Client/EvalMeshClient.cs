@@ -38,20 +38,20 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
     }
 
     public async Task<RunSpec> GetRunSpecAsync(string runId, CancellationToken cancellationToken = default) =>
-        (await grains.GetRun(runId).GetOutlineAsync().WaitAsync(cancellationToken).ConfigureAwait(false)).Spec;
+        (await ThroughSiloLossAsync(() => grains.GetRun(runId).GetOutlineAsync(), cancellationToken).ConfigureAwait(false)).Spec;
 
     public Task<RunStatus> GetRunAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetRun(runId).GetStatusAsync().WaitAsync(cancellationToken);
+        ThroughSiloLossAsync(() => grains.GetRun(runId).GetStatusAsync(), cancellationToken);
 
     public Task<IReadOnlyList<RunStatus>> ListRunsAsync(CancellationToken cancellationToken = default) =>
-        grains.GetRunIndex().ListAsync().WaitAsync(cancellationToken);
+        ThroughSiloLossAsync(() => grains.GetRunIndex().ListAsync(), cancellationToken);
 
     public async IAsyncEnumerable<RunStatus> WatchRunAsync(string runId, TimeSpan? interval = null, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         var every = interval ?? TimeSpan.FromMilliseconds(100);
         while (true)
         {
-            var status = await StatusThroughSiloLossAsync(runId, cancellationToken).ConfigureAwait(false);
+            var status = await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
             yield return status;
             if (status.IsFinished)
             {
@@ -62,37 +62,72 @@ internal sealed class EvalMeshClient(IGrainFactory grains, TimeProvider? time = 
         }
     }
 
-    // The run grain's silo may die while it is watched: its next activation, on a survivor, answers once membership
-    // has declared the silo dead.
-    private async Task<RunStatus> StatusThroughSiloLossAsync(string runId, CancellationToken cancellationToken)
+    public Task<RunReport> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
+        ThroughSiloLossAsync(() => grains.GetRunResults(runId).GetReportAsync(), cancellationToken);
+
+    public async IAsyncEnumerable<CellResult> GetResultsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        // Asked again from the start while nothing has arrived; once results flow, a lost silo ends the stream.
+        long? failingSince = null;
+        var started = false;
+        while (true)
+        {
+            var results = grains.GetRunResults(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false).GetAsyncEnumerator();
+            try
+            {
+                while (true)
+                {
+                    try
+                    {
+                        if (!await results.MoveNextAsync())
+                        {
+                            yield break;
+                        }
+                    }
+                    catch (Exception ex) when (!started && MayRetry(ex, ref failingSince, cancellationToken))
+                    {
+                        break;
+                    }
+
+                    started = true;
+                    yield return results.Current;
+                }
+            }
+            finally
+            {
+                await results.DisposeAsync();
+            }
+
+            await Task.Delay(SiloLossRetryDelay, _time, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    public Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default) =>
+        ThroughSiloLossAsync(() => grains.GetRunResults(runId).GetPromptHeadsAsync(), cancellationToken);
+
+    private static readonly TimeSpan SiloLossRetryDelay = TimeSpan.FromMilliseconds(250);
+
+    // A read whose silo dies (the run grain's, or the gateway this client talks through) is asked again until the
+    // cluster has moved on: the grain's next activation, on a survivor, answers once membership has declared the silo
+    // dead, and the client's next call goes through a live gateway.
+    private async Task<T> ThroughSiloLossAsync<T>(Func<Task<T>> read, CancellationToken cancellationToken)
     {
         long? failingSince = null;
         while (true)
         {
             try
             {
-                return await GetRunAsync(runId, cancellationToken).ConfigureAwait(false);
+                return await read().WaitAsync(cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception ex) when (AdapterRouter.IsSiloLoss(ex) && _time.GetElapsedTime(failingSince ??= _time.GetTimestamp()) < AdapterRouter.SiloLossWindow && !cancellationToken.IsCancellationRequested)
+            catch (Exception ex) when (MayRetry(ex, ref failingSince, cancellationToken))
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(250), _time, cancellationToken).ConfigureAwait(false);
+                await Task.Delay(SiloLossRetryDelay, _time, cancellationToken).ConfigureAwait(false);
             }
         }
     }
 
-    public Task<RunReport> GetReportAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetRunResults(runId).GetReportAsync().WaitAsync(cancellationToken);
-
-    public async IAsyncEnumerable<CellResult> GetResultsAsync(string runId, [EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        await foreach (var result in grains.GetRunResults(runId).GetResultsAsync().WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-            yield return result;
-        }
-    }
-
-    public Task<IReadOnlyList<PromptHead>> GetPromptHeadsAsync(string runId, CancellationToken cancellationToken = default) =>
-        grains.GetRunResults(runId).GetPromptHeadsAsync().WaitAsync(cancellationToken);
+    private bool MayRetry(Exception exception, ref long? failingSince, CancellationToken cancellationToken) =>
+        AdapterRouter.IsSiloLoss(exception) && _time.GetElapsedTime(failingSince ??= _time.GetTimestamp()) < AdapterRouter.SiloLossWindow && !cancellationToken.IsCancellationRequested;
 
     public Task<IReadOnlyList<ComparisonRow>> CompareRunsAsync(string baseline, string candidate, double alpha = 0.05, CancellationToken cancellationToken = default) =>
         RunComparison.CompareAsync(this, baseline, candidate, alpha, cancellationToken);
