@@ -20,26 +20,8 @@ public sealed record FineTuneOptions(string Endpoint)
     /// <summary>Train on the training cases' passes as well as their failures, as anchors against forgetting.</summary>
     public bool Anchors { get; init; }
 
-    /// <summary>Seeds the held-out split, the adapter's start and the order of examples.</summary>
-    public int Seed { get; init; }
-
-    /// <summary>LoRA rank.</summary>
-    public int Rank { get; init; } = 8;
-
-    /// <summary>LoRA alpha.</summary>
-    public float LoraAlpha { get; init; } = 16;
-
-    /// <summary>Passes over the training examples.</summary>
-    public int Epochs { get; init; } = 3;
-
-    /// <summary>AdamW's peak learning rate.</summary>
-    public float LearningRate { get; init; } = 1e-3f;
-
-    /// <summary>Examples per optimizer step.</summary>
-    public int BatchSize { get; init; } = 8;
-
-    /// <summary>Examples longer than this many tokens are skipped.</summary>
-    public int MaxSequenceLength { get; init; } = 8192;
+    /// <summary>How the adapter is trained; its seed also seeds the held-out split.</summary>
+    public TrainingSettings Training { get; init; } = new();
 
     /// <summary>The held-out comparison's two-sided significance level.</summary>
     public double Significance { get; init; } = 0.05;
@@ -126,7 +108,7 @@ public static class FineTuneLoop
             }
         }
 
-        var heldOut = HeldOut(cases, options.Holdout, options.Seed);
+        var heldOut = HeldOut(cases, options.Holdout, options.Training.Seed);
         var train = cases.Where(c => !heldOut.Contains(c)).ToHashSet();
         if (heldOut.Count == 0 || train.Count == 0)
         {
@@ -143,7 +125,7 @@ public static class FineTuneLoop
         // The held-out cases' loss is measured, never trained on; held-out cases without a reference answer give none.
         var (validationData, validation) = await ExportAsync(client, runId, new FineTuneSelection(Endpoint: endpoint.Name, Cases: heldOut), cancellationToken).ConfigureAwait(false);
         var training = await TrainAsync(client, $"{runId}.{adapterName}", new TrainingRequest(
-            endpoint.Model!, adapterName, trainingData, validation.Examples > 0 ? validationData : null, options.Rank, options.LoraAlpha, options.Epochs, options.LearningRate, options.BatchSize, options.Seed, options.MaxSequenceLength), progress, cancellationToken).ConfigureAwait(false);
+            endpoint.Model!, adapterName, trainingData, validation.Examples > 0 ? validationData : null) { Settings = options.Training }, progress, cancellationToken).ConfigureAwait(false);
 
         var evaluation = spec with { Description = $"{runId} with {adapterEndpoint.Name}: the adapter trained on its failures", Endpoints = [.. spec.Endpoints, adapterEndpoint] };
         var run = await client.StartRunAsync(evaluation, evaluationRun, cancellationToken).ConfigureAwait(false);

@@ -1,30 +1,58 @@
 namespace EvalMesh.Abstractions;
 
+/// <summary>
+/// How an adapter is trained: the settings a user chooses, one shape for <c>evalmesh train</c>, a training job on a
+/// silo (<see cref="TrainingRequest"/>, <c>PUT /api/training/{job}</c>) and <c>evalmesh finetune</c>. Every value is
+/// checked by the trainer before any work starts.
+/// </summary>
+[GenerateSerializer, Immutable, Alias("evalmesh.training-settings")]
+public sealed record TrainingSettings
+{
+    /// <summary>The LoRA rank r: lora_a is [n_in, r], lora_b is [r, n_out].</summary>
+    [Id(0)]
+    public int Rank { get; init; } = 8;
+
+    /// <summary>LoRA alpha: the adapter's update is scaled by alpha / rank, as llama.cpp applies it.</summary>
+    [Id(1)]
+    public float Alpha { get; init; } = 16;
+
+    /// <summary>Passes over the training examples.</summary>
+    [Id(2)]
+    public int Epochs { get; init; } = 3;
+
+    /// <summary>AdamW's peak learning rate.</summary>
+    [Id(3)]
+    public float LearningRate { get; init; } = 1e-3f;
+
+    /// <summary>Examples per optimizer step; the loss is the mean over all their answer tokens.</summary>
+    [Id(4)]
+    public int BatchSize { get; init; } = 8;
+
+    /// <summary>Seeds the adapter's start and the order of examples in every epoch (and <c>finetune</c>'s held-out split).</summary>
+    [Id(5)]
+    public int Seed { get; init; }
+
+    /// <summary>Examples with more tokens than this (prompt, answer and end of sequence) are skipped and counted.</summary>
+    [Id(6)]
+    public int MaxSequenceLength { get; init; } = 8192;
+}
+
 /// <summary>An adapter to train on a silo from chat examples, and register when done.</summary>
 /// <param name="Model">The base model: a name the silos know (such as <c>tiny</c>) or a GGUF path they can read.</param>
 /// <param name="AdapterName">The name to register the adapter under, as <c>model:name</c>.</param>
 /// <param name="TrainingData">The training examples: chat JSONL, as <c>export-finetune</c> writes it.</param>
 /// <param name="ValidationData">Held-out examples in the same format, whose loss is measured after every epoch; or null.</param>
-/// <param name="Rank">LoRA rank.</param>
-/// <param name="Alpha">LoRA alpha.</param>
-/// <param name="Epochs">Passes over the training examples.</param>
-/// <param name="LearningRate">AdamW's peak learning rate.</param>
-/// <param name="BatchSize">Examples per optimizer step.</param>
-/// <param name="Seed">Seeds the adapter's start and the order of examples.</param>
-/// <param name="MaxSequenceLength">Examples longer than this many tokens (prompt and answer) are skipped.</param>
 [GenerateSerializer, Immutable, Alias("evalmesh.training-request")]
 public sealed record TrainingRequest(
     [property: Id(0)] string Model,
     [property: Id(1)] string AdapterName,
     [property: Id(2)] string TrainingData,
-    [property: Id(3)] string? ValidationData = null,
-    [property: Id(4)] int Rank = 8,
-    [property: Id(5)] float Alpha = 16,
-    [property: Id(6)] int Epochs = 3,
-    [property: Id(7)] float LearningRate = 1e-3f,
-    [property: Id(8)] int BatchSize = 8,
-    [property: Id(9)] int Seed = 0,
-    [property: Id(10)] int MaxSequenceLength = 8192);
+    [property: Id(3)] string? ValidationData = null)
+{
+    /// <summary>How to train; the defaults when left out.</summary>
+    [Id(4)]
+    public TrainingSettings Settings { get; init; } = new();
+}
 
 /// <summary>Where a training job is.</summary>
 [GenerateSerializer]

@@ -58,7 +58,7 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
         catch (OutOfMemoryException ex)
         {
             throw new TrainingException(job.Output, TrainingProblem.OutOfMemory,
-                $"the process ran out of memory while training; lower the batch size or the maximum sequence length ({job.MaxSequenceLength} tokens)", innerException: ex);
+                $"the process ran out of memory while training; lower the batch size or the maximum sequence length ({job.Settings.MaxSequenceLength} tokens)", innerException: ex);
         }
     }
 
@@ -71,7 +71,7 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
         if (job.Mode == TrainingMode.Lora)
         {
             TrainingJobChecks.CheckRank(job, model);
-            lora = LoraWeights<float>.Initialise(model.Config, job.Rank, job.Alpha, job.Targets, job.Seed);
+            lora = LoraWeights<float>.Initialise(model.Config, job.Settings.Rank, job.Settings.Alpha, job.Targets, job.Settings.Seed);
         }
         else
         {
@@ -82,25 +82,25 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
         TrainingSet? validation = null;
         using (var vocabulary = TrainingVocabulary.Load(job.BaseModel))
         {
-            train = TrainingSet.Load(job.TrainingData, vocabulary, _options.PromptRenderer, _options.SharedPrefixLength, job.MaxSequenceLength, cancellationToken);
+            train = TrainingSet.Load(job.TrainingData, vocabulary, _options.PromptRenderer, _options.SharedPrefixLength, job.Settings.MaxSequenceLength, cancellationToken);
             if (job.ValidationData is { } validationData)
             {
-                validation = TrainingSet.Load(validationData, vocabulary, _options.PromptRenderer, _options.SharedPrefixLength, job.MaxSequenceLength, cancellationToken);
+                validation = TrainingSet.Load(validationData, vocabulary, _options.PromptRenderer, _options.SharedPrefixLength, job.Settings.MaxSequenceLength, cancellationToken);
             }
         }
 
         var transformer = new Transformer<float>(model.Weights, lora);
         var capacity = Math.Max(train.LongestInput, validation?.LongestInput ?? 0);
         transformer.PrepareRope(capacity);
-        var threads = Math.Clamp(_options.Threads ?? Environment.ProcessorCount, 1, job.BatchSize);
+        var threads = Math.Clamp(_options.Threads ?? Environment.ProcessorCount, 1, job.Settings.BatchSize);
         var settings = new AdamWSettings(job.Beta1, job.Beta2, job.Epsilon, job.WeightDecay);
         var session = new TrainingSession(transformer, model.Weights, lora, threads, capacity, settings);
 
         var count = train.Sequences.Count;
-        var stepsPerEpoch = (count + job.BatchSize - 1) / job.BatchSize;
-        var totalSteps = stepsPerEpoch * job.Epochs;
-        var schedule = new LearningRate(job.LearningRate, job.Schedule, (int)Math.Round(totalSteps * (double)job.WarmupFraction), totalSteps);
-        var random = new Random(job.Seed);
+        var stepsPerEpoch = (count + job.Settings.BatchSize - 1) / job.Settings.BatchSize;
+        var totalSteps = stepsPerEpoch * job.Settings.Epochs;
+        var schedule = new LearningRate(job.Settings.LearningRate, job.Schedule, (int)Math.Round(totalSteps * (double)job.WarmupFraction), totalSteps);
+        var random = new Random(job.Settings.Seed);
         var order = Enumerable.Range(0, count).ToArray();
         var curve = new List<LossPoint>(totalSteps);
         var clock = Stopwatch.StartNew();
@@ -108,14 +108,14 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
         double TokensPerSecond() => stepSeconds > 0 ? tokens / stepSeconds : 0;
 
         var initialValidation = validation is null ? (double?)null : session.Evaluate(validation.Sequences, cancellationToken);
-        progress?.Report(new TrainingProgress(0, job.Epochs, 0, totalSteps, double.NaN, initialValidation, 0, clock.Elapsed));
-        for (var epoch = 1; epoch <= job.Epochs; epoch++)
+        progress?.Report(new TrainingProgress(0, job.Settings.Epochs, 0, totalSteps, double.NaN, initialValidation, 0, clock.Elapsed));
+        for (var epoch = 1; epoch <= job.Settings.Epochs; epoch++)
         {
             random.Shuffle(order);
             for (var s = 0; s < stepsPerEpoch; s++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var batch = order[(s * job.BatchSize)..Math.Min(count, (s + 1) * job.BatchSize)].Select(i => train.Sequences[i]).ToList();
+                var batch = order[(s * job.Settings.BatchSize)..Math.Min(count, (s + 1) * job.Settings.BatchSize)].Select(i => train.Sequences[i]).ToList();
                 var learningRate = schedule.At(curve.Count);
                 var started = Stopwatch.GetTimestamp();
                 var step = session.Step(batch, learningRate, job.MaxGradientNorm, cancellationToken);
@@ -124,18 +124,18 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
                 if (!double.IsFinite(step.Loss) || !double.IsFinite(step.GradientNorm))
                 {
                     throw new TrainingException(job.TrainingData, TrainingProblem.InvalidSetting, string.Create(CultureInfo.InvariantCulture,
-                        $"training diverged at step {curve.Count + 1} (loss {step.Loss}, gradient norm {step.GradientNorm}); lower the learning rate ({job.LearningRate})"));
+                        $"training diverged at step {curve.Count + 1} (loss {step.Loss}, gradient norm {step.GradientNorm}); lower the learning rate ({job.Settings.LearningRate})"));
                 }
 
                 curve.Add(new LossPoint(curve.Count + 1, epoch, step.Loss, learningRate, step.GradientNorm, null));
-                progress?.Report(new TrainingProgress(epoch, job.Epochs, curve.Count, totalSteps, step.Loss, LastValidation(curve, initialValidation), TokensPerSecond(), clock.Elapsed));
+                progress?.Report(new TrainingProgress(epoch, job.Settings.Epochs, curve.Count, totalSteps, step.Loss, LastValidation(curve, initialValidation), TokensPerSecond(), clock.Elapsed));
             }
 
             if (validation is not null)
             {
                 var loss = session.Evaluate(validation.Sequences, cancellationToken);
                 curve[^1] = curve[^1] with { ValidationLoss = loss };
-                progress?.Report(new TrainingProgress(epoch, job.Epochs, curve.Count, totalSteps, curve[^1].TrainLoss, loss, TokensPerSecond(), clock.Elapsed));
+                progress?.Report(new TrainingProgress(epoch, job.Settings.Epochs, curve.Count, totalSteps, curve[^1].TrainLoss, loss, TokensPerSecond(), clock.Elapsed));
             }
         }
 

@@ -1,3 +1,5 @@
+using EvalMesh.Abstractions;
+
 namespace EvalMesh.Training;
 
 /// <summary>What a training job trains.</summary>
@@ -47,26 +49,11 @@ public sealed record TrainingJob(string BaseModel, string TrainingData, string O
     /// <summary>LoRA factors (the default) or all weights.</summary>
     public TrainingMode Mode { get; init; } = TrainingMode.Lora;
 
-    /// <summary>The LoRA rank r: lora_a is [n_in, r], lora_b is [r, n_out].</summary>
-    public int Rank { get; init; } = 8;
-
-    /// <summary>LoRA alpha: the adapter's update is scaled by alpha / rank, as llama.cpp applies it.</summary>
-    public float Alpha { get; init; } = 16;
+    /// <summary>The settings a user chooses: rank, alpha, epochs, learning rate, batch size, seed, maximum sequence length.</summary>
+    public TrainingSettings Settings { get; init; } = new();
 
     /// <summary>The weights LoRA adapts in every block; all seven by default.</summary>
     public IReadOnlyList<LoraTarget> Targets { get; init; } = LoraTargets.All;
-
-    /// <summary>Passes over the training examples.</summary>
-    public int Epochs { get; init; } = 3;
-
-    /// <summary>The peak learning rate of AdamW.</summary>
-    public float LearningRate { get; init; } = 1e-3f;
-
-    /// <summary>Examples per optimizer step; the loss is the mean over all their answer tokens.</summary>
-    public int BatchSize { get; init; } = 8;
-
-    /// <summary>Seeds the LoRA initialisation and the order of examples in every epoch.</summary>
-    public int Seed { get; init; }
 
     /// <summary>AdamW's decoupled weight decay, applied to matrices only (never to norm weights).</summary>
     public float WeightDecay { get; init; }
@@ -88,9 +75,6 @@ public sealed record TrainingJob(string BaseModel, string TrainingData, string O
 
     /// <summary>The fraction of all steps over which the learning rate rises linearly from zero (0 to 1).</summary>
     public float WarmupFraction { get; init; } = 0.05f;
-
-    /// <summary>Examples with more tokens than this (prompt, answer and end of sequence) are skipped and counted.</summary>
-    public int MaxSequenceLength { get; init; } = 2048;
 }
 
 /// <summary>Where a job is: sent after every optimizer step, and after every validation.</summary>
@@ -117,7 +101,7 @@ public sealed record LossPoint(int Step, int Epoch, double TrainLoss, double Lea
 /// <param name="Output">The file written.</param>
 /// <param name="Mode">What was trained.</param>
 /// <param name="Examples">Training examples used.</param>
-/// <param name="SkippedExamples">Training examples skipped as longer than <see cref="TrainingJob.MaxSequenceLength"/>.</param>
+/// <param name="SkippedExamples">Training examples skipped as longer than <see cref="TrainingSettings.MaxSequenceLength"/>.</param>
 /// <param name="ValidationExamples">Validation examples used.</param>
 /// <param name="Steps">Optimizer steps taken.</param>
 /// <param name="Tokens">Tokens through forward and backward, over all epochs.</param>

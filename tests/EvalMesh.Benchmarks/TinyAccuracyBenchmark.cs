@@ -178,7 +178,7 @@ internal static class TinyAccuracyBenchmark
 
         var job = new EvalMesh.Training.TrainingJob(model, data, Path.Combine(folder, "out.gguf"))
         {
-            Mode = EvalMesh.Training.TrainingMode.Full, Epochs = 1, BatchSize = recipe.BatchSize, LearningRate = recipe.LearningRate, WarmupFraction = 0.03f, WeightDecay = 0.01f, Seed = 1,
+            Mode = EvalMesh.Training.TrainingMode.Full, Settings = new() { Epochs = 1, BatchSize = recipe.BatchSize, LearningRate = recipe.LearningRate, Seed = 1, MaxSequenceLength = 2048 }, WarmupFraction = 0.03f, WeightDecay = 0.01f,
         };
         var last = Stopwatch.StartNew();
         await new EvalMesh.Training.BuiltInTrainer().TrainAsync(job, new InlineTrainingProgress(p =>

@@ -37,10 +37,10 @@ internal static class TrainingBenchmark
             Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
             foreach (var mode in new[] { TrainingMode.Lora, TrainingMode.Full })
             {
-                var job = new TrainingJob(files.Model, data, Path.Combine(folder, $"{mode}.gguf")) { Mode = mode, Epochs = 1, BatchSize = 8, Rank = 8, Alpha = 16 };
+                var job = new TrainingJob(files.Model, data, Path.Combine(folder, $"{mode}.gguf")) { Mode = mode, Settings = new() { Epochs = 1, BatchSize = 8, Rank = 8, Alpha = 16, MaxSequenceLength = 2048 } };
                 await new BuiltInTrainer().TrainAsync(job);
                 var one = await MeasureAsync(job);
-                var three = await MeasureAsync(job with { Epochs = 3 });
+                var three = await MeasureAsync(job with { Settings = job.Settings with { Epochs = 3 } });
                 var epoch = EpochFlops(files.Model, data, mode, rank: 8);
                 var (wall, cpu) = (three.Wall - one.Wall, three.Cpu - one.Cpu);
                 var perCpuSecond = 2 * epoch.Flops / cpu / 1e9;

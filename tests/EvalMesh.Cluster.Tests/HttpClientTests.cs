@@ -91,6 +91,7 @@ public sealed class HttpClientTests : IAsyncLifetime
         Assert.True(loop.ExitCode is 0 or 1, $"exit {loop.ExitCode}\n{loop.Stdout}\n{loop.Stderr}");
         var result = JsonNode.Parse(loop.Stdout)!;
         Assert.Equal("completed", result["training"]!["state"]!.GetValue<string>());
+        Assert.Equal(1, result["training"]!["epochs"]!.GetValue<int>()); // --epochs went over REST in the request's settings
         Assert.Equal("loop", result["training"]!["adapter"]!["name"]!.GetValue<string>());
         Assert.Equal(3, result["heldOutCases"]!.AsArray().Count);
         Assert.Equal(7, result["trainCases"]!.AsArray().Count);

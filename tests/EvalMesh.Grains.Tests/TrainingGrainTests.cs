@@ -42,7 +42,7 @@ public sealed class TrainingGrainTests : IAsyncLifetime
     [Fact]
     public async Task Job_HoldsAnAdapterSlotWhileItTrains_ThenRegistersAnAdapterThatServes()
     {
-        var started = await _cluster.Cluster.Client.GetTraining("job-1").StartAsync(new TrainingRequest("tiny", "channels", Examples(160), Examples(16, offset: 1000), Epochs: 4));
+        var started = await _cluster.Cluster.Client.GetTraining("job-1").StartAsync(new TrainingRequest("tiny", "channels", Examples(160), Examples(16, offset: 1000)) { Settings = new() { Epochs = 4 } });
         Assert.Equal(TrainingState.Running, started.State);
 
         await Poll.UntilAsync(async () => (await _cluster.Client.GetResidencyAsync(Token)).Silos.SingleOrDefault()?.Capacity == Slots - 1, TimeSpan.FromMinutes(2), "the silo to report one slot fewer while training");

@@ -27,7 +27,7 @@ public sealed class AdapterTrainingTests(TinyModelFixture tiny) : IDisposable
         SignalData.Write(train, count: 96, seed: 1);
         var validation = SignalData.Write(heldOut, count: 16, seed: 2);
         var output = Path.Combine(_folder, "signal.gguf");
-        var job = new TrainingJob(tiny.Model, train, output) { ValidationData = heldOut, Rank = 8, Alpha = 16, Epochs = 8, LearningRate = 5e-3f, BatchSize = 8, Seed = 7 };
+        var job = new TrainingJob(tiny.Model, train, output) { ValidationData = heldOut, Settings = new() { Rank = 8, Alpha = 16, Epochs = 8, LearningRate = 5e-3f, BatchSize = 8, Seed = 7 } };
         var progress = new List<TrainingProgress>();
         var result = await new BuiltInTrainer().TrainAsync(job, new SynchronousProgress<TrainingProgress>(progress.Add), Token);
 

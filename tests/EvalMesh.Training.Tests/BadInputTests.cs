@@ -53,7 +53,7 @@ public sealed class BadInputTests(TinyModelFixture tiny) : IDisposable
     public async Task ExamplesLongerThanTheMaximum_LeaveNoUsableExample()
     {
         var data = Data(Good, Good);
-        var error = await Fails(Job(data) with { MaxSequenceLength = 4 }, TrainingProblem.NoUsableExamples);
+        var error = await Fails(Job(data) with { Settings = new() { Epochs = 1, Rank = 4, MaxSequenceLength = 4 } }, TrainingProblem.NoUsableExamples);
         Assert.Contains("all 2 examples are longer than the maximum sequence length of 4 tokens", error.Message);
     }
 
@@ -68,7 +68,7 @@ public sealed class BadInputTests(TinyModelFixture tiny) : IDisposable
     [Fact]
     public async Task RankAboveTheTensorSize_NamesTheBaseAndTheLimit()
     {
-        var error = await Fails(Job(Data(Good)) with { Rank = 65 }, TrainingProblem.RankTooLarge);
+        var error = await Fails(Job(Data(Good)) with { Settings = new() { Epochs = 1, Rank = 65 } }, TrainingProblem.RankTooLarge);
         Assert.Equal(tiny.Model, error.Path);
         Assert.Contains("at most 64", error.Message);
     }
@@ -83,9 +83,9 @@ public sealed class BadInputTests(TinyModelFixture tiny) : IDisposable
         var job = Job(Data(Good));
         job = setting switch
         {
-            "epochs" => job with { Epochs = 0 },
-            "learning rate" => job with { LearningRate = float.NaN },
-            "rank" => job with { Rank = 0 },
+            "epochs" => job with { Settings = job.Settings with { Epochs = 0 } },
+            "learning rate" => job with { Settings = job.Settings with { LearningRate = float.NaN } },
+            "rank" => job with { Settings = job.Settings with { Rank = 0 } },
             _ => job with { Output = tiny.Model },
         };
         var error = await Fails(job, TrainingProblem.InvalidSetting);
@@ -170,13 +170,13 @@ public sealed class BadInputTests(TinyModelFixture tiny) : IDisposable
 
             steps = p.Step;
         });
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new BuiltInTrainer().TrainAsync(Job(data) with { Output = output, BatchSize = 4 }, progress, cancellation.Token));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => new BuiltInTrainer().TrainAsync(Job(data) with { Output = output, Settings = new() { Epochs = 1, Rank = 4, BatchSize = 4 } }, progress, cancellation.Token));
         Assert.Equal(2, steps);
         Assert.Equal("the previous adapter", File.ReadAllText(output));
         Assert.Equal(new[] { data, output }.Order(), Directory.GetFiles(_folder).Order());
     }
 
-    private TrainingJob Job(string data) => new(tiny.Model, data, Path.Combine(_folder, "out", "adapter.gguf")) { Epochs = 1, Rank = 4 };
+    private TrainingJob Job(string data) => new(tiny.Model, data, Path.Combine(_folder, "out", "adapter.gguf")) { Settings = new() { Epochs = 1, Rank = 4 } };
 
     private string Data(params string[] lines)
     {

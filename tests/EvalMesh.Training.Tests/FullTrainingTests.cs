@@ -20,7 +20,7 @@ public sealed class FullTrainingTests(TinyModelFixture tiny) : IDisposable
         SignalData.Write(train, count: 32, seed: 5);
         SignalData.Write(heldOut, count: 8, seed: 6);
         var output = Path.Combine(_folder, "trained.gguf");
-        var job = new TrainingJob(tiny.Model, train, output) { Mode = TrainingMode.Full, ValidationData = heldOut, Epochs = 2, LearningRate = 2e-3f, Seed = 1 };
+        var job = new TrainingJob(tiny.Model, train, output) { Mode = TrainingMode.Full, ValidationData = heldOut, Settings = new() { Epochs = 2, LearningRate = 2e-3f, Seed = 1 } };
         var result = await new BuiltInTrainer().TrainAsync(job, null, TestContext.Current.CancellationToken);
         Assert.True(result.FinalValidationLoss < result.InitialValidationLoss / 2, $"validation loss {result.InitialValidationLoss:F3} → {result.FinalValidationLoss:F3}");
 

@@ -16,7 +16,7 @@ public sealed class ReproducibilityTests(TinyModelFixture tiny) : IDisposable
         // The adapter's general.name is its file name: each run writes adapter.gguf in a folder of its own.
         async Task<byte[]> Train(string run, int seed)
         {
-            var job = new TrainingJob(tiny.Model, data, Path.Combine(_folder, run, "adapter.gguf")) { Epochs = 1, BatchSize = 6, Rank = 4, Seed = seed };
+            var job = new TrainingJob(tiny.Model, data, Path.Combine(_folder, run, "adapter.gguf")) { Settings = new() { Epochs = 1, BatchSize = 6, Rank = 4, Seed = seed } };
             await trainer.TrainAsync(job, null, TestContext.Current.CancellationToken);
             return File.ReadAllBytes(job.Output);
         }

@@ -62,7 +62,7 @@ public sealed class TinyRecipeTests : IDisposable
             BatchSize = 4,
             LearningRate = 1e-2f,
             Threads = 2,
-            Adapters = [new TinyAdapterRecipe("adapter-1", ["csv"], 1) { BatchSize = 4 }],
+            Adapters = [new TinyAdapterRecipe("adapter-1", ["csv"], 1) { Training = new() { Epochs = 1, LearningRate = 2e-3f, BatchSize = 4 } }],
         };
         var result = await TinyTraining.TrainAsync(recipe, Path.Combine(_folder, "first"), cancellationToken: TestContext.Current.CancellationToken);
 

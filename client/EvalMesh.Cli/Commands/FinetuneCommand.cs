@@ -34,12 +34,7 @@ internal static class FinetuneCommand
                 AdapterName = parse.GetValue(register),
                 Holdout = parse.GetValue(holdout),
                 Anchors = parse.GetValue(anchors),
-                Rank = parse.GetValue(training.Rank),
-                LoraAlpha = parse.GetValue(training.Alpha),
-                Epochs = parse.GetValue(training.Epochs),
-                LearningRate = parse.GetValue(training.LearningRate),
-                BatchSize = parse.GetValue(training.BatchSize),
-                Seed = parse.GetValue(training.Seed),
+                Training = training.Read(parse),
                 Significance = parse.GetValue(significance),
             };
             if (options.Significance is <= 0 or >= 1)

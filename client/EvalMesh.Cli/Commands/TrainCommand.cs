@@ -29,12 +29,7 @@ internal static class TrainCommand
             {
                 ValidationData = parse.GetValue(validation),
                 Mode = parse.GetValue(full) ? TrainingMode.Full : TrainingMode.Lora,
-                Rank = parse.GetValue(training.Rank),
-                Alpha = parse.GetValue(training.Alpha),
-                Epochs = parse.GetValue(training.Epochs),
-                LearningRate = parse.GetValue(training.LearningRate),
-                BatchSize = parse.GetValue(training.BatchSize),
-                Seed = parse.GetValue(training.Seed),
+                Settings = training.Read(parse),
             };
             var trainer = new BuiltInTrainer();
             TrainingResult result;

@@ -26,7 +26,7 @@ public sealed partial class TrainingGrain(EvalMeshOptions options, ModelCatalog 
         ArgumentNullException.ThrowIfNull(request);
         if (_status is null)
         {
-            _status = new TrainingStatus(JobId, TrainingState.Running, silo.SiloAddress.ToString(), 0, request.Epochs, 0, 0, null, null, null, 0, null, null);
+            _status = new TrainingStatus(JobId, TrainingState.Running, silo.SiloAddress.ToString(), 0, request.Settings.Epochs, 0, 0, null, null, null, 0, null, null);
             TrainingMetrics.Jobs.WithLabels("running").Inc();
             _ = Task.Run(() => TrainAsync(request, _cancellation.Token));
 
@@ -70,13 +70,7 @@ public sealed partial class TrainingGrain(EvalMeshOptions options, ModelCatalog 
             var job = new TrainingJob(catalog.ResolveModel(request.Model), data, output)
             {
                 ValidationData = validation,
-                Rank = request.Rank,
-                Alpha = request.Alpha,
-                Epochs = request.Epochs,
-                LearningRate = request.LearningRate,
-                BatchSize = request.BatchSize,
-                Seed = request.Seed,
-                MaxSequenceLength = request.MaxSequenceLength,
+                Settings = request.Settings,
             };
             TrainingResult result;
             using (await host.ReserveAdapterSlotAsync(cancellationToken))

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using EvalMesh.Abstractions;
 using EvalMesh.Inference.Tiny;
 
 namespace EvalMesh.Training.Recipes;
@@ -9,17 +10,8 @@ namespace EvalMesh.Training.Recipes;
 /// <param name="Seeds">Generator seeds it is trained on, after the base model's.</param>
 public sealed record TinyAdapterRecipe(string Name, IReadOnlyList<string> Formats, int Seeds)
 {
-    /// <summary>LoRA rank.</summary>
-    public int Rank { get; init; } = 8;
-
-    /// <summary>LoRA alpha.</summary>
-    public float Alpha { get; init; } = 16;
-
-    /// <summary>AdamW's peak learning rate.</summary>
-    public float LearningRate { get; init; } = 2e-3f;
-
-    /// <summary>Examples per step.</summary>
-    public int BatchSize { get; init; } = 16;
+    /// <summary>How it is trained (one epoch); its seed and maximum sequence length are the recipe's.</summary>
+    public TrainingSettings Training { get; init; } = new() { Epochs = 1, LearningRate = 2e-3f, BatchSize = 16 };
 }
 
 /// <summary>Where training the recipe's model is: the stage (a base stage's or an adapter's name) and the trainer's progress.</summary>
@@ -69,14 +61,10 @@ public static class TinyTraining
                 {
                     Mode = TrainingMode.Full,
                     ValidationData = validation,
-                    Epochs = 1,
-                    LearningRate = recipe.LearningRate,
-                    BatchSize = recipe.BatchSize,
+                    Settings = new() { Epochs = 1, LearningRate = recipe.LearningRate, BatchSize = recipe.BatchSize, MaxSequenceLength = recipe.MaxSequenceLength, Seed = recipe.Seed },
                     WarmupFraction = recipe.WarmupFraction,
                     Schedule = LearningRateSchedule.Cosine,
                     WeightDecay = recipe.WeightDecay,
-                    MaxSequenceLength = recipe.MaxSequenceLength,
-                    Seed = recipe.Seed,
                 };
                 stages.Add(await trainer.TrainAsync(job, Report(stage.Name), cancellationToken).ConfigureAwait(false));
                 model = output;
@@ -94,13 +82,7 @@ public static class TinyTraining
                 var adapterJob = new TrainingJob(model, adapterData, output)
                 {
                     Mode = TrainingMode.Lora,
-                    Rank = adapter.Rank,
-                    Alpha = adapter.Alpha,
-                    Epochs = 1,
-                    LearningRate = adapter.LearningRate,
-                    BatchSize = adapter.BatchSize,
-                    MaxSequenceLength = recipe.MaxSequenceLength,
-                    Seed = recipe.Seed,
+                    Settings = adapter.Training with { MaxSequenceLength = recipe.MaxSequenceLength, Seed = recipe.Seed },
                 };
                 adapters.Add(await trainer.TrainAsync(adapterJob, Report(adapter.Name), cancellationToken).ConfigureAwait(false));
                 adapterFiles.Add(output);

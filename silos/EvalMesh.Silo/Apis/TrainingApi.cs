@@ -49,9 +49,9 @@ internal static class TrainingApi
             return Results.Problem($"{RequestBody.Name}: not a training request: {ex.Message}", statusCode: StatusCodes.Status400BadRequest, title: "invalid training request");
         }
 
-        if (training is null || string.IsNullOrWhiteSpace(training.Model) || string.IsNullOrWhiteSpace(training.AdapterName) || string.IsNullOrEmpty(training.TrainingData))
+        if (training is null || string.IsNullOrWhiteSpace(training.Model) || string.IsNullOrWhiteSpace(training.AdapterName) || string.IsNullOrEmpty(training.TrainingData) || training.Settings is null)
         {
-            return Results.Problem($"{RequestBody.Name}: 'model', 'adapterName' and 'trainingData' are required", statusCode: StatusCodes.Status400BadRequest, title: "invalid training request");
+            return Results.Problem($"{RequestBody.Name}: 'model', 'adapterName' and 'trainingData' are required, and 'settings' is an object when given", statusCode: StatusCodes.Status400BadRequest, title: "invalid training request");
         }
 
         return Results.Json(await client.StartTrainingAsync(job, training, cancellationToken), ReportWriter.Json, statusCode: StatusCodes.Status201Created);
