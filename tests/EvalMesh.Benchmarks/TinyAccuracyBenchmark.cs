@@ -17,7 +17,8 @@ namespace EvalMesh.Benchmarks;
 /// adapter, paired against the base by an exact McNemar test.
 /// Run: <c>dotnet run -c Release --project tests/EvalMesh.Benchmarks -- tiny-accuracy [--model M] [--adapter A]
 /// [--seeds 100-119] [--cases-per-category 4] [--max-tokens 256]</c>; <c>tiny-data</c> prints token counts;
-/// <c>tiny-train --out DIR</c> runs the recipe and prints how long it took.
+/// <c>tiny-train --out DIR</c> runs the recipe and prints how long it took; <c>copy-probe [--decoys N] [--examples N]</c>
+/// trains the recipe's shape to pick one permalink by number among N + 1 listed alone, and prints its held-out accuracy.
 /// </summary>
 internal static class TinyAccuracyBenchmark
 {
@@ -156,22 +157,29 @@ internal static class TinyAccuracyBenchmark
         }
     }
 
-    // Can the shape learn to copy a permalink at all? Short prompts holding only the permalink (and decoys), answer = it.
+    // Can the shape learn to copy a permalink, and to pick one among a few by number? Short prompts holding only the
+    // permalink and decoys, answer = the one asked for; then greedy answers to held-out probes, by the number asked.
     private static async Task CopyProbeAsync(TinyRecipe recipe, Dictionary<string, string> o)
     {
         var folder = Directory.CreateTempSubdirectory("evalmesh-copy-probe-").FullName;
         var model = TinyModel.WriteInitial(folder, 1, recipe.Shape);
         var decoys = Int(o, "decoys", 0);
         var data = Path.Combine(folder, "copy.jsonl");
-        var random = new Random(5);
         var links = Enumerable.Range(1000, 200).SelectMany(s => EvalMesh.Evaluation.Generation.SlackGenerator.Generate(new(100, s, 0)).Messages.Select(m => m["permalink"]!.GetValue<string>())).ToList();
+        (string Prompt, string Target, int Number) Probe(Random random)
+        {
+            var target = links[random.Next(links.Count)];
+            var shown = Enumerable.Range(0, decoys).Select(_ => links[random.Next(links.Count)]).Append(target).OrderBy(_ => random.Next()).ToList();
+            var number = shown.IndexOf(target) + 1;
+            return ("Links:\n" + string.Join("\n", shown) + $"\nWhich link is number {number}?\nAnswer:\n", target, number);
+        }
+
+        var training = new Random(5);
         using (var writer = new StreamWriter(data))
         {
             for (var i = 0; i < Int(o, "examples", 4000); i++)
             {
-                var target = links[random.Next(links.Count)];
-                var shown = Enumerable.Range(0, decoys).Select(_ => links[random.Next(links.Count)]).Append(target).OrderBy(_ => random.Next()).ToList();
-                var prompt = "Links:\n" + string.Join("\n", shown) + $"\nWhich link is number {shown.IndexOf(target) + 1}?\nAnswer:\n";
+                var (prompt, target, _) = Probe(training);
                 writer.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { messages = new object[] { new { role = "user", content = prompt }, new { role = "assistant", content = target } } }));
             }
         }
@@ -189,6 +197,25 @@ internal static class TinyAccuracyBenchmark
                 Console.WriteLine(string.Create(Invariant, $"step {p.Step}/{p.TotalSteps} loss {p.TrainLoss:0.000} {p.TokensPerSecond:0} tok/s"));
             }
         }));
+
+        var heldOut = new Random(6);
+        var probes = Enumerable.Range(0, Int(o, "probes", 200)).Select(_ => Probe(heldOut)).ToList();
+        using (var host = new ModelHost(Microsoft.Extensions.Options.Options.Create(new ModelHostOptions { ContextSize = 4096, MaxBatchSequences = 8 })))
+        {
+            var passed = new bool[probes.Count];
+            await Parallel.ForEachAsync(Enumerable.Range(0, probes.Count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
+            {
+                var reply = await host.InferAsync(new ModelFiles(job.Output, null), new InferenceRequest(probes[i].Prompt, new GenerationOptions(128), 0), ct);
+                passed[i] = reply.Text.Trim() == probes[i].Target;
+            });
+            foreach (var number in probes.Select(p => p.Number).Distinct().Order())
+            {
+                var asked = Enumerable.Range(0, probes.Count).Where(i => probes[i].Number == number).ToList();
+                var interval = WilsonInterval.Compute(asked.Count(i => passed[i]), asked.Count);
+                Console.WriteLine(string.Create(Invariant, $"number {number} of {decoys + 1}: {interval.Proportion:P0} ({interval.Lower:P0}–{interval.Upper:P0}) of {asked.Count} held-out probes answered exactly"));
+            }
+        }
+
         Directory.Delete(folder, recursive: true);
     }
 
