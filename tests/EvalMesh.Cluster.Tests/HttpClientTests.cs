@@ -111,6 +111,14 @@ public sealed class HttpClientTests : IAsyncLifetime
         using var missing = await http.GetAsync(new Uri("/api/training/nope", UriKind.Relative), Token);
         Assert.Equal(System.Net.HttpStatusCode.NotFound, missing.StatusCode);
         Assert.Equal("nope", JsonNode.Parse(await missing.Content.ReadAsStringAsync(Token))!["jobId"]!.GetValue<string>());
+
+        // Settings sent as null are a 400 naming them, not a job that fails later.
+        using var admin = new HttpClient { BaseAddress = new Uri(url) };
+        admin.DefaultRequestHeaders.Add("x-api-key", AdminKey);
+        using var body = new StringContent("""{"model": "tiny", "adapterName": "x", "trainingData": "{}", "settings": null}""", System.Text.Encoding.UTF8, "application/json");
+        using var nullSettings = await admin.PutAsync(new Uri("/api/training/null-settings", UriKind.Relative), body, Token);
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, nullSettings.StatusCode);
+        Assert.Contains("'settings'", await nullSettings.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
     }
 
     // 10 cases × 3 formats × 2 endpoints × 2 repeats.
