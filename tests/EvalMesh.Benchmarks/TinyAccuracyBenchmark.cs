@@ -158,7 +158,8 @@ internal static class TinyAccuracyBenchmark
     }
 
     // Can the shape learn to copy a permalink, and to pick one among a few by number? Short prompts holding only the
-    // permalink and decoys, answer = the one asked for; then greedy answers to held-out probes, by the number asked.
+    // permalink and decoys, answer = the one asked for; then greedy answers to new lists (of the same permalinks), by the
+    // number asked.
     private static async Task CopyProbeAsync(TinyRecipe recipe, Dictionary<string, string> o)
     {
         var folder = Directory.CreateTempSubdirectory("evalmesh-copy-probe-").FullName;
@@ -212,7 +213,7 @@ internal static class TinyAccuracyBenchmark
             {
                 var asked = Enumerable.Range(0, probes.Count).Where(i => probes[i].Number == number).ToList();
                 var interval = WilsonInterval.Compute(asked.Count(i => passed[i]), asked.Count);
-                Console.WriteLine(string.Create(Invariant, $"number {number} of {decoys + 1}: {interval.Proportion:P0} ({interval.Lower:P0}–{interval.Upper:P0}) of {asked.Count} held-out probes answered exactly"));
+                Console.WriteLine(string.Create(Invariant, $"number {number} of {decoys + 1}: {interval.Proportion:P0} ({interval.Lower:P0}–{interval.Upper:P0}) of {asked.Count} new lists answered exactly"));
             }
         }
 
