@@ -109,11 +109,14 @@ internal sealed class AdapterContext : IDisposable
         }
     }
 
+    // Whether the context was made with one KV cache for all its sequences (kv_unified) rather than a stream for each.
+    private bool KvUnified => Model.Parameters.KVUnified != false;
+
     // Makes the first cells of one sequence another's too: in one KV cache they are shared; across streams (kv_unified
     // off) llama.cpp copies only a whole stream, so the copy is trimmed after.
     private void Share(int from, int to, int cells)
     {
-        if (Model.Parameters.KVUnified != false)
+        if (KvUnified)
         {
             Native.MemorySequenceCopy((LLamaSeqId)from, (LLamaSeqId)to, 0, cells);
             return;
@@ -200,7 +203,7 @@ internal sealed class AdapterContext : IDisposable
 
         var cellsInUse = Active.Sum(s => s.Reserved) + (declared > 0 && cached > 0 ? declared : CachedPrefixLength);
         var needed = prompt.Length - cached + maxTokens;
-        if (options.KvUnified && cellsInUse + needed > options.ContextSize)
+        if (KvUnified && cellsInUse + needed > options.ContextSize)
         {
             if (Active.Count > 0)
             {
