@@ -49,12 +49,12 @@ internal sealed class WriterArguments(string what, bool required)
             return (new EndpointConfig(Safe(model), EndpointType.OpenAi, model, null, value, ApiKeyEnv: null, maxTokens, 0, 300, 16), []);
         }
 
-        if (value != "tiny" && !(value.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && File.Exists(value)))
+        if (!BuiltInModels.IsModel(value) && !(value.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && File.Exists(value)))
         {
-            throw new EvalMeshInputException($"'{EvalMeshInputException.Shown(value)}' is neither an endpoint of a config (give --config), an http(s) URL of an OpenAI-compatible server, tiny nor a .gguf file", setting: setting);
+            throw new EvalMeshInputException($"'{EvalMeshInputException.Shown(value)}' is neither an endpoint of a config (give --config), an http(s) URL of an OpenAI-compatible server, a built-in model ({BuiltInModels.Tiny}, {BuiltInModels.TinyRandom}) nor a .gguf file", setting: setting);
         }
 
-        var name = value == "tiny" ? value : Path.GetFullPath(value);
+        var name = BuiltInModels.IsModel(value) ? value : Path.GetFullPath(value);
         return (new EndpointConfig(Safe(Path.GetFileNameWithoutExtension(value)), EndpointType.Llama, name, null, null, null, maxTokens, 0, 300, 16), []);
     }
 

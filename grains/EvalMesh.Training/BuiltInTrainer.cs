@@ -17,13 +17,6 @@ public sealed class BuiltInTrainerOptions
     /// </summary>
     public Func<IReadOnlyList<ChatMessage>, string> PromptRenderer { get; init; } = messages => ChatPrompt.Render(messages);
 
-    /// <summary>
-    /// Characters at the start of a rendered prompt that inference declares as a shared prefix
-    /// (<see cref="ModelHostChat.PrefixLengthKey"/>, an eval's context) and so tokenizes apart from the rest, BOS first;
-    /// by default none (the whole prompt in one piece, as a request without a declared prefix is tokenized).
-    /// </summary>
-    public Func<string, int> SharedPrefixLength { get; init; } = _ => 0;
-
     /// <summary>Threads that run the sequences of a batch; the machine's processor count when null.</summary>
     public int? Threads { get; init; }
 }
@@ -82,10 +75,10 @@ public sealed class BuiltInTrainer(BuiltInTrainerOptions? options = null) : ITra
         TrainingSet? validation = null;
         using (var vocabulary = TrainingVocabulary.Load(job.BaseModel))
         {
-            train = TrainingSet.Load(job.TrainingData, vocabulary, _options.PromptRenderer, _options.SharedPrefixLength, job.Settings.MaxSequenceLength, cancellationToken);
+            train = TrainingSet.Load(job.TrainingData, vocabulary, _options.PromptRenderer, job.Settings.MaxSequenceLength, cancellationToken);
             if (job.ValidationData is { } validationData)
             {
-                validation = TrainingSet.Load(validationData, vocabulary, _options.PromptRenderer, _options.SharedPrefixLength, job.Settings.MaxSequenceLength, cancellationToken);
+                validation = TrainingSet.Load(validationData, vocabulary, _options.PromptRenderer, job.Settings.MaxSequenceLength, cancellationToken);
             }
         }
 

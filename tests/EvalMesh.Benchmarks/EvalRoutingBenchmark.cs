@@ -54,7 +54,7 @@ internal static class EvalRoutingBenchmark
         var endpoints = string.Join('\n', Enumerable.Range(1, Adapters).Select(i => $"""
               - name: a{i}
                 type: llama
-                model: tiny
+                model: tiny-random
                 adapter: {cluster.Tiny.Adapters[i - 1]}
                 max-tokens: 2
             """));

@@ -108,7 +108,7 @@ internal static class RoutingBenchmark
         });
         await cluster.InitializeAsync();
         var silos = cluster.Cluster.Silos.Select(s => s.SiloAddress.ToParsableString()).ToArray();
-        var keys = cluster.Tiny.Adapters.Select(a => AdapterKey.Of("tiny", a)).ToArray();
+        var keys = cluster.Tiny.Adapters.Select(a => AdapterKey.Of("tiny-random", a)).ToArray();
         var router = new AdapterRouter(cluster.Cluster.Client);
         var call = new InferenceRequest("Which messages mention BigQuery?", new GenerationOptions(4));
         var latencies = new double[trace.Length];

@@ -82,6 +82,7 @@ internal static class TinyAccuracyBenchmark
             BatchSize = Int(o, "batch", recipe.BatchSize),
             Threads = o.TryGetValue("threads", out var t) ? int.Parse(t, Invariant) : recipe.Threads,
             Adapters = o.TryGetValue("adapters", out var a) && a == "none" ? [] : recipe.Adapters,
+            Formats = o.TryGetValue("formats", out var f) ? f.Split('+') : recipe.Formats,
         };
     }
 
@@ -116,7 +117,7 @@ internal static class TinyAccuracyBenchmark
             Console.WriteLine("|---|---|---:|---:|---:|---:|---:|");
             foreach (var group in examples.GroupBy(e => (e.Format, e.Category)))
             {
-                var sequences = group.Select(e => (Example: e, Tokens: vocabulary.Sequence(e.Prompt.Text, e.Answer, e.Prompt.Head.Length))).ToList();
+                var sequences = group.Select(e => (Example: e, Tokens: vocabulary.Sequence(e.Prompt.Text, e.Answer))).ToList();
                 Console.WriteLine(string.Create(Invariant,
                     $"| {group.Key.Format} | {group.Key.Category} | {group.Average(e => e.Expected.Count):0.0} | {sequences.Average(s => s.Tokens.AnswerStart):0} | {sequences.Max(s => s.Tokens.AnswerStart)} | {sequences.Average(s => s.Tokens.ScoredTokens):0} | {sequences.Max(s => s.Tokens.ScoredTokens)} |"));
             }
@@ -232,18 +233,18 @@ internal static class TinyAccuracyBenchmark
         var maxTokens = Int(o, "max-tokens", 256);
         var categories = o.TryGetValue("categories", out var c) ? c.Split('+') : EvalMesh.Evaluation.Generation.SlackGenerator.Categories;
         var examples = recipe.HeldOutExamples(Seeds(o), Int(o, "cases-per-category", 4)).Where(e => categories.Contains(e.Category)).ToList();
-        using var host = new ModelHost(Microsoft.Extensions.Options.Options.Create(new ModelHostOptions { ContextSize = 16384, MaxBatchSequences = 8 }));
+        using var host = new ModelHost(Microsoft.Extensions.Options.Options.Create(new ModelHostOptions { ContextSize = 16384, MaxBatchSequences = 8, KvUnified = !o.ContainsKey("kv-streams") }));
         var watch = Stopwatch.StartNew();
-        var basePassed = await ScoreAsync(host, new ModelFiles(model, null), examples, maxTokens, o.ContainsKey("no-prefix"));
+        var basePassed = await ScoreAsync(host, new ModelFiles(model, null), examples, maxTokens);
         Console.WriteLine(string.Create(Invariant, $"{examples.Count} questions, k {recipe.RecordsPerCase}, seeds {o.GetValueOrDefault("seeds", "100-104")}, greedy, max {maxTokens} tokens, {watch.Elapsed.TotalSeconds:0} s"));
         Print("base", examples, basePassed);
         if (adapter is not null)
         {
-            var adapted = await ScoreAsync(host, new ModelFiles(model, adapter), examples, maxTokens, o.ContainsKey("no-prefix"));
+            var adapted = await ScoreAsync(host, new ModelFiles(model, adapter), examples, maxTokens);
             Print(Path.GetFileNameWithoutExtension(adapter), examples, adapted);
             Console.WriteLine("| format | adapter only | base only | exact McNemar p |");
             Console.WriteLine("|---|---:|---:|---:|");
-            foreach (var format in recipe.Formats)
+            foreach (var format in TinyRecipe.SeedExperimentFormats)
             {
                 var pairs = examples.Select((e, i) => (e, i)).Where(x => x.e.Format == format).Select(x => (adapted[x.i], basePassed[x.i])).ToList();
                 var test = McNemarTest.Compute(pairs);
@@ -252,14 +253,15 @@ internal static class TinyAccuracyBenchmark
         }
     }
 
-    private static async Task<bool[]> ScoreAsync(ModelHost host, ModelFiles files, List<TinyExample> examples, int maxTokens, bool noPrefix)
+    private static async Task<bool[]> ScoreAsync(ModelHost host, ModelFiles files, List<TinyExample> examples, int maxTokens)
     {
         var scorer = new UrlSetScorer(null);
         var passed = new bool[examples.Count];
         await Parallel.ForEachAsync(Enumerable.Range(0, examples.Count), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (i, ct) =>
         {
             var example = examples[i];
-            var reply = await host.InferAsync(files, new InferenceRequest(example.Prompt.Text, new GenerationOptions(maxTokens), noPrefix ? 0 : example.Prompt.Head.Length), ct);
+            // Each question has its own records, so a run declares no shared prefix: the prompt is tokenized in one piece.
+            var reply = await host.InferAsync(files, new InferenceRequest(example.Prompt.Text, new GenerationOptions(maxTokens), 0), ct);
             passed[i] = (await scorer.ScoreAsync(new ScoreRequest(example.Prompt.Tail, reply.Text, example.Expected), ct)).Passed;
             if (i < 3)
             {

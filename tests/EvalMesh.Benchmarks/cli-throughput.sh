@@ -31,4 +31,4 @@ done
 run_id=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["run"]["runId"])' "$work/report.json")
 /usr/bin/time -f "%e %M" -o "$work/time" "$cli" report "$run_id" --format junit --out "$work/junit.xml"
 awk '{ printf "echo-1m report --format junit: %.1f s wall, %d MB peak RSS\n", $1, $2/1024 }' "$work/time"
-measure client/examples/slack-formats.yaml | awk '{ printf "slack-formats (1,440 cells, 1,080 on the tiny llama model): %.1f s wall, %d MB peak RSS, %s\n", $1, $2/1024, $5 }'
+measure client/examples/slack-formats.yaml | awk '{ printf "slack-formats (1,200 cells, 900 on the tiny llama model): %.1f s wall, %d MB peak RSS, %s\n", $1, $2/1024, $5 }'

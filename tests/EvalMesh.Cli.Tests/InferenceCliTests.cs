@@ -16,7 +16,7 @@ public sealed class InferenceCliTests : IDisposable
     [Fact]
     public async Task MakeTinyThenInfer_WorksWithAndWithoutAnAdapter()
     {
-        var made = await Run("models", "make-tiny", "--out", "models", "--seed", "3", "--adapters", "2");
+        var made = await Run("models", "make-tiny", "--random", "--out", "models", "--seed", "3", "--adapters", "2");
         Assert.Equal(0, made.ExitCode);
         Assert.Contains("tiny-llama.gguf", made.Stdout);
         Assert.True(File.Exists(Path.Combine(_folder, "models", "adapter-2.gguf")));
@@ -43,12 +43,12 @@ public sealed class InferenceCliTests : IDisposable
         await using var silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(_folder, "data"), new Dictionary<string, string> { ["EVALMESH_CACHE"] = cache });
         var environment = new Dictionary<string, string> { ["EVALMESH_CACHE"] = cache };
         string[] prompt = ["--prompt", "Which messages mention BigQuery?", "--max-tokens", "24"];
-        var local = await CliRunner.RunAsync(_folder, environment, ["infer", "--model", "tiny", "--adapter", "adapter-1", .. prompt, "--json"]);
+        var local = await CliRunner.RunAsync(_folder, environment, ["infer", "--model", "tiny-random", "--adapter", "adapter-1", .. prompt, "--json"]);
         Assert.Equal(0, local.ExitCode);
         var text = JsonDocument.Parse(local.Stdout).RootElement.GetProperty("text").GetString();
 
         // Streamed through EvalMesh's own OpenAI-compatible gateway (server-sent events), and whole.
-        string[] gateway = ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny:adapter-1", .. prompt];
+        string[] gateway = ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny-random:adapter-1", .. prompt];
         var streamed = await CliRunner.RunAsync(_folder, environment, gateway);
         Assert.True(streamed.ExitCode == 0, streamed.Stderr);
         Assert.Equal(text + Environment.NewLine, streamed.Stdout);
@@ -65,9 +65,9 @@ public sealed class InferenceCliTests : IDisposable
         Assert.NotEqual(text, JsonDocument.Parse(sampled.Stdout).RootElement.GetProperty("text").GetString());
 
         // A model the gateway does not have is one clear line, streamed or not.
-        var unknown = await CliRunner.RunAsync(_folder, environment, ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny:adapter-9", .. prompt]);
+        var unknown = await CliRunner.RunAsync(_folder, environment, ["infer", "--endpoint", $"http://127.0.0.1:{silo.HttpPort}/v1", "--model-name", "tiny-random:adapter-9", .. prompt]);
         Assert.NotEqual(0, unknown.ExitCode);
-        Assert.Contains("tiny:adapter-9", unknown.Stderr, StringComparison.Ordinal);
+        Assert.Contains("tiny-random:adapter-9", unknown.Stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", unknown.Stderr + unknown.Stdout, StringComparison.Ordinal);
     }
 
@@ -102,9 +102,24 @@ public sealed class InferenceCliTests : IDisposable
     }
 
     [Fact]
+    public async Task MakeTiny_WithoutRandom_WritesTheShippedTrainedModel_AndRefusesTheRandomModelsOptions()
+    {
+        var made = await Run("models", "make-tiny", "--out", "trained");
+        Assert.Equal(0, made.ExitCode);
+        var shipped = Inference.Tiny.TinyModel.WriteTrained(Path.Combine(_folder, "shipped"));
+        Assert.Equal(File.ReadAllBytes(shipped.Model), File.ReadAllBytes(Path.Combine(_folder, "trained", "tiny-llama.gguf")));
+        Assert.Equal(File.ReadAllBytes(shipped.Adapters[0]), File.ReadAllBytes(Path.Combine(_folder, "trained", "adapter-1.gguf")));
+
+        var seeded = await Run("models", "make-tiny", "--out", "other", "--seed", "3");
+        Assert.Equal(2, seeded.ExitCode);
+        Assert.Equal("evalmesh: error: '--seed': only shapes the random model: add --random, or leave it out to write the trained model", seeded.Stderr.Trim());
+        Assert.False(Directory.Exists(Path.Combine(_folder, "other")));
+    }
+
+    [Fact]
     public async Task CorruptFiles_ExitWithOneClearLine()
     {
-        await Run("models", "make-tiny", "--out", "models", "--adapters", "1");
+        await Run("models", "make-tiny", "--random", "--out", "models", "--adapters", "1");
         var bytes = File.ReadAllBytes(Path.Combine(_folder, "models", "tiny-llama.gguf"));
         File.WriteAllBytes(Path.Combine(_folder, "truncated.gguf"), bytes[..4000]);
         File.WriteAllBytes(Path.Combine(_folder, "empty.gguf"), []);

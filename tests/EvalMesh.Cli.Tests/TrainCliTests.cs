@@ -17,7 +17,7 @@ public sealed class TrainCliTests : IDisposable
     [Fact]
     public async Task Train_WritesAnAdapterOfTheRankAsked_SkippingExamplesLongerThanTheMaximum()
     {
-        Assert.Equal(0, (await Run("models", "make-tiny", "--out", "models", "--adapters", "0")).ExitCode);
+        Assert.Equal(0, (await Run("models", "make-tiny", "--random", "--out", "models", "--adapters", "0")).ExitCode);
         // 12 short examples and 2 whose prompts run to thousands of tokens.
         var examples = Enumerable.Range(0, 12).Select(i => Example($"Which channel is message {i} in?", i % 2 == 0 ? "#general" : "#random"))
             .Concat(Enumerable.Range(0, 2).Select(i => Example(string.Concat(Enumerable.Repeat($"filler {i} ", 2000)), "#general")));
@@ -38,7 +38,7 @@ public sealed class TrainCliTests : IDisposable
     [Fact]
     public async Task Train_ARankOfZero_IsOneLineNamingTheSetting_AndWritesNothing()
     {
-        Assert.Equal(0, (await Run("models", "make-tiny", "--out", "models", "--adapters", "0")).ExitCode);
+        Assert.Equal(0, (await Run("models", "make-tiny", "--random", "--out", "models", "--adapters", "0")).ExitCode);
         await File.WriteAllLinesAsync(Path.Combine(_folder, "train.jsonl"), [Example("Which channel?", "#general")], TestContext.Current.CancellationToken);
 
         var failed = await Run("train", "--model", "models/tiny-llama.gguf", "--data", "train.jsonl", "--out", "adapter.gguf", "--rank", "0");

@@ -60,10 +60,10 @@ public sealed class HttpClientAnswersTests
 
         Assert.Equal("base", (await Assert.ThrowsAsync<RunNotFoundException>(() => client.CompareRunsAsync("base", "candidate", cancellationToken: Token))).RunId);
         Assert.Equal("request body:2:6: 'formats[0]': unknown format 'csvv'", (await Assert.ThrowsAsync<EvalMeshInputException>(() => client.ResumeRunAsync("r1", Token))).Message);
-        Assert.Equal("the adapter was made for another base model", (await Assert.ThrowsAsync<AdapterRejectedException>(() => client.RegisterAdapterAsync("tiny", "a", "/models/a.gguf", Token))).Message);
-        var forbidden = await Assert.ThrowsAsync<EvalMeshServerException>(() => client.EvictAdapterAsync("tiny:adapter-1", Token));
+        Assert.Equal("the adapter was made for another base model", (await Assert.ThrowsAsync<AdapterRejectedException>(() => client.RegisterAdapterAsync("tiny-random", "a", "/models/a.gguf", Token))).Message);
+        var forbidden = await Assert.ThrowsAsync<EvalMeshServerException>(() => client.EvictAdapterAsync("tiny-random:adapter-1", Token));
         Assert.Equal((403, "insufficient scope", "the API key 'reader' may not do this: it needs the 'admin' scope (HTTP 403 insufficient scope)"), (forbidden.Status, forbidden.Title, forbidden.Message));
-        Assert.Equal("'max_tokens' must be at least 1", (await Assert.ThrowsAsync<EvalMeshInputException>(() => client.InferAsync("tiny", "hi", cancellationToken: Token))).Message);
+        Assert.Equal("'max_tokens' must be at least 1", (await Assert.ThrowsAsync<EvalMeshInputException>(() => client.InferAsync("tiny-random", "hi", cancellationToken: Token))).Message);
         Assert.Equal(502, (await Assert.ThrowsAsync<EvalMeshServerException>(() => client.ListRunsAsync(Token))).Status);
     }
 

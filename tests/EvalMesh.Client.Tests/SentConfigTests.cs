@@ -39,7 +39,7 @@ public sealed class SentConfigTests
         adapters:
           - { name: mine, base: tiny, path: /models/mine.gguf }
         endpoints:
-          - { name: tiny, type: llama, model: tiny, adapter: mine, max-tokens: 7, temperature: 0.7, top-p: 0.9, timeout-seconds: 30, max-concurrency: 3, chat-template: chatml }
+          - { name: tiny, type: llama, model: tiny-random, adapter: mine, max-tokens: 7, temperature: 0.7, top-p: 0.9, timeout-seconds: 30, max-concurrency: 3, chat-template: chatml }
           - { name: remote, type: openai, base-url: "http://127.0.0.1:9/v1", model: gpt, api-key-env: KEY, cache: false, rate-limit: { requests-per-minute: 600, tokens-per-minute: 90000, max-concurrency: 4 }, cost: { input-per-mtok: 0.15, output-per-mtok: 0.6 } }
           - { name: echo, type: echo }
         judge: { name: judge, type: openai, base-url: "https://judge.example/v1", model: j, max-tokens: 5 }

@@ -23,11 +23,11 @@ public sealed class CaseGenerationGatewayTests(GatewaySilo gateway) : IClassFixt
             var before = await Gateway();
             var result = await CliRunner.RunAsync(
                 folder,
-                "generate", "cases", "--with", $"{url}/v1", "--model", "tiny", "--dataset", "data/messages.jsonl",
+                "generate", "cases", "--with", $"{url}/v1", "--model", "tiny-random", "--dataset", "data/messages.jsonl",
                 "--per-category", "1", "--max-calls", "10", "--max-tokens", "48", "--server", url, "--out", "suite.yaml");
 
             Assert.Equal(2, result.ExitCode);
-            Assert.Contains("'--max-calls': endpoint 'tiny' wrote no valid case in 10 call(s) (", result.Stderr, StringComparison.Ordinal);
+            Assert.Contains("'--max-calls': endpoint 'tiny-random' wrote no valid case in 10 call(s) (", result.Stderr, StringComparison.Ordinal);
             Assert.Contains("; nothing was written", result.Stderr, StringComparison.Ordinal);
             Assert.DoesNotContain("   at ", result.Stderr, StringComparison.Ordinal);
             Assert.False(File.Exists(Path.Combine(folder, "suite.yaml")));

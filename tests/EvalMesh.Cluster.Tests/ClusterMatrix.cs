@@ -51,7 +51,7 @@ internal static class ClusterMatrix
                 type: echo
               - name: tiny-a1
                 type: llama
-                model: tiny
+                model: tiny-random
                 adapter: adapter-1
                 max-tokens: {{maxTokens}}
             repeats: {{repeats}}

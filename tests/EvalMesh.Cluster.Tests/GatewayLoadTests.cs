@@ -34,7 +34,7 @@ public sealed class GatewayLoadTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static object Completion(int maxTokens, bool stream = false, string prompt = "Count to a thousand:") => new { model = "tiny", prompt, max_tokens = maxTokens, stream };
+    private static object Completion(int maxTokens, bool stream = false, string prompt = "Count to a thousand:") => new { model = "tiny-random", prompt, max_tokens = maxTokens, stream };
 
     // Starts a long streamed completion and returns once its first text has arrived, so that it holds the only batch slot.
     private async Task<(HttpClient Client, HttpResponseMessage Response, StreamReader Events)> StartLongStreamAsync()
@@ -61,7 +61,7 @@ public sealed class GatewayLoadTests : IAsyncLifetime
         Assert.Equal("model_overloaded", error.GetProperty("code").GetString());
 
         // OpenAI's own .NET client meets the same 429, waits as told and asks again; the stream's client leaves meanwhile.
-        var chat = new ChatClient("tiny", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(_silo.Http.BaseAddress!, "/v1") });
+        var chat = new ChatClient("tiny-random", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(_silo.Http.BaseAddress!, "/v1") });
         var answer = chat.CompleteChatAsync([new UserChatMessage("Which messages mention BigQuery?")], new ChatCompletionOptions { MaxOutputTokenCount = 4 }, Token);
         await Poll.UntilAsync(async () => await _silo.MetricAsync("evalmesh_inference_errors_total", "kind=\"overloaded\"") >= overloadedBefore + 2, TimeSpan.FromSeconds(30), "the SDK's first attempt to be refused");
         events.Dispose();
@@ -92,7 +92,7 @@ public sealed class GatewayLoadTests : IAsyncLifetime
     public async Task SecondRequestWithTheSameLongPrefix_DecodesOnlyItsNewTokens()
     {
         var context = "Records:\n" + string.Concat(Enumerable.Range(1, 60).Select(i => $"message {i}: U0{i % 7}XYZ posted about BigQuery costs in #data-eng at 10:{i % 60:D2}\n"));
-        object Chat(string question) => new { model = "tiny", messages = new[] { new { role = "user", content = context + question } }, max_tokens = 4 };
+        object Chat(string question) => new { model = "tiny-random", messages = new[] { new { role = "user", content = context + question } }, max_tokens = 4 };
         await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("Question: who posted message 3?"), Token);
 
         var decodedBefore = await _silo.MetricAsync("evalmesh_inference_prompt_tokens_total");
@@ -110,7 +110,7 @@ public sealed class GatewayLoadTests : IAsyncLifetime
     public async Task EvalRunBeyondTheQueuesBound_WaitsForRoom_AndEveryCellGetsExactlyOneResult()
     {
         var overloadedBefore = await _silo.MetricAsync("evalmesh_inference_errors_total", "kind=\"overloaded\"");
-        var config = TestConfigs.SmallRun("  - { name: tiny, type: llama, model: tiny, max-tokens: 8 }") + "\nrepeats: 2\nconcurrency: 8\n";
+        var config = TestConfigs.SmallRun("  - { name: tiny, type: llama, model: tiny-random, max-tokens: 8 }") + "\nrepeats: 2\nconcurrency: 8\n";
         var created = await _silo.Http.PostAsync("/api/runs", new StringContent(config), Token);
         Assert.True(created.StatusCode == HttpStatusCode.Created, $"{created.StatusCode}: {await created.Content.ReadAsStringAsync(Token)}");
         var id = (await created.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("id").GetString();

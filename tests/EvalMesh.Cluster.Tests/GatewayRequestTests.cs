@@ -19,12 +19,12 @@ public class GatewayRequestTests
         Gen.String[Gen.Char.AlphaNumeric, 0, 8]);
 
     private static readonly Gen<string> Word = Gen.OneOf(
-        Gen.OneOf("tiny", "tiny:adapter-1", "user", "system", "assistant", "", " ", "text", "image_url", "\ud800", "\0", "😀"),
+        Gen.OneOf("tiny", "tiny-random", "tiny-random:adapter-1", "user", "system", "assistant", "", " ", "text", "image_url", "\ud800", "\0", "😀"),
         Gen.String);
 
     private static readonly Gen<JsonNode> Valid = Gen.OneOf(
-        """{"model":"tiny:adapter-1","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_tokens":6,"temperature":0.5,"stop":["\n"],"stream":true,"seed":3}""",
-        """{"model":"tiny","prompt":["Hello"],"max_completion_tokens":8,"stop":"."}""").Select(text => JsonNode.Parse(text)!);
+        """{"model":"tiny-random:adapter-1","messages":[{"role":"system","content":"Be brief."},{"role":"user","content":[{"type":"text","text":"Hi"}]}],"max_tokens":6,"temperature":0.5,"stop":["\n"],"stream":true,"seed":3}""",
+        """{"model":"tiny-random","prompt":["Hello"],"max_completion_tokens":8,"stop":"."}""").Select(text => JsonNode.Parse(text)!);
 
     private static readonly Gen<string> Token = Gen.OneOf(
         Gen.OneOf("\"", ",", ":", "{", "}", "[", "]", "\\", "\\ud800", "\\udc00", "null", "true", "1e400", "-0", "1.5", "99999999999", ",\"model\":\"x\"",
@@ -45,12 +45,12 @@ public class GatewayRequestTests
 
     // Found by the fuzz test above: each used to escape as an ArgumentException or InvalidOperationException, a 500.
     [Theory]
-    [InlineData("""{"model":"tiny","model":"other","prompt":"x"}""", "body")]
+    [InlineData("""{"model":"tiny-random","model":"other","prompt":"x"}""", "body")]
     [InlineData("""{"model":"\ud800","prompt":"x"}""", "body")]
-    [InlineData("""{"model":"tiny","messages":[1]}""", "messages")]
-    [InlineData("""{"model":"tiny","messages":[{"role":"","content":"x"}]}""", "messages")]
-    [InlineData("""{"model":"tiny","messages":[{"role":"user","content":[1]}]}""", "messages")]
-    [InlineData("""{"model":"tiny","messages":[{"role":"user","content":[{"type":"text","text":1}]}]}""", "messages")]
+    [InlineData("""{"model":"tiny-random","messages":[1]}""", "messages")]
+    [InlineData("""{"model":"tiny-random","messages":[{"role":"","content":"x"}]}""", "messages")]
+    [InlineData("""{"model":"tiny-random","messages":[{"role":"user","content":[1]}]}""", "messages")]
+    [InlineData("""{"model":"tiny-random","messages":[{"role":"user","content":[{"type":"text","text":1}]}]}""", "messages")]
     public void Parse_BodyThatUsedToBeA500_IsRejectedNamingTheParameter(string body, string param)
     {
         var ex = Assert.Throws<GatewayRequestException>(() => GatewayRequest.Parse(JsonNode.Parse(body), chat: !body.Contains("prompt", StringComparison.Ordinal)));
@@ -73,7 +73,7 @@ public class GatewayRequestTests
     [InlineData("\"stream\":\"yes\"", "stream")]
     public void Parse_FieldThatWouldChangeTheAnswerButIsNotHonoured_IsRefusedByName(string field, string param)
     {
-        var body = $$"""{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":2,{{field}}}""";
+        var body = $$"""{"model":"tiny-random","messages":[{"role":"user","content":"x"}],"max_tokens":2,{{field}}}""";
         var ex = Assert.Throws<GatewayRequestException>(() => GatewayRequest.Parse(JsonNode.Parse(body), chat: true));
         Assert.Equal(param, ex.Param);
     }

@@ -75,16 +75,16 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     {
         var models = await _silo.Http.GetFromJsonAsync<JsonElement>("/v1/models", Token);
         var ids = models.GetProperty("data").EnumerateArray().Select(m => m.GetProperty("id").GetString()).ToList();
-        Assert.Equal(["tiny", "tiny:adapter-1", "tiny:adapter-2"], ids);
+        Assert.Equal(["tiny", "tiny-random", "tiny-random:adapter-1", "tiny-random:adapter-2", "tiny:adapter-1", "tiny:adapter-2"], ids);
     }
 
     [Fact]
     public async Task ChatCompletion_IsRoutedToTheAdapter_AndSaysWhereAndWhetherItWasResident()
     {
         await gateway.EvictAdaptersAsync();
-        var first = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-1"), Token);
-        var second = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-1"), Token);
-        var other = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-2"), Token);
+        var first = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random:adapter-1"), Token);
+        var second = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random:adapter-1"), Token);
+        var other = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random:adapter-2"), Token);
         Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         var a = await first.Content.ReadFromJsonAsync<JsonElement>(Token);
         var b = await second.Content.ReadFromJsonAsync<JsonElement>(Token);
@@ -103,7 +103,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     [Fact]
     public async Task Metrics_ArePrometheusText_WithOrleansAndProcessMeters_AndNoPrivateDiagnostics()
     {
-        await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny"), Token);
+        await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random"), Token);
         var response = await _silo.Http.GetAsync("/metrics", Token);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.StartsWith("text/plain", response.Content.Headers.ContentType?.MediaType, StringComparison.Ordinal);
@@ -116,13 +116,13 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     [Fact]
     public async Task Streaming_SendsServerSentEventsThatAddUpToTheAnswer()
     {
-        var whole = await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny"), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
-        var response = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny", stream: true), Token);
+        var whole = await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random"), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
+        var response = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random", stream: true), Token);
         Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
         Assert.StartsWith("S127.0.0.1:", response.Headers.GetValues("x-evalmesh-silo").Single());
         await gateway.EvictAdaptersAsync();
-        var cold = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-2", stream: true), Token);
-        var warm = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-2", stream: true), Token);
+        var cold = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random:adapter-2", stream: true), Token);
+        var warm = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random:adapter-2", stream: true), Token);
         Assert.Equal(["false", "true"], [.. new[] { cold, warm }.Select(r => r.Headers.GetValues("x-evalmesh-adapter-resident").Single())]);
         var events = (await response.Content.ReadAsStringAsync(Token)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal("data: [DONE]", events[^1]);
@@ -132,7 +132,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
         Assert.Equal(whole.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), text);
         Assert.Equal("length", chunks[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
 
-        var completion = await _silo.Http.PostAsJsonAsync("/v1/completions", new { model = "tiny", prompt = "Hello", max_tokens = 3 }, Token);
+        var completion = await _silo.Http.PostAsJsonAsync("/v1/completions", new { model = "tiny-random", prompt = "Hello", max_tokens = 3 }, Token);
         var body = await completion.Content.ReadFromJsonAsync<JsonElement>(Token);
         Assert.Equal("text_completion", body.GetProperty("object").GetString());
         Assert.Equal(3, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
@@ -141,7 +141,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     [Fact]
     public async Task Streaming_SendsTokensAsTheyAreGenerated_AndAClientThatLeavesStopsTheGeneration()
     {
-        object Completion(bool stream) => new { model = "tiny", prompt = "Count to a thousand:", max_tokens = 8000, stream };
+        object Completion(bool stream) => new { model = "tiny-random", prompt = "Count to a thousand:", max_tokens = 8000, stream };
         var whole = await (await _silo.Http.PostAsJsonAsync("/v1/completions", Completion(stream: false), Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
         Assert.Equal("length", whole.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
         var before = await MetricAsync("evalmesh_inference_generated_tokens_total");
@@ -169,7 +169,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
             await (await _silo.Http.PostAsJsonAsync("/v1/chat/completions", request, Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
         object Sampled(int n, int seed, double topP = 1) => new
         {
-            model = "tiny:adapter-1",
+            model = "tiny-random:adapter-1",
             messages = new[] { new { role = "user", content = "Which messages mention BigQuery?" } },
             max_tokens = 6,
             temperature = 1.5,
@@ -193,7 +193,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
         Assert.Equal(18, three.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
 
         // A nucleus of (almost) nothing but the likeliest token is greedy, whatever the temperature and seed.
-        var greedy = Text((await CompleteAsync(Chat("tiny:adapter-1"))).GetProperty("choices")[0]);
+        var greedy = Text((await CompleteAsync(Chat("tiny-random:adapter-1"))).GetProperty("choices")[0]);
         var nucleus = await CompleteAsync(Sampled(3, seed: 7, topP: 1e-6));
         Assert.All(nucleus.GetProperty("choices").EnumerateArray(), c => Assert.Equal(greedy, Text(c)));
     }
@@ -245,7 +245,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
             await (await _silo.Http.PostAsJsonAsync(path, request, Token)).Content.ReadFromJsonAsync<JsonElement>(Token);
         var messages = new[] { new { role = "user", content = "Which messages mention BigQuery?" } };
 
-        var chat = (await PostAsync("/v1/chat/completions", new { model = "tiny:adapter-2", messages, max_tokens = 8, logprobs = true, top_logprobs = 2 })).GetProperty("choices")[0];
+        var chat = (await PostAsync("/v1/chat/completions", new { model = "tiny-random:adapter-2", messages, max_tokens = 8, logprobs = true, top_logprobs = 2 })).GetProperty("choices")[0];
         var content = chat.GetProperty("logprobs").GetProperty("content").EnumerateArray().ToList();
         Assert.Equal(chat.GetProperty("message").GetProperty("content").GetString(), string.Concat(content.Select(t => t.GetProperty("token").GetString())));
         Assert.All(content, t =>
@@ -255,9 +255,9 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
             Assert.Equal(t.GetProperty("logprob").GetDouble(), top[0].GetProperty("logprob").GetDouble());
             Assert.Equal(System.Text.Encoding.UTF8.GetBytes(t.GetProperty("token").GetString()!), t.GetProperty("bytes").EnumerateArray().Select(b => (byte)b.GetInt32()));
         });
-        Assert.Equal(JsonValueKind.Null, (await PostAsync("/v1/chat/completions", Chat("tiny:adapter-2"))).GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
+        Assert.Equal(JsonValueKind.Null, (await PostAsync("/v1/chat/completions", Chat("tiny-random:adapter-2"))).GetProperty("choices")[0].GetProperty("logprobs").ValueKind);
 
-        var whole = (await PostAsync("/v1/completions", new { model = "tiny", prompt = "Count to ten:", max_tokens = 8, logprobs = 1 })).GetProperty("choices")[0];
+        var whole = (await PostAsync("/v1/completions", new { model = "tiny-random", prompt = "Count to ten:", max_tokens = 8, logprobs = 1 })).GetProperty("choices")[0];
         var logprobs = whole.GetProperty("logprobs");
         var tokens = logprobs.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToList();
         Assert.Equal(whole.GetProperty("text").GetString(), string.Concat(tokens));
@@ -266,7 +266,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
         Assert.All(logprobs.GetProperty("top_logprobs").EnumerateArray(), top => Assert.Single(top.EnumerateObject()));
 
         // Streamed, each chunk carries the log probabilities of its own tokens, with offsets that go on across chunks.
-        var response = await _silo.Http.PostAsJsonAsync("/v1/completions", new { model = "tiny", prompt = "Count to ten:", max_tokens = 8, logprobs = 1, stream = true }, Token);
+        var response = await _silo.Http.PostAsJsonAsync("/v1/completions", new { model = "tiny-random", prompt = "Count to ten:", max_tokens = 8, logprobs = 1, stream = true }, Token);
         var chunks = (await response.Content.ReadAsStringAsync(Token)).Split("\n\n", StringSplitOptions.RemoveEmptyEntries)[..^1]
             .Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement.GetProperty("choices")[0])
             .Where(c => c.GetProperty("logprobs").ValueKind == JsonValueKind.Object)
@@ -281,7 +281,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     [Fact]
     public async Task AFieldThatWouldChangeTheAnswerButIsNotHonoured_Is400InOpenAisErrorShape_NamingIt()
     {
-        const string body = """{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":2,"presence_penalty":0.5}""";
+        const string body = """{"model":"tiny-random","messages":[{"role":"user","content":"x"}],"max_tokens":2,"presence_penalty":0.5}""";
         var response = await _silo.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Token);
         Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
         var error = (await response.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error");
@@ -293,7 +293,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     public async Task DefaultValuesOfFieldsNotHonoured_AndNulls_Pass()
     {
         const string body = """
-            {"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":2,"logprobs":false,"top_logprobs":null,
+            {"model":"tiny-random","messages":[{"role":"user","content":"x"}],"max_tokens":2,"logprobs":false,"top_logprobs":null,
              "tools":[],"response_format":{"type":"text"},"presence_penalty":0,"frequency_penalty":0,"logit_bias":{},"n":1,
              "top_p":1,"user":"someone","stream_options":null,"seed":null}
             """;
@@ -323,14 +323,14 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     [Fact]
     public async Task UnknownModel_Is404InOpenAisErrorShape_AndMalformedBodiesAre400()
     {
-        var unknown = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny:adapter-9"), Token);
+        var unknown = await _silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random:adapter-9"), Token);
         Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
         var error = (await unknown.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error");
         Assert.Equal("model_not_found", error.GetProperty("code").GetString());
         Assert.Equal("invalid_request_error", error.GetProperty("type").GetString());
-        Assert.Contains("tiny:adapter-9", error.GetProperty("message").GetString());
+        Assert.Contains("tiny-random:adapter-9", error.GetProperty("message").GetString());
 
-        foreach (var body in new[] { "{not json", "[]", """{"model":"tiny"}""", """{"model":"tiny","messages":[{"role":"user","content":"x"}],"max_tokens":-1}""" })
+        foreach (var body in new[] { "{not json", "[]", """{"model":"tiny-random"}""", """{"model":"tiny-random","messages":[{"role":"user","content":"x"}],"max_tokens":-1}""" })
         {
             var response = await _silo.Http.PostAsync("/v1/chat/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"), Token);
             Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);

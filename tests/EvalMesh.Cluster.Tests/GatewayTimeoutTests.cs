@@ -25,7 +25,7 @@ public sealed class GatewayTimeoutTests : IAsyncLifetime
         Directory.Delete(_folder, recursive: true);
     }
 
-    private static object Completion(int maxTokens) => new { model = "tiny", prompt = "Count to a thousand:", max_tokens = maxTokens };
+    private static object Completion(int maxTokens) => new { model = "tiny-random", prompt = "Count to a thousand:", max_tokens = maxTokens };
 
     [Fact]
     public async Task CompletionLongerThanTheResponseTimeout_Completes()

@@ -115,7 +115,7 @@ public sealed class HttpClientTests : IAsyncLifetime
         // Settings sent as null are a 400 naming them, not a job that fails later.
         using var admin = new HttpClient { BaseAddress = new Uri(url) };
         admin.DefaultRequestHeaders.Add("x-api-key", AdminKey);
-        using var body = new StringContent("""{"model": "tiny", "adapterName": "x", "trainingData": "{}", "settings": null}""", System.Text.Encoding.UTF8, "application/json");
+        using var body = new StringContent("""{"model": "tiny-random", "adapterName": "x", "trainingData": "{}", "settings": null}""", System.Text.Encoding.UTF8, "application/json");
         using var nullSettings = await admin.PutAsync(new Uri("/api/training/null-settings", UriKind.Relative), body, Token);
         Assert.Equal(System.Net.HttpStatusCode.BadRequest, nullSettings.StatusCode);
         Assert.Contains("'settings'", await nullSettings.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);

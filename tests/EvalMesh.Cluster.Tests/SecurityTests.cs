@@ -44,7 +44,7 @@ public sealed class SecuredSilo : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var cache = Path.Combine(_folder, "cache");
-        Tiny = TinyModel.EnsureCached(cache);
+        Tiny = TinyModel.EnsureRandomCached(cache);
         Directory.CreateDirectory(Models);
         Endpoint = await ScriptedOpenAiServer.StartAsync();
         var keys = new[] { ("reader", ReadKey, "Read"), ("runner", RunKey, "Run"), ("admin", AdminKey, "Admin"), ("limited", LimitedKey, "Read"), ("watcher", WatchKey, "Read") };
@@ -99,7 +99,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
             Assert.Equal("application/problem+json", rest.Content.Headers.ContentType?.MediaType);
             Assert.Equal(401, (await rest.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("status").GetInt32());
 
-            using var gateway = await secured.SendAsync(HttpMethod.Post, "/v1/chat/completions", key, Chat("tiny"));
+            using var gateway = await secured.SendAsync(HttpMethod.Post, "/v1/chat/completions", key, Chat("tiny-random"));
             Assert.Equal(HttpStatusCode.Unauthorized, gateway.StatusCode);
             Assert.Equal("invalid_api_key", (await gateway.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error").GetProperty("code").GetString());
         }
@@ -112,18 +112,18 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
     [Fact]
     public async Task Scopes_ReadReads_RunAlsoRunsAndInfers_AdminAlsoManagesAdapters()
     {
-        var register = () => JsonContent.Create(new { model = "tiny", name = "scoped", path = secured.Tiny.Adapters[0] });
+        var register = () => JsonContent.Create(new { model = "tiny-random", name = "scoped", path = secured.Tiny.Adapters[0] });
         Assert.Equal(HttpStatusCode.OK, (await secured.SendAsync(HttpMethod.Get, "/api/runs", SecuredSilo.ReadKey)).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await secured.SendAsync(HttpMethod.Get, "/v1/models", SecuredSilo.ReadKey)).StatusCode);
 
-        using var readInfers = await secured.SendAsync(HttpMethod.Post, "/v1/chat/completions", SecuredSilo.ReadKey, Chat("tiny"));
+        using var readInfers = await secured.SendAsync(HttpMethod.Post, "/v1/chat/completions", SecuredSilo.ReadKey, Chat("tiny-random"));
         Assert.Equal(HttpStatusCode.Forbidden, readInfers.StatusCode);
         var error = (await readInfers.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error");
         Assert.Equal("insufficient_scope", error.GetProperty("code").GetString());
         Assert.Contains("'reader'", error.GetProperty("message").GetString(), StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.Forbidden, (await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.ReadKey, Yaml("{}"))).StatusCode);
 
-        Assert.Equal(HttpStatusCode.OK, (await secured.SendAsync(HttpMethod.Post, "/v1/chat/completions", SecuredSilo.RunKey, Chat("tiny"))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await secured.SendAsync(HttpMethod.Post, "/v1/chat/completions", SecuredSilo.RunKey, Chat("tiny-random"))).StatusCode);
         using var runRegisters = await secured.SendAsync(HttpMethod.Post, "/api/adapters", SecuredSilo.RunKey, register());
         Assert.Equal(HttpStatusCode.Forbidden, runRegisters.StatusCode);
         Assert.Equal("application/problem+json", runRegisters.Content.Headers.ContentType?.MediaType);
@@ -150,7 +150,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
         }
 
         async Task<HttpStatusCode> Register(string name, string path) =>
-            (await secured.SendAsync(HttpMethod.Post, "/api/adapters", SecuredSilo.AdminKey, JsonContent.Create(new { model = "tiny", name, path }))).StatusCode;
+            (await secured.SendAsync(HttpMethod.Post, "/api/adapters", SecuredSilo.AdminKey, JsonContent.Create(new { model = "tiny-random", name, path }))).StatusCode;
 
         Assert.Equal(HttpStatusCode.Created, await Register("support", inside));
         Assert.Equal(HttpStatusCode.BadRequest, await Register("traversal", Path.Combine(secured.Models, Path.GetRelativePath(secured.Models, secured.Tiny.Adapters[0]))));
@@ -158,7 +158,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
         Assert.Equal(HttpStatusCode.BadRequest, await Register("linked-folder", Path.Combine(linkedFolder, "adapter-1.gguf")));
 
         // A run naming a local file outside the folder is refused before it starts.
-        using var run = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(TestConfigs.SmallRun($"  - {{ name: local, type: llama, model: tiny, adapter: {secured.Tiny.Adapters[0]} }}")));
+        using var run = await secured.SendAsync(HttpMethod.Post, "/api/runs", SecuredSilo.RunKey, Yaml(TestConfigs.SmallRun($"  - {{ name: local, type: llama, model: tiny-random, adapter: {secured.Tiny.Adapters[0]} }}")));
         Assert.Equal(HttpStatusCode.BadRequest, run.StatusCode);
         Assert.Contains("EvalMesh:ModelRoots", await run.Content.ReadAsStringAsync(Token), StringComparison.Ordinal);
     }

@@ -106,7 +106,7 @@ public sealed class ObservedSilo : IAsyncLifetime
             endpoints:
               - name: tiny+adapter-1
                 type: llama
-                model: tiny
+                model: tiny-random
                 adapter: adapter-1
                 max-tokens: 6
               - name: echo
@@ -132,13 +132,13 @@ public sealed class ObservedSilo : IAsyncLifetime
     // One wave: two requests with adapter-2, one on the base model, one too long for the context window.
     private async Task GatewayTrafficAsync()
     {
-        foreach (var model in new[] { "tiny:adapter-2", "tiny:adapter-2", "tiny" })
+        foreach (var model in new[] { "tiny-random:adapter-2", "tiny-random:adapter-2", "tiny-random" })
         {
             using var ok = await Silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat(model, "Which messages mention BigQuery?"), Token);
             Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
         }
 
-        using var tooLong = await Silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny", string.Concat(Enumerable.Repeat("lorem ipsum dolor ", 12_000))), Token);
+        using var tooLong = await Silo.Http.PostAsJsonAsync("/v1/chat/completions", Chat("tiny-random", string.Concat(Enumerable.Repeat("lorem ipsum dolor ", 12_000))), Token);
         Assert.Equal(HttpStatusCode.BadRequest, tooLong.StatusCode);
         Assert.Equal("context_length_exceeded", (await tooLong.Content.ReadFromJsonAsync<JsonElement>(Token)).GetProperty("error").GetProperty("code").GetString());
     }

@@ -32,7 +32,7 @@ public sealed class LongGenerationTests : IAsyncLifetime
                 generated: true
             formats: [csv]
             endpoints:
-              - { name: long, type: llama, model: tiny, max-tokens: 8000 }
+              - { name: long, type: llama, model: tiny-random, max-tokens: 8000 }
             limit: 1
             """, "/tmp/long.yaml");
         var started = await _cluster.Client.StartRunAsync(config, cancellationToken: Token);
@@ -56,13 +56,13 @@ public sealed class LongGenerationTests : IAsyncLifetime
         const string Prompt = "Count to a thousand:";
         var options = new GenerationOptions(8000);
         var watch = System.Diagnostics.Stopwatch.StartNew();
-        var reply = await _cluster.Client.InferAsync("tiny", Prompt, options, Token);
+        var reply = await _cluster.Client.InferAsync("tiny-random", Prompt, options, Token);
         Assert.True(watch.Elapsed > ResponseTimeout, $"the generation took {watch.Elapsed}, not longer than the response timeout: it tests nothing");
         Assert.Equal((8000, "length"), (reply.CompletionTokens, reply.FinishReason));
 
         var text = new System.Text.StringBuilder();
         InferenceReply? streamed = null;
-        await foreach (var chunk in _cluster.Client.StreamInferenceAsync("tiny", Prompt, options, Token))
+        await foreach (var chunk in _cluster.Client.StreamInferenceAsync("tiny-random", Prompt, options, Token))
         {
             text.Append(chunk.Text);
             streamed ??= chunk.Reply;

@@ -34,7 +34,7 @@ public sealed class RoutingTests : IAsyncLifetime
 
     public ValueTask DisposeAsync() => _cluster.DisposeAsync();
 
-    private string Adapter(int i) => $"tiny:{_cluster.Tiny.Adapters[i - 1]}";
+    private string Adapter(int i) => $"tiny-random:{_cluster.Tiny.Adapters[i - 1]}";
 
     private static string Key(string model) => AdapterKey.FromModelName(model);
 

@@ -1,6 +1,7 @@
 using EvalMesh.Abstractions;
 using EvalMesh.Evaluation.Configuration;
 using EvalMesh.Testing;
+using EvalMesh.Training.Recipes;
 
 namespace EvalMesh.Grains.Tests;
 
@@ -93,11 +94,11 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         var config = Config("""
               - name: tiny
                 type: llama
-                model: tiny
+                model: tiny-random
                 max-tokens: 6
               - name: tiny-a1
                 type: llama
-                model: tiny
+                model: tiny-random
                 adapter: adapter-1
                 max-tokens: 6
             """, messages: 8, casesPerCategory: 1, formats: "[csv]", repeats: 1);
@@ -121,17 +122,34 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task SeedExperiment_OnTheBuiltInTrainedModel_AnswersItsIndexQuestionsInTheFormatsItWasTrainedOn_AndIsNoSmokeModel()
+    {
+        // The README's seed experiment, its first ten questions of each suite (the index questions), the base model alone, once.
+        var example = ConfigLoader.Load(RepoPaths.Under("client/examples/slack-formats.yaml"));
+        var config = example with { Endpoints = [example.Endpoints.Single(e => e.Name == "tiny") with { Temperature = 0 }], Repeats = 1, Limit = 10 };
+        var started = await fixture.Client.StartRunAsync(config, cancellationToken: Token);
+        Assert.Equal(RunState.Completed, (await WaitAsync(started.RunId, TimeSpan.FromMinutes(3))).State);
+        var results = await ResultsAsync(started.RunId);
+        Assert.Equal(10 * example.Formats.Count, results.Count);
+        Assert.All(results, r => Assert.StartsWith("index-", r.CaseId, StringComparison.Ordinal));
+        Assert.All(results.Where(r => new TinyRecipe().Formats.Contains(r.Format)), r => Assert.Equal(CellOutcome.Passed, r.Outcome));
+
+        var report = await fixture.Client.GetReportAsync(started.RunId, Token);
+        Assert.DoesNotContain(report.Notes, n => n.StartsWith("Smoke model", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task LlamaRun_CountsEachPromptInTheModelsVocabularyBeforeSendingIt_SoACellThatErrorsHasItsCountToo()
     {
         // The second endpoint's adapter is the base model's file, which the model host refuses at inference.
         var config = Config($"""
               - name: tiny
                 type: llama
-                model: tiny
+                model: tiny-random
                 max-tokens: 2
               - name: refused
                 type: llama
-                model: tiny
+                model: tiny-random
                 adapter: {fixture.Tiny.Model}
                 max-tokens: 2
             """, messages: 8, casesPerCategory: 1, formats: "[csv, pretty-json]", repeats: 1);
@@ -165,16 +183,16 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         var config = Config("""
               - name: greedy
                 type: llama
-                model: tiny
+                model: tiny-random
                 max-tokens: 6
               - name: sampled
                 type: llama
-                model: tiny
+                model: tiny-random
                 max-tokens: 6
                 temperature: 1.5
               - name: nucleus
                 type: llama
-                model: tiny
+                model: tiny-random
                 max-tokens: 6
                 temperature: 1.5
                 top-p: 0.000001
@@ -194,7 +212,7 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
         var settings = (await fixture.Client.GetReportAsync(started.RunId, Token)).Settings!;
         Assert.Equal(2, settings.Repeats);
         Assert.Equal([("greedy", 0, 1), ("sampled", 1.5, 1), ("nucleus", 1.5, 0.000001)], settings.Endpoints.Select(e => (e.Name, e.Temperature, e.TopP)));
-        Assert.All(settings.Endpoints, e => Assert.Equal((6, "tiny"), (e.MaxTokens, e.Model)));
+        Assert.All(settings.Endpoints, e => Assert.Equal((6, "tiny-random"), (e.MaxTokens, e.Model)));
     }
 
     [Fact]
@@ -344,20 +362,20 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     [Fact]
     public async Task Inference_IsRoutedToOneSilo_AndRegisteredAdaptersServe()
     {
-        var first = await fixture.Client.InferAsync("tiny:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
-        var second = await fixture.Client.InferAsync("tiny:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
+        var first = await fixture.Client.InferAsync("tiny-random:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
+        var second = await fixture.Client.InferAsync("tiny-random:adapter-2", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
         Assert.Equal(5, first.CompletionTokens);
         Assert.Equal(first.Text, second.Text);
         Assert.Equal(first.Route.Host, second.Route.Host);
         Assert.True(second.Route.AdapterWasResident);
 
-        var registration = await fixture.Client.RegisterAdapterAsync("tiny", "mine", fixture.Tiny.Adapters[1], Token);
+        var registration = await fixture.Client.RegisterAdapterAsync("tiny-random", "mine", fixture.Tiny.Adapters[1], Token);
         Assert.True(registration.Rank > 0);
         Assert.Contains(await fixture.Client.ListAdaptersAsync(Token), a => a.Name == "mine");
-        var mine = await fixture.Client.InferAsync("tiny:mine", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
+        var mine = await fixture.Client.InferAsync("tiny-random:mine", "Which messages mention BigQuery?", new(MaxTokens: 5), Token);
         Assert.Equal(first.Text, mine.Text);
 
-        var rejected = await Assert.ThrowsAsync<AdapterRejectedException>(() => fixture.Client.RegisterAdapterAsync("tiny", "bad", fixture.Tiny.Model, Token));
+        var rejected = await Assert.ThrowsAsync<AdapterRejectedException>(() => fixture.Client.RegisterAdapterAsync("tiny-random", "bad", fixture.Tiny.Model, Token));
         Assert.Contains("not a LoRA adapter", rejected.Message);
     }
 }

@@ -42,7 +42,7 @@ public sealed class TrainingGrainTests : IAsyncLifetime
     [Fact]
     public async Task Job_HoldsAnAdapterSlotWhileItTrains_ThenRegistersAnAdapterThatServes()
     {
-        var started = await _cluster.Cluster.Client.GetTraining("job-1").StartAsync(new TrainingRequest("tiny", "channels", Examples(160), Examples(16, offset: 1000)) { Settings = new() { Epochs = 4 } });
+        var started = await _cluster.Cluster.Client.GetTraining("job-1").StartAsync(new TrainingRequest("tiny-random", "channels", Examples(160), Examples(16, offset: 1000)) { Settings = new() { Epochs = 4 } });
         Assert.Equal(TrainingState.Running, started.State);
 
         await Poll.UntilAsync(async () => (await _cluster.Client.GetResidencyAsync(Token)).Silos.SingleOrDefault()?.Capacity == Slots - 1, TimeSpan.FromMinutes(2), "the silo to report one slot fewer while training");
@@ -52,8 +52,8 @@ public sealed class TrainingGrainTests : IAsyncLifetime
         Assert.Equal((160 * 4 + 7) / 8, done.TotalSteps);
         Assert.Equal(done.TotalSteps, done.Step);
 
-        Assert.Contains(await _cluster.Client.ListAdaptersAsync(Token), a => a.Model == "tiny" && a.Name == "channels" && a.Path == done.Adapter!.Path);
-        var reply = await _cluster.Client.InferAsync("tiny:channels", "Which channel is message 1001 in?", new GenerationOptions(4), Token);
+        Assert.Contains(await _cluster.Client.ListAdaptersAsync(Token), a => a.Model == "tiny-random" && a.Name == "channels" && a.Path == done.Adapter!.Path);
+        var reply = await _cluster.Client.InferAsync("tiny-random:channels", "Which channel is message 1001 in?", new GenerationOptions(4), Token);
         Assert.True(reply.CompletionTokens > 0);
         await Poll.UntilAsync(async () => (await _cluster.Client.GetResidencyAsync(Token)).Silos.SingleOrDefault()?.Capacity == Slots, TimeSpan.FromSeconds(30), "the slot to be given back");
     }
@@ -61,7 +61,7 @@ public sealed class TrainingGrainTests : IAsyncLifetime
     [Fact]
     public async Task Job_WithMalformedExamples_FailsSayingWhichLine_AndRegistersNothing()
     {
-        await _cluster.Cluster.Client.GetTraining("job-bad").StartAsync(new TrainingRequest("tiny", "broken", Examples(3) + "{\"messages\": [}\n"));
+        await _cluster.Cluster.Client.GetTraining("job-bad").StartAsync(new TrainingRequest("tiny-random", "broken", Examples(3) + "{\"messages\": [}\n"));
         var done = await WaitAsync("job-bad", s => s.IsFinished, "the job to fail");
         Assert.Equal(TrainingState.Failed, done.State);
         Assert.Contains("train.jsonl:4:", done.Error, StringComparison.Ordinal);

@@ -26,17 +26,38 @@ public sealed class TinyModelTests(TinyModelFixture tiny) : IDisposable
         // A model of another seed in the cache, as an older version (or a hand) might have left it.
         var cache = Path.Combine(_folder, "cache");
         TinyModel.Write(cache, seed: 43, adapters: 2);
-        var cached = TinyModel.EnsureCached(cache);
+        var cached = TinyModel.EnsureRandomCached(cache);
         Assert.Equal(File.ReadAllBytes(tiny.Model), File.ReadAllBytes(cached.Model));
         Assert.Equal(File.ReadAllBytes(tiny.Files.Adapters[1]), File.ReadAllBytes(cached.Adapters[1]));
 
         var written = File.GetLastWriteTimeUtc(cached.Model);
-        Assert.Equal(cached.Model, TinyModel.EnsureCached(cache).Model);
+        Assert.Equal(cached.Model, TinyModel.EnsureRandomCached(cache).Model);
         Assert.Equal(written, File.GetLastWriteTimeUtc(cached.Model));
 
         File.WriteAllText(Path.Combine(cache, TinyModel.GeneratorStampFileName), "an older generator");
-        TinyModel.EnsureCached(cache);
+        TinyModel.EnsureRandomCached(cache);
         Assert.NotEqual(written, File.GetLastWriteTimeUtc(cached.Model));
+    }
+
+    [Fact]
+    public void EnsureTrainedCached_WritesTheShippedTrainedModel_WhoseAdaptersAreMadeForIt_ApartFromTheRandomOne()
+    {
+        var cache = Path.Combine(_folder, "cache");
+        var trained = TinyModel.EnsureTrainedCached(cache);
+        Assert.Equal(Path.Combine(cache, "trained", TinyModel.ModelFileName), trained.Model);
+        var model = GgufValidator.ValidateModel(trained.Model);
+        Assert.All(trained.Adapters, a => GgufValidator.ValidateAdapter(a, model));
+        Assert.NotEqual(GgufValidator.ValidateModel(TinyModel.EnsureRandomCached(cache).Model).Fingerprint, model.Fingerprint);
+
+        // The recipe's shape: digits one by one, the output tied to the embedding.
+        var file = GgufFile.Read(trained.Model);
+        Assert.DoesNotContain(Pieces(file), HasTwoDigitsInARow);
+        Assert.DoesNotContain(file.Tensors, t => t.Name == "output.weight");
+
+        // Written again byte for byte, into a folder of one's own.
+        var copy = TinyModel.WriteTrained(Path.Combine(_folder, "copy"));
+        Assert.Equal(File.ReadAllBytes(trained.Model), File.ReadAllBytes(copy.Model));
+        Assert.Equal(File.ReadAllBytes(trained.Adapters[1]), File.ReadAllBytes(copy.Adapters[1]));
     }
 
     [Fact]
@@ -89,9 +110,10 @@ public sealed class TinyModelTests(TinyModelFixture tiny) : IDisposable
         var smoke = GgufFile.Read(tiny.Model);
         Assert.Contains(Pieces(smoke), HasTwoDigitsInARow);
         Assert.Contains(smoke.Tensors, t => t.Name == "output.weight");
-
-        // Byte-fallback tokens such as <0x0A> are not pieces of text.
-        static IEnumerable<string> Pieces(GgufFile model) => ((object[])model.Metadata["tokenizer.ggml.tokens"]).Cast<string>().Where(t => !t.StartsWith("<0x", StringComparison.Ordinal));
-        static bool HasTwoDigitsInARow(string piece) => piece.Zip(piece.Skip(1)).Any(p => char.IsAsciiDigit(p.First) && char.IsAsciiDigit(p.Second));
     }
+
+    // Byte-fallback tokens such as <0x0A> are not pieces of text.
+    private static IEnumerable<string> Pieces(GgufFile model) => ((object[])model.Metadata["tokenizer.ggml.tokens"]).Cast<string>().Where(t => !t.StartsWith("<0x", StringComparison.Ordinal));
+
+    private static bool HasTwoDigitsInARow(string piece) => piece.Zip(piece.Skip(1)).Any(p => char.IsAsciiDigit(p.First) && char.IsAsciiDigit(p.Second));
 }

@@ -70,7 +70,7 @@ public sealed class FinetuneLoopTests(ReportRun run)
     [Theory]
     [InlineData("--endpoint", "echo", "evalmesh: error: '--endpoint': endpoint 'echo' is echo; an adapter can only be trained for a llama endpoint's model")]
     [InlineData("--holdout", "1.5", "evalmesh: error: '--holdout': must be between 0 and 1 (exclusive), not 1.5")]
-    [InlineData("--register", "tiny:mine", "evalmesh: error: '--register': the adapter's name 'tiny:mine' must be 1 to 60 letters, digits, '.', '_' or '-' (it names the adapter, its endpoint and the evaluation run)")]
+    [InlineData("--register", "tiny-random:mine", "evalmesh: error: '--register': the adapter's name 'tiny-random:mine' must be 1 to 60 letters, digits, '.', '_' or '-' (it names the adapter, its endpoint and the evaluation run)")]
     public async Task Finetune_Mistake_IsOneLine_ExitTwo(string option, string value, string expected)
     {
         string[] args = option == "--endpoint" ? ["finetune", run.RunId, option, value] : ["finetune", run.RunId, "--endpoint", "tiny", option, value];

@@ -28,7 +28,7 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
         endpoints:
           - name: tiny
             type: llama
-            model: tiny
+            model: tiny-random
             max-tokens: 16
         repeats: 50
         concurrency: 1
@@ -42,7 +42,7 @@ public sealed class LivePageTests(Browser browser) : IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         var cache = Path.Combine(_folder, "cache");
-        TinyModel.EnsureCached(cache);
+        TinyModel.EnsureRandomCached(cache);
         _silo = await SiloProcess.StartEmbeddedAsync(Path.Combine(_folder, "data"), new Dictionary<string, string>
         {
             ["EVALMESH_CACHE"] = cache,

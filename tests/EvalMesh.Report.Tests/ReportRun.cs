@@ -29,7 +29,7 @@ public sealed class ReportRun : IAsyncLifetime
             type: echo
           - name: tiny
             type: llama
-            model: tiny
+            model: tiny-random
             max-tokens: 8
             cost: { input-per-mtok: 0.5, output-per-mtok: 2 }
         prompt: |

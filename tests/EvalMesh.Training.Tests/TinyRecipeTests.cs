@@ -29,11 +29,10 @@ public sealed class TinyRecipeTests : IDisposable
         Assert.Equal(recipe.Formats.Order(), examples.Select(e => e.Format).Distinct().Order());
         foreach (var (example, testCase) in examples.Zip(data.Suite.Cases))
         {
-            // The records of the case only, in dataset order, rendered by the format and put into the template.
+            // The records of the case only, in dataset order, rendered by the format: the question's own context.
             var context = RecordFormats.Get(example.Format).Render([.. testCase.Records!.Select(r => data.Messages[r - 1])]);
-            var expected = PromptTemplate.Compile(TinyRecipe.PromptTemplate, example.Format, context).For(testCase.Question);
+            var expected = PromptTemplate.Compile(TinyRecipe.PromptTemplate, example.Format, context: null).For(testCase.Question, context);
             Assert.Equal(expected, example.Prompt);
-            Assert.Equal(expected.Head.Length, TinyRecipe.SharedPrefixLength(expected.Text));
             Assert.Equal(string.Join('\n', testCase.Expected), example.Answer);
         }
     }
@@ -92,17 +91,6 @@ public sealed class TinyRecipeTests : IDisposable
         Assert.Equal(examples.Select(e => e.Prompt.Text), read.Select(r => Assert.Single(r.Prompt).Text));
         Assert.All(read, r => Assert.Equal(Microsoft.Extensions.AI.ChatRole.User, r.Prompt[0].Role));
     }
-
-    [Fact]
-    public void SharedPrefixLength_TokenizesTheHeadAndTheRestApart()
-    {
-        var example = new TinyRecipe().TrainingExamples(1000, new TinyRecipe().Stages[^1], TinyRecipe.SeedExperimentFormats).First();
-        using var vocabulary = TrainingVocabulary.Load(Path.Combine(TinyModelPath()));
-        var split = vocabulary.Sequence(example.Prompt.Text, example.Answer, TinyRecipe.SharedPrefixLength(example.Prompt.Text));
-        Assert.Equal([.. vocabulary.Tokenize(example.Prompt.Head, addBos: true), .. vocabulary.Tokenize(example.Prompt.Tail, addBos: false)], split.Tokens[..split.AnswerStart]);
-    }
-
-    private static string TinyModelPath() => Inference.Tiny.TinyModel.EnsureCached(Path.Combine(Path.GetTempPath(), "evalmesh-recipe-tests-cache")).Model;
 
     private static string RepositoryRoot()
     {

@@ -9,8 +9,8 @@ using EvalMesh.Training.Recipes;
 namespace EvalMesh.Cli.Commands;
 
 /// <summary>
-/// <c>evalmesh models make-tiny</c>: writes the generated tiny llama model and its LoRA adapters;
-/// <c>evalmesh models train-tiny</c>: trains a tiny model and two adapters on generated Slack question answering.
+/// <c>evalmesh models make-tiny</c>: writes the built-in tiny model (trained, or with <c>--random</c> random) and its LoRA adapters;
+/// <c>evalmesh models train-tiny</c>: trains the built-in tiny model and its two adapters on generated Slack question answering.
 /// </summary>
 internal static class ModelsCommand
 {
@@ -19,24 +19,40 @@ internal static class ModelsCommand
     private static Command MakeTiny()
     {
         var output = new Option<DirectoryInfo>("--out") { Description = "The folder to write tiny-llama.gguf and adapter-N.gguf into.", Required = true };
-        var seed = new Option<int>("--seed") { Description = "The seed; the same seed gives byte-identical files.", DefaultValueFactory = _ => 42 };
-        var adapters = new Option<int>("--adapters") { Description = "How many LoRA adapters to write.", DefaultValueFactory = _ => 2 };
-        var chatTemplate = new Option<string?>("--chat-template") { Description = "A llama.cpp chat template name (chatml, llama3, gemma, mistral-v7, ...) to write into the model as its own." };
-        var makeTiny = new Command("make-tiny", "Write a tiny llama-architecture GGUF model with random seeded weights, and LoRA adapters for it.") { output, seed, adapters, chatTemplate };
+        var random = new Option<bool>("--random") { Description = "Write the random-weight smoke model (tiny-random) instead of the trained one." };
+        var seed = new Option<int?>("--seed") { Description = "With --random: the seed (default 42); the same seed gives byte-identical files." };
+        var adapters = new Option<int?>("--adapters") { Description = "With --random: how many LoRA adapters to write (default 2)." };
+        var chatTemplate = new Option<string?>("--chat-template") { Description = "With --random: a llama.cpp chat template name (chatml, llama3, gemma, mistral-v7, ...) to write into the model as its own." };
+        var makeTiny = new Command("make-tiny", "Write the built-in tiny model (trained on generated Slack question answering) and its csv and toon adapters; with --random, a tiny model with random seeded weights and LoRA adapters for it.") { output, random, seed, adapters, chatTemplate };
         makeTiny.SetAction(parse => CliAction.Run(() =>
         {
-            var count = parse.GetValue(adapters);
-            if (count is < 0 or > 64)
+            var folder = parse.GetValue(output)!.FullName;
+            TinyModelFiles files;
+            if (parse.GetValue(random))
             {
-                throw new Evaluation.EvalMeshInputException("must be between 0 and 64", setting: "--adapters");
+                var count = parse.GetValue(adapters) ?? 2;
+                if (count is < 0 or > 64)
+                {
+                    throw new Evaluation.EvalMeshInputException("must be between 0 and 64", setting: "--adapters");
+                }
+
+                if (parse.GetValue(chatTemplate) is { } name && !ChatTemplates.BuiltIn.Contains(name, StringComparer.Ordinal))
+                {
+                    throw new Evaluation.UnknownNameException("chat template", name, ChatTemplates.BuiltIn);
+                }
+
+                files = TinyModel.Write(folder, parse.GetValue(seed) ?? 42, count, chatTemplate: parse.GetValue(chatTemplate));
+            }
+            else
+            {
+                if (new Option[] { seed, adapters, chatTemplate }.FirstOrDefault(o => parse.GetResult(o) is not null) is { } randomOnly)
+                {
+                    throw new Evaluation.EvalMeshInputException("only shapes the random model: add --random, or leave it out to write the trained model", setting: randomOnly.Name);
+                }
+
+                files = TinyModel.WriteTrained(folder);
             }
 
-            if (parse.GetValue(chatTemplate) is { } name && !ChatTemplates.BuiltIn.Contains(name, StringComparer.Ordinal))
-            {
-                throw new Evaluation.UnknownNameException("chat template", name, ChatTemplates.BuiltIn);
-            }
-
-            var files = TinyModel.Write(parse.GetValue(output)!.FullName, parse.GetValue(seed), count, chatTemplate: parse.GetValue(chatTemplate));
             foreach (var file in files.Adapters.Prepend(files.Model))
             {
                 Console.WriteLine($"{file}\t{new FileInfo(file).Length} bytes");
@@ -54,7 +70,7 @@ internal static class ModelsCommand
         var seed = new Option<int>("--seed") { Description = "Seeds the initial weights and the order of questions; the same seed and threads give byte-identical files.", DefaultValueFactory = _ => recipe.Seed };
         var threads = new Option<int?>("--threads") { Description = "Training threads (default: the processor count); part of what makes a result reproducible." };
         var json = new Option<bool>("--json") { Description = "Print the result (loss curves included) as JSON." };
-        var trainTiny = new Command("train-tiny", "Train a tiny model and two LoRA adapters (csv, toon) with the built-in trainer on generated Slack question answering: copying first, then the task, in the seed experiment's six formats; held-out seeds never trained on.") { output, seed, threads, json };
+        var trainTiny = new Command("train-tiny", "Train the built-in tiny model and its two LoRA adapters with the built-in trainer on generated Slack question answering: a message's permalink asked by number, over one record, then one of two, in four of the seed experiment's formats; the adapters in csv and toon, the other two. Held-out seeds are never trained on; the same seed and threads give the shipped files byte for byte.") { output, seed, threads, json };
         trainTiny.SetAction((parse, cancellationToken) => CliAction.RunAsync(async () =>
         {
             var chosen = recipe with { Seed = parse.GetValue(seed), Threads = parse.GetValue(threads) };

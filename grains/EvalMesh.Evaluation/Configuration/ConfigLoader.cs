@@ -231,7 +231,7 @@ public static partial class ConfigLoader
         switch (type)
         {
             case EndpointType.Llama:
-                model ??= "tiny";
+                model ??= BuiltInModels.Tiny;
                 model = IsBuiltIn(model) ? model : Resolve(item, "model", folder, model);
                 if (adapter is not null && !adapters.Any(a => a.Name == adapter))
                 {
@@ -288,8 +288,8 @@ public static partial class ConfigLoader
             ReadCost(item, type));
     }
 
-    // Built-in names (the generated tiny model and its adapters) are not paths.
-    private static bool IsBuiltIn(string value) => value == "tiny" || value.StartsWith("adapter-", StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal) && !value.EndsWith(".gguf", StringComparison.Ordinal);
+    // Built-in names (the tiny models and their adapters) are not paths.
+    private static bool IsBuiltIn(string value) => BuiltInModels.IsModel(value) || value.StartsWith("adapter-", StringComparison.Ordinal) && !value.Contains('/', StringComparison.Ordinal) && !value.EndsWith(".gguf", StringComparison.Ordinal);
 
     private static string Resolve(YamlObject item, string key, string? folder, string path) =>
         path.AsSpan().IndexOfAny(Path.GetInvalidPathChars()) >= 0 ? throw item.Error(key, "not a valid path: it contains a character that paths cannot hold, such as NUL")

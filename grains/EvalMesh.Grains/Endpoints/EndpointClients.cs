@@ -70,7 +70,7 @@ public sealed class EndpointClients(AdapterRouter router, IHttpClientFactory htt
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(adapters);
-        var model = endpoint.Model ?? ModelCatalog.Tiny;
+        var model = endpoint.Model ?? BuiltInModels.Tiny;
         var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
         return AdapterKey.Of(model, named?.Path ?? endpoint.Adapter);
     }

@@ -2,7 +2,6 @@ using System.Globalization;
 using EvalMesh.Abstractions;
 using EvalMesh.Contracts;
 using EvalMesh.Evaluation.Statistics;
-using EvalMesh.Inference.Endpoints;
 
 namespace EvalMesh.Grains.Runs;
 
@@ -83,10 +82,10 @@ public static class ReportBuilder
     private static List<string> Notes(RunStatus status, RunSpec spec, IReadOnlyList<ReportRow> rows)
     {
         var notes = new List<string>();
-        var smoke = spec.Endpoints.Where(e => e.Type == EndpointType.Llama && (e.Model ?? ModelCatalog.Tiny) == ModelCatalog.Tiny).Select(e => e.Name).ToList();
+        var smoke = spec.Endpoints.Where(e => e.Type == EndpointType.Llama && e.Model == BuiltInModels.TinyRandom).Select(e => e.Name).ToList();
         if (smoke.Count > 0)
         {
-            notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the generated tiny model, whose weights are random. Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");
+            notes.Add($"Smoke model: {string.Join(", ", smoke)} use{(smoke.Count == 1 ? "s" : "")} the tiny model with random weights (tiny-random). Its accuracy is near zero by construction: it proves the pipeline, not a model. Point 'model' at a real GGUF file or use an openai endpoint to measure a real model.");
         }
 
         foreach (var suite in spec.Suites.Where(s => s.Context is not null))

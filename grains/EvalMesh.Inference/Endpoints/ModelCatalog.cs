@@ -6,15 +6,13 @@ using EvalMesh.Inference.Tiny;
 namespace EvalMesh.Inference.Endpoints;
 
 /// <summary>
-/// Resolves model and adapter names to GGUF files: the built-in <c>tiny</c> model with <c>adapter-1</c> and
-/// <c>adapter-2</c> (generated on first use into the cache folder), names registered at run time, and plain paths.
+/// Resolves model and adapter names to GGUF files: the built-in models (<see cref="BuiltInModels"/>) with
+/// <c>adapter-1</c> and <c>adapter-2</c> (written on first use into the cache folder), names registered at run time,
+/// and plain paths.
 /// Plain paths must lie under one of <paramref name="roots"/> when any are given, symbolic links followed.
 /// </summary>
 public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<string>? roots = null)
 {
-    /// <summary>The built-in model's name.</summary>
-    public const string Tiny = "tiny";
-
     private readonly string[] _roots = [.. (roots ?? []).Select(r => RealPath(r))];
     private readonly Dictionary<string, string> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<(string Model, string Adapter), string> _adapters = [];
@@ -68,7 +66,7 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<s
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         ArgumentNullException.ThrowIfNull(adapters);
-        var model = endpoint.Model ?? Tiny;
+        var model = endpoint.Model ?? BuiltInModels.Tiny;
         var named = adapters.FirstOrDefault(a => a.Name == endpoint.Adapter);
         return (ResolveModel(model), named is null ? ResolveAdapter(model, endpoint.Adapter) : ResolveAdapter(named.Base, named.Path));
     }
@@ -80,23 +78,23 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<s
         {
             lock (_gate)
             {
-                IEnumerable<string> names = [Tiny, $"{Tiny}:adapter-1", $"{Tiny}:adapter-2"];
+                IEnumerable<string> names = BuiltInModels.All.SelectMany(model => (string[])[model, $"{model}:adapter-1", $"{model}:adapter-2"]);
                 return [.. names.Concat(_models.Keys).Concat(_adapters.Keys.Select(k => $"{k.Model}:{k.Adapter}")).Distinct().Order(StringComparer.Ordinal)];
             }
         }
     }
 
-    /// <summary>Whether <paramref name="name"/> names a model (not a path): the built-in tiny model or a registered one.</summary>
+    /// <summary>Whether <paramref name="name"/> names a model (not a path): a built-in model or a registered one.</summary>
     public bool IsModelName(string name)
     {
         lock (_gate)
         {
-            return name == Tiny || _models.ContainsKey(name);
+            return BuiltInModels.IsModel(name) || _models.ContainsKey(name);
         }
     }
 
-    /// <summary>Whether <paramref name="adapter"/> is one of the built-in tiny model's adapters.</summary>
-    public static bool IsBuiltInAdapter(string model, string adapter) => model == Tiny && adapter is "adapter-1" or "adapter-2";
+    /// <summary>Whether <paramref name="adapter"/> is one of a built-in model's adapters.</summary>
+    public static bool IsBuiltInAdapter(string model, string adapter) => BuiltInModels.IsModel(model) && adapter is "adapter-1" or "adapter-2";
 
     /// <summary>The GGUF file of a model name or path.</summary>
     public string ResolveModel(string nameOrPath)
@@ -110,7 +108,7 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<s
             }
         }
 
-        return nameOrPath == Tiny ? TinyModel.EnsureCached(tinyCacheFolder).Model : Allowed(nameOrPath);
+        return BuiltInModels.IsModel(nameOrPath) ? BuiltInFiles(nameOrPath).Model : Allowed(nameOrPath);
     }
 
     /// <summary>The GGUF file of an adapter name (for <paramref name="model"/>) or path; null stays null.</summary>
@@ -129,9 +127,9 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<s
             }
         }
 
-        if (model == Tiny && nameOrPath.StartsWith("adapter-", StringComparison.Ordinal) && !nameOrPath.EndsWith(".gguf", StringComparison.Ordinal))
+        if (BuiltInModels.IsModel(model) && nameOrPath.StartsWith("adapter-", StringComparison.Ordinal) && !nameOrPath.EndsWith(".gguf", StringComparison.Ordinal))
         {
-            var files = TinyModel.EnsureCached(tinyCacheFolder);
+            var files = BuiltInFiles(model);
             return int.TryParse(nameOrPath["adapter-".Length..], out var index) && index >= 1 && index <= files.Adapters.Count
                 ? files.Adapters[index - 1]
                 : throw new UnknownNameException("adapter", nameOrPath, [.. Enumerable.Range(1, files.Adapters.Count).Select(i => $"adapter-{i}")]);
@@ -149,6 +147,9 @@ public sealed class ModelCatalog(string? tinyCacheFolder = null, IReadOnlyList<s
         var adapter = colon < 0 ? null : spec[(colon + 1)..];
         return (ResolveModel(model), ResolveAdapter(model, adapter));
     }
+
+    private TinyModelFiles BuiltInFiles(string model) =>
+        model == BuiltInModels.Tiny ? TinyModel.EnsureTrainedCached(tinyCacheFolder) : TinyModel.EnsureRandomCached(tinyCacheFolder);
 
     // The path with every symbolic link in it followed, so that no link leads out of an allowed folder.
     private static string RealPath(string path, int depth = 0)

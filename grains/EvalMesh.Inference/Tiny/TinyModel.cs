@@ -33,10 +33,11 @@ public sealed record TinyModelShape(int Embedding = 64, int Blocks = 2, int Head
 public sealed record TinyModelFiles(string Model, IReadOnlyList<string> Adapters);
 
 /// <summary>
-/// Writes a llama-architecture GGUF model with random, seeded weights and a SentencePiece vocabulary with byte
-/// fallback, plus LoRA adapters for it. No weights can be downloaded here, so tests, benchmarks and the offline demo
-/// run real llama.cpp on these. The same seed and shape give byte-identical files. <see cref="WriteInitial"/> writes the
-/// starting point of the trained model's recipe (<c>evalmesh models train-tiny</c>).
+/// The built-in tiny models. <see cref="Write"/> writes a llama-architecture GGUF model with random, seeded weights and a
+/// SentencePiece vocabulary with byte fallback, plus LoRA adapters for it: the smoke model. No weights can be
+/// downloaded here, so tests, benchmarks and the offline demo run real llama.cpp on generated and trained models. The
+/// same seed and shape give byte-identical files. <see cref="WriteInitial"/> writes the starting point of the trained
+/// model's recipe (<c>evalmesh models train-tiny</c>), whose result ships with EvalMesh (<see cref="WriteTrained"/>).
 /// </summary>
 public static class TinyModel
 {
@@ -80,13 +81,42 @@ public static class TinyModel
     }
 
     /// <summary>
-    /// The tiny model in a cache folder, generated on first use (seed 42, two adapters), and again when this build's
-    /// generator differs from the one that wrote it (an upgrade, or files put there by hand), which a stamp beside the
-    /// files records. Safe when several processes race: files are written under a temporary name and moved into place.
+    /// The random-weight smoke model (<c>tiny-random</c>) in a cache folder, generated on first use (seed 42, two
+    /// adapters), and again when this build's generator differs from the one that wrote it (an upgrade, or files put
+    /// there by hand), which a stamp beside the files records. Safe when several processes race: files are written
+    /// under a temporary name and moved into place.
     /// </summary>
-    public static TinyModelFiles EnsureCached(string? folder = null)
+    public static TinyModelFiles EnsureRandomCached(string? folder = null) => EnsureCached(folder ?? DefaultCacheFolder, f => Write(f));
+
+    /// <summary>
+    /// The trained tiny model (<c>tiny</c>) and its two adapters in the cache folder's <c>trained</c> folder, written
+    /// from this assembly on first use and again when this build ships other weights, as <see cref="EnsureRandomCached"/>.
+    /// </summary>
+    public static TinyModelFiles EnsureTrainedCached(string? folder = null) => EnsureCached(Path.Combine(folder ?? DefaultCacheFolder, "trained"), WriteTrained);
+
+    /// <summary>
+    /// Writes the trained tiny model and its adapters (csv, toon) into <paramref name="folder"/>: the files
+    /// <c>evalmesh models train-tiny</c> wrote with the recipe's defaults, shipped in this assembly.
+    /// </summary>
+    public static TinyModelFiles WriteTrained(string folder)
     {
-        folder ??= DefaultCacheFolder;
+        Directory.CreateDirectory(folder);
+        var files = new TinyModelFiles(Path.Combine(folder, ModelFileName), [Path.Combine(folder, AdapterFileName(1)), Path.Combine(folder, AdapterFileName(2))]);
+        foreach (var file in files.Adapters.Prepend(files.Model))
+        {
+            AtomicFile.Write(file, path =>
+            {
+                using var resource = typeof(TinyModel).Assembly.GetManifestResourceStream("trained/" + Path.GetFileName(file))!;
+                using var output = File.Create(path);
+                resource.CopyTo(output);
+            });
+        }
+
+        return files;
+    }
+
+    private static TinyModelFiles EnsureCached(string folder, Func<string, TinyModelFiles> write)
+    {
         var expected = new TinyModelFiles(Path.Combine(folder, ModelFileName), [Path.Combine(folder, AdapterFileName(1)), Path.Combine(folder, AdapterFileName(2))]);
         var stamp = Path.Combine(folder, GeneratorStampFileName);
         if (File.Exists(expected.Model) && expected.Adapters.All(File.Exists) && File.Exists(stamp) && File.ReadAllText(stamp) == GeneratorStamp)
@@ -94,18 +124,19 @@ public static class TinyModel
             return expected;
         }
 
-        var written = Write(folder);
+        var written = write(folder);
         AtomicFile.Write(stamp, path => File.WriteAllText(path, GeneratorStamp));
         return written;
     }
 
-    /// <summary>The file beside a cached tiny model that names the generator that wrote it.</summary>
+    /// <summary>The file beside a cached tiny model that names the build that wrote it.</summary>
     public const string GeneratorStampFileName = "generator";
 
-    // The generator is this assembly's code: a deterministic build gives it a new module id only when the code changes.
+    // The generator and the shipped weights are this assembly: a deterministic build gives it a new module id only when
+    // its code or resources change.
     private static string GeneratorStamp => typeof(TinyModel).Assembly.ManifestModule.ModuleVersionId.ToString();
 
-    /// <summary>Where <see cref="EnsureCached"/> keeps the model: <c>$EVALMESH_CACHE</c>, else the user's cache folder.</summary>
+    /// <summary>Where <see cref="EnsureRandomCached"/> and <see cref="EnsureTrainedCached"/> keep the models: <c>$EVALMESH_CACHE</c>, else the user's cache folder.</summary>
     public static string DefaultCacheFolder =>
         Environment.GetEnvironmentVariable("EVALMESH_CACHE") is { Length: > 0 } cache
             ? Path.Combine(cache, "tiny")

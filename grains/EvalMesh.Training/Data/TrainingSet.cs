@@ -17,14 +17,8 @@ internal sealed record TrainingSet(string Path, IReadOnlyList<TokenSequence> Seq
 
     /// <summary>Reads and tokenizes a JSONL file.</summary>
     /// <exception cref="TrainingException">The file is missing, malformed, or has no example that fits.</exception>
-    public static TrainingSet Load(string path, TrainingVocabulary vocabulary, Func<IReadOnlyList<ChatMessage>, string> render, int maxSequenceLength, CancellationToken cancellationToken) =>
-        Load(path, vocabulary, render, _ => 0, maxSequenceLength, cancellationToken);
-
-    /// <summary>Reads and tokenizes a JSONL file, each prompt split where <paramref name="prefixLength"/> says inference splits it.</summary>
-    /// <exception cref="TrainingException">The file is missing, malformed, or has no example that fits.</exception>
-    public static TrainingSet Load(string path, TrainingVocabulary vocabulary, Func<IReadOnlyList<ChatMessage>, string> render, Func<string, int> prefixLength, int maxSequenceLength, CancellationToken cancellationToken)
+    public static TrainingSet Load(string path, TrainingVocabulary vocabulary, Func<IReadOnlyList<ChatMessage>, string> render, int maxSequenceLength, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(prefixLength);
         ArgumentNullException.ThrowIfNull(vocabulary);
         ArgumentNullException.ThrowIfNull(render);
         var examples = ChatJsonl.Read(path, cancellationToken);
@@ -40,7 +34,7 @@ internal sealed record TrainingSet(string Path, IReadOnlyList<TokenSequence> Seq
         {
             cancellationToken.ThrowIfCancellationRequested();
             var prompt = render(example.Prompt);
-            var sequence = vocabulary.Sequence(prompt, example.Answer, prefixLength(prompt));
+            var sequence = vocabulary.Sequence(prompt, example.Answer);
             longest = Math.Max(longest, sequence.Tokens.Length);
 
             // A prompt without tokens (no BOS, empty text) leaves the first answer token nothing to be predicted from.

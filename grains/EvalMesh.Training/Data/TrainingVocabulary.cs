@@ -34,13 +34,12 @@ internal sealed class TrainingVocabulary : IDisposable
     public int[] Tokenize(string text, bool addBos) => _vocabulary.Tokenize(text, addBos);
 
     /// <summary>
-    /// An example as tokens: prompt (as inference tokenizes it), answer, EOS. A prompt whose first
-    /// <paramref name="prefixLength"/> characters are a declared shared prefix is tokenized as the model host does:
-    /// the prefix (with BOS), then the rest apart.
+    /// An example as tokens: prompt (as inference tokenizes a prompt with no declared shared prefix: in one piece, BOS
+    /// first), answer, EOS.
     /// </summary>
-    public TokenSequence Sequence(string prompt, string answer, int prefixLength = 0)
+    public TokenSequence Sequence(string prompt, string answer)
     {
-        var promptTokens = _vocabulary.TokenizePrompt(prompt, prefixLength);
+        var promptTokens = _vocabulary.TokenizePrompt(prompt, 0);
         var answerTokens = Tokenize(answer, addBos: false);
         return new TokenSequence([.. promptTokens, .. answerTokens, EndOfSequence], promptTokens.Length);
     }

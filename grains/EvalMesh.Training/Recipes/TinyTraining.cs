@@ -44,7 +44,7 @@ public static class TinyTraining
         try
         {
             var model = TinyModel.WriteInitial(work, recipe.Seed, recipe.Shape);
-            var trainer = new BuiltInTrainer(new BuiltInTrainerOptions { Threads = recipe.Threads, SharedPrefixLength = TinyRecipe.SharedPrefixLength });
+            var trainer = new BuiltInTrainer(new BuiltInTrainerOptions { Threads = recipe.Threads });
             var validation = Path.Combine(work, "validation.jsonl");
             TinyRecipe.WriteJsonl(validation, recipe.HeldOutExamples(recipe.ValidationSeeds, casesPerCategory: 2));
 

@@ -61,7 +61,7 @@ public class ConfigLoaderFuzzTests
         endpoints:
           - name: tiny
             type: llama
-            model: tiny
+            model: tiny-random
             adapter: support
             max-tokens: 16
             temperature: 0.7

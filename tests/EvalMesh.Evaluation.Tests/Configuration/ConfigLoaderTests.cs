@@ -22,7 +22,7 @@ public class ConfigLoaderTests
             type: echo
           - name: tiny
             type: llama
-            model: tiny
+            model: tiny-random
             adapter: adapter-1
             max-tokens: 16
           - name: gpt
