@@ -34,7 +34,7 @@ public sealed class CaseGenerationGatewayTests(GatewaySilo gateway) : IClassFixt
 
             // The proposals were runs of the silo, and each of their ten cells (the budget) asked its gateway, whose
             // model host answered them.
-            Assert.Equal(10, await gateway.Silo.MetricAsync("evalmesh_cells_total", "endpoint=\"tiny\""));
+            Assert.Equal(10, await gateway.Silo.MetricAsync("evalmesh_cells_total", "endpoint=\"tiny-random\""));
             Assert.Equal(10, await Gateway() - before);
             using var runs = await gateway.Silo.Http.GetAsync("/api/runs", Token);
             var descriptions = JsonNode.Parse(await runs.Content.ReadAsStringAsync(Token))!.AsArray().Select(r => r!["description"]?.GetValue<string>()).ToList();

@@ -41,7 +41,7 @@ public sealed class GatewaySilo : IAsyncLifetime
         {
             foreach (var adapter in new[] { "adapter-1", "adapter-2" })
             {
-                using var evicted = await Silo.Http.PostAsync($"/api/adapters/tiny/{adapter}/evict", null, TestContext.Current.CancellationToken);
+                using var evicted = await Silo.Http.PostAsync($"/api/adapters/tiny-random/{adapter}/evict", null, TestContext.Current.CancellationToken);
                 evicted.EnsureSuccessStatusCode();
             }
 
@@ -203,7 +203,7 @@ public sealed class GatewayTests(GatewaySilo gateway) : IClassFixture<GatewaySil
     {
         object Request(bool stream, bool? includeUsage) => new Dictionary<string, object?>
         {
-            ["model"] = "tiny",
+            ["model"] = "tiny-random",
             ["prompt"] = "Count to ten:",
             ["max_tokens"] = 5,
             ["temperature"] = 1.0,

@@ -127,7 +127,7 @@ public sealed class SecurityTests(SecuredSilo secured) : IClassFixture<SecuredSi
         using var runRegisters = await secured.SendAsync(HttpMethod.Post, "/api/adapters", SecuredSilo.RunKey, register());
         Assert.Equal(HttpStatusCode.Forbidden, runRegisters.StatusCode);
         Assert.Equal("application/problem+json", runRegisters.Content.Headers.ContentType?.MediaType);
-        Assert.Equal(HttpStatusCode.Forbidden, (await secured.SendAsync(HttpMethod.Post, "/api/adapters/tiny/adapter-1/evict", SecuredSilo.RunKey)).StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, (await secured.SendAsync(HttpMethod.Post, "/api/adapters/tiny-random/adapter-1/evict", SecuredSilo.RunKey)).StatusCode);
 
         // The admin may register, but only files under the allowed folder.
         using var outside = await secured.SendAsync(HttpMethod.Post, "/api/adapters", SecuredSilo.AdminKey, register());

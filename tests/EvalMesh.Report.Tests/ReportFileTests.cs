@@ -43,7 +43,7 @@ public sealed class ReportFileTests(ReportRun run)
         var markdown = await File.ReadAllTextAsync(Path.Combine(run.Reports, "report.md"), TestContext.Current.CancellationToken);
         Assert.Contains($" Cost: {run.Report.GetProperty("cost").GetDouble().ToString("0.######", System.Globalization.CultureInfo.InvariantCulture)} at each endpoint's price.", markdown, StringComparison.Ordinal);
         Assert.Contains(" | cost | cost per cell | ", markdown, StringComparison.Ordinal);
-        Assert.Contains("| tiny | llama | tiny | – | 8 | 0 | 1 | 0.5 / 2 | – |", markdown, StringComparison.Ordinal);
+        Assert.Contains("| tiny | llama | tiny-random | – | 8 | 0 | 1 | 0.5 / 2 | – |", markdown, StringComparison.Ordinal);
     }
 
     [Fact]
