@@ -19,5 +19,5 @@ public static class BuiltInModels
     public static IReadOnlyList<string> All { get; } = [Tiny, TinyRandom];
 
     /// <summary>Whether <paramref name="name"/> is a built-in model's name.</summary>
-    public static bool IsModel(string name) => name is Tiny or TinyRandom;
+    public static bool IsModel(string name) => All.Contains(name, StringComparer.Ordinal);
 }
