@@ -2,7 +2,7 @@ namespace EvalMesh.Evaluation;
 
 /// <summary>A name (format, tokenizer, scorer, endpoint ...) that is not one of the known ones.</summary>
 public sealed class UnknownNameException(string kind, string name, IReadOnlyList<string> known)
-    : Exception($"unknown {kind} '{EvalMeshInputException.Shown(name)}'{Suggest(name, known)}; known {kind}s: {string.Join(", ", known)}")
+    : Exception($"unknown {kind} '{EvalMeshInputException.Shown(name)}'{Suggest(name, known)}; known {Plural(kind)}: {string.Join(", ", known)}")
 {
     /// <summary>What kind of name it is, such as "format".</summary>
     public string Kind { get; } = kind;
@@ -12,6 +12,8 @@ public sealed class UnknownNameException(string kind, string name, IReadOnlyList
 
     /// <summary>The names that exist.</summary>
     public IReadOnlyList<string> Known { get; } = known;
+
+    private static string Plural(string kind) => kind.EndsWith('y') ? $"{kind[..^1]}ies" : $"{kind}s";
 
     private static string Suggest(string name, IReadOnlyList<string> known)
     {

@@ -135,7 +135,7 @@ public static partial class ConfigLoader
         SlackGeneratorOptions? options = null;
         if (generate is not null)
         {
-            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace", "records-per-case");
+            generate.AllowOnly("kind", "messages", "seed", "cases-per-category", "workspace", "records-per-case", "categories");
             var kind = generate.Text("kind") ?? "slack";
             if (kind != "slack")
             {
@@ -148,7 +148,12 @@ public static partial class ConfigLoader
                 generate.WholeNumber("seed") ?? defaults.Seed,
                 generate.WholeNumber("cases-per-category", 0, 100_000) ?? defaults.CasesPerCategory,
                 generate.Text("workspace") ?? defaults.Workspace,
-                generate.WholeNumber("records-per-case", 1, 1_000_000));
+                generate.WholeNumber("records-per-case", 1, 1_000_000),
+                generate.TextList("categories"));
+            if (options.Categories is { } categories)
+            {
+                CheckNames(generate, "categories", categories, SlackGenerator.CheckCategory);
+            }
         }
 
         return new DatasetConfig(name, path is null ? null : ResolveInput(item, folder, path, "dataset"), options, upload);

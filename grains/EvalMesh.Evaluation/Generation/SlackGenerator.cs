@@ -44,6 +44,11 @@ public static class SlackGenerator
         ArgumentOutOfRangeException.ThrowIfLessThan(options.Messages, 4);
         ArgumentOutOfRangeException.ThrowIfNegative(options.CasesPerCategory);
         ArgumentOutOfRangeException.ThrowIfLessThan(options.RecordsPerCase ?? 1, 1, nameof(options));
+        foreach (var category in options.Categories ?? [])
+        {
+            CheckCategory(category);
+        }
+
         var random = new Random(options.Seed);
         var messages = GenerateMessages(random, options);
         if (texts is not null)
@@ -55,8 +60,19 @@ public static class SlackGenerator
             }
         }
 
-        var suite = new TestSuite($"slack-{options.Messages}-seed{options.Seed}{(options.RecordsPerCase is { } k ? $"-k{k}" : string.Empty)}", "messages.jsonl", GenerateCases(random, messages, options));
+        var cases = GenerateCases(random, messages, options).Where(c => options.Categories?.Contains(c.Tags[0]) ?? true).ToList();
+        var name = $"slack-{options.Messages}-seed{options.Seed}{(options.RecordsPerCase is { } k ? $"-k{k}" : string.Empty)}{(options.Categories is { } only ? $"-{string.Join('+', only)}" : string.Empty)}";
+        var suite = new TestSuite(name, "messages.jsonl", cases);
         return new SlackDataset(messages, suite);
+    }
+
+    /// <summary>Throws <see cref="UnknownNameException"/> unless <paramref name="name"/> is one of <see cref="Categories"/>.</summary>
+    public static void CheckCategory(string name)
+    {
+        if (!Categories.Contains(name))
+        {
+            throw new UnknownNameException("category", name, Categories);
+        }
     }
 
     /// <summary>The Slack permalink of a message: a reply also names its thread and channel.</summary>

@@ -11,4 +11,8 @@ namespace EvalMesh.Evaluation.Generation;
 /// random others up to this many, in dataset order; index questions count positions within those records. The
 /// questions are otherwise the same as without it. At least 1.
 /// </param>
-public sealed record SlackGeneratorOptions(int Messages = 100, int Seed = 7, int CasesPerCategory = 4, string Workspace = "evalmesh-demo", int? RecordsPerCase = null);
+/// <param name="Categories">
+/// Null: every category. Otherwise the cases of these categories only (of <see cref="SlackGenerator.Categories"/>); they
+/// are the same cases, with the same ids, as without it.
+/// </param>
+public sealed record SlackGeneratorOptions(int Messages = 100, int Seed = 7, int CasesPerCategory = 4, string Workspace = "evalmesh-demo", int? RecordsPerCase = null, IReadOnlyList<string>? Categories = null);

@@ -128,15 +128,10 @@ public sealed record TinyRecipe
     {
         ArgumentNullException.ThrowIfNull(formatOf);
         ArgumentNullException.ThrowIfNull(categories);
-        var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages, seed, casesPerCategory, RecordsPerCase: recordsPerCase));
+        var data = SlackGenerator.Generate(new SlackGeneratorOptions(Messages, seed, casesPerCategory, RecordsPerCase: recordsPerCase, Categories: categories));
         for (var i = 0; i < data.Suite.Cases.Count; i++)
         {
             var testCase = data.Suite.Cases[i];
-            if (!categories.Contains(testCase.Tags[0]))
-            {
-                continue;
-            }
-
             var records = testCase.Records!.Select(r => data.Messages[r - 1]).ToList();
             foreach (var format in formatOf(i))
             {

@@ -104,6 +104,8 @@ public class ConfigLoaderTests
     [InlineData("    base-url: http://127.0.0.1:8080/v1", "    base-url: nowhere", 21, 15, "endpoints[2].base-url", "needs an http(s) base URL")]
     [InlineData("    dataset: slack", "    dataset: slak", 7, 14, "suites[0].dataset", "unknown dataset 'slak'")]
     [InlineData("    generate: { kind: slack, messages: 50, seed: 3, cases-per-category: 2 }", "    generate: { kind: slack, mesages: 50 }", 4, 30, "datasets[0].generate.mesages", "did you mean 'messages'")]
+    [InlineData("cases-per-category: 2 }", "cases-per-category: 2, categories: [index, thraed] }", 4, 96, "datasets[0].generate.categories[1]", "unknown category 'thraed' (did you mean 'thread'?); known categories: index, content, user, compound, thread")]
+    [InlineData("cases-per-category: 2 }", "cases-per-category: 2, categories: [] }", 4, 88, "datasets[0].generate.categories", "must name at least one")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 0.5 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5 (the largest drop in accuracy a cheaper format may have, as a fraction: 0.03 is 3 points)")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 0 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
     [InlineData("repeats: 3", "repeats: 3\nrecommend: { margin: 3 }", 25, 22, "recommend.margin", "must be above 0 and below 0.5")]
@@ -141,6 +143,14 @@ public class ConfigLoaderTests
         var config = ConfigLoader.Parse(Valid.Replace("cases-per-category: 2 }", "cases-per-category: 2, records-per-case: 4 }"), "/tmp/evalmesh.yaml");
         Assert.Equal(4, config.Datasets[0].Generate!.RecordsPerCase);
         Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").Datasets[0].Generate!.RecordsPerCase);
+    }
+
+    [Fact]
+    public void Parse_GeneratedDatasetWithCategories_ReadsThem()
+    {
+        var config = ConfigLoader.Parse(Valid.Replace("cases-per-category: 2 }", "cases-per-category: 2, categories: [index, thread] }"), "/tmp/evalmesh.yaml");
+        Assert.Equal(["index", "thread"], config.Datasets[0].Generate!.Categories!);
+        Assert.Null(ConfigLoader.Parse(Valid, "/tmp/evalmesh.yaml").Datasets[0].Generate!.Categories);
     }
 
     [Fact]

@@ -182,6 +182,25 @@ public partial class SlackGeneratorTests
         Assert.All(data.Suite.Cases, c => Assert.Equal(Enumerable.Range(1, 8), c.Records!));
     }
 
+    [Fact]
+    public void Generate_Categories_GiveTheSameCasesOfThoseCategoriesOnly()
+    {
+        var all = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 6, RecordsPerCase: 2));
+        var some = SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 100, Seed: 7, CasesPerCategory: 6, RecordsPerCase: 2, Categories: ["thread", "index"]));
+        var expected = all.Suite.Cases.Where(c => c.Tags[0] is "index" or "thread").ToList();
+        Assert.Equal(12, some.Suite.Cases.Count);
+        Assert.Equal(expected.Select(c => (c.Id, c.Question, string.Join(' ', c.Expected), string.Join(' ', c.Records!))), some.Suite.Cases.Select(c => (c.Id, c.Question, string.Join(' ', c.Expected), string.Join(' ', c.Records!))));
+        Assert.Equal(all.Messages.Select(m => m.ToJsonString()), some.Messages.Select(m => m.ToJsonString()));
+        Assert.NotEqual(all.Suite.Name, some.Suite.Name);
+    }
+
+    [Fact]
+    public void Generate_UnknownCategory_ThrowsNamingTheKnownOnes()
+    {
+        var ex = Assert.Throws<UnknownNameException>(() => SlackGenerator.Generate(new SlackGeneratorOptions(Categories: ["indexes"])));
+        Assert.Equal("unknown category 'indexes' (did you mean 'index'?); known categories: index, content, user, compound, thread", ex.Message);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(-3)]
