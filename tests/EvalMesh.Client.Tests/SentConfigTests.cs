@@ -55,7 +55,7 @@ public sealed class SentConfigTests
         recommend: { margin: 0.04, alpha: 0.01 }
         """;
 
-    public static TheoryData<string> Configs() => ["slack-formats.yaml", "slack-formats-retrieved.yaml", "echo-6k.yaml", "every key"];
+    public static TheoryData<string> Configs() => ["slack-formats.yaml", "slack-formats-retrieved.yaml", "slack-loop.yaml", "echo-6k.yaml", "every key"];
 
     [Theory]
     [MemberData(nameof(Configs))]
