@@ -5,6 +5,7 @@ using EvalMesh.Client;
 using EvalMesh.Evaluation;
 using EvalMesh.Grains;
 using EvalMesh.Grains.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -62,6 +63,9 @@ internal sealed class ClusterArguments
         }
 
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { DisableDefaults = true });
+
+        // A silo's settings as environment variables (EvalMesh__ModelHost__Threads=2) apply to the embedded silo too.
+        builder.Configuration.AddEnvironmentVariables();
         var dataDirectory = parse.GetValue(_dataDir) ?? EvalMeshOptions.DefaultDataDirectory;
         builder.Logging.AddFilter(level => level >= LogLevel.Warning);
         if (FileLoggerProvider.TryOpen(Path.Combine(dataDirectory, "logs", "cli.log")) is { } log)

@@ -80,14 +80,16 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         }
     }
 
-    [Fact]
-    public async Task PromptCache_ARequestThatStartsLikeTheLast_DecodesOnlyWhatIsNew_AndAnswersAsIfItDecodedAll()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PromptCache_ARequestThatStartsLikeTheLast_DecodesOnlyWhatIsNew_AndAnswersAsIfItDecodedAll(bool kvUnified)
     {
         // No declared prefix, as a gateway request: the host finds what the new prompt has in common with the last one.
         var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
         var first = Request(null, context + "Question: what is the permalink of message 3?\nAnswer:");
         var second = Request(null, context + "Question: who posted message 7?\nAnswer:");
-        using var host = TinyModelFixture.Host();
+        using var host = TinyModelFixture.Host(o => o.KvUnified = kvUnified);
         var a = await host.InferAsync(first, Token);
         Assert.Equal(0, a.CachedTokens);
         var before = host.Stats.PromptTokensDecoded;
@@ -98,7 +100,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.Equal(b.PromptTokens - b.CachedTokens, decodedForB);
         Assert.True(decodedForB < 30, $"{decodedForB} of {b.PromptTokens} prompt tokens decoded");
 
-        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        using var plain = TinyModelFixture.Host(o => (o.PrefixReuse, o.KvUnified) = (false, kvUnified));
         var expected = await plain.InferAsync(second, Token);
         Assert.Equal(expected.PromptTokens, b.PromptTokens);
         Outputs.AssertSameOrNearTie(expected, b);
@@ -108,12 +110,14 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.Equal(0, other.CachedTokens);
     }
 
-    [Fact]
-    public async Task PromptCache_ConcurrentRequestsThatStartAlike_WaitForTheFirstPrompt_AndShareIt()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PromptCache_ConcurrentRequestsThatStartAlike_WaitForTheFirstPrompt_AndShareIt(bool kvUnified)
     {
         var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
         var requests = Enumerable.Range(1, 4).Select(i => Request(null, context + $"Question: who posted message {i}?\nAnswer:")).ToList();
-        using var host = TinyModelFixture.Host();
+        using var host = TinyModelFixture.Host(o => o.KvUnified = kvUnified);
         var replies = await Task.WhenAll(requests.Select(r => host.InferAsync(r, Token)));
 
         // One of them decodes the context; the others reuse it.
@@ -142,13 +146,15 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         Assert.Equal(2, (await host.InferAsync(Request(null, Prompts[2], maxTokens: 2), Token)).CompletionTokens);
     }
 
-    [Fact]
-    public async Task PrefixReuse_GivesTheSameOutputAsDecodingEverything()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task PrefixReuse_GivesTheSameOutputAsDecodingEverything(bool kvUnified)
     {
         var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
         var requests = Enumerable.Range(1, 6).Select(i => Request(tiny.Files.Adapters[0], context + $"Question: what is the permalink of message {i}?\nAnswer:", prefixLength: context.Length)).ToList();
-        using var reusing = TinyModelFixture.Host();
-        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        using var reusing = TinyModelFixture.Host(o => o.KvUnified = kvUnified);
+        using var plain = TinyModelFixture.Host(o => (o.PrefixReuse, o.KvUnified) = (false, kvUnified));
         var reused = await OneByOne(reusing, requests);
         var decoded = await OneByOne(plain, requests);
         Assert.Equal(0, reused[0].CachedTokens);
@@ -175,7 +181,7 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         var context = "Records:\n" + RecordFormats.Get("csv").Render(SlackGenerator.Generate(new SlackGeneratorOptions(Messages: 30)).Messages) + "\n";
         var declared = Enumerable.Range(1, 4).Select(i => Request(tiny.Files.Adapters[0], context + $"Question: what is the permalink of message {i}?\nAnswer:", prefixLength: context.Length)).ToList();
         var undeclared = Enumerable.Range(1, 4).Select(i => Request(null, context + $"Question: who posted message {i}?\nAnswer:")).ToList();
-        using var plain = TinyModelFixture.Host(o => o.PrefixReuse = false);
+        using var plain = TinyModelFixture.Host(o => (o.PrefixReuse, o.KvUnified) = (false, true));
         using var streams = TinyModelFixture.Host(o => o.KvUnified = false);
         var expected = await OneByOne(plain, [.. declared, .. undeclared]);
 
@@ -195,6 +201,23 @@ public sealed class ModelHostTests(TinyModelFixture tiny)
         {
             Outputs.AssertSameOrNearTie(want, actual);
         }
+    }
+
+    [Fact]
+    public void KvLayout_Unset_GivesASmallModelAStreamPerSequence_AndOneCacheWhenTheStreamsWouldTakeMore()
+    {
+        // The random tiny model: 2 layers whose keys and values are 64 wide, at 2 bytes, in 16,384 cells × 9 streams.
+        var info = GgufValidator.ValidateModel(tiny.Model);
+        const long Streams = 2L * (64 + 64) * 2 * 16_384 * 9;
+        Assert.True(LoadedModel.FitsStreams(info, new ModelHostOptions { ContextSize = 16_384, KvStreamBudgetBytes = Streams }));
+        Assert.False(LoadedModel.FitsStreams(info, new ModelHostOptions { ContextSize = 16_384, KvStreamBudgetBytes = Streams - 1 }));
+
+        using var small = LoadedModel.Load(info, new ModelHostOptions { ContextSize = 2048 });
+        using var large = LoadedModel.Load(info, new ModelHostOptions { ContextSize = 2048, KvStreamBudgetBytes = 0 });
+        using var unified = LoadedModel.Load(info, new ModelHostOptions { ContextSize = 2048, KvUnified = true });
+        Assert.Equal((false, 2048u * 9), (small.Parameters.KVUnified, small.Parameters.ContextSize));
+        Assert.Equal((true, 2048u), (large.Parameters.KVUnified, large.Parameters.ContextSize));
+        Assert.Equal((true, 2048u), (unified.Parameters.KVUnified, unified.Parameters.ContextSize));
     }
 
     [Fact]

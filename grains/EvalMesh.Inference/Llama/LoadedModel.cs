@@ -24,9 +24,10 @@ internal sealed class LoadedModel : IDisposable
 
     public static LoadedModel Load(ModelFileInfo info, ModelHostOptions options)
     {
+        var unified = options.KvUnified ?? !FitsStreams(info, options);
         var parameters = new ModelParams(info.Path)
         {
-            ContextSize = (uint)options.KvCells,
+            ContextSize = (uint)(unified ? options.ContextSize : options.ContextSize * (options.MaxBatchSequences + 1)),
             BatchSize = (uint)options.BatchSize,
             UBatchSize = (uint)Math.Min(options.BatchSize, options.MicroBatchSize),
             SeqMax = (uint)(options.MaxBatchSequences + 1),
@@ -34,7 +35,7 @@ internal sealed class LoadedModel : IDisposable
             BatchThreads = options.Threads,
             GpuLayerCount = options.GpuLayers,
             FlashAttention = options.FlashAttention,
-            KVUnified = options.KvUnified,
+            KVUnified = unified,
         };
         LLamaWeights? weights = null;
         try
@@ -58,6 +59,20 @@ internal sealed class LoadedModel : IDisposable
             weights?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Whether a stream per sequence (and one for the cached prompt) takes at most
+    /// <see cref="ModelHostOptions.KvStreamBudgetBytes"/>: each cell holds every layer's key and value (16 bits an
+    /// element), as wide as its <c>attn_k</c> and <c>attn_v</c> weights' outputs. A model without them gets one cache.
+    /// </summary>
+    internal static bool FitsStreams(ModelFileInfo info, ModelHostOptions options)
+    {
+        var bytesPerCell = 2 * info.Tensors.Values
+            .Where(t => t.Dimensions.Count == 2 && (t.Name.EndsWith(".attn_k.weight", StringComparison.Ordinal) || t.Name.EndsWith(".attn_v.weight", StringComparison.Ordinal)))
+            .Sum(t => (long)t.Dimensions[1]);
+        var cells = (long)options.ContextSize * (options.MaxBatchSequences + 1);
+        return bytesPerCell > 0 && cells <= int.MaxValue && bytesPerCell * cells <= options.KvStreamBudgetBytes;
     }
 
     /// <summary>The model's tokenizer as its prompts use it.</summary>

@@ -88,16 +88,20 @@ public sealed class ModelHostOptions
     public bool Batching { get; set; } = true;
 
     /// <summary>
-    /// One KV cache shared by a context's sequences (llama.cpp's <c>kv_unified</c>, on by default), in which every token
-    /// of a batch attends over the cells of all its sequences. Off, each sequence and the cached prompt have a stream of
-    /// their own (<see cref="ContextSize"/> cells each, so <see cref="MaxBatchSequences"/> + 1 times the KV memory), a
-    /// token attends only over its own sequence's, and a cached prompt is shared by copying it: 2.5× faster for 8
-    /// concurrent 6,300-token prompts here (see README).
+    /// One KV cache shared by a context's sequences (true: llama.cpp's <c>kv_unified</c>), in which every token of a batch
+    /// attends over the cells of all its sequences; or (false) a stream for each sequence and the cached prompt
+    /// (<see cref="ContextSize"/> cells each, so <see cref="MaxBatchSequences"/> + 1 times the KV memory), in which a
+    /// token attends only over its own sequence's and a cached prompt is shared by copying it (see README). Unset (the
+    /// default), a model gets the streams when they take at most <see cref="KvStreamBudgetBytes"/> a context, as a small
+    /// model's do, and one cache otherwise.
     /// </summary>
-    public bool KvUnified { get; set; } = true;
+    public bool? KvUnified { get; set; }
 
-    /// <summary>The KV cache cells of one context: its window, times its streams when each sequence has its own.</summary>
-    internal int KvCells => KvUnified ? ContextSize : ContextSize * (MaxBatchSequences + 1);
+    /// <summary>
+    /// With <see cref="KvUnified"/> unset, the most KV memory (16-bit keys and values) a context's streams may take for a
+    /// model to get a stream per sequence: at the defaults the built-in tiny model's take 113 MB, a 0.5B Qwen2.5's 1.8 GB.
+    /// </summary>
+    public long KvStreamBudgetBytes { get; set; } = 256L << 20;
 }
 
 /// <summary>Checks <see cref="ModelHostOptions"/> at start-up, naming the setting and its environment variable.</summary>
@@ -114,7 +118,8 @@ public sealed class ModelHostOptionsValidator : IValidateOptions<ModelHostOption
         Check(options.BatchSize >= 32, nameof(options.BatchSize), "must be at least 32");
         Check(options.MicroBatchSize is >= 16 and <= 8192, nameof(options.MicroBatchSize), "must be between 16 and 8192");
         Check(options.MaxBatchSequences is >= 1 and <= 255, nameof(options.MaxBatchSequences), "must be between 1 and 255");
-        Check(options.KvUnified || (long)options.ContextSize * (options.MaxBatchSequences + 1) <= int.MaxValue, nameof(options.KvUnified), "false needs ContextSize × (MaxBatchSequences + 1) KV cells, more than 2^31 - 1");
+        Check(options.KvUnified != false || (long)options.ContextSize * (options.MaxBatchSequences + 1) <= int.MaxValue, nameof(options.KvUnified), "false needs ContextSize × (MaxBatchSequences + 1) KV cells, more than 2^31 - 1");
+        Check(options.KvStreamBudgetBytes >= 0, nameof(options.KvStreamBudgetBytes), "must not be negative");
         Check(options.MaxContexts >= 1, nameof(options.MaxContexts), "must be at least 1");
         Check(options.MaxWaitingRequests >= 1, nameof(options.MaxWaitingRequests), "must be at least 1");
         Check(options.MinCachedPrefix >= 1, nameof(options.MinCachedPrefix), "must be at least 1");
