@@ -21,7 +21,7 @@ public sealed class ReadmeLoopTests
             var run = await CliRunner.RunAsync(folder, environment, "run", RepoPaths.Under("client/examples/slack-loop.yaml"), "--run-id", "loop");
             Assert.True(run.ExitCode == 1, $"csv and toon fail, so the run exits 1: {run.ExitCode}\n{run.Stdout}\n{run.Stderr}");
 
-            var loop = await CliRunner.RunAsync(folder, environment, "finetune", "loop", "--endpoint", "tiny", "--anchors", "--epochs", "8", "--learning-rate", "0.002", "--json");
+            var loop = await CliRunner.RunAsync(folder, environment, "finetune", "loop", "--endpoint", "tiny", "--anchors", "--epochs", "4", "--learning-rate", "0.004", "--json");
             Assert.True(loop.ExitCode == 0, $"{loop.ExitCode}\n{loop.Stdout}\n{loop.Stderr}");
             var result = JsonDocument.Parse(loop.Stdout).RootElement;
             Assert.Equal(12, result.GetProperty("heldOutCases").GetArrayLength());
