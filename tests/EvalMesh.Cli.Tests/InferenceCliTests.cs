@@ -37,6 +37,26 @@ public sealed class InferenceCliTests : IDisposable
     }
 
     [Fact]
+    public async Task Run_AModelHostSettingFromTheEnvironment_ReachesTheEmbeddedSilo_AndABadOneIsOneLine()
+    {
+        // As on a silo: EvalMesh__ModelHost__* settings apply to the CLI's embedded silo, and are checked there.
+        await File.WriteAllTextAsync(Path.Combine(_folder, "one.yaml"), """
+            datasets:
+              - name: slack
+                generate: { kind: slack, messages: 4, seed: 7, cases-per-category: 1, categories: [index] }
+            suites:
+              - { name: slack, dataset: slack, generated: true }
+            formats: [csv]
+            endpoints:
+              - { name: tiny, type: llama, model: tiny-random, max-tokens: 2 }
+            """, TestContext.Current.CancellationToken);
+        var environment = new Dictionary<string, string> { ["EVALMESH_HOME"] = Path.Combine(_folder, "home"), ["EvalMesh__ModelHost__MaxContexts"] = "0" };
+        var run = await CliRunner.RunAsync(_folder, environment, "run", "one.yaml");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal("evalmesh: error: EvalMesh:ModelHost:MaxContexts must be at least 1 (environment variable EvalMesh__ModelHost__MaxContexts)", run.Stderr.Trim());
+    }
+
+    [Fact]
     public async Task InferAgainstTheGateway_StreamsTheSameAnswerAsTheLocalModel()
     {
         var cache = Path.Combine(_folder, "cache");
