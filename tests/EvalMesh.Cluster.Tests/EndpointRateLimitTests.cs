@@ -21,6 +21,7 @@ namespace EvalMesh.Cluster.Tests;
 /// after it. At 600 requests a minute the run takes five minutes: the test measures the properties at the scale they
 /// are stated at, rather than a faster budget whose windows are too short to see a silo's death and recovery.
 /// </summary>
+[Collection<LongRunning>]
 public sealed class EndpointRateLimitTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private const int Cells = 3_000;
