@@ -63,6 +63,8 @@ public sealed class EndpointRateLimitTests(ITestOutputHelper output) : IAsyncLif
         _cluster.Silos.Remove(victim);
         await victim.DisposeAsync();
         var survivor = _cluster.Silos[0];
+        await Poll.UntilAsync(async () => (await Task.WhenAll(_cluster.Silos.Select(s => GrainsAsync(s, "modelendpoint")))).Sum() > 0, TimeSpan.FromMinutes(5), "the endpoint's grain on a survivor");
+        var authorityBack = DateTimeOffset.UtcNow - killedAt;
         await Poll.UntilAsync(async () => (await StatusAsync(survivor, runId)).GetProperty("state").GetString() is "completed" or "failed", TimeSpan.FromMinutes(15), "the run to finish");
         var wall = clock.Elapsed;
 
@@ -83,8 +85,9 @@ public sealed class EndpointRateLimitTests(ITestOutputHelper output) : IAsyncLif
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"""
             {arrivals.Count:N0} requests for {Cells:N0} cells in {(last - first).TotalSeconds:0.0} s (test {wall.TotalSeconds:0} s); budget {Budget}/min, one lease's worth {LeaseWorth}
             most in any 60 s window: {most} (from {(mostAt - first).TotalSeconds:0.0} s); in windows before the kill: {mostBefore}; in windows reaching past it: {mostSince}
-            busy: {busyBefore:P1} before the kill at {(killedAt - first).TotalSeconds:0.0} s (the silo holding the endpoint's grain, {shards} shard(s) on it), {busyAfter:P1} after it, {Busy(times, first, last):P1} overall
+            busy: {busyBefore:P1} before the kill at {(killedAt - first).TotalSeconds:0.0} s (the silo holding the endpoint's grain, {shards} shard(s) on it), {busyAfter:P1} after it, {Busy(times, first, last):P1} overall; the grain was back on a survivor {authorityBack.TotalSeconds:0.0} s after the kill
             busiest second: {seconds.Max(s => s.Count())} requests, {seconds.Max(s => s.Sum(a => a.Tokens)):N0} tokens; mean {arrivals.Count / (last - first).TotalSeconds:0.00} requests/s, {arrivals.Sum(a => a.Tokens) / (last - first).TotalSeconds:N0} tokens/s
+            requests in each 5 s from 10 s before the kill (the budget's is {Budget / 12}): {string.Join(' ', PerFiveSeconds(times, killedAt - TimeSpan.FromSeconds(10), last))}
             """));
 
         Assert.True(most <= Budget + LeaseWorth, $"{most} requests in the 60 s from {(mostAt - first).TotalSeconds:0.0} s: over the budget of {Budget} and one lease's worth ({LeaseWorth})");
@@ -112,6 +115,11 @@ public sealed class EndpointRateLimitTests(ITestOutputHelper output) : IAsyncLif
     // The share of the budget's requests between two moments that were sent.
     private static double Busy(List<DateTimeOffset> times, DateTimeOffset from, DateTimeOffset to) =>
         times.Count(t => t >= from && t < to) / (Budget / Window.TotalSeconds * (to - from).TotalSeconds);
+
+    // Arrivals in each 5 s from one moment to another.
+    private static IEnumerable<int> PerFiveSeconds(List<DateTimeOffset> times, DateTimeOffset from, DateTimeOffset to) =>
+        Enumerable.Range(0, (int)((to - from).TotalSeconds / 5) + 1)
+            .Select(i => times.Count(t => t >= from.AddSeconds(5 * i) && t < from.AddSeconds(5 * (i + 1))));
 
     // The most arrivals in any window of 60 s, and where it starts (two pointers over the sorted times).
     private static (int Most, DateTimeOffset At) MostInAnyWindow(List<DateTimeOffset> times)
