@@ -89,6 +89,25 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
     }
 
     [Fact]
+    public async Task Shards_SpreadOverTheSilos()
+    {
+        // A shard per suite and endpoint: twelve endpoints make twelve shards, all on one of three silos with
+        // probability 3 / 3^12 if each is placed at random.
+        var endpoints = string.Join('\n', Enumerable.Range(1, 12).Select(i => $"  - name: echo-{i}\n    type: echo"));
+        var started = await fixture.Client.StartRunAsync(Config(endpoints, casesPerCategory: 1, repeats: 1), cancellationToken: Token);
+        Assert.Equal(RunState.Completed, (await WaitAsync(started.RunId, TimeSpan.FromMinutes(2))).State);
+
+        var activations = await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics(types: null, hostsIds: null, Token);
+        var shardsPerSilo = activations
+            .Where(a => a.GrainId.Type.ToString() == "evalshard" && a.GrainId.Key.ToString()!.StartsWith(started.RunId + "/", StringComparison.Ordinal))
+            .GroupBy(a => a.SiloAddress)
+            .Select(g => g.Count())
+            .ToList();
+        Assert.Equal(12, shardsPerSilo.Sum());
+        Assert.True(shardsPerSilo.Count > 1, $"all 12 shards on one silo of {fixture.Cluster.Silos.Count}");
+    }
+
+    [Fact]
     public async Task LlamaRun_ServesEveryCellThroughTheAdapterHost_WithTheModelsOwnTokenCounts()
     {
         var config = Config("""
