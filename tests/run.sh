@@ -15,9 +15,8 @@ if ! dotnet build EvalMesh.sln -nologo -v:q -clp:ErrorsOnly; then
 fi
 
 # Two test projects at a time (the machine's cores), the longest first, so that the two finish together: 'dotnet test
-# --solution' starts them in no set order, and EvalMesh.Cluster.Tests (seven minutes, five of them one test waiting on
-# a rate limit) started after two others made the suite three minutes longer. Longest as measured; any other project
-# follows them.
+# --solution' starts them in no set order, and EvalMesh.Cluster.Tests (over five minutes, most of them one test waiting
+# on a rate limit) started after others made the suite minutes longer. Longest as measured; any other project follows.
 longest=(Cluster Cli Report Grains Training)
 projects=()
 for name in "${longest[@]}"; do projects+=("tests/EvalMesh.$name.Tests"); done
