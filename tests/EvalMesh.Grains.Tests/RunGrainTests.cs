@@ -99,7 +99,7 @@ public sealed class RunGrainTests(ClusterFixture fixture) : IClassFixture<Cluste
 
         var activations = await fixture.Cluster.Client.GetGrain<IManagementGrain>(0).GetDetailedGrainStatistics(types: null, hostsIds: null, Token);
         var shardsPerSilo = activations
-            .Where(a => a.GrainId.Type.ToString() == "evalshard" && a.GrainId.Key.ToString()!.StartsWith(started.RunId + "/", StringComparison.Ordinal))
+            .Where(a => a.GrainId.Type.ToString() == "evalshard" && a.GrainId.Key.ToString().StartsWith(started.RunId + "/", StringComparison.Ordinal))
             .GroupBy(a => a.SiloAddress)
             .Select(g => g.Count())
             .ToList();
